@@ -1,0 +1,5 @@
+"""`python -m collabd` is the `collabd` command."""
+
+from collabd.cli import main
+
+main()

@@ -1,0 +1,22 @@
+"""Store errors that stop the daemon and tell the operator how to recover."""
+
+from __future__ import annotations
+
+from collabd.errors import CollabdError
+
+
+class StateDamaged(CollabdError):
+    """A state file cannot be read; the daemon refuses to start rather than reset it."""
+
+    def __init__(self, problem: str, *, recovery: str) -> None:
+        self.problem = problem
+        self.recovery = recovery
+        super().__init__(
+            f"state is damaged: {problem}\n"
+            "collabd will not start on it, so that nothing is overwritten or silently reset.\n"
+            f"To recover: {recovery}"
+        )
+
+
+class StateTooNew(CollabdError):
+    """A state file was written by a newer collabd with a schema this one does not know."""

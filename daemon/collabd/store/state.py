@@ -1,0 +1,276 @@
+"""The record store: in-memory tables, a write-ahead log, TinyDB files as checkpoints.
+
+TinyDB rewrites its whole file on every write, which is linear in the size of the
+store. So a commit here is one fsynced line in the write-ahead log (the cost does not
+depend on how many records exist), applied to in-memory tables; the TinyDB files are
+checkpoints written in batches (every few thousand commits, every few minutes when
+something changed, and at shutdown). Each table file remembers the log position it
+holds, so replay after a crash applies exactly the entries it lacks and is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from collabd.store.errors import StateDamaged, StateTooNew
+from collabd.store.fsutil import atomic_write, remove_stale_temps
+from collabd.store.tinystore import AtomicJSONStorage
+from collabd.store.wal import Op, WriteAheadLog
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+TABLES = ("records", "messages", "outbox", "meta")
+META_TABLE = "_checkpoint"
+# Which log position each table file is good through. A table file is rewritten only when
+# it changed; the manifest records that the unchanged ones are still current, so the log
+# before the checkpoint can be dropped without rewriting every file.
+MANIFEST = "checkpoint.json"
+
+# Checkpoint when this much has been logged since the last one (or on idle/shutdown).
+CHECKPOINT_EVERY_COMMITS = 5000
+CHECKPOINT_EVERY_SECONDS = 300.0
+KEEP_BACKUPS = 5
+
+
+@dataclass
+class Txn:
+    """Changes that commit together: record updates and the outbox entries they cause."""
+
+    ops: list[Op] = field(default_factory=list)
+
+    def put(self, table: str, key: str, value: dict[str, Any]) -> None:
+        if table not in TABLES:
+            raise KeyError(f"unknown table {table!r}")
+        self.ops.append(["put", table, key, value])
+
+    def delete(self, table: str, key: str) -> None:
+        if table not in TABLES:
+            raise KeyError(f"unknown table {table!r}")
+        self.ops.append(["del", table, key])
+
+    def __bool__(self) -> bool:
+        return bool(self.ops)
+
+
+class Store:
+    """All durable records of one state directory.
+
+    Values handed out by `get`/`values` are the stored objects themselves: callers
+    treat them as read-only and commit changed copies. This keeps a rule tick over ten
+    thousand open records free of copying.
+    """
+
+    def __init__(self, state_dir: Path, *, readonly: bool = False) -> None:
+        self.state_dir = state_dir
+        self.db_dir = state_dir / "db"
+        self.backup_dir = self.db_dir / "backups"
+        self.readonly = readonly
+        self.wal = WriteAheadLog(self.db_dir / "wal")
+        self._tables: dict[str, dict[str, Any]] = {t: {} for t in TABLES}
+        self._table_seq: dict[str, int] = dict.fromkeys(TABLES, 0)
+        self._file_seq: dict[str, int] = dict.fromkeys(TABLES, 0)
+        self._dirty: set[str] = set()
+        self.seq = 0
+        self._since_checkpoint = 0
+        self._last_checkpoint = 0.0
+        self._opened = False
+
+    # -- opening ------------------------------------------------------------------
+
+    def storage(self, table: str) -> AtomicJSONStorage:
+        return AtomicJSONStorage(
+            self.db_dir / f"{table}.json", backup_dir=self.backup_dir, keep=KEEP_BACKUPS
+        )
+
+    def open(self) -> Store:
+        if self.readonly:
+            # The daemon may checkpoint while we read; retry until the files and the log
+            # we read fit together.
+            for _ in range(10):
+                try:
+                    self._load()
+                    break
+                except _LogGap:
+                    time.sleep(0.05)
+            else:
+                raise StateDamaged(
+                    "the write-ahead log does not reach back to the table files",
+                    recovery="run the command again; if it persists, stop the daemon first.",
+                )
+        else:
+            self.db_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(self.db_dir)
+            fresh = self._is_fresh()
+            try:
+                self._load()
+            except _LogGap as gap:
+                raise StateDamaged(
+                    str(gap),
+                    recovery=(
+                        "restore the state directory from a backup taken together with its "
+                        "db/wal folder."
+                    ),
+                ) from None
+            self.wal.open_for_append(self.seq + 1)
+            if fresh:
+                self.checkpoint(force=True)
+        self._last_checkpoint = time.monotonic()
+        self._opened = True
+        return self
+
+    def _is_fresh(self) -> bool:
+        has_tables = any((self.db_dir / f"{t}.json").exists() for t in TABLES)
+        return not has_tables and self.wal.first_available_seq() is None
+
+    def _read_manifest(self) -> dict[str, dict[str, int]]:
+        path = self.db_dir / MANIFEST
+        try:
+            data = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            # Only an optimisation: without it every table replays from its own position.
+            log.warning("%s is unreadable; replaying the log from each table's own position",
+                        path)
+            return {}
+        tables = data.get("tables", {}) if isinstance(data, dict) else {}
+        return tables if isinstance(tables, dict) else {}
+
+    def _load(self) -> None:
+        fresh = self._is_fresh()
+        manifest = self._read_manifest()
+        for table in TABLES:
+            storage = self.storage(table)
+            data = storage.read()
+            if data is None:
+                if not fresh and not self.readonly:
+                    raise StateDamaged(
+                        f"{storage.path} is missing while the rest of the state exists",
+                        recovery=storage.recovery_hint(),
+                    )
+                data = {}
+            meta = data.get(META_TABLE, {}).get("checkpoint", {})
+            schema = int(meta.get("schema", SCHEMA_VERSION))
+            if schema > SCHEMA_VERSION:
+                raise StateTooNew(
+                    f"{storage.path} was written by a newer collabd (state schema {schema}, "
+                    f"this version knows {SCHEMA_VERSION}); upgrade collabd to run on it."
+                )
+            self._tables[table] = data.get(table, {})
+            file_seq = int(meta.get("wal_seq", 0))
+            known = manifest.get(table, {})
+            # The manifest vouches for the file only if it is the very file it saw (a
+            # restored older copy has another log position, and replays from there).
+            if known.get("file_seq") == file_seq:
+                self._table_seq[table] = max(file_seq, int(known.get("through", 0)))
+            else:
+                self._table_seq[table] = file_seq
+            self._file_seq[table] = file_seq
+        low = min(self._table_seq.values())
+        first = self.wal.first_available_seq()
+        if first is not None and first > low + 1:
+            raise _LogGap(
+                f"the write-ahead log starts at entry {first} but {self.db_dir} holds tables "
+                f"only up to entry {low}"
+            )
+        self.seq = max(self._table_seq.values())
+        for entry in self.wal.read(after=low, repair=not self.readonly):
+            self._apply(entry.ops, entry.seq, replay=True)
+            self.seq = max(self.seq, entry.seq)
+            self._since_checkpoint += 1
+
+    def _apply(self, ops: list[Op], seq: int, *, replay: bool) -> None:
+        for op in ops:
+            table = op[1]
+            if replay and seq <= self._table_seq[table]:
+                continue  # already in this table's checkpoint
+            if op[0] == "put":
+                self._tables[table][op[2]] = op[3]
+            else:
+                self._tables[table].pop(op[2], None)
+            self._dirty.add(table)
+
+    # -- reading ------------------------------------------------------------------
+
+    def get(self, table: str, key: str) -> Any | None:
+        return self._tables[table].get(key)
+
+    def values(self, table: str) -> Iterable[Any]:
+        return self._tables[table].values()
+
+    def items(self, table: str) -> Iterator[tuple[str, Any]]:
+        return iter(self._tables[table].items())
+
+    def count(self, table: str) -> int:
+        return len(self._tables[table])
+
+    # -- writing ------------------------------------------------------------------
+
+    def commit(self, txn: Txn) -> int:
+        """Make `txn` durable (one fdatasync) and visible. Returns its log position."""
+        if self.readonly:
+            raise RuntimeError("store opened read-only")
+        if not txn.ops:
+            return self.seq
+        seq = self.seq + 1
+        line = self.wal.append(seq, txn.ops)
+        # Apply what was written, decoded again: the in-memory tables then never share
+        # objects with the caller, and hold exactly what a replay would produce.
+        self._apply(json.loads(line[9:])["ops"], seq, replay=False)
+        self.seq = seq
+        self._since_checkpoint += 1
+        return seq
+
+    def checkpoint_due(self) -> bool:
+        if not self._dirty:
+            return False
+        if self._since_checkpoint >= CHECKPOINT_EVERY_COMMITS:
+            return True
+        return time.monotonic() - self._last_checkpoint >= CHECKPOINT_EVERY_SECONDS
+
+    def checkpoint(self, *, force: bool = False) -> None:
+        """Write every changed table file at the current log position."""
+        if self.readonly:
+            return
+        tables = TABLES if force else tuple(t for t in TABLES if t in self._dirty)
+        for table in tables:
+            storage = self.storage(table)
+            storage.backup_tag = f"{self._file_seq[table]:012d}"
+            storage.write({
+                table: self._tables[table],
+                META_TABLE: {"checkpoint": {"wal_seq": self.seq, "schema": SCHEMA_VERSION}},
+            })
+            self._file_seq[table] = self.seq
+        for table in TABLES:
+            self._table_seq[table] = self.seq
+        manifest = {t: {"file_seq": self._file_seq[t], "through": self.seq} for t in TABLES}
+        atomic_write(self.db_dir / MANIFEST,
+                     json.dumps({"tables": manifest}, indent=1).encode("utf-8"))
+        self._dirty.clear()
+        self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+        self.wal.rotate(self.seq + 1)
+        # Keep the log back to the oldest kept copy, so restoring any kept copy of a
+        # table and replaying the log loses nothing.
+        oldest = self.seq
+        for table in TABLES:
+            for backup in self.storage(table).backups():
+                oldest = min(oldest, int(backup.name.split(".")[-2]))
+        self.wal.drop_segments_before(oldest)
+
+    def close(self) -> None:
+        if self._opened and not self.readonly:
+            self.checkpoint()
+        self.wal.close()
+        self._opened = False
+
+
+class _LogGap(Exception):
+    pass
