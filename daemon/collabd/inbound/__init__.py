@@ -1,0 +1,1 @@
+"""Raw bytes → typed events: parsing, charsets, forms, quote stripping, intents, iMIP."""

@@ -1,0 +1,1 @@
+"""Mailbox backends behind one small interface (base.py): local, and later imap, ews."""

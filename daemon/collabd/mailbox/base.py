@@ -1,0 +1,124 @@
+"""The one small interface every mailbox backend implements (local, IMAP, EWS, Graph).
+
+A backend does I/O only: it fetches raw messages after a resumable cursor, acknowledges
+them once they are journaled, sends raw messages, and may offer a native calendar. It
+knows nothing of requests, rules or records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from collabd.errors import CollabdError
+
+
+class MailboxUnavailable(CollabdError):
+    """The server cannot be reached or refused us; the daemon retries with backoff."""
+
+
+class SendError(Exception):
+    """Sending one message failed. `permanent` failures are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class Fetched:
+    ref: str  # the backend's handle to acknowledge this message (file name, UID, item id)
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class FetchBatch:
+    messages: list[Fetched]
+    # Opaque position after this batch; stored in state once the batch is journaled, and
+    # handed back to `fetch` after a restart. None where the backend needs no cursor.
+    cursor: str | None = None
+    more: bool = False  # another fetch right away would return more
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    # The Message-ID the server gave the message where it rewrites it (Exchange does);
+    # None when the message went out with the Message-ID we set.
+    server_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    address: str
+    name: str = ""
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class NativeMeeting:
+    """A meeting as a native calendar stores it (EWS CalendarItem, Graph event)."""
+
+    uid: str
+    subject: str
+    start: dt.datetime
+    end: dt.datetime
+    location: str
+    body_html: str
+    attendees: Sequence[Attendee] = field(default_factory=tuple)
+    native_id: str | None = None
+
+
+class NativeCalendar(Protocol):
+    """Optional capability: meetings created in the server's own calendar.
+
+    Where a backend has it, the outbound layer sends invites through it instead of as
+    iMIP messages; the workflow does not know the difference.
+    """
+
+    def save_meeting(self, meeting: NativeMeeting, *, notify: bool) -> str:
+        """Create or update the meeting; returns its native id."""
+        ...
+
+    def cancel_meeting(self, native_id: str, *, reason: str) -> None: ...
+
+    def responses(self, native_id: str) -> dict[str, str]:
+        """Attendee address → iCalendar PARTSTAT (ACCEPTED, DECLINED, ...)."""
+        ...
+
+    def busy(self, addresses: Sequence[str], start: dt.datetime,
+             end: dt.datetime) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]: ...
+
+
+class Mailbox(ABC):
+    kind: ClassVar[str]
+    calendar: NativeCalendar | None = None
+
+    @abstractmethod
+    def start(self) -> None:
+        """Connect (or start listening). Raises MailboxUnavailable."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Disconnect; safe to call twice."""
+
+    @abstractmethod
+    def fetch(self, cursor: str | None, limit: int = 100) -> FetchBatch:
+        """Raw messages not yet acknowledged, after `cursor`, oldest first."""
+
+    @abstractmethod
+    def ack(self, refs: Sequence[str]) -> None:
+        """The messages are journaled: take them out of the way of the next fetch."""
+
+    @abstractmethod
+    def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
+        """Send one message exactly as given. Raises SendError."""
+
+    def check(self) -> list[str]:
+        """What `collabd check` reports about the server, one finding per line."""
+        return []
+
+    def describe(self) -> str:
+        return self.kind

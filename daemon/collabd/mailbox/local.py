@@ -1,0 +1,230 @@
+"""The embedded `local` backend: an SMTP listener into a Maildir, sent mail as files.
+
+Nothing external is needed to try collabd: people (or `swaks`, or any mail client
+pointed at 127.0.0.1:2525) send to the shared address; the listener delivers into the
+Maildir `state/mail/inbox`; every message the daemon sends is written, exactly as sent,
+into the Maildir `state/mail/sent`, and handed to a relay when one is configured.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import logging
+import smtplib
+import socket
+import ssl
+from collections.abc import Sequence
+from email.parser import BytesHeaderParser
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from collabd.config import LocalBackend, Relay
+from collabd.mailbox.base import (
+    FetchBatch,
+    Fetched,
+    Mailbox,
+    MailboxUnavailable,
+    SendError,
+    SendReceipt,
+)
+from collabd.mailbox.maildir import Maildir
+
+log = logging.getLogger(__name__)
+
+
+class _InboxHandler:
+    """aiosmtpd handler: accept mail for the shared address only, deliver to the Maildir."""
+
+    def __init__(self, inbox: Maildir, accepted: set[str]) -> None:
+        self.inbox = inbox
+        self.accepted = accepted
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if address.casefold() not in self.accepted:
+            return f"550 5.1.1 <{address}>: this server only accepts mail for the shared mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content
+        if content is None:
+            return "554 5.6.0 no message content"
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        mail_from = envelope.mail_from or ""
+        # What a local delivery agent adds: the envelope sender (an empty one marks a
+        # bounce, which the daemon must never answer) and a trace line.
+        stamp = email.utils.formatdate(localtime=True)
+        trace = (
+            f"Return-Path: <{mail_from}>\r\n"
+            f"Received: from {session.host_name or 'unknown'} ([{peer}])\r\n"
+            f"\tby collabd-local with SMTP; {stamp}\r\n"
+        ).encode("ascii", "replace")
+        try:
+            path = self.inbox.deliver(trace + content)
+        except OSError as exc:
+            log.error("local: could not store incoming message: %s", exc)
+            return "451 4.3.0 could not store the message, try again later"
+        return f"250 2.0.0 OK queued as {path.name}"
+
+
+class LocalMailbox(Mailbox):
+    kind = "local"
+
+    def __init__(self, settings: LocalBackend, *, state_dir: Path, address: str,
+                 relay_password: str | None = None, listen: bool = True) -> None:
+        self.settings = settings
+        self.address = address
+        self.inbox = Maildir(state_dir / "mail" / "inbox")
+        self.sent = Maildir(state_dir / "mail" / "sent")
+        self.relay_password = relay_password
+        self.listen = listen
+        self._controller: Controller | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self.inbox.ensure()
+        self.sent.ensure()
+        self.inbox.clean_tmp()
+        if not self.listen or self._controller is not None:
+            return
+        handler = _InboxHandler(self.inbox, {self.address.casefold()})
+        controller = Controller(
+            handler,
+            hostname=self.settings.listen_host,
+            port=self.settings.listen_port,
+            data_size_limit=self.settings.max_message_bytes,
+            enable_SMTPUTF8=True,
+            server_hostname="collabd-local",
+        )
+        try:
+            controller.start()
+        except (OSError, RuntimeError) as exc:
+            raise MailboxUnavailable(
+                f"cannot listen for SMTP on {self.settings.listen_host}:"
+                f"{self.settings.listen_port}: {exc} (is another program using the port? set "
+                "local.listen_port in collabd.yaml)"
+            ) from exc
+        self._controller = controller
+        log.info("local: listening for mail to %s on %s:%d", self.address,
+                 self.settings.listen_host, self.settings.listen_port)
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def describe(self) -> str:
+        where = f"{self.settings.listen_host}:{self.settings.listen_port}"
+        relay = self.settings.relay
+        return f"local (SMTP {where}, relay {relay.host}:{relay.port})" if relay else (
+            f"local (SMTP {where})")
+
+    # -- receiving ------------------------------------------------------------------
+
+    def fetch(self, cursor: str | None, limit: int = 100) -> FetchBatch:
+        # The Maildir's new/ is itself the queue of unacknowledged mail: no cursor needed.
+        messages: list[Fetched] = []
+        more = False
+        for path in self.inbox.new_messages():
+            if len(messages) >= limit:
+                more = True
+                break
+            try:
+                messages.append(Fetched(path.name, path.read_bytes()))
+            except FileNotFoundError:
+                continue
+        return FetchBatch(messages, None, more)
+
+    def ack(self, refs: Sequence[str]) -> None:
+        for ref in refs:
+            self.inbox.mark_seen(ref)
+
+    # -- sending --------------------------------------------------------------------
+
+    def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
+        name = _sent_name(raw)
+        # Idempotent: a retry after a relay failure must not file the message twice.
+        if not self.sent.contains(name):
+            try:
+                self.sent.deliver(raw, name)
+            except OSError as exc:
+                raise SendError(f"cannot write to {self.sent.root}: {exc}") from exc
+        if self.settings.relay is not None:
+            _relay(self.settings.relay, self.relay_password, raw, sender, recipients)
+        return SendReceipt()
+
+    def check(self) -> list[str]:
+        findings = [f"inbox Maildir {self.inbox.root}", f"sent Maildir {self.sent.root}"]
+        host, port = self.settings.listen_host, self.settings.listen_port
+        probe = socket.socket()
+        try:
+            probe.settimeout(1)
+            if probe.connect_ex((host, port)) == 0:
+                findings.append(f"something already listens on {host}:{port} (a running "
+                                "collabd, or a port clash)")
+            else:
+                findings.append(f"SMTP listener will bind {host}:{port}")
+        finally:
+            probe.close()
+        if self.settings.relay is not None:
+            relay = self.settings.relay
+            try:
+                with _connect(relay, self.relay_password) as smtp:
+                    code, _ = smtp.noop()
+                findings.append(f"relay {relay.host}:{relay.port} answers ({code})")
+            except (OSError, smtplib.SMTPException) as exc:
+                findings.append(f"relay {relay.host}:{relay.port} FAILED: {exc}")
+        return findings
+
+
+def _sent_name(raw: bytes) -> str:
+    headers = BytesHeaderParser().parsebytes(raw)
+    message_id = str(headers.get("Message-ID", "")) or hashlib.sha1(raw).hexdigest()
+    when = 0
+    date = headers.get("Date")
+    if date:
+        try:
+            when = int(email.utils.parsedate_to_datetime(str(date)).timestamp())
+        except (TypeError, ValueError):
+            when = 0
+    digest = hashlib.sha1(message_id.encode("utf-8", "replace")).hexdigest()[:20]
+    return f"{when}.M{digest}.collabd"
+
+
+def _connect(relay: Relay, password: str | None) -> smtplib.SMTP:
+    smtp: smtplib.SMTP
+    context = ssl.create_default_context()
+    if relay.security == "tls":
+        smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout_seconds,
+                                context=context)
+    else:
+        smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout_seconds)
+        if relay.security == "starttls":
+            smtp.starttls(context=context)
+    if relay.username and password is not None:
+        smtp.login(relay.username, password)
+    return smtp
+
+
+def _relay(relay: Relay, password: str | None, raw: bytes, sender: str,
+           recipients: Sequence[str]) -> None:
+    try:
+        with _connect(relay, password) as smtp:
+            refused: dict[str, Any] = smtp.sendmail(sender, list(recipients), raw)
+    except smtplib.SMTPRecipientsRefused as exc:
+        permanent = all(code >= 500 for code, _ in exc.recipients.values())
+        raise SendError(f"relay refused every recipient: {exc.recipients}",
+                        permanent=permanent) from exc
+    except smtplib.SMTPResponseException as exc:
+        raise SendError(f"relay answered {exc.smtp_code} {exc.smtp_error!r}",
+                        permanent=exc.smtp_code >= 500) from exc
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError(f"relay {relay.host}:{relay.port} unreachable: {exc}") from exc
+    if refused:
+        log.warning("relay refused some recipients: %s", refused)

@@ -1,0 +1,1 @@
+"""Outgoing mail: composing drafts, the outbox, sending with retry."""

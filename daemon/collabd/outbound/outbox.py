@@ -1,0 +1,164 @@
+"""The outbox: messages committed with the changes that caused them, sent with backoff.
+
+Exactly-once in the normal case: a message is queued in the same commit as the record
+change that caused it, with its Message-ID fixed at that moment; it leaves the outbox in
+a commit made right after the server accepted it. The one window for a duplicate is
+between the server's acceptance and that commit (a crash or power loss there): on
+restart the message is sent again, byte for byte the same and with the same
+Message-ID, so mail clients show it once. Nothing is ever lost: a message leaves the
+outbox only after the server took it, or after it failed permanently (recorded on the
+record, shown by `collabd status`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from collabd.clock import Clock, isoformat
+from collabd.logs import about
+from collabd.mailbox.base import Mailbox, SendError
+from collabd.outbound.compose import Draft, Person, compose, new_message_id
+from collabd.store.state import Store, Txn
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+MESSAGES = "messages"
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    max_attempts: int = 12
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+
+    def delay(self, attempts: int) -> dt.timedelta:
+        """Exponential backoff: 30 s, 60 s, 2 min, ... capped at an hour."""
+        seconds = min(self.backoff_seconds * (2 ** max(attempts - 1, 0)),
+                      self.backoff_max_seconds)
+        return dt.timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Queued:
+    message_id: str
+    raw: bytes
+    recipients: list[str]
+
+
+class Outbox:
+    def __init__(self, store: Store, clock: Clock, *, sender: Person, envelope_from: str,
+                 policy: SendPolicy = SendPolicy(),
+                 id_factory: Callable[[], str] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.sender = sender
+        self.envelope_from = envelope_from
+        self.policy = policy
+        domain = sender.address.rsplit("@", 1)[-1]
+        self._new_id = id_factory or (lambda: new_message_id(domain))
+
+    # -- queueing (inside the commit that causes the message) ------------------------
+
+    def queue(self, txn: Txn, draft: Draft) -> Queued:
+        """Compose `draft` and put it in `txn`; it is sent once `txn` is committed."""
+        now = self.clock.now()
+        message_id = self._new_id()
+        raw = compose(draft, sender=self.sender, message_id=message_id, now=now)
+        recipients = draft.recipients()
+        txn.put(OUTBOX, message_id, {
+            "raw": raw.decode("ascii"),
+            "envelope_from": self.envelope_from,
+            "recipients": recipients,
+            "record": draft.record,
+            "purpose": draft.purpose,
+            "queued": isoformat(now),
+            "attempts": 0,
+            "next_attempt": isoformat(now),
+            "last_error": None,
+            "failed": False,
+        })
+        # The index that threads replies: a reply's In-Reply-To names this message, and
+        # with it the record and the one person it asked.
+        txn.put(MESSAGES, message_id, {
+            "dir": "out",
+            "record": draft.record,
+            "purpose": draft.purpose,
+            "asks": draft.asks,
+            "to": recipients,
+            "at": isoformat(now),
+            **({"meta": draft.meta} if draft.meta else {}),
+        })
+        return Queued(message_id, raw, recipients)
+
+    # -- sending ------------------------------------------------------------------
+
+    def due(self) -> list[tuple[str, dict[str, Any]]]:
+        now = self.clock.now()
+        ready = [
+            (mid, entry) for mid, entry in self.store.items(OUTBOX)
+            if not entry["failed"] and dt.datetime.fromisoformat(entry["next_attempt"]) <= now
+        ]
+        ready.sort(key=lambda item: item[1]["queued"])
+        return ready
+
+    def pending_count(self) -> int:
+        return sum(1 for e in self.store.values(OUTBOX) if not e["failed"])
+
+    def send_due(self, mailbox: Mailbox, *, limit: int | None = None,
+                 should_stop: Callable[[], bool] = lambda: False) -> int:
+        sent = 0
+        for message_id, entry in self.due()[:limit]:
+            if should_stop():
+                break
+            if self._send_one(mailbox, message_id, entry):
+                sent += 1
+        return sent
+
+    def _send_one(self, mailbox: Mailbox, message_id: str, entry: dict[str, Any]) -> bool:
+        record = entry.get("record")
+        try:
+            receipt = mailbox.send(entry["raw"].encode("ascii"),
+                                   sender=entry["envelope_from"],
+                                   recipients=entry["recipients"])
+        except SendError as exc:
+            self._failed(message_id, entry, exc)
+            return False
+        now = self.clock.now()
+        txn = Txn()
+        txn.delete(OUTBOX, message_id)
+        index = dict(self.store.get(MESSAGES, message_id) or {"dir": "out", "record": record})
+        index["sent"] = isoformat(now)
+        if receipt.server_message_id and receipt.server_message_id != message_id:
+            # Exchange assigns its own Message-ID; replies will name that one.
+            index["server_message_id"] = receipt.server_message_id
+            txn.put(MESSAGES, receipt.server_message_id, {**index, "alias_of": message_id})
+        txn.put(MESSAGES, message_id, index)
+        self.store.commit(txn)
+        log.info("sent %s (%s) to %s", message_id, entry.get("purpose"),
+                 ", ".join(entry["recipients"]), extra=about(record))
+        return True
+
+    def _failed(self, message_id: str, entry: dict[str, Any], exc: SendError) -> None:
+        attempts = int(entry["attempts"]) + 1
+        now = self.clock.now()
+        updated = dict(entry, attempts=attempts, last_error=str(exc))
+        give_up = exc.permanent or attempts >= self.policy.max_attempts
+        if give_up:
+            updated["failed"] = True
+            log.error("giving up on %s after %d attempt(s): %s", message_id, attempts, exc,
+                      extra=about(entry.get("record")))
+        else:
+            updated["next_attempt"] = isoformat(now + self.policy.delay(attempts))
+            # Log the first failure and then only every fourth: a server that is down
+            # must not fill the journal with one line per retry.
+            level = logging.WARNING if attempts == 1 or attempts % 4 == 0 else logging.DEBUG
+            log.log(level, "sending %s failed (attempt %d, next at %s): %s", message_id,
+                    attempts, updated["next_attempt"], exc, extra=about(entry.get("record")))
+        txn = Txn()
+        txn.put(OUTBOX, message_id, updated)
+        self.store.commit(txn)

@@ -1,0 +1,1 @@
+"""The company's YAML rules: schema, working-day calendar, evaluation."""

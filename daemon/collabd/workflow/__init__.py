@@ -1,0 +1,1 @@
+"""The domain state machines: requests, meetings, minutes, sign-offs, tasks, problems. Pure."""

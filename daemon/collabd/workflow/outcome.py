@@ -1,0 +1,71 @@
+"""What the workflow decides: records to store and messages to send, as plain values."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from collabd.clock import isoformat
+from collabd.outbound.compose import Draft
+
+RECORD_SCHEMA = 1
+
+Record = dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    """The result of handling one event or one tick; committed as one transaction."""
+
+    records: list[Record] = field(default_factory=list)
+    drafts: list[Draft] = field(default_factory=list)
+    # What is remembered about the inbound message in the message index.
+    inbound: dict[str, Any] = field(default_factory=dict)
+    # Small named values in the meta table (id counters, rate limits).
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def put(self, record: Record) -> None:
+        for index, existing in enumerate(self.records):
+            if existing["id"] == record["id"]:
+                self.records[index] = record
+                return
+        self.records.append(record)
+
+    def send(self, draft: Draft) -> None:
+        self.drafts.append(draft)
+
+    def merge(self, other: Outcome) -> None:
+        for record in other.records:
+            self.put(record)
+        self.drafts.extend(other.drafts)
+        self.inbound.update(other.inbound)
+        self.meta.update(other.meta)
+
+
+def new_record(kind: str, record_id: str, now: dt.datetime, **fields: Any) -> Record:
+    stamp = isoformat(now)
+    return {
+        "id": record_id,
+        "kind": kind,
+        "schema": RECORD_SCHEMA,
+        "created": stamp,
+        "updated": stamp,
+        "audit": [],
+        **fields,
+    }
+
+
+def changed(record: Record) -> Record:
+    """A deep copy to change: stored records are shared and never mutated in place."""
+    return copy.deepcopy(record)
+
+
+def audit(record: Record, now: dt.datetime, what: str, **detail: Any) -> Record:
+    """Append one audit entry (in place, on a copy made with `changed`)."""
+    entry = {"at": isoformat(now), "what": what}
+    entry.update({k: v for k, v in detail.items() if v is not None})
+    record.setdefault("audit", []).append(entry)
+    record["updated"] = isoformat(now)
+    return record
