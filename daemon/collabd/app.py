@@ -1,0 +1,320 @@
+"""Wires backend, store, journal, workflow and outbox together; the daemon's main loop.
+
+One pass of the loop: fetch new mail → journal it durably → acknowledge it on the
+server → process the journal (classify, workflow, one commit of records + outbox per
+message) → run due ticks → send what the outbox holds → checkpoint when due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import schedule
+
+from collabd.clock import Clock, isoformat
+from collabd.config import Config
+from collabd.inbound.message import read_message
+from collabd.logs import about
+from collabd.mailbox.base import Mailbox, MailboxUnavailable
+from collabd.mailbox.local import LocalMailbox
+from collabd.outbound.compose import Person
+from collabd.outbound.outbox import MESSAGES, Outbox, SendPolicy
+from collabd.sdnotify import Notifier
+from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
+from collabd.store.view import CLOSED, StateView
+from collabd.workflow.engine import Identity, Workflow
+from collabd.workflow.outcome import Outcome
+
+log = logging.getLogger(__name__)
+
+FETCH_BATCH = 200
+CURSOR_KEY = "mailbox_cursor"
+
+
+def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
+    settings = config.settings
+    if settings.backend == "local":
+        relay = settings.local.relay
+        password = relay.auth.resolve(config.base_dir) if relay and relay.auth else None
+        return LocalMailbox(settings.local, state_dir=config.state_dir,
+                            address=settings.mailbox.address, relay_password=password,
+                            listen=listen)
+    raise AssertionError(f"unknown backend {settings.backend}")  # the schema prevents it
+
+
+@dataclass
+class PassResult:
+    fetched: int = 0
+    processed: int = 0
+    sent: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.fetched or self.processed or self.sent)
+
+
+class Daemon:
+    def __init__(self, config: Config, clock: Clock, *, mailbox: Mailbox | None = None,
+                 listen: bool = True, notifier: Notifier | None = None,
+                 workflow: Workflow | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        settings = config.settings
+        state = config.state_dir
+        self.lock = StateLock(state)
+        self.store = Store(state)
+        self.archive = Archive(self.store.db_dir)
+        self.view = StateView(self.store, self.archive)
+        self.journal = Journal(state / "queue")
+        self.mailbox = mailbox or make_mailbox(config, listen=listen)
+        self.notifier = notifier or Notifier()
+        identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
+        self.workflow = workflow or Workflow(identity)
+        d = settings.daemon
+        self.outbox = Outbox(
+            self.store, clock,
+            sender=Person(settings.mailbox.address, settings.mailbox.display_name),
+            envelope_from=settings.mailbox.bounce_address or settings.mailbox.address,
+            policy=SendPolicy(d.send_max_attempts, d.send_backoff_seconds,
+                              d.send_backoff_max_seconds),
+        )
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._wake = threading.Event()
+        self._scheduler = schedule.Scheduler()
+        self._mailbox_down_since: float | None = None
+        self._started = False
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.lock.acquire()
+        try:
+            self.store.open()
+            self.journal.ensure()
+            self.journal.recover()
+            self.mailbox.start()
+        except BaseException:
+            self.store.wal.close()
+            self.lock.release()
+            raise
+        self._started = True
+        log.info("started on %s, state %s (%d records, %d queued to send)",
+                 self.mailbox.describe(), self.config.state_dir,
+                 self.store.count("records"), self.outbox.pending_count())
+
+    def close(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        try:
+            self.mailbox.stop()
+        finally:
+            self.store.close()
+            self.lock.release()
+        log.info("stopped; state checkpointed")
+
+    def request_stop(self, *_: Any) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def request_reload(self, *_: Any) -> None:
+        # Acted on by the main loop, not inside the signal handler.
+        self._reload.set()
+        self._wake.set()
+
+    def reload(self) -> None:
+        """Re-read what can change without a restart (SIGHUP)."""
+        self._reload.clear()
+        log.info("reload requested (SIGHUP)")
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- the loop -----------------------------------------------------------------
+
+    def run_once(self) -> PassResult:
+        """One fetch-process-tick-send pass (`collabd run --once`)."""
+        result = self.fetch_and_process()
+        self.tick()
+        result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping)
+        return result
+
+    def run_forever(self, *, install_signals: bool = True) -> None:
+        if install_signals:
+            signal.signal(signal.SIGTERM, self.request_stop)
+            signal.signal(signal.SIGINT, self.request_stop)
+            signal.signal(signal.SIGHUP, self.request_reload)
+        tick_seconds = self.config.settings.daemon.tick_seconds
+        self._scheduler.every(tick_seconds).seconds.do(self.tick)
+        self.tick()
+        self.notifier.ready(f"receiving on {self.mailbox.describe()}")
+        poll = self.config.settings.daemon.poll_seconds
+        while not self.stopping:
+            if self._reload.is_set():
+                self.reload()
+            result = self.fetch_and_process()
+            self._scheduler.run_pending()
+            result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping)
+            self.notifier.watchdog()
+            if self.store.checkpoint_due() and not result.busy:
+                self.store.checkpoint()
+            if not result.busy:
+                self._wake.wait(poll)
+                self._wake.clear()
+        self.notifier.stopping()
+        log.info("stop requested; finishing")
+
+    # -- receiving -------------------------------------------------------------------
+
+    def fetch_and_process(self) -> PassResult:
+        result = PassResult()
+        result.fetched = self.fetch()
+        result.processed = self.process_journal()
+        return result
+
+    def fetch(self) -> int:
+        """Journal what the server has for us, then acknowledge it there."""
+        total = 0
+        while not self.stopping:
+            try:
+                batch = self.mailbox.fetch(self.view.meta(CURSOR_KEY), FETCH_BATCH)
+            except MailboxUnavailable as exc:
+                self._mailbox_down(exc)
+                return total
+            self._mailbox_up()
+            for fetched in batch.messages:
+                self.journal.put(fetched.raw)
+            if batch.cursor is not None and batch.cursor != self.view.meta(CURSOR_KEY):
+                txn = Txn()
+                txn.put("meta", CURSOR_KEY, {"value": batch.cursor})
+                self.store.commit(txn)
+            # Only now, with every message of the batch durable in the journal.
+            if batch.messages:
+                self.mailbox.ack([m.ref for m in batch.messages])
+            total += len(batch.messages)
+            if not batch.more:
+                break
+        return total
+
+    def _mailbox_down(self, exc: Exception) -> None:
+        # Logged once when it goes down and once when it is back, not on every retry.
+        if self._mailbox_down_since is None:
+            self._mailbox_down_since = self.clock.monotonic()
+            log.warning("mailbox unavailable, retrying: %s", exc)
+
+    def _mailbox_up(self) -> None:
+        if self._mailbox_down_since is not None:
+            down = self.clock.monotonic() - self._mailbox_down_since
+            log.info("mailbox reachable again after %.0f s", down)
+            self._mailbox_down_since = None
+
+    def process_journal(self) -> int:
+        count = 0
+        for entry in self.journal:
+            if self.stopping:
+                # Put it back untouched: it was not processed.
+                self.journal.release(entry)
+                break
+            self.process_entry(entry)
+            count += 1
+            self.notifier.watchdog()
+        return count
+
+    def process_entry(self, entry: JournalEntry) -> None:
+        try:
+            raw = entry.read()
+            self.handle_raw(raw)
+        except Exception as exc:
+            target = self.journal.shunt(entry, exc)
+            log.exception("processing %s raised; set aside in %s", entry.name, target)
+            return
+        self.journal.done(entry)
+
+    def handle_raw(self, raw: bytes) -> str | None:
+        """Classify one message and commit its effects. Returns the record it concerned."""
+        message = read_message(raw)
+        seen = self.view.message(message.key)
+        if seen is not None and seen.get("dir") == "in":
+            log.info("duplicate of %s (already processed %s); nothing changed",
+                     message.key, seen.get("at"), extra=about(seen.get("record")))
+            return seen.get("record")
+        now = self.clock.now()
+        outcome = self.workflow.on_message(message, self.view, now)
+        inbound = {"dir": "in", "at": isoformat(now), "from": message.sender,
+                   "subject": message.subject, **outcome.inbound}
+        self.commit(outcome, inbound_key=message.key, inbound=inbound)
+        record = inbound.get("record")
+        log.info("processed %s from %s as %s", message.key, message.sender or "(no sender)",
+                 inbound.get("kind", "unknown"), extra=about(record))
+        return record
+
+    # -- committing ------------------------------------------------------------------
+
+    def commit(self, outcome: Outcome, *, inbound_key: str | None = None,
+               inbound: dict[str, Any] | None = None) -> int:
+        txn = Txn()
+        for record in outcome.records:
+            txn.put("records", record["id"], record)
+        for key, value in outcome.meta.items():
+            txn.put("meta", key, {"value": value})
+        for draft in outcome.drafts:
+            self.outbox.queue(txn, draft)
+        if inbound_key is not None:
+            txn.put(MESSAGES, inbound_key, inbound or {"dir": "in"})
+        return self.store.commit(txn)
+
+    # -- the clock -------------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = self.clock.now()
+        try:
+            outcome = self.workflow.on_tick(self.view, now)
+            if outcome.records or outcome.drafts or outcome.meta:
+                self.commit(outcome)
+            self.archive_closed(now)
+        except Exception:
+            log.exception("tick at %s raised; the next tick tries again", isoformat(now))
+
+    def archive_closed(self, now: dt.datetime) -> int:
+        """Move records closed more than `archive_after_days` ago into the archive."""
+        days = self.config.settings.daemon.archive_after_days
+        cutoff = now - dt.timedelta(days=days)
+        old = [r for r in self.store.values("records")
+               if r.get("status") in CLOSED
+               and dt.datetime.fromisoformat(r.get("closed") or r["updated"]) <= cutoff]
+        if not old:
+            return 0
+        self.archive.put_many(old)
+        txn = Txn()
+        for record in old:
+            txn.delete("records", record["id"])
+        self.store.commit(txn)
+        log.info("archived %d closed record(s)", len(old))
+        return len(old)
+
+
+def retry_start(daemon: Daemon, *, attempts: int = 0,
+                sleep: Callable[[float], None] = time.sleep) -> None:
+    """Start, retrying a mailbox that is not reachable yet (attempts=0: forever)."""
+    delay = 1.0
+    tries = 0
+    while True:
+        try:
+            daemon.start()
+            return
+        except MailboxUnavailable as exc:
+            tries += 1
+            if attempts and tries >= attempts:
+                raise
+            log.warning("mailbox not reachable (%s); retrying in %.0f s", exc, delay)
+            sleep(delay)
+            delay = min(delay * 2, 60.0)

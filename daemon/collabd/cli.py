@@ -1,0 +1,225 @@
+"""The `collabd` command: init, run, deliver, status, show, check."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from collabd import __version__
+from collabd.clock import Clock, FixedClock, SystemClock, parse_instant
+from collabd.config import CONFIG_ENV, Config, load_config
+from collabd.errors import CollabdError
+
+# sysexits.h codes an MTA understands when `deliver` is its pipe: 75 = try again later.
+EX_DATAERR = 65
+EX_TEMPFAIL = 75
+
+config_option = click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), default=None,
+    help=f"collabd.yaml to use (default: ${CONFIG_ENV} or ./collabd.yaml).",
+)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"collabd: {message}", err=True)
+    sys.exit(code)
+
+
+def _load(config_path: Path | None) -> Config:
+    try:
+        return load_config(config_path)
+    except CollabdError as exc:
+        _fail(str(exc), 2)
+
+
+def _clock(config: Config, now: str | None) -> Clock:
+    if now is None:
+        return SystemClock(config.tz)
+    try:
+        return FixedClock(parse_instant(now, config.tz), config.tz)
+    except ValueError as exc:
+        _fail(f"--now: {exc}", 2)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="collabd")
+def main() -> None:
+    """collabd runs cross-department collaboration (跨部门协作) by email.
+
+    People email requests to the shared mailbox, accept the invites it sends and reply
+    确认 to sign off; collabd keeps the records, chases and escalates by the rules.
+    """
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--address", default="collab@example.com", show_default=True,
+              help="The shared mailbox address people write to.")
+@click.option("--port", default=2525, show_default=True, type=int,
+              help="Port of the local SMTP listener.")
+def init(directory: Path, address: str, port: int) -> None:
+    """Create a ready deployment in DIRECTORY (local backend, default rules and templates).
+
+    Then start it with: collabd run --config DIRECTORY/collabd.yaml. A directory that
+    already holds a deployment is left exactly as it is.
+    """
+    from collabd.deployment import existing_deployment, init_deployment
+
+    existing = existing_deployment(directory)
+    if existing is not None:
+        click.echo(f"{existing} already exists; the deployment is kept as it is")
+        click.echo(f"start the daemon:  collabd run --config {existing}")
+        return
+    try:
+        config_path = init_deployment(directory, address=address, port=port)
+    except CollabdError as exc:
+        _fail(str(exc))
+    click.echo(f"created {config_path}")
+    click.echo(f"start the daemon:  collabd run --config {config_path}")
+
+
+@main.command()
+@config_option
+@click.option("--once", is_flag=True,
+              help="Do one fetch-process-tick-send pass and exit.")
+@click.option("--now", "now", metavar="ISO-8601", default=None,
+              help="Fix the clock at this moment for the run (e.g. 2026-12-01T09:30).")
+def run(config_path: Path | None, once: bool, now: str | None) -> None:
+    """Run the daemon: receive, process, apply the rules on the clock, send.
+
+    Runs in the foreground until SIGTERM/SIGINT (systemd Type=notify). A second `run`
+    on the same state directory is refused.
+    """
+    from collabd import logs
+    from collabd.app import Daemon, retry_start
+
+    config = _load(config_path)
+    logs.setup(config.settings.daemon.log_level)
+    clock = _clock(config, now)
+    daemon = Daemon(config, clock, listen=not once)
+    try:
+        if once:
+            daemon.start()
+        else:
+            retry_start(daemon)
+    except CollabdError as exc:
+        _fail(str(exc))
+    try:
+        if once:
+            result = daemon.run_once()
+            click.echo(f"fetched {result.fetched}, processed {result.processed}, "
+                       f"sent {result.sent}", err=True)
+        else:
+            daemon.run_forever()
+    finally:
+        daemon.close()
+
+
+@main.command()
+@config_option
+def deliver(config_path: Path | None) -> None:
+    """Hand one raw message on stdin to the daemon (an MTA pipe, or a test).
+
+    The message is journaled durably before this returns; the daemon processes it on
+    its next pass (or the next `collabd run`). Works while the daemon runs. Exit code
+    75 (EX_TEMPFAIL) tells an MTA to try again later.
+    """
+    from collabd.store import Journal
+
+    config = _load(config_path)
+    raw = sys.stdin.buffer.read()
+    if not raw.strip():
+        _fail("no message on standard input (expected a raw RFC 5322 message)", EX_DATAERR)
+    limit = config.settings.local.max_message_bytes
+    if len(raw) > limit:
+        _fail(f"message is {len(raw)} bytes, over the limit of {limit}", EX_DATAERR)
+    try:
+        path = Journal(config.state_dir / "queue").put(raw)
+    except OSError as exc:
+        _fail(f"could not journal the message: {exc}", EX_TEMPFAIL)
+    click.echo(f"queued {path.name}", err=True)
+
+
+def _open_view(config: Config) -> Any:
+    from collabd.store import Archive, Store
+    from collabd.store.view import StateView
+
+    store = Store(config.state_dir, readonly=True)
+    try:
+        store.open()
+    except CollabdError as exc:
+        _fail(str(exc))
+    return StateView(store, Archive(store.db_dir))
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--now", "now", metavar="ISO-8601", default=None,
+              help="Judge what is overdue as of this moment.")
+def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
+    """What is open, overdue, and waiting on whom; the queues in and out.
+
+    Reads the state without locking it, so it works while the daemon runs.
+    """
+    from collabd import report
+    from collabd.store import Journal
+
+    config = _load(config_path)
+    view = _open_view(config)
+    data = report.status(view, Journal(config.state_dir / "queue"), config.state_dir,
+                         _clock(config, now).now())
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(report.status_text(data))
+
+
+@main.command()
+@config_option
+@click.argument("record_id")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def show(config_path: Path | None, record_id: str, as_json: bool) -> None:
+    """One record (XQ-…, WT-…, …) with its full audit trail and messages."""
+    from collabd import report
+
+    config = _load(config_path)
+    data = report.show(_open_view(config), record_id.strip().upper())
+    if data is None:
+        _fail(f"no record {record_id} (open or archived)")
+    if as_json:
+        _print_json(data)
+    else:
+        click.echo(report.show_text(data))
+
+
+@main.command()
+@config_option
+@click.option("--offline", is_flag=True, help="Do not contact the mail server.")
+def check(config_path: Path | None, offline: bool) -> None:
+    """Validate config, rules, org directory and templates; probe the mailbox.
+
+    Exits non-zero with file:line messages on any error.
+    """
+    from collabd.checks import run_checks
+
+    try:
+        config = load_config(config_path)
+    except CollabdError as exc:
+        _fail(f"configuration is invalid:\n{exc}", 1)
+    problems, findings = run_checks(config, offline=offline)
+    for line in findings:
+        click.echo(f"ok: {line}")
+    if problems:
+        for line in problems:
+            click.echo(line, err=True)
+        _fail(f"{len(problems)} problem(s) found", 1)
+    click.echo("all checks passed")

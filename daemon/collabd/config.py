@@ -1,0 +1,170 @@
+"""collabd.yaml → validated settings; every error names the file, the line, the key."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from collabd.clock import DEFAULT_TZ
+from collabd.yamlsrc import ConfigError, load_yaml, validate
+
+CONFIG_NAME = "collabd.yaml"
+CONFIG_ENV = "COLLABD_CONFIG"
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Secret(_Strict):
+    """Where a password comes from: a file or an environment variable, never the YAML."""
+
+    password_file: Path | None = None
+    password_env: str | None = None
+    # Accepted by the schema only to be refused with a helpful message.
+    password: Any = None
+
+    @field_validator("password")
+    @classmethod
+    def _no_inline_password(cls, value: Any) -> Any:
+        if value is not None:
+            raise ValueError(
+                "a password is never written in the YAML; use password_file: (a file readable "
+                "only by the daemon) or password_env: (an environment variable name)"
+            )
+        return value
+
+    def resolve(self, base_dir: Path) -> str | None:
+        if self.password_file is not None:
+            path = self.password_file if self.password_file.is_absolute() else (
+                base_dir / self.password_file)
+            return path.read_text(encoding="utf-8").strip()
+        if self.password_env is not None:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ConfigError([f"environment variable {self.password_env} is not set"])
+            return value
+        return None
+
+
+class Relay(_Strict):
+    """An SMTP server that the local backend also hands every outgoing message to."""
+
+    host: str
+    port: Port = 25
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str | None = None
+    auth: Secret | None = None
+    timeout_seconds: float = 30.0
+
+
+class LocalBackend(_Strict):
+    listen_host: str = "127.0.0.1"
+    listen_port: Port = 2525
+    relay: Relay | None = None
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+
+
+class Mailbox(_Strict):
+    address: str = Field(description="the shared mailbox everyone writes to")
+    display_name: str = "跨部门协作秘书"
+    bounce_address: str | None = None
+
+    @field_validator("address", "bounce_address")
+    @classmethod
+    def _looks_like_address(cls, value: str | None) -> str | None:
+        if value is not None and ("@" not in value or any(c in value for c in " \r\n<>")):
+            raise ValueError("expected a bare e-mail address like collab@example.com")
+        return value
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+
+class Paths(_Strict):
+    rules: Path = Path("rules")
+    templates: Path = Path("mail_templates")
+    state: Path = Path("state")
+
+
+class Daemon(_Strict):
+    tick_seconds: int = Field(default=60, ge=1)
+    poll_seconds: float = Field(default=2.0, gt=0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    send_max_attempts: int = Field(default=12, ge=1)
+    send_backoff_seconds: float = Field(default=30.0, gt=0)
+    send_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    archive_after_days: int = Field(default=30, ge=0)
+
+
+class Settings(_Strict):
+    mailbox: Mailbox
+    backend: Literal["local"] = "local"
+    local: LocalBackend = LocalBackend()
+    timezone: str = DEFAULT_TZ
+    paths: Paths = Paths()
+    daemon: Daemon = Daemon()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"expected an IANA timezone name such as {DEFAULT_TZ}") from None
+        return value
+
+
+class Config:
+    """Settings plus where they were read from; relative paths are relative to the file."""
+
+    def __init__(self, settings: Settings, path: Path) -> None:
+        self.settings = settings
+        self.path = path
+        self.base_dir = path.parent
+
+    def _resolve(self, p: Path) -> Path:
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def rules_dir(self) -> Path:
+        return self._resolve(self.settings.paths.rules)
+
+    @property
+    def templates_dir(self) -> Path:
+        return self._resolve(self.settings.paths.templates)
+
+    @property
+    def state_dir(self) -> Path:
+        return self._resolve(self.settings.paths.state)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(CONFIG_NAME)
+
+
+def load_config(path: Path | None = None) -> Config:
+    path = (path or default_config_path()).absolute()
+    if not path.exists():
+        raise ConfigError([
+            f"{path}: file not found (create a deployment with `collabd init DIR`, then pass "
+            f"--config DIR/{CONFIG_NAME} or set {CONFIG_ENV})"
+        ])
+    data, source = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError([f"{source.where(())}: expected a mapping of settings at the top"])
+    settings = validate(Settings, data, source)
+    assert isinstance(settings, Settings)
+    return Config(settings, path)

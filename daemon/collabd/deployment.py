@@ -1,0 +1,81 @@
+"""`collabd init DIR`: a ready deployment on the embedded `local` backend."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from collabd.config import CONFIG_NAME
+from collabd.errors import CollabdError
+from collabd.resources import skeleton_dir
+
+CONFIG_TEMPLATE = """\
+# collabd configuration. Relative paths are relative to this file.
+# Every key is documented in the README ("Configuration").
+
+mailbox:
+  address: {address}          # the shared mailbox people write to
+  display_name: 跨部门协作秘书
+
+# local: embedded SMTP listener + Maildir (no external server needed).
+backend: local
+local:
+  listen_host: 127.0.0.1
+  listen_port: {port}
+  # relay:                      # also hand every outgoing message to an SMTP server
+  #   host: smtp.example.com
+  #   port: 587
+  #   security: starttls        # none | starttls | tls
+  #   username: collab@example.com
+  #   auth:
+  #     password_file: relay.secret   # or password_env: COLLABD_RELAY_PASSWORD
+
+timezone: Asia/Shanghai
+
+paths:
+  rules: rules
+  templates: mail_templates
+  state: state
+
+daemon:
+  tick_seconds: 60            # how often the rules are evaluated
+  poll_seconds: 2             # how often the mailbox is polled when idle
+  log_level: info
+"""
+
+STATE_README = """\
+Runtime state of collabd. Do not edit while the daemon runs.
+
+db/            records, message index, outbox (TinyDB checkpoints) and wal/ (write-ahead log)
+db/backups/    the last good copies of each table file
+db/archive/    closed records, one file per year
+queue/in/      inbound journal: raw messages waiting to be processed
+queue/shunt/   messages whose processing failed, with the error beside them
+queue/bad/     messages that crashed the daemon three times
+mail/inbox/    Maildir the local SMTP listener delivers into (local backend)
+mail/sent/     Maildir of every message sent, exactly as sent (local backend)
+"""
+
+
+def existing_deployment(target: Path) -> Path | None:
+    config_path = target / CONFIG_NAME
+    return config_path if config_path.exists() else None
+
+
+def init_deployment(target: Path, *, address: str = "collab@example.com",
+                    port: int = 2525) -> Path:
+    config_path = target / CONFIG_NAME
+    if config_path.exists():
+        raise CollabdError(f"{config_path} already exists; not overwriting a deployment")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("rules", "mail_templates"):
+        dest = target / name
+        if dest.exists():
+            raise CollabdError(f"{dest} already exists; choose an empty directory")
+        shutil.copytree(skeleton_dir(name), dest)
+    state = target / "state"
+    state.mkdir(exist_ok=True)
+    (state / "README").write_text(STATE_README, encoding="utf-8")
+    config_path.write_text(CONFIG_TEMPLATE.format(address=address, port=port),
+                           encoding="utf-8")
+    return config_path

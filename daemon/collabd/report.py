@@ -1,0 +1,156 @@
+"""What `collabd status` and `collabd show` print: stable JSON objects and readable text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+from pathlib import Path
+from typing import Any
+
+from collabd.clock import isoformat
+from collabd.store import Journal
+from collabd.store.lock import LOCK_NAME
+from collabd.store.view import StateView
+
+
+def daemon_state(state_dir: Path) -> dict[str, Any]:
+    """Is a daemon running on this state directory? (Probes its lock without taking it.)"""
+    path = state_dir / LOCK_NAME
+    if not path.exists():
+        return {"running": False, "pid": None}
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            return {"running": True, "pid": int(text) if text.isdigit() else None}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return {"running": False, "pid": None}
+    finally:
+        os.close(fd)
+
+
+def _due(record: dict[str, Any]) -> str | None:
+    value = record.get("due_at") or record.get("response_due")
+    return str(value) if value else None
+
+
+def record_summary(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    due = _due(record)
+    overdue = bool(due and dt.datetime.fromisoformat(due) < now
+                   and record.get("status") not in {"closed", "done"})
+    return {
+        "id": record["id"],
+        "kind": record.get("kind"),
+        "status": record.get("status"),
+        "title": record.get("title", ""),
+        "due": due,
+        "overdue": overdue,
+        "waiting_on": list(record.get("waiting_on", [])),
+        "updated": record.get("updated"),
+    }
+
+
+def status(view: StateView, journal: Journal, state_dir: Path,
+           now: dt.datetime) -> dict[str, Any]:
+    open_records = sorted(view.open_records(), key=lambda r: r["id"])
+    summaries = [record_summary(r, now) for r in open_records]
+    by_kind: dict[str, int] = {}
+    for s in summaries:
+        by_kind[str(s["kind"])] = by_kind.get(str(s["kind"]), 0) + 1
+    outbox = list(view.store.values("outbox"))
+    processed = sum(1 for m in view.store.values("messages") if m.get("dir") == "in")
+    sent = sum(1 for m in view.store.values("messages")
+               if m.get("dir") == "out" and m.get("sent"))
+    return {
+        "generated": isoformat(now),
+        "state_dir": str(state_dir),
+        "daemon": daemon_state(state_dir),
+        "open": summaries,
+        "counts": {
+            "open": len(summaries),
+            "by_kind": by_kind,
+            "overdue": sum(1 for s in summaries if s["overdue"]),
+        },
+        "outbox": {
+            "pending": sum(1 for e in outbox if not e.get("failed")),
+            "failed": [
+                {"message_id": mid, "record": e.get("record"), "error": e.get("last_error"),
+                 "recipients": e.get("recipients")}
+                for mid, e in view.store.items("outbox") if e.get("failed")
+            ],
+        },
+        "journal": journal.counts(),
+        "mail": {"processed": processed, "sent": sent},
+    }
+
+
+def status_text(report: dict[str, Any]) -> str:
+    daemon = report["daemon"]
+    lines = [
+        f"collabd state {report['state_dir']}  (as of {report['generated']})",
+        "daemon: " + (f"running (pid {daemon['pid']})" if daemon["running"] else "not running"),
+        f"open records: {report['counts']['open']}"
+        + (f", {report['counts']['overdue']} overdue" if report["counts"]["overdue"] else ""),
+    ]
+    for s in report["open"]:
+        flag = "  OVERDUE" if s["overdue"] else ""
+        waiting = f"  waiting on {', '.join(s['waiting_on'])}" if s["waiting_on"] else ""
+        due = f"  due {s['due']}" if s["due"] else ""
+        lines.append(f"  {s['id']}  {s['status']:<12} {s['title']}{due}{waiting}{flag}")
+    j = report["journal"]
+    lines.append(f"inbound: {report['mail']['processed']} processed, {j['waiting']} waiting, "
+                 f"{j['shunt']} shunted, {j['bad']} bad")
+    o = report["outbox"]
+    lines.append(f"outbound: {report['mail']['sent']} sent, {o['pending']} queued, "
+                 f"{len(o['failed'])} failed")
+    for f in o["failed"]:
+        lines.append(f"  FAILED {f['message_id']} ({f['record']}) to "
+                     f"{', '.join(f['recipients'] or [])}: {f['error']}")
+    return "\n".join(lines)
+
+
+def show(view: StateView, record_id: str) -> dict[str, Any] | None:
+    record = view.record(record_id)
+    if record is None:
+        return None
+    messages = [
+        {"message_id": mid, **entry}
+        for mid, entry in view.store.items("messages")
+        if entry.get("record") == record_id
+    ]
+    messages.sort(key=lambda m: str(m.get("at", "")))
+    archived = view.store.get("records", record_id) is None
+    return {"record": record, "messages": messages, "archived": archived}
+
+
+def show_text(data: dict[str, Any]) -> str:
+    record = data["record"]
+    lines = [f"{record['id']}  ({record.get('kind')}, {record.get('status')})"
+             + ("  [archived]" if data["archived"] else "")]
+    if record.get("title"):
+        lines.append(f"  {record['title']}")
+    skip = {"id", "kind", "status", "title", "audit", "schema"}
+    for key, value in record.items():
+        if key in skip:
+            continue
+        lines.append(f"  {key}: {_short(value)}")
+    lines.append("audit trail:")
+    for entry in record.get("audit", []):
+        detail = ", ".join(f"{k}={_short(v)}" for k, v in entry.items() if k not in {"at", "what"})
+        lines.append(f"  {entry['at']}  {entry['what']}" + (f"  ({detail})" if detail else ""))
+    if data["messages"]:
+        lines.append("messages:")
+        for m in data["messages"]:
+            arrow = "→" if m.get("dir") == "out" else "←"
+            who = ", ".join(m.get("to", [])) if m.get("dir") == "out" else m.get("from", "")
+            lines.append(f"  {m.get('at')}  {arrow} {m.get('purpose') or m.get('kind', '')}"
+                         f"  {who}  {m['message_id']}")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
