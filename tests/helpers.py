@@ -1,0 +1,202 @@
+"""Testing helpers in the spirit of Mailman's: deployments, messages from inline text,
+daemons that run until their queues are empty, and assertions on what landed where."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from collabd.app import Daemon
+from collabd.clock import FixedClock
+from collabd.config import Config, load_config
+from collabd.deployment import init_deployment
+
+TZ = "Asia/Shanghai"
+SHARED = "collab@example.com"
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_deployment(root: Path, *, port: int | None = None, extra_yaml: str = "") -> Config:
+    path = init_deployment(root, address=SHARED, port=port or free_port())
+    if extra_yaml:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(extra_yaml)
+    return load_config(path)
+
+
+def at(text: str) -> dt.datetime:
+    """A moment in the deployment's timezone: at('2026-12-01 09:30')."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(TZ))
+
+
+def message(*, sender: str = "张伟 <zhang.wei@example.com>", to: str = SHARED,
+            subject: str = "测试", body: str = "你好", message_id: str | None = None,
+            headers: dict[str, str] | None = None) -> bytes:
+    """A message built from inline values, as UTF-8 bytes with CRLF line ends."""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = "Mon, 30 Nov 2026 10:00:00 +0800"
+    if message_id:
+        msg["Message-ID"] = message_id
+    for key, value in (headers or {}).items():
+        msg[key] = value
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+def parse(raw: bytes) -> EmailMessage:
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def sent_files(state_dir: Path) -> list[Path]:
+    root = state_dir / "mail" / "sent"
+    found = [p for d in ("new", "cur") if (root / d).is_dir() for p in (root / d).iterdir()]
+    return sorted(found)
+
+
+def sent_messages(state_dir: Path) -> list[EmailMessage]:
+    """Every message the local backend sent, parsed, in the order they were filed."""
+    return [parse(p.read_bytes()) for p in sent_files(state_dir)]
+
+
+def body_text(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("plain",))
+    assert part is not None, "message has no text/plain part"
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content
+
+
+def daemon_at(config: Config, when: dt.datetime, **kwargs: Any) -> Daemon:
+    """An in-process daemon on a fixed clock, started, without the SMTP listener."""
+    d = Daemon(config, FixedClock(when, TZ), listen=False, **kwargs)
+    d.start()
+    return d
+
+
+def collabd(*args: str, config: Config | None = None, stdin: bytes | None = None,
+            check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    """Run the installed `collabd` command, as an operator would."""
+    argv = [sys.executable, "-m", "collabd", *args]
+    if config is not None and "--config" not in args:
+        argv += ["--config", str(config.path)]
+    result = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
+                            check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"collabd {' '.join(args)} exited {result.returncode}\n"
+            f"stdout: {result.stdout.decode(errors='replace')}\n"
+            f"stderr: {result.stderr.decode(errors='replace')}"
+        )
+    return result
+
+
+class DaemonProcess:
+    """`collabd run` as a real process, as systemd would run it."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = config.state_dir.parent / "daemon.log"
+
+    def start(self, timeout: float = 20) -> DaemonProcess:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "collabd", "run", "--config", str(self.config.path)],
+            stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        local = self.config.settings.local
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
+            try:
+                with socket.create_connection((local.listen_host, local.listen_port), 0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"daemon did not start listening:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if (
+            self.log_path.exists()) else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def wait_until(predicate: Any, *, timeout: float = 20, interval: float = 0.05,
+               message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+def smtp_send(config: Config, raw: bytes, *, sender: str = "zhang.wei@example.com",
+              recipients: Sequence[str] = (SHARED,)) -> None:
+    import smtplib
+
+    local = config.settings.local
+    with smtplib.SMTP(local.listen_host, local.listen_port, timeout=10) as smtp:
+        smtp.sendmail(sender, list(recipients), raw)
+
+
+def iter_lines(text: str) -> Iterator[str]:
+    yield from (line for line in text.splitlines() if line.strip())
+
+
+def require_binary(name: str, *, why: str) -> str:
+    """The path of a program a test needs. Missing: a skip locally, a failure in CI."""
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        for extra in ("/usr/sbin", "/usr/local/sbin", "/sbin"):
+            candidate = Path(extra) / name
+            if candidate.exists():
+                path = str(candidate)
+                break
+    if path is None:
+        text = f"{name} is not installed ({why}); .ci/run installs it"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(text + " - and CI=true, so this is a failure, not a skip")
+        pytest.skip(text)
+    return path

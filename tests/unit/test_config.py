@@ -1,0 +1,73 @@
+"""collabd.yaml: defaults from `collabd init`, and errors that name file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collabd.config import load_config
+from collabd.yamlsrc import ConfigError
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "collabd.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_init_config_loads_with_local_defaults(deployment) -> None:  # type: ignore[no-untyped-def]
+    s = deployment.settings
+    assert s.backend == "local"
+    assert s.timezone == "Asia/Shanghai"
+    assert s.local.listen_host == "127.0.0.1"
+    assert deployment.state_dir == deployment.path.parent / "state"
+    assert (deployment.rules_dir / "org.yaml").exists()
+
+
+def test_wrong_type_names_file_line_key_and_expectation(tmp_path: Path) -> None:
+    path = _write(tmp_path, "mailbox:\n  address: collab@example.com\nlocal:\n"
+                            "  listen_port: abc\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == (
+        f"{path}:4: local.listen_port: expected a whole number, found 'abc'")
+
+
+def test_unknown_key_and_missing_key_are_both_reported(tmp_path: Path) -> None:
+    path = _write(tmp_path, "timezone: Asia/Shanghai\nbakend: local\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    problems = info.value.problems
+    assert f"{path}:1: mailbox: required key is missing" in problems
+    assert any(p.startswith(f"{path}:2: bakend: unknown key") for p in problems)
+
+
+def test_password_in_yaml_is_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path, "mailbox:\n  address: collab@example.com\nlocal:\n  relay:\n"
+                            "    host: smtp.example.com\n    auth:\n      password: hunter2\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert f"{path}:7: local.relay.auth.password:" in str(info.value)
+    assert "never written in the YAML" in str(info.value)
+    assert "hunter2" not in str(info.value)
+
+
+def test_bad_timezone_and_bad_address(tmp_path: Path) -> None:
+    path = _write(tmp_path, "mailbox:\n  address: not-an-address\ntimezone: Mars/Olympus\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    text = str(info.value)
+    assert f"{path}:2: mailbox.address: expected a bare e-mail address" in text
+    assert f"{path}:3: timezone: expected an IANA timezone name" in text
+
+
+def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
+    path = _write(tmp_path, "mailbox:\n  address: [unclosed\n")
+    with pytest.raises(ConfigError, match=rf"{path}:\d+: not valid YAML"):
+        load_config(path)
+
+
+def test_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="collabd init"):
+        load_config(tmp_path / "nope.yaml")

@@ -1,0 +1,167 @@
+"""The outbox: committed with its cause, retried with backoff, never sent twice."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from collabd.clock import FixedClock
+from collabd.mailbox.base import FetchBatch, Mailbox, SendError, SendReceipt
+from collabd.outbound.compose import Draft, Person
+from collabd.outbound.outbox import Outbox, SendPolicy
+from collabd.store import Store, Txn
+from helpers import TZ, at, parse
+
+
+class RecordingMailbox(Mailbox):
+    """A backend that records what it was asked to send and fails on command."""
+
+    kind = "test"
+
+    def __init__(self, failures: Sequence[SendError] = ()) -> None:
+        self.failures = list(failures)
+        self.sent: list[bytes] = []
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+    def fetch(self, cursor: str | None, limit: int = 100) -> FetchBatch:
+        return FetchBatch([])
+
+    def ack(self, refs: Sequence[str]) -> None: ...
+
+    def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(raw)
+        return SendReceipt()
+
+
+def _outbox(store: Store, clock: FixedClock, **policy: float) -> Outbox:
+    return Outbox(store, clock, sender=Person("collab@example.com", "协作秘书"),
+                  envelope_from="collab@example.com", policy=SendPolicy(**policy))  # type: ignore[arg-type]
+
+
+def _draft(n: int = 1) -> Draft:
+    return Draft(to=[Person("liu.yang@example.com", "刘洋")], subject=f"[XQ-2026-000{n}] 通知",
+                 text="请查收。", record=f"XQ-2026-000{n}")
+
+
+def test_queued_with_record_change_in_one_commit(tmp_path: Path) -> None:
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock)
+    txn = Txn()
+    txn.put("records", "XQ-2026-0001", {"id": "XQ-2026-0001"})
+    queued = outbox.queue(txn, _draft())
+    seq = store.commit(txn)
+    entry = store.get("outbox", queued.message_id)
+    assert entry is not None and store.get("records", "XQ-2026-0001") is not None
+    # The Message-ID was fixed when queued and is inside the stored bytes.
+    assert parse(entry["raw"].encode())["Message-ID"] == queued.message_id
+    assert seq == store.seq  # one commit for both
+
+
+def test_retry_with_exponential_backoff_then_sent_once(tmp_path: Path) -> None:
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock, backoff_seconds=30, backoff_max_seconds=3600)
+    txn = Txn()
+    queued = outbox.queue(txn, _draft())
+    store.commit(txn)
+    mailbox = RecordingMailbox([SendError("connection refused")] * 3)
+
+    waits = []
+    for _ in range(3):
+        assert outbox.send_due(mailbox) == 0
+        entry = store.get("outbox", queued.message_id)
+        assert entry is not None
+        nxt = dt.datetime.fromisoformat(entry["next_attempt"])
+        waits.append((nxt - clock.now()).total_seconds())
+        assert outbox.send_due(mailbox) == 0  # not yet due: no attempt
+        clock.set(nxt)
+    assert waits == [30, 60, 120]
+    assert outbox.send_due(mailbox) == 1
+    assert len(mailbox.sent) == 1
+    assert store.get("outbox", queued.message_id) is None
+    index = store.get("messages", queued.message_id)
+    assert index is not None and index["sent"] == clock.now().isoformat()
+    assert outbox.send_due(mailbox) == 0
+    assert len(mailbox.sent) == 1
+
+
+def test_no_duplicate_after_restart(tmp_path: Path) -> None:
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock)
+    txn = Txn()
+    for n in (1, 2):
+        outbox.queue(txn, _draft(n))
+    store.commit(txn)
+    mailbox = RecordingMailbox()
+    assert outbox.send_due(mailbox) == 2
+    store.wal.close()  # crash right after: no checkpoint, no clean close
+
+    restarted = Store(tmp_path).open()
+    again = RecordingMailbox()
+    assert _outbox(restarted, clock).send_due(again) == 0
+    assert again.sent == []
+
+
+def test_crash_between_send_and_its_record_resends_the_same_bytes(tmp_path: Path) -> None:
+    """The documented window: the server took it, we died before recording that."""
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock)
+    txn = Txn()
+    outbox.queue(txn, _draft())
+    store.commit(txn)
+
+    class DiesAfterSend(RecordingMailbox):
+        def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
+            super().send(raw, sender=sender, recipients=recipients)
+            raise KeyboardInterrupt  # the process dies before the commit
+
+    first = DiesAfterSend()
+    with contextlib.suppress(KeyboardInterrupt):
+        outbox.send_due(first)
+    store.wal.close()
+    restarted = Store(tmp_path).open()
+    second = RecordingMailbox()
+    assert _outbox(restarted, clock).send_due(second) == 1
+    assert second.sent == first.sent  # byte for byte, same Message-ID
+
+
+def test_permanent_failure_stops_retrying_and_is_kept(tmp_path: Path) -> None:
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock)
+    txn = Txn()
+    queued = outbox.queue(txn, _draft())
+    store.commit(txn)
+    mailbox = RecordingMailbox([SendError("550 no such user", permanent=True)])
+    outbox.send_due(mailbox)
+    entry = store.get("outbox", queued.message_id)
+    assert entry is not None and entry["failed"] and "550" in entry["last_error"]
+    clock.advance(dt.timedelta(days=1))
+    assert outbox.send_due(mailbox) == 0
+    assert mailbox.sent == []
+
+
+def test_outgoing_headers_mark_automatic_mail_and_never_carry_newlines(tmp_path: Path) -> None:
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock)
+    txn = Txn()
+    draft = Draft(to=[Person("liu.yang@example.com", "刘洋\r\nBcc: evil@example.net")],
+                  subject="[XQ-2026-0001] 注入\r\nBcc: evil@example.net", text="正文")
+    queued = outbox.queue(txn, draft)
+    msg = parse(queued.raw)
+    assert msg["Auto-Submitted"] == "auto-generated"
+    assert msg["X-Auto-Response-Suppress"] == "All"
+    assert msg["Bcc"] is None
+    assert "\n" not in str(msg["Subject"]) and str(msg["Subject"]).startswith("[XQ-2026-0001]")
+    assert queued.recipients == ["liu.yang@example.com"]
+    assert all(b < 128 for b in queued.raw)  # 7-bit clean: survives any relay
