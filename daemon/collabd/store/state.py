@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from collabd.store.errors import StateDamaged, StateTooNew
 from collabd.store.fsutil import atomic_write, remove_stale_temps
 from collabd.store.tinystore import AtomicJSONStorage
@@ -223,7 +225,7 @@ class Store:
         line = self.wal.append(seq, txn.ops)
         # Apply what was written, decoded again: the in-memory tables then never share
         # objects with the caller, and hold exactly what a replay would produce.
-        self._apply(json.loads(line[9:])["ops"], seq, replay=False)
+        self._apply(orjson.loads(line[9:])["ops"], seq, replay=False)
         self.seq = seq
         self._since_checkpoint += 1
         return seq

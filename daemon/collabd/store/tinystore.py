@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
@@ -55,7 +55,7 @@ class AtomicJSONStorage(Storage):
         return self.decode(data)
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        payload = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        payload = orjson.dumps(data)
         self._backup_current()
         atomic_write(self.path, payload)
 
@@ -71,10 +71,8 @@ class AtomicJSONStorage(Storage):
             problem = f"{self.path} is empty (0 bytes of data), it was truncated"
         else:
             try:
-                parsed = json.loads(data)
-            except UnicodeDecodeError as exc:
-                problem = f"{self.path} is not UTF-8 text ({exc})"
-            except json.JSONDecodeError as exc:
+                parsed = orjson.loads(data)
+            except orjson.JSONDecodeError as exc:
                 problem = (
                     f"{self.path} is not valid JSON ({exc.msg} at line {exc.lineno} column "
                     f"{exc.colno}); it looks truncated or overwritten"
@@ -103,7 +101,7 @@ class AtomicJSONStorage(Storage):
     def newest_good_backup(self) -> Path | None:
         for candidate in self.backups():
             try:
-                parsed = json.loads(candidate.read_bytes())
+                parsed = orjson.loads(candidate.read_bytes())
             except (OSError, ValueError):
                 continue
             if isinstance(parsed, dict):

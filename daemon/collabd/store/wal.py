@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from collabd.store.errors import StateDamaged
 from collabd.store.fsutil import fsync_dir
@@ -25,8 +26,7 @@ class Entry:
 
 
 def encode(seq: int, ops: list[Op]) -> bytes:
-    body = json.dumps({"seq": seq, "ops": ops}, ensure_ascii=False, separators=(",", ":"))
-    data = body.encode("utf-8")
+    data = orjson.dumps({"seq": seq, "ops": ops})
     # The checksum tells a torn last line (crash during append) from a complete one.
     return b"%08x %s\n" % (zlib.crc32(data), data)
 
@@ -79,7 +79,7 @@ def _scan_segment(path: Path, *, is_last: bool) -> _Scan:
                     "are lost, the inbound journal (state/queue) keeps unprocessed mail."
                 ),
             )
-        raw = json.loads(line[9:])
+        raw = orjson.loads(line[9:])
         entries.append(Entry(int(raw["seq"]), raw["ops"]))
         offset = end + 1
     return _Scan(entries, None)
