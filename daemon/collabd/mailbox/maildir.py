@@ -38,7 +38,9 @@ class Maildir:
         """Write one message; it is durable and visible in new/ when this returns."""
         self.ensure()
         name = name or self.unique_name()
-        tmp = self.tmp / name
+        # The temp name is always fresh: a given final name (the sent folder uses one per
+        # Message-ID) must not collide with a temp file a crash left behind.
+        tmp = self.tmp / f"{name}.{secrets.token_hex(4)}"
         write_new_file(tmp, raw)
         final = self.new / name
         os.replace(tmp, final)
