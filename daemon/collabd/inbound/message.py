@@ -1,19 +1,27 @@
-"""Raw bytes → the headers every later step needs, read once."""
+"""Raw bytes → the message every later step reads: headers decoded once, body on demand."""
 
 from __future__ import annotations
 
 import datetime as dt
 import email.policy
 import email.utils
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email import errors as email_errors
+from email.message import Message
 from email.parser import BytesParser
 
-_MSGID = re.compile(r"<[^<>\s]+>")
+from collabd.inbound.decode import Body, decode_header_value, extract_body, raw_header
 
-_PARSER = BytesParser(policy=email.policy.default)
+_MSGID = re.compile(r"<[^<>\s]+>")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a field name: printable, no colon, no space
+
+# compat32: headers stay as they came (encoded words and raw bytes intact), which is
+# what the decoding here needs, and it parses several times faster than the default
+# policy, which would decode every header with its declared (often wrong) charset.
+_PARSER = BytesParser(policy=email.policy.compat32)
 
 
 def message_ids(value: str | None) -> list[str]:
@@ -23,20 +31,27 @@ def message_ids(value: str | None) -> list[str]:
     return _MSGID.findall(str(value))
 
 
-def header_text(msg: EmailMessage, name: str) -> str:
-    """A header as text; a malformed header never raises (it becomes its raw form)."""
-    try:
-        value = msg.get(name)
-    except (ValueError, IndexError, AttributeError):
-        raw = msg.get_all(name, failobj=[])
-        return str(raw[0]) if raw else ""
-    return "" if value is None else str(value)
+def _repair_headers(raw: bytes) -> bytes | None:
+    """Drop lines in the header block that are not headers (some senders write them).
+
+    Without this, the first such line ends the headers for the parser and everything
+    after it, the real headers and the encoded body, is read as a plain-text body.
+    """
+    lines = raw.split(b"\n")
+    end = next((i for i, line in enumerate(lines) if not line.strip(b"\r")), None)
+    if end is None:
+        return None
+    kept = [ln for ln in lines[:end]
+            if _HEADER_LINE.match(ln) or ln[:1] in (b" ", b"\t")]
+    if len(kept) == end:
+        return None
+    return b"\n".join(kept + lines[end:])
 
 
 @dataclass
 class InboundMessage:
     raw: bytes
-    msg: EmailMessage
+    msg: Message
     message_id: str  # the header's value, or a digest of the bytes when there is none
     has_message_id: bool
     sender: str  # bare address, lower-case
@@ -45,26 +60,64 @@ class InboundMessage:
     date: dt.datetime | None
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
+    headers_repaired: bool = False
 
     @property
     def key(self) -> str:
         """The identity used to recognise the same message delivered twice."""
         return self.message_id
 
+    @functools.cached_property
+    def body(self) -> Body:
+        return extract_body(self.msg)
+
+    @property
+    def charset_repaired(self) -> bool:
+        return self.headers_repaired or self.body.repaired
+
+    @functools.cached_property
+    def _raw_headers(self) -> dict[str, str]:
+        first: dict[str, str] = {}
+        for name, value in self.msg.raw_items():
+            first.setdefault(name.lower(), str(value))
+        return first
+
+    def header(self, name: str) -> str:
+        """A header decoded to text (RFC 2047, real charsets), '' when absent."""
+        raw = self._raw_headers.get(name.lower())
+        return decode_header_value(raw).text if raw is not None else ""
+
+    def has_header(self, name: str) -> bool:
+        return name.lower() in self._raw_headers
+
+    def thread_ids(self) -> list[str]:
+        """In-Reply-To first, then References newest first: the order to look them up."""
+        out = list(self.in_reply_to)
+        out += [r for r in reversed(self.references) if r not in out]
+        return out
+
 
 def read_message(raw: bytes) -> InboundMessage:
     msg = _PARSER.parsebytes(raw)
-    assert isinstance(msg, EmailMessage)
-    ids = message_ids(header_text(msg, "Message-ID"))
-    has_id = bool(ids)
+    repaired = False
+    if any(isinstance(d, email_errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
+        fixed = _repair_headers(raw)
+        if fixed is not None:
+            msg, repaired = _PARSER.parsebytes(fixed), True
+    ids = message_ids(raw_header(msg, "Message-ID"))
     message_id = ids[0] if ids else f"<sha256-{hashlib.sha256(raw).hexdigest()}@collabd>"
-    name, address = email.utils.parseaddr(header_text(msg, "From"))
+    from_raw = raw_header(msg, "From") or ""
+    from_text = decode_header_value(from_raw)
+    name, address = email.utils.parseaddr(from_text.text)
+    if not address:
+        _, address = email.utils.parseaddr(from_raw)
+    subject = decode_header_value(raw_header(msg, "Subject") or "")
     date: dt.datetime | None = None
-    date_text = header_text(msg, "Date")
+    date_text = raw_header(msg, "Date")
     if date_text:
         try:
-            date = email.utils.parsedate_to_datetime(date_text)
-        except (TypeError, ValueError):
+            date = email.utils.parsedate_to_datetime(date_text.strip())
+        except (TypeError, ValueError, IndexError):
             date = None
         if date is not None and date.tzinfo is None:
             date = None  # "-0000": the sender's offset is unknown; not a moment we can use
@@ -72,11 +125,12 @@ def read_message(raw: bytes) -> InboundMessage:
         raw=raw,
         msg=msg,
         message_id=message_id,
-        has_message_id=has_id,
+        has_message_id=bool(ids),
         sender=address.strip().lower(),
-        sender_name=name.strip(),
-        subject=" ".join(header_text(msg, "Subject").split()),
+        sender_name=name.strip().strip('"'),
+        subject=subject.text,
         date=date,
-        in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
-        references=message_ids(header_text(msg, "References")),
+        in_reply_to=message_ids(raw_header(msg, "In-Reply-To")),
+        references=message_ids(raw_header(msg, "References")),
+        headers_repaired=repaired or from_text.repaired or subject.repaired,
     )

@@ -1,0 +1,195 @@
+"""One raw message → one typed event: request, problem, reply, calendar reply, automatic
+mail (auto-reply or bounce, never answered), or unknown."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from collabd.inbound import autoreply
+from collabd.inbound.decode import html_to_text
+from collabd.inbound.forms import (
+    LEGACY_EXTENSIONS,
+    FoundFields,
+    LabelSet,
+    UnreadableAttachment,
+    attachment_lines,
+    find_fields,
+    text_lines,
+)
+from collabd.inbound.interpret import Reading, read_problem, read_request
+from collabd.inbound.message import InboundMessage
+from collabd.policy.rules import Rules
+from collabd.textnorm import fold
+
+# [XQ-2026-0001], [WT-2026-0003], [HY-2026-0002]: the tag every message about a record
+# carries in its subject; replies keep it behind any number of Re:/回复:/答复: prefixes.
+SUBJECT_TAG = re.compile(r"[\[【]\s*((?:XQ|WT|HY|RW)-\d{4}-\d{4,5})\s*[\]】]", re.IGNORECASE)
+
+MessageLookup = Callable[[str], "dict[str, Any] | None"]
+
+
+@dataclass
+class Event:
+    kind: str  # request | problem | reply | calendar_reply | auto_reply | bounce | unknown
+    message: InboundMessage
+    reading: Reading | None = None
+    thread: str | None = None  # the record this message is about
+    replied_to: dict[str, Any] | None = None  # index entry of our message it answers
+    replied_to_id: str | None = None
+    auto_reason: str | None = None
+    unreadable: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific keys for JSON
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable object `collabd parse --json` prints."""
+        reading = self.reading
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "message_id": self.message.message_id,
+            "from": self.message.sender,
+            "subject": self.message.subject,
+            "fields": dict(reading.fields) if reading else {},
+            "missing": list(reading.missing) if reading else [],
+            "errors": list(reading.errors) if reading else [],
+            "thread": self.thread,
+            "charset_repaired": self.message.charset_repaired,
+        }
+        if reading is not None:
+            out["form"] = reading.kind
+            out["source"] = reading.source
+            if reading.notes:
+                out["notes"] = list(reading.notes)
+        if self.auto_reason:
+            out["auto_reason"] = self.auto_reason
+        if self.unreadable:
+            out["unreadable_attachments"] = list(self.unreadable)
+        out.update(self.extra)
+        return out
+
+
+def subject_tag(subject: str) -> str | None:
+    found = SUBJECT_TAG.search(subject)
+    return found.group(1).upper() if found else None
+
+
+@dataclass
+class _Candidate:
+    kind: str
+    found: FoundFields
+    source: str
+
+    @property
+    def score(self) -> int:
+        return sum(1 for v in self.found.values.values() if v) + self.found.labels_seen
+
+
+class Classifier:
+    def __init__(self, rules: Rules, own_address: str) -> None:
+        self.rules = rules
+        self.own_address = own_address.lower()
+        self.labels = {
+            "request": LabelSet(rules.forms.request),
+            "problem": LabelSet(rules.forms.problem),
+        }
+
+    def classify(self, message: InboundMessage, now: dt.datetime,
+                 lookup: MessageLookup = lambda _: None) -> Event:
+        automatic = autoreply.detect(message, self.own_address)
+        if automatic is not None:
+            event = Event(automatic.kind, message, auto_reason=automatic.reason)
+            if automatic.kind == "bounce":
+                self._bounced(event, lookup)
+            return event
+
+        replied_to, replied_id = self._thread_entry(message, lookup)
+        tag = subject_tag(message.subject)
+        thread = (replied_to or {}).get("record") or tag
+
+        form = self._find_form(message)
+        if form is not None and (thread is None or _is_resubmission(replied_to)):
+            reader = read_request if form.kind == "request" else read_problem
+            reading = reader(form.found, message, self.rules, now)
+            reading.source = form.source
+            return Event(form.kind, message, reading=reading)
+        if thread is not None:
+            return Event("reply", message, thread=thread, replied_to=replied_to,
+                         replied_to_id=replied_id)
+        unreadable = [a.filename for a in message.body.attachments
+                      if a.filename.lower().endswith(LEGACY_EXTENSIONS)]
+        return Event("unknown", message, unreadable=unreadable)
+
+    # -- threads -----------------------------------------------------------------------
+
+    def _thread_entry(self, message: InboundMessage,
+                      lookup: MessageLookup) -> tuple[dict[str, Any] | None, str | None]:
+        for message_id in message.thread_ids():
+            entry = lookup(message_id)
+            if entry is not None and entry.get("dir") == "out":
+                return entry, message_id
+        return None, None
+
+    def _bounced(self, event: Event, lookup: MessageLookup) -> None:
+        from collabd.inbound.message import message_ids
+
+        headers = event.message.body.reported_headers or ""
+        found = re.search(r"^message-id:\s*(<[^>]+>)", headers, re.IGNORECASE | re.MULTILINE)
+        candidates = [found.group(1)] if found else []
+        candidates += message_ids(event.message.body.text)
+        for message_id in candidates:
+            entry = lookup(message_id)
+            if entry is not None and entry.get("dir") == "out":
+                event.thread = entry.get("record")
+                event.replied_to, event.replied_to_id = entry, message_id
+                return
+
+    # -- forms -------------------------------------------------------------------------
+
+    def _sources(self, message: InboundMessage) -> list[tuple[str, list[str]]]:
+        body = message.body
+        sources: list[tuple[str, list[str]]] = []
+        if body.text:
+            sources.append(("body", text_lines(body.text)))
+        if body.html is not None:
+            sources.append(("html", text_lines(html_to_text(body.html))))
+        for attachment in body.attachments:
+            try:
+                lines = attachment_lines(attachment.filename, attachment.data)
+            except UnreadableAttachment:
+                continue
+            if lines is not None:
+                sources.append((f"attachment:{attachment.filename}", lines))
+        return sources
+
+    def _find_form(self, message: InboundMessage) -> _Candidate | None:
+        subject = fold(message.subject)
+        titled = {
+            kind: any(fold(word) in subject for word in spec.title_words)
+            for kind, spec in (("request", self.rules.forms.request),
+                               ("problem", self.rules.forms.problem))
+        }
+        best: _Candidate | None = None
+        for source, lines in self._sources(message):
+            head = fold("\n".join(lines[:5]))
+            for kind, labels in self.labels.items():
+                found = find_fields(lines, labels)
+                distinct = sum(1 for v in found.values.values() if v)
+                spec = self.rules.forms.request if kind == "request" else self.rules.forms.problem
+                named = titled[kind] or any(fold(w) in head for w in spec.title_words)
+                # A form: three answered fields, or two under the form's own title.
+                if distinct < 3 and not (named and distinct >= 2):
+                    continue
+                candidate = _Candidate(kind, found, source)
+                bonus = 100 if named else 0
+                if best is None or candidate.score + bonus > best.score + (
+                        100 if titled[best.kind] else 0):
+                    best = candidate
+        return best
+
+
+def _is_resubmission(replied_to: dict[str, Any] | None) -> bool:
+    """A form sent as a reply to our "the form was incomplete" message is a new form."""
+    return replied_to is not None and replied_to.get("record") is None

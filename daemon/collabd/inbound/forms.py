@@ -1,0 +1,273 @@
+"""Finding a form's fields in text: `标签：值` lines, pasted tables, .docx and .xlsx forms.
+
+Every source is first turned into lines; a table row is one line of tab-separated
+cells. A line that starts with a known label (after bullets or numbering) opens a
+field; its value is what follows the separator, and the lines after it until the next
+label, a blank line, or the start of a quoted original or signature.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from collabd.policy.schema import FormSpec
+from collabd.textnorm import simplified
+
+# Bullets and numbering people put before labels: "1.", "一、", "(2)", "•", "**".
+_BULLET = re.compile(
+    r"^[\s\-*•·◆◇▪▶►>#\u2022\u25cf]*"
+    r"(?:(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*[.、)）:]|[(（](?:\d{1,2}|[一二三四五六七八九十]{1,3})[)）])?"
+    r"[\s*]*"
+)
+# Where the new text of a message ends and something else starts.
+_STOP = re.compile(
+    r"^\s*(?:--\s*$|—{2,}|_{8,}|-{5,}\s*(?:原始邮件|original message|邮件原件|转发邮件)|"
+    r"-{3,}\s*(?:原始邮件|邮件原件)|发自我的|sent from my|>|在.{4,80}写道[:：]\s*$|"
+    r"on .{4,120} wrote:\s*$|.{1,80}于\d{4}年.{1,40}写道[:：]\s*$)",
+    re.IGNORECASE,
+)
+_EMPTY_VALUES = {"", "无", "/", "-", "--", "—", "n/a", "na", "none", "暂无", "待定", "(空)",
+                 "请填写", "(请填写)", "(必填)", "(选填)", "xxx", "略"}
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    return simplified(unicodedata.normalize("NFKC", ch)).casefold()
+
+
+@functools.lru_cache(maxsize=4096)
+def _folded(line: str) -> tuple[str, tuple[int, ...]]:
+    """The folded line and, for each folded character, the index it came from."""
+    out: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(line):
+        folded = _fold_char(ch)
+        out.append(folded)
+        origin.extend([index] * len(folded))
+    return "".join(out), tuple(origin)
+
+
+@dataclass
+class LabelSet:
+    """The labels of one form, compiled into one pattern (longest label first)."""
+
+    spec: FormSpec
+    pattern: re.Pattern[str] = field(init=False)
+    by_label: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_label = {}
+        for name, labels in self.spec.labels.items():
+            for label in labels:
+                folded, _ = _folded(label)
+                folded = re.sub(r"\s+", "", folded)
+                self.by_label.setdefault(folded, name)
+        alternatives = sorted(self.by_label, key=len, reverse=True)
+        spaced = ["\\s*".join(map(re.escape, label)) for label in alternatives]
+        self.pattern = re.compile(
+            r"(?:[\[【]\s*)?(?P<label>" + "|".join(spaced) + r")\s*"
+            r"(?:\([^()]{0,16}\)\s*)?"  # "（必填）", "（年/月/日）"
+            r"(?P<sep>[:\]】\t]|\s{2,}|$)"
+        )
+
+    def label_key(self, text: str) -> str:
+        """Which label `text` (a label as written, with its separator) is."""
+        folded, _ = _folded(text)
+        found = self.pattern.search(folded)
+        return re.sub(r"\s+", "", found.group("label")) if found else folded
+
+    def match(self, line: str) -> tuple[str, str] | None:
+        """(field name, value on this line) if `line` opens a field."""
+        folded, origin = _folded(line)
+        bullet = _BULLET.match(folded)
+        start = bullet.end() if bullet else 0
+        found = self.pattern.match(folded, start)
+        if found is None:
+            return None
+        label = re.sub(r"\s+", "", found.group("label"))
+        name = self.by_label[label]
+        end = found.end()
+        value = line[origin[end]:] if end < len(origin) else ""
+        return name, value.strip().lstrip(":：]】").strip()
+
+
+@dataclass
+class FoundFields:
+    values: dict[str, str]
+    labels_seen: int  # how many label lines matched (a form, or a sentence?)
+
+
+_SHORT = {"request_id", "requester_dept", "requester", "receiver_dept", "receiver", "type",
+          "due", "urgency", "title", "reporter_dept", "reporter", "related_request",
+          "target_dept", "severity"}
+
+
+def find_fields(lines: Sequence[str], labels: LabelSet) -> FoundFields:
+    values: dict[str, list[str]] = {}
+    opened_by: dict[str, str] = {}  # field → the label text that opened it
+    current: str | None = None
+    seen = 0
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if _STOP.match(line):
+            break
+        cells = line.split("\t")
+        header = _header_row(cells, labels)
+        if header is not None and index + 1 < len(lines):
+            # A row of labels over a row of values (a sheet pasted from Excel).
+            row = lines[index + 1].split("\t")
+            if len(row) == len(header) and all(labels.match(c) is None for c in row):
+                for name, value in zip(header, row, strict=True):
+                    values.setdefault(name, []).append(value.strip())
+                    seen += 1
+                current = None
+                index += 2
+                continue
+        matched_any = False
+        for cell in cells:
+            hit = labels.match(cell)
+            if hit is not None:
+                name, value = hit
+                seen += 1
+                matched_any = True
+                current = name
+                label = cell[: len(cell) - len(value)] if value else cell
+                if name in values and "".join(values[name]).strip():
+                    if opened_by.get(name) == labels.label_key(label):
+                        current = None  # the same label again: the first answer stands
+                        continue
+                    # Another label of the same field (背景：… 目标：…): both belong.
+                    values[name].append(cell.strip())
+                    continue
+                opened_by[name] = labels.label_key(label)
+                values[name] = [value] if value else []
+            elif current is not None and cell.strip():
+                values.setdefault(current, []).append(cell.strip())
+                if current in _SHORT and values[current]:
+                    current = None
+        if not matched_any and not line.strip() and current is not None and (
+                values.get(current)):
+            current = None  # a blank line ends a value
+        index += 1
+    return FoundFields(
+        {name: _clean("\n".join(parts)) for name, parts in values.items()},
+        seen,
+    )
+
+
+def _header_row(cells: list[str], labels: LabelSet) -> list[str] | None:
+    if len(cells) < 2:
+        return None
+    names = []
+    for cell in cells:
+        hit = labels.match(cell)
+        if hit is None or hit[1]:
+            return None
+        names.append(hit[0])
+    return names
+
+
+def _clean(value: str) -> str:
+    lines = [" ".join(line.split()) for line in value.strip().splitlines()]
+    text = "\n".join(line for line in lines if line)
+    folded = unicodedata.normalize("NFKC", text).strip().casefold()
+    return "" if folded in _EMPTY_VALUES else text
+
+
+# -- attachments ------------------------------------------------------------------------------
+
+class UnreadableAttachment(Exception):
+    pass
+
+
+def docx_lines(data: bytes) -> list[str]:
+    """Paragraphs and table rows of a .docx, in document order."""
+    import docx  # python-docx; imported here to keep start-up light
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise UnreadableAttachment(f"not a readable .docx ({exc})") from None
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            lines.append(block.text)
+        elif isinstance(block, Table):
+            lines.extend(_table_lines(block))
+            lines.append("")  # what follows a table is not part of its last cell
+    return lines
+
+
+def _table_lines(table: object) -> list[str]:
+    lines = []
+    for row in table.rows:  # type: ignore[attr-defined]
+        texts: list[str] = []
+        previous = None
+        for cell in row.cells:
+            # Merged cells come back once per grid column: keep each cell once.
+            if previous is not None and cell._tc is previous:
+                continue
+            previous = cell._tc
+            text = "\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
+            texts.append(text.replace("\n", " ") if text else "")
+        cells = [t for t in texts if t]
+        if cells:
+            lines.append("\t".join(cells))
+    return lines
+
+
+def xlsx_lines(data: bytes) -> list[str]:
+    """Each non-empty row of each sheet as tab-separated cells."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:
+        raise UnreadableAttachment(f"not a readable .xlsx ({exc})") from None
+    lines: list[str] = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            cells = [_cell(v) for v in row if v is not None and str(v).strip()]
+            if cells:
+                lines.append("\t".join(cells))
+        lines.append("")
+    book.close()
+    return lines
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+FORM_EXTENSIONS = (".docx", ".xlsx")
+LEGACY_EXTENSIONS = (".doc", ".xls", ".wps", ".et", ".pdf")
+
+
+def attachment_lines(filename: str, data: bytes) -> list[str] | None:
+    lower = filename.lower()
+    if lower.endswith(".docx"):
+        return docx_lines(data)
+    if lower.endswith(".xlsx"):
+        return xlsx_lines(data)
+    return None
+
+
+def text_lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def any_label(lines: Iterable[str], labels: LabelSet) -> bool:
+    return any(labels.match(c) for line in lines for c in line.split("\t"))

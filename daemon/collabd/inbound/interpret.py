@@ -1,0 +1,211 @@
+"""A form's raw fields → checked values: departments and people resolved, dates read.
+
+Everything that is missing or wrong is collected (in Chinese, naming the field as the
+form does), so that the sender gets one reply that lists all of it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from collabd.inbound.forms import FoundFields
+from collabd.inbound.message import InboundMessage
+from collabd.inbound.values import parse_choice, parse_date, record_id
+from collabd.policy.org import Department, Person
+from collabd.policy.rules import Rules
+from collabd.textnorm import fold
+
+# What each of the five core answers asks (shown next to a missing field).
+QUESTIONS = {
+    "background": "为什么做",
+    "content": "要做什么",
+    "receiver_dept": "找哪个部门",
+    "due": "什么时候完成",
+    "acceptance": "交付什么、按什么标准验收",
+    "description": "发生了什么问题",
+}
+
+
+@dataclass
+class Reading:
+    """One form, read and checked."""
+
+    kind: str  # "request" | "problem"
+    fields: dict[str, str] = field(default_factory=dict)  # the output: strings, ISO dates
+    missing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # accepted, but worth telling the sender
+    people: dict[str, Person] = field(default_factory=dict)
+    departments: dict[str, Department] = field(default_factory=dict)
+    due: dt.date | None = None
+    source: str = "body"  # body | html | attachment:<name>
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing and not self.errors
+
+
+def label_of(rules: Rules, kind: str, name: str) -> str:
+    """The field's name as the form prints it: its first label."""
+    spec = rules.forms.request if kind == "request" else rules.forms.problem
+    labels = spec.labels.get(name)
+    return labels[0] if labels else name
+
+
+def _department(reading: Reading, rules: Rules, kind: str, name: str, value: str) -> None:
+    if not value:
+        return
+    dept = rules.directory.department(value)
+    if dept is None:
+        # "研发部 孙丽", "研发部（孙丽）": the department is the first word.
+        head = value.replace("（", " ").replace("(", " ").replace("/", " ").split()[0]
+        dept = rules.directory.department(head)
+    if dept is None:
+        reading.errors.append(
+            f"{label_of(rules, kind, name)}「{value}」不在组织目录中（可选："
+            f"{'、'.join(rules.directory.department_names())}）")
+        return
+    reading.departments[name] = dept
+    reading.fields[name] = dept.name
+
+
+def _person(reading: Reading, rules: Rules, kind: str, name: str, value: str) -> None:
+    if not value:
+        return
+    person, problem = rules.directory.resolve(value)
+    if person is None:
+        reading.errors.append(f"{label_of(rules, kind, name)}{problem}")
+        return
+    reading.people[name] = person
+    reading.fields[name] = person.name
+
+
+def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
+                 now: dt.datetime) -> Reading:
+    raw = found.values
+    forms = rules.forms
+    r = Reading("request")
+    for name in ("background", "content", "acceptance"):
+        if raw.get(name):
+            r.fields[name] = raw[name]
+    given_id = raw.get("request_id", "")
+    if given_id:
+        canonical = record_id(given_id, "XQ")
+        if canonical is not None:
+            r.fields["request_id"] = canonical
+        else:
+            r.fields["external_ref"] = given_id
+    _department(r, rules, "request", "requester_dept", raw.get("requester_dept", ""))
+    _department(r, rules, "request", "receiver_dept", raw.get("receiver_dept", ""))
+    _person(r, rules, "request", "requester", raw.get("requester", ""))
+    _person(r, rules, "request", "receiver", raw.get("receiver", ""))
+
+    # The requester defaults to the sender, and the department to theirs.
+    sender = rules.directory.by_address(message.sender)
+    if "requester" not in r.people and not raw.get("requester"):
+        r.people["requester"] = sender or Person(message.sender_name or message.sender,
+                                                 message.sender)
+        r.fields["requester"] = r.people["requester"].name
+    if "requester_dept" not in r.departments and not raw.get("requester_dept"):
+        person = r.people.get("requester")
+        dept = rules.directory.department(person.department) if (
+            person and person.department) else None
+        if dept is not None:
+            r.departments["requester_dept"] = dept
+            r.fields["requester_dept"] = dept.name
+        else:
+            r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
+                            f" {message.sender} 不在组织目录中，无法确定发起部门")
+    receiver = r.people.get("receiver")
+    if receiver is not None and "receiver_dept" in r.departments and receiver.department and (
+            receiver.department != r.departments["receiver_dept"].name):
+        r.notes.append(f"接收人 {receiver.name} 属于{receiver.department}，"
+                       f"不是接收部门{r.departments['receiver_dept'].name}")
+
+    for name, spec in (("type", forms.request_type), ("urgency", forms.urgency)):
+        value = raw.get(name, "")
+        if not value:
+            if spec.default is not None:
+                r.fields[name] = spec.default
+            continue
+        chosen, problem = parse_choice(value, spec, forms.checked_marks, forms.unchecked_marks)
+        if chosen is None:
+            r.errors.append(f"{label_of(rules, 'request', name)}{problem}")
+        else:
+            r.fields[name] = chosen
+
+    due_text = raw.get("due", "")
+    if due_text:
+        today = now.astimezone(rules.calendar.tz).date()
+        due, problem = parse_date(due_text, today)
+        if due is None:
+            r.errors.append(f"{label_of(rules, 'request', 'due')}{problem}")
+        elif due < today:
+            r.errors.append(f"{label_of(rules, 'request', 'due')} {due.isoformat()} 已经过去"
+                            f"（今天是 {today.isoformat()}）")
+        else:
+            r.due = due
+            r.fields["due"] = due.isoformat()
+    for name in forms.request.required:
+        if not raw.get(name):
+            r.missing.append(name)
+    return r
+
+
+def read_problem(found: FoundFields, message: InboundMessage, rules: Rules,
+                 now: dt.datetime) -> Reading:
+    raw = found.values
+    forms = rules.forms
+    r = Reading("problem")
+    for name in ("title", "description", "impact"):
+        if raw.get(name):
+            r.fields[name] = raw[name]
+    if "title" not in r.fields:
+        r.fields["title"] = message.subject.strip() or (raw.get("description", "")[:30])
+    related = raw.get("related_request", "")
+    if related:
+        canonical = record_id(related, "XQ")
+        if canonical is None:
+            r.errors.append(f"{label_of(rules, 'problem', 'related_request')}「{related}」"
+                            "不是需求编号（格式 XQ-2026-0001）")
+        else:
+            r.fields["related_request"] = canonical
+    _department(r, rules, "problem", "reporter_dept", raw.get("reporter_dept", ""))
+    _department(r, rules, "problem", "target_dept", raw.get("target_dept", ""))
+    _person(r, rules, "problem", "reporter", raw.get("reporter", ""))
+    sender = rules.directory.by_address(message.sender)
+    if "reporter" not in r.people and not raw.get("reporter"):
+        r.people["reporter"] = sender or Person(message.sender_name or message.sender,
+                                                message.sender)
+        r.fields["reporter"] = r.people["reporter"].name
+    if "reporter_dept" not in r.departments and not raw.get("reporter_dept"):
+        person = r.people.get("reporter")
+        dept = rules.directory.department(person.department) if (
+            person and person.department) else None
+        if dept is not None:
+            r.departments["reporter_dept"] = dept
+            r.fields["reporter_dept"] = dept.name
+    severity = raw.get("severity", "")
+    if severity:
+        chosen, problem = parse_choice(severity, forms.severity, forms.checked_marks,
+                                       forms.unchecked_marks)
+        if chosen is None:
+            r.errors.append(f"{label_of(rules, 'problem', 'severity')}{problem}")
+        else:
+            r.fields["severity"] = chosen
+    else:
+        r.fields["severity"] = default_severity(rules, " ".join(raw.values()))
+        r.notes.append(f"未填写严重程度，按规则定为「{r.fields['severity']}」")
+    for name in forms.problem.required:
+        if not raw.get(name):
+            r.missing.append(name)
+    return r
+
+
+def default_severity(rules: Rules, text: str) -> str:
+    folded = fold(text)
+    for level, words in rules.forms.severity_keywords.items():
+        if any(fold(w) in folded for w in words):
+            return level
+    return rules.forms.severity.default or next(iter(rules.forms.severity.options))
