@@ -20,12 +20,15 @@ import schedule
 
 from collabd.clock import Clock, isoformat
 from collabd.config import Config
+from collabd.inbound.classify import Classifier
 from collabd.inbound.message import read_message
 from collabd.logs import about
 from collabd.mailbox.base import Mailbox, MailboxUnavailable
 from collabd.mailbox.local import LocalMailbox
 from collabd.outbound.compose import Person
 from collabd.outbound.outbox import MESSAGES, Outbox, SendPolicy
+from collabd.outbound.templates import Templates
+from collabd.policy.rules import Rules, load_rules
 from collabd.sdnotify import Notifier
 from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
 from collabd.store.view import CLOSED, StateView
@@ -75,8 +78,11 @@ class Daemon:
         self.journal = Journal(state / "queue")
         self.mailbox = mailbox or make_mailbox(config, listen=listen)
         self.notifier = notifier or Notifier()
+        self.rules: Rules = load_rules(config.rules_dir, tz=config.tz)
+        self.templates = Templates(config.templates_dir)
         identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
-        self.workflow = workflow or Workflow(identity)
+        self.workflow = workflow or Workflow(self.rules, self.templates, identity)
+        self.classifier = Classifier(self.rules, settings.mailbox.address)
         d = settings.daemon
         self.outbox = Outbox(
             self.store, clock,
@@ -248,7 +254,8 @@ class Daemon:
                      message.key, seen.get("at"), extra=about(seen.get("record")))
             return seen.get("record")
         now = self.clock.now()
-        outcome = self.workflow.on_message(message, self.view, now)
+        event = self.classifier.classify(message, now, lookup=self.view.message)
+        outcome = self.workflow.on_event(event, self.view, now)
         inbound = {"dir": "in", "at": isoformat(now), "from": message.sender,
                    "subject": message.subject, **outcome.inbound}
         self.commit(outcome, inbound_key=message.key, inbound=inbound)

@@ -202,6 +202,28 @@ def show(config_path: Path | None, record_id: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False,
+                                        allow_dash=True))
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the default).")
+@click.option("--now", "now", metavar="ISO-8601", default=None,
+              help="Read dates as of this moment (a year-less 12月10日, a due date passed).")
+def parse(file: Path, config_path: Path | None, as_json: bool, now: str | None) -> None:
+    """Classify one message and extract its fields, without touching any state.
+
+    FILE is a raw .eml (or - for standard input). Uses the deployment's rules when a
+    config is found (--config, $COLLABD_CONFIG or ./collabd.yaml), else the defaults.
+    """
+    from collabd.parsing import parse_file
+
+    try:
+        data = parse_file(file, config_path=config_path, now=now)
+    except CollabdError as exc:
+        _fail(str(exc), 2)
+    _print_json(data)
+
+
+@main.command()
 @config_option
 @click.option("--offline", is_flag=True, help="Do not contact the mail server.")
 def check(config_path: Path | None, offline: bool) -> None:

@@ -1,39 +1,40 @@
-"""The workflow's entry points: one inbound message, or one clock tick → an Outcome."""
+"""The workflow's entry points: one classified event, or one clock tick → an Outcome."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-from collabd.clock import isoformat
-from collabd.inbound.message import InboundMessage
+from collabd.inbound.classify import Event
+from collabd.outbound.templates import Templates
+from collabd.policy.rules import Rules
 from collabd.store.view import StateView
+from collabd.workflow import intake, replies
+from collabd.workflow.context import Context, Identity
 from collabd.workflow.outcome import Outcome
 
-
-@dataclass(frozen=True)
-class Identity:
-    """Who the daemon is: the shared mailbox it reads and writes as."""
-
-    address: str
-    display_name: str
+__all__ = ["Identity", "Workflow"]
 
 
 class Workflow:
-    def __init__(self, identity: Identity) -> None:
+    def __init__(self, rules: Rules, templates: Templates, identity: Identity) -> None:
+        self.rules = rules
+        self.templates = templates
         self.identity = identity
 
-    def on_message(self, message: InboundMessage, view: StateView,
-                   now: dt.datetime) -> Outcome:
-        outcome = Outcome()
-        outcome.inbound = {
-            "dir": "in",
-            "kind": "unknown",
-            "from": message.sender,
-            "subject": message.subject,
-            "at": isoformat(now),
-        }
-        return outcome
+    def context(self, view: StateView, now: dt.datetime) -> Context:
+        return Context(self.rules, self.templates, self.identity, view, now)
+
+    def on_event(self, event: Event, view: StateView, now: dt.datetime) -> Outcome:
+        ctx = self.context(view, now)
+        if event.kind == "request":
+            return intake.handle_request(event, ctx)
+        if event.kind == "problem":
+            return intake.handle_problem(event, ctx)
+        if event.kind in ("auto_reply", "bounce"):
+            return intake.automatic(event, ctx)
+        if event.kind == "reply":
+            return replies.handle_reply(event, ctx)
+        return intake.not_understood(event, ctx)
 
     def on_tick(self, view: StateView, now: dt.datetime) -> Outcome:
         return Outcome()

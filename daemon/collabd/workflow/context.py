@@ -1,0 +1,97 @@
+"""What every workflow step is given: the rules, the templates, the clock's now, the state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from collabd.clock import isoformat
+from collabd.outbound.compose import Draft
+from collabd.outbound.compose import Person as Recipient
+from collabd.outbound.templates import Templates
+from collabd.policy.org import Person
+from collabd.policy.rules import Rules
+from collabd.store.view import StateView
+
+PersonDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the daemon is: the shared mailbox it reads and writes as."""
+
+    address: str
+    display_name: str
+
+
+@dataclass
+class Context:
+    rules: Rules
+    templates: Templates
+    identity: Identity
+    view: StateView
+    now: dt.datetime
+
+    @property
+    def stamp(self) -> str:
+        return isoformat(self.now)
+
+    # -- people ------------------------------------------------------------------------
+
+    @staticmethod
+    def person(p: Person | None) -> PersonDict | None:
+        if p is None:
+            return None
+        return {"name": p.name, "address": p.address, "dept": p.department}
+
+    def person_by_address(self, address: str) -> PersonDict:
+        known = self.rules.directory.by_address(address)
+        return self.person(known) or {"name": address, "address": address, "dept": None}
+
+    # -- messages ----------------------------------------------------------------------
+
+    def draft(self, template: str, *, to: Sequence[PersonDict | None],
+              cc: Sequence[PersonDict | None] = (),
+              record: str | None, purpose: str, asks: str | None = None,
+              in_reply_to: str | None = None, references: Sequence[str] = (),
+              **context: Any) -> Draft:
+        """Render `template` into a draft addressed to `to` (and `cc`), deduplicated."""
+        to_list = _unique(to)
+        to_addresses = {p["address"] for p in to_list}
+        cc_list = [p for p in _unique(cc) if p["address"] not in to_addresses
+                   and p["address"] != self.identity.address]
+        rendered = self.templates.render(
+            template, now=self.now, mailbox=self.identity.address,
+            secretary_name=self.identity.display_name, **context)
+        return Draft(
+            to=[Recipient(p["address"], p.get("name") or "") for p in to_list],
+            cc=[Recipient(p["address"], p.get("name") or "") for p in cc_list],
+            subject=rendered.subject, text=rendered.text, html=rendered.html,
+            record=record, purpose=purpose, asks=asks, in_reply_to=in_reply_to,
+            references=tuple(references),
+        )
+
+
+def _unique(people: Iterable[PersonDict | None]) -> list[PersonDict]:
+    seen: dict[str, PersonDict] = {}
+    for p in people:
+        if p and p.get("address"):
+            seen.setdefault(p["address"].lower(), p)
+    return list(seen.values())
+
+
+def next_id(view: StateView, prefix: str, now: dt.datetime,
+            pending: dict[str, Any]) -> tuple[str, str, int]:
+    """The next free `<prefix>-<year>-NNNN`; returns (id, counter key, counter value)."""
+    year = now.year
+    counter_key = f"seq:{prefix}:{year}"
+    current = int(pending.get(counter_key, view.meta(counter_key, 0)))
+    number = current + 1
+    # An id given by hand in a form may have taken this one. (The working set is
+    # enough: hand-given ids are recent, and reading the archive here would put a
+    # file read on every intake.)
+    while view.store.get("records", f"{prefix}-{year}-{number:04d}") is not None:
+        number += 1
+    return f"{prefix}-{year}-{number:04d}", counter_key, number

@@ -1,0 +1,284 @@
+"""Intake: a request form or a problem report becomes a record; the sides are told.
+
+A complete request is stored, acknowledged to the sender with both department heads in
+CC (抄送双方部门负责人), and the receiving liaison (and named receiver) is notified. An
+incomplete one is not stored: the sender gets one reply listing what is missing or
+wrong, with the blank form. Problem reports are stored and routed by severity.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from collabd.clock import isoformat
+from collabd.inbound.classify import Event
+from collabd.inbound.interpret import QUESTIONS, Reading, label_of
+from collabd.policy.org import Department
+from collabd.workflow.context import Context, PersonDict, next_id
+from collabd.workflow.outcome import Outcome, audit, changed, new_record
+
+_TITLE_NOISE = re.compile(
+    r"^(?:\s*(?:re|fw|fwd|回复|答复|回覆|转发|轉寄)\s*[:：]\s*)*|"
+    r"《?(?:跨部门)?(?:沟通)?需求[表单]》?|《?(?:跨部门协作)?问题反馈单》?|[:：\-_]+$",
+    re.IGNORECASE,
+)
+
+
+def _title(reading: Reading, subject: str) -> str:
+    cleaned = _TITLE_NOISE.sub("", subject).strip(" :：-—_")
+    if len(cleaned) >= 2:
+        return cleaned[:60]
+    content = reading.fields.get("content") or reading.fields.get("description") or ""
+    first = content.strip().splitlines()[0] if content.strip() else "未命名需求"
+    return first[:30] + ("…" if len(first) > 30 else "")
+
+
+def _dept_people(ctx: Context, dept: Department | None) -> dict[str, PersonDict | None]:
+    if dept is None:
+        return {"head": None, "liaison": None}
+    return {"head": ctx.person(dept.head), "liaison": ctx.person(dept.liaison)}
+
+
+def _field_rows(ctx: Context, kind: str, fields: dict[str, str]) -> list[tuple[str, str]]:
+    spec = ctx.rules.forms.request if kind == "request" else ctx.rules.forms.problem
+    rows = [(label_of(ctx.rules, kind, name), fields[name])
+            for name in spec.labels if fields.get(name)]
+    if fields.get("external_ref"):
+        rows.append(("原编号", fields["external_ref"]))
+    return rows
+
+
+def handle_request(event: Event, ctx: Context) -> Outcome:
+    reading = event.reading
+    assert reading is not None
+    if not reading.complete:
+        return form_incomplete(event, ctx)
+    message = event.message
+    out = Outcome()
+    given = reading.fields.get("request_id")
+    if given and ctx.view.record(given) is not None:
+        reading.errors.append(f"需求编号 {given} 已存在（同一需求请直接回复原邮件，"
+                              "新需求请留空编号）")
+        return form_incomplete(event, ctx)
+    if given:
+        rid = given
+    else:
+        rid, counter, number = next_id(ctx.view, "XQ", ctx.now, out.meta)
+        out.meta[counter] = number
+    urgency = reading.fields.get("urgency") or ctx.rules.forms.urgency.default or "一般"
+    response_due = ctx.rules.calendar.add(ctx.now, ctx.rules.sla.request_response[urgency])
+    req_dept = reading.departments.get("requester_dept")
+    rec_dept = reading.departments["receiver_dept"]
+    requester = ctx.person(reading.people.get("requester"))
+    receiver = ctx.person(reading.people.get("receiver"))
+    submitter = ctx.person_by_address(message.sender)
+    req_side = _dept_people(ctx, req_dept)
+    rec_side = _dept_people(ctx, rec_dept)
+    title = _title(reading, message.subject)
+    waiting = [p["address"] for p in (rec_side["liaison"], receiver) if p]
+    record = new_record(
+        "request", rid, ctx.now,
+        status="open",
+        title=title,
+        fields=dict(reading.fields, request_id=rid),
+        requester=requester,
+        submitted_by=submitter,
+        receiver=receiver,
+        requester_dept=req_dept.name if req_dept else reading.fields.get("requester_dept"),
+        receiver_dept=rec_dept.name,
+        requester_head=req_side["head"],
+        receiver_head=rec_side["head"],
+        receiver_liaison=rec_side["liaison"],
+        type=reading.fields.get("type"),
+        urgency=urgency,
+        due_date=reading.fields.get("due"),
+        response_due=isoformat(response_due),
+        waiting_on=list(dict.fromkeys(waiting)),
+        source_message=message.message_id,
+        source=reading.source,
+    )
+    audit(record, ctx.now, "request received", by=message.sender, message=message.message_id,
+          source=reading.source)
+    rows = _field_rows(ctx, "request", record["fields"])
+    common: dict[str, Any] = {"request": record, "rows": rows, "response_due": response_due,
+              "notes": reading.notes}
+    ack = ctx.draft(
+        "request_ack",
+        to=[submitter, requester],
+        cc=[req_side["head"], rec_side["head"]],
+        record=rid, purpose="request_ack",
+        in_reply_to=message.message_id if message.has_message_id else None,
+        **common,
+    )
+    notify = ctx.draft(
+        "request_notify",
+        to=[rec_side["liaison"], receiver],
+        record=rid, purpose="request_notify",
+        **common,
+    )
+    audit(record, ctx.now, "acknowledged", to=[p.address for p in ack.to],
+          cc=[p.address for p in ack.cc])
+    audit(record, ctx.now, "receiver notified", to=[p.address for p in notify.to],
+          response_due=isoformat(response_due))
+    out.put(record)
+    out.send(ack)
+    out.send(notify)
+    out.inbound = {"kind": "request", "record": rid}
+    return out
+
+
+def handle_problem(event: Event, ctx: Context) -> Outcome:
+    reading = event.reading
+    assert reading is not None
+    if not reading.complete:
+        return form_incomplete(event, ctx)
+    message = event.message
+    out = Outcome()
+    pid, counter, number = next_id(ctx.view, "WT", ctx.now, out.meta)
+    out.meta[counter] = number
+    severity = reading.fields["severity"]
+    sla = ctx.rules.sla.problem.get(severity)
+    directory = ctx.rules.directory
+    reporter = ctx.person(reading.people.get("reporter"))
+    submitter = ctx.person_by_address(message.sender)
+    related_id = reading.fields.get("related_request")
+    related = ctx.view.record(related_id) if related_id else None
+    target = reading.departments.get("target_dept")
+    reporter_dept = reading.departments.get("reporter_dept")
+    if target is None and related is not None:
+        # The other side of the related request, seen from the reporter's department.
+        other = (related.get("requester_dept") if reporter_dept and
+                 reporter_dept.name == related.get("receiver_dept")
+                 else related.get("receiver_dept"))
+        target = directory.department(other) if other else None
+    leader, secretary = ctx.person(directory.leader), ctx.person(directory.secretary)
+    target_side = _dept_people(ctx, target)
+    reporter_side = _dept_people(ctx, reporter_dept)
+    to: list[PersonDict | None]
+    cc: list[PersonDict | None]
+    if sla is not None and sla.escalate_to_leader:
+        to, cc = [leader, secretary], [target_side["head"], reporter_side["head"]]
+    elif sla is not None and sla.meeting_within is not None:
+        to, cc = [target_side["liaison"], target_side["head"]], [secretary]
+    else:
+        to, cc = [target_side["liaison"]], []
+    if not any(to):
+        to = [secretary]  # nobody to route to: the secretary triages
+    deadline = None
+    if sla is not None:
+        within = sla.resolve_within or sla.meeting_within
+        if within is not None:
+            deadline = ctx.rules.calendar.add(ctx.now, within)
+    record = new_record(
+        "problem", pid, ctx.now,
+        status="open",
+        title=reading.fields.get("title", ""),
+        fields=dict(reading.fields),
+        severity=severity,
+        reporter=reporter,
+        submitted_by=submitter,
+        reporter_dept=reporter_dept.name if reporter_dept else None,
+        target_dept=target.name if target else None,
+        related_request=related_id,
+        response_due=isoformat(deadline) if deadline else None,
+        escalated=bool(sla and sla.escalate_to_leader),
+        waiting_on=[p["address"] for p in to if p],
+        source_message=message.message_id,
+    )
+    audit(record, ctx.now, "problem reported", by=message.sender, severity=severity,
+          message=message.message_id)
+    rows = _field_rows(ctx, "problem", record["fields"])
+    common: dict[str, Any] = {"problem": record, "rows": rows, "deadline": deadline,
+                              "notes": reading.notes,
+              "sla": sla}
+    ack = ctx.draft("problem_ack", to=[submitter, reporter], record=pid, purpose="problem_ack",
+                    in_reply_to=message.message_id if message.has_message_id else None,
+                    **common)
+    notify = ctx.draft("problem_notify", to=to, cc=cc, record=pid, purpose="problem_notify",
+                       **common)
+    audit(record, ctx.now, "acknowledged", to=[p.address for p in ack.to])
+    audit(record, ctx.now, "routed", severity=severity, to=[p.address for p in notify.to],
+          cc=[p.address for p in notify.cc],
+          rule=f"sla.problem.{severity}" if sla else None)
+    if record["escalated"]:
+        audit(record, ctx.now, "escalated to leader", to=directory.leader.address,
+              rule=f"sla.problem.{severity}.escalate_to_leader")
+    out.put(record)
+    if related is not None and ctx.view.store.get("records", related_id or "") is not None:
+        linked = changed(related)
+        linked.setdefault("problems", []).append(pid)
+        audit(linked, ctx.now, "problem reported", problem=pid, severity=severity)
+        out.put(linked)
+    out.send(ack)
+    out.send(notify)
+    out.inbound = {"kind": "problem", "record": pid}
+    return out
+
+
+def form_incomplete(event: Event, ctx: Context) -> Outcome:
+    reading = event.reading
+    assert reading is not None
+    message = event.message
+    missing = [(label_of(ctx.rules, reading.kind, name), QUESTIONS.get(name, ""))
+               for name in reading.missing]
+    draft = ctx.draft(
+        "form_incomplete",
+        to=[ctx.person_by_address(message.sender)],
+        record=None, purpose="form_incomplete",
+        in_reply_to=message.message_id if message.has_message_id else None,
+        references=message.references,
+        form=reading.kind, missing=missing, errors=reading.errors,
+        original_subject=message.subject,
+        rows=_field_rows(ctx, reading.kind, reading.fields),
+    )
+    out = Outcome()
+    out.send(draft)
+    out.inbound = {"kind": f"{reading.kind}_incomplete", "missing": reading.missing,
+                   "errors": reading.errors}
+    return out
+
+
+def not_understood(event: Event, ctx: Context) -> Outcome:
+    """At most N "I could not understand this" replies per sender per day."""
+    message = event.message
+    out = Outcome()
+    out.inbound = {"kind": "unknown"}
+    if not message.sender or "@" not in message.sender:
+        return out
+    today = ctx.now.date().isoformat()
+    meta_key = f"not_understood:{message.sender}"
+    state: dict[str, Any] = ctx.view.meta(meta_key) or {}
+    count = int(state.get("count", 0)) if state.get("day") == today else 0
+    if count >= ctx.rules.forms.not_understood_per_day:
+        out.inbound["not_answered"] = "daily limit of not-understood replies reached"
+        return out
+    out.meta[meta_key] = {"day": today, "count": count + 1}
+    out.send(ctx.draft(
+        "not_understood",
+        to=[ctx.person_by_address(message.sender)],
+        record=None, purpose="not_understood",
+        in_reply_to=message.message_id if message.has_message_id else None,
+        original_subject=message.subject, unreadable=event.unreadable,
+    ))
+    return out
+
+
+def automatic(event: Event, ctx: Context) -> Outcome:
+    """Auto-replies and bounces are recorded, never answered."""
+    out = Outcome()
+    out.inbound = {"kind": event.kind, "reason": event.auto_reason}
+    if event.thread:
+        record = ctx.view.store.get("records", event.thread)
+        if record is not None:
+            updated = changed(record)
+            if event.kind == "bounce":
+                failed_to = (event.replied_to or {}).get("to")
+                audit(updated, ctx.now, "delivery failed", message=event.replied_to_id,
+                      to=failed_to, reason=event.auto_reason)
+            else:
+                audit(updated, ctx.now, "automatic reply received", by=event.message.sender,
+                      subject=event.message.subject[:80])
+            out.put(updated)
+            out.inbound["record"] = event.thread
+    return out
