@@ -200,3 +200,22 @@ def require_binary(name: str, *, why: str) -> str:
             pytest.fail(text + " - and CI=true, so this is a failure, not a skip")
         pytest.skip(text)
     return path
+
+
+def default_rules():  # type: ignore[no-untyped-def]
+    """The shipped rules (rules/ at the top of the repository)."""
+    from zoneinfo import ZoneInfo
+
+    from collabd.policy.rules import load_rules
+
+    return load_rules(REPO / "rules", tz=ZoneInfo(TZ))
+
+
+def classify_file(name: str, now: dt.datetime, lookup: Any = None):  # type: ignore[no-untyped-def]
+    """Classify tests/data/<name> with the shipped rules, as `collabd parse` would."""
+    from collabd.inbound.classify import Classifier
+    from collabd.inbound.message import read_message
+
+    classifier = Classifier(default_rules(), SHARED)
+    raw = (DATA / name).read_bytes()
+    return classifier.classify(read_message(raw), now, lookup or (lambda _: None))

@@ -10,7 +10,15 @@ import threading
 import pytest
 
 from collabd.config import Config
-from helpers import DaemonProcess, collabd, message, parse, smtp_send, wait_until
+from helpers import (
+    DaemonProcess,
+    collabd,
+    message,
+    parse,
+    sent_messages,
+    smtp_send,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +67,13 @@ def test_listener_refuses_other_recipients(deployment: Config) -> None:
         daemon.stop()
 
 
+def _request(n: int) -> bytes:
+    body = (f"发起部门：市场部\n接收部门：研发部\n需求背景与目标：第{n}号需求的背景。\n"
+            f"具体需求内容：第{n}号需求的内容。\n期望完成时间：2099-12-30\n"
+            "交付标准：通过验收。\n")
+    return message(subject=f"需求表：第{n}号", body=body, message_id=f"<kill-{n}@example.com>")
+
+
 def test_sigkill_mid_run_loses_and_duplicates_nothing(deployment: Config) -> None:
     total = 120
     daemon = DaemonProcess(deployment).start()
@@ -75,7 +90,7 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(deployment: Config) -> Non
                     try:
                         with smtplib.SMTP(local.listen_host, local.listen_port, timeout=5) as s:
                             s.sendmail("zhang.wei@example.com", ["collab@example.com"],
-                                       message(subject=f"第{n}封", message_id=mid))
+                                       _request(n))
                         break
                     except OSError:
                         sender_done.wait(0.05)
@@ -92,13 +107,23 @@ def test_sigkill_mid_run_loses_and_duplicates_nothing(deployment: Config) -> Non
     daemon.start()  # restart on the same state: the lock died with the process
     thread.join(60)
     assert len(sent_ids) == total
-    wait_until(lambda: _status(deployment)["mail"]["processed"] == total, timeout=60,
-               message="all messages processed after restart")
+    wait_until(lambda: (s := _status(deployment))["mail"]["processed"] == total
+               and s["outbox"]["pending"] == 0, timeout=60,
+               message="all messages processed and answered after restart")
     assert daemon.stop() == 0, daemon.log()
     status = _status(deployment)
     assert status["journal"] == {"waiting": 0, "shunt": 0, "bad": 0}
-    # Nothing duplicated: exactly one inbound entry per Message-ID, and a full restart
-    # with every message already processed changes nothing.
+    # Nothing lost, nothing duplicated: one request per message, and for each exactly
+    # one acknowledgement and one notification, each sent once.
+    assert status["counts"]["open"] == total
+    sent = sent_messages(deployment.state_dir)
+    assert len(sent) == 2 * total
+    assert len({m["Message-ID"] for m in sent}) == 2 * total
+    per_record: dict[str, int] = {}
+    for m in sent:
+        per_record[m["X-Collabd-Record"]] = per_record.get(m["X-Collabd-Record"], 0) + 1
+    assert sorted(per_record.values()) == [2] * total
+    # A full restart with everything already processed changes nothing.
     again = collabd("run", "--once", config=deployment)
     assert b"processed 0" in again.stderr
     assert _status(deployment)["mail"]["processed"] == total

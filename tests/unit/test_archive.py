@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from helpers import at, collabd, daemon_at
-
 from collabd.config import Config
 from collabd.workflow.outcome import Outcome, new_record
+from helpers import at, collabd, daemon_at
 
 
 def test_closed_records_are_archived_and_still_shown(deployment: Config) -> None:

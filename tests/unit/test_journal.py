@@ -41,15 +41,15 @@ def test_processing_that_raises_is_shunted_and_daemon_goes_on(deployment: Config
     daemon = daemon_at(deployment, at("2026-12-01 10:00"))
     try:
         calls = []
-        original = daemon.workflow.on_message
+        original = daemon.workflow.on_event
 
-        def flaky(msg, view, now):  # type: ignore[no-untyped-def]
-            calls.append(msg.subject)
-            if msg.subject == "boom":
+        def flaky(event, view, now):  # type: ignore[no-untyped-def]
+            calls.append(event.message.subject)
+            if event.message.subject == "boom":
                 raise ValueError("handler bug")
-            return original(msg, view, now)
+            return original(event, view, now)
 
-        daemon.workflow.on_message = flaky  # type: ignore[method-assign]
+        daemon.workflow.on_event = flaky  # type: ignore[method-assign]
         daemon.journal.put(message(subject="boom", message_id="<boom@x>"))
         daemon.journal.put(message(subject="fine", message_id="<fine@x>"))
         assert daemon.process_journal() == 2

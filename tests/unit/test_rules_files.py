@@ -1,0 +1,88 @@
+"""Rules files are validated strictly; every error names file:line and the key."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collabd.policy.rules import load_rules
+from collabd.yamlsrc import ConfigError
+from helpers import REPO
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def rules_dir(tmp_path: Path) -> Path:
+    target = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _problems(rules_dir: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_rules(rules_dir, tz=TZ)
+    return info.value.problems
+
+
+def test_shipped_rules_load() -> None:
+    rules = load_rules(REPO / "rules", tz=TZ)
+    assert rules.directory.department("研發部").name == "研发部"  # type: ignore[union-attr]
+    assert rules.directory.leader.name == "王建国"
+
+
+def test_bad_address_names_line(rules_dir: Path) -> None:
+    _edit(rules_dir / "org.yaml", "address: liu.yang@example.com", "address: liu.yang")
+    [problem] = _problems(rules_dir)
+    line = next(i for i, text in enumerate((rules_dir / "org.yaml").read_text().splitlines(), 1)
+                if "address: liu.yang" in text and "@" not in text)
+    assert problem.startswith(f"{rules_dir / 'org.yaml'}:{line}: departments[0].liaison.address:")
+
+
+def test_unknown_key_and_unparseable_duration(rules_dir: Path) -> None:
+    _edit(rules_dir / "sla.yaml", "minutes_due: 24h", "minutes_due: 24 hrz\nminute_due: 2h")
+    problems = _problems(rules_dir)
+    lines = (rules_dir / "sla.yaml").read_text().splitlines()
+    bad = lines.index("minutes_due: 24 hrz") + 1
+    assert any(f"sla.yaml:{bad}: minutes_due: '24 hrz' is not a duration" in p
+               for p in problems), problems
+    assert any(f"sla.yaml:{bad + 1}: minute_due: unknown key" in p for p in problems), problems
+
+
+def test_sla_for_an_urgency_the_forms_do_not_know(rules_dir: Path) -> None:
+    _edit(rules_dir / "sla.yaml", "  不急: 7 workdays", "  很急: 1 workday")
+    problems = _problems(rules_dir)
+    assert any("request_response.很急: not an urgency" in p for p in problems)
+    assert any("no deadline for urgency '不急'" in p for p in problems)
+
+
+def test_one_address_two_names(rules_dir: Path) -> None:
+    _edit(rules_dir / "org.yaml", "address: chen.chen@example.com",
+          "address: liu.yang@example.com")
+    problems = _problems(rules_dir)
+    assert any("one address is one person" in p for p in problems)
+
+
+def test_unknown_rules_file(rules_dir: Path) -> None:
+    (rules_dir / "escalaton.yaml").write_text("x: 1\n")
+    assert any("escalaton.yaml:1: unknown rules file" in p for p in _problems(rules_dir))
+
+
+def test_directory_resolves_names_addresses_and_aliases() -> None:
+    directory = load_rules(REPO / "rules", tz=TZ).directory
+    assert directory.resolve("孫麗")[0].address == "sun.li@example.com"  # type: ignore[union-attr]
+    assert directory.resolve("孙丽 <SUN.LI@example.com>")[0].name == "孙丽"  # type: ignore[union-attr]
+    assert directory.same_person("sunli@example.net", "sun.li@example.com")
+    person, problem = directory.resolve("钱七")
+    assert person is None and problem == "「钱七」不在组织目录中"
+    outsider, _ = directory.resolve("外部顾问 <adviser@partner.example>")
+    assert outsider is not None and outsider.department is None
