@@ -37,3 +37,22 @@ def fold(text: str) -> str:
 def key(text: str) -> str:
     """Like `fold`, with all white space removed (for labels and names: 张 伟 = 张伟)."""
     return _SPACE.sub("", fold(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    return simplified(unicodedata.normalize("NFKC", ch)).casefold()
+
+
+@functools.lru_cache(maxsize=4096)
+def fold_mapped(text: str) -> tuple[str, tuple[int, ...]]:
+    """`text` folded character by character, and for each folded character the index of
+    the character it came from, so that a match in the folded text can be cut from the
+    original (what people wrote is quoted back as they wrote it)."""
+    out: list[str] = []
+    origin: list[int] = []
+    for index, ch in enumerate(text):
+        folded = _fold_char(ch)
+        out.append(folded)
+        origin.extend([index] * len(folded))
+    return "".join(out), tuple(origin)

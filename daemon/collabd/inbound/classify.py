@@ -20,8 +20,11 @@ from collabd.inbound.forms import (
     find_fields,
     text_lines,
 )
+from collabd.inbound.intent import Intent
+from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
 from collabd.inbound.message import InboundMessage
+from collabd.inbound.quotes import new_text
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
 
@@ -41,6 +44,8 @@ class Event:
     replied_to: dict[str, Any] | None = None  # index entry of our message it answers
     replied_to_id: str | None = None
     auto_reason: str | None = None
+    intent: Intent | None = None
+    new_text: str | None = None
     unreadable: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific keys for JSON
 
@@ -67,6 +72,16 @@ class Event:
             out["auto_reason"] = self.auto_reason
         if self.unreadable:
             out["unreadable_attachments"] = list(self.unreadable)
+        if self.intent is not None:
+            out["intent"] = self.intent.kind
+            out["new_text"] = self.new_text
+            out["reason"] = self.intent.reason if self.intent.kind in (
+                "reject", "progress", "delivered") else None
+            if self.intent.kind == "progress":
+                out["progress"] = {"percent": self.intent.percent,
+                                   "status": self.intent.status}
+            if self.intent.links:
+                out["links"] = list(self.intent.links)
         out.update(self.extra)
         return out
 
@@ -116,8 +131,15 @@ class Classifier:
             reading.source = form.source
             return Event(form.kind, message, reading=reading)
         if thread is not None:
+            known = self.rules.directory.by_address(message.sender)
+            names = tuple(n for n in (message.sender_name, known.name if known else "") if n)
+            text = new_text(message.body, names)
+            has_attachment = any(not a.filename.lower().endswith(".ics")
+                                 for a in message.body.attachments)
+            intent = classify_intent(text, self.rules.signoff.keywords,
+                                     has_attachment=has_attachment)
             return Event("reply", message, thread=thread, replied_to=replied_to,
-                         replied_to_id=replied_id)
+                         replied_to_id=replied_id, intent=intent, new_text=text)
         unreadable = [a.filename for a in message.body.attachments
                       if a.filename.lower().endswith(LEGACY_EXTENSIONS)]
         return Event("unknown", message, unreadable=unreadable)

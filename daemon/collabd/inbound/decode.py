@@ -231,8 +231,9 @@ class Attachment:
 
 @dataclass
 class Body:
-    text: str = ""
+    text: str = ""  # the text/plain part, or the HTML's text when there is none
     html: str | None = None
+    plain: bool = False  # a text/plain part exists
     repaired: bool = False
     attachments: list[Attachment] = field(default_factory=list)
     calendars: list[bytes] = field(default_factory=list)
@@ -301,6 +302,7 @@ def extract_body(msg: Message) -> Body:
     body.html = "\n".join(htmls) if htmls else None
     if texts:
         body.text = "\n".join(texts)
+        body.plain = True
     elif body.html is not None:
         body.text = html_to_text(body.html)
     return body

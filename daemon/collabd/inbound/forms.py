@@ -9,7 +9,6 @@ label, a blank line, or the start of a quoted original or signature.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import re
 import unicodedata
@@ -17,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from collabd.policy.schema import FormSpec
-from collabd.textnorm import simplified
+from collabd.textnorm import fold_mapped
 
 # Bullets and numbering people put before labels: "1.", "一、", "(2)", "•", "**".
 _BULLET = re.compile(
@@ -36,23 +35,6 @@ _EMPTY_VALUES = {"", "无", "/", "-", "--", "—", "n/a", "na", "none", "暂无"
                  "请填写", "(请填写)", "(必填)", "(选填)", "xxx", "略"}
 
 
-@functools.lru_cache(maxsize=8192)
-def _fold_char(ch: str) -> str:
-    return simplified(unicodedata.normalize("NFKC", ch)).casefold()
-
-
-@functools.lru_cache(maxsize=4096)
-def _folded(line: str) -> tuple[str, tuple[int, ...]]:
-    """The folded line and, for each folded character, the index it came from."""
-    out: list[str] = []
-    origin: list[int] = []
-    for index, ch in enumerate(line):
-        folded = _fold_char(ch)
-        out.append(folded)
-        origin.extend([index] * len(folded))
-    return "".join(out), tuple(origin)
-
-
 @dataclass
 class LabelSet:
     """The labels of one form, compiled into one pattern (longest label first)."""
@@ -65,7 +47,7 @@ class LabelSet:
         self.by_label = {}
         for name, labels in self.spec.labels.items():
             for label in labels:
-                folded, _ = _folded(label)
+                folded, _ = fold_mapped(label)
                 folded = re.sub(r"\s+", "", folded)
                 self.by_label.setdefault(folded, name)
         alternatives = sorted(self.by_label, key=len, reverse=True)
@@ -78,13 +60,13 @@ class LabelSet:
 
     def label_key(self, text: str) -> str:
         """Which label `text` (a label as written, with its separator) is."""
-        folded, _ = _folded(text)
+        folded, _ = fold_mapped(text)
         found = self.pattern.search(folded)
         return re.sub(r"\s+", "", found.group("label")) if found else folded
 
     def match(self, line: str) -> tuple[str, str] | None:
         """(field name, value on this line) if `line` opens a field."""
-        folded, origin = _folded(line)
+        folded, origin = fold_mapped(line)
         bullet = _BULLET.match(folded)
         start = bullet.end() if bullet else 0
         found = self.pattern.match(folded, start)
