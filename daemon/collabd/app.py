@@ -29,6 +29,7 @@ from collabd.outbound.compose import Person
 from collabd.outbound.outbox import MESSAGES, Outbox, SendPolicy
 from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules, load_rules
+from collabd.resources import skeleton_dir
 from collabd.sdnotify import Notifier
 from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
 from collabd.store.view import CLOSED, StateView
@@ -78,8 +79,9 @@ class Daemon:
         self.journal = Journal(state / "queue")
         self.mailbox = mailbox or make_mailbox(config, listen=listen)
         self.notifier = notifier or Notifier()
-        self.rules: Rules = load_rules(config.rules_dir, tz=config.tz)
-        self.templates = Templates(config.templates_dir)
+        self.rules: Rules = load_rules(config.rules_dir, tz=config.tz,
+                                       defaults=skeleton_dir("rules"))
+        self.templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
         identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
         self.workflow = workflow or Workflow(self.rules, self.templates, identity)
         self.classifier = Classifier(self.rules, settings.mailbox.address)

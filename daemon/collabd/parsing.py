@@ -26,7 +26,8 @@ def parse_file(file: Path, *, config_path: Path | None = None,
                now: str | None = None) -> dict[str, Any]:
     config = _config(config_path)
     zone = config.tz if config else ZoneInfo(DEFAULT_TZ)
-    rules = load_rules(config.rules_dir if config else skeleton_dir("rules"), tz=zone)
+    rules = load_rules(config.rules_dir if config else skeleton_dir("rules"), tz=zone,
+                       defaults=skeleton_dir("rules"))
     address = config.settings.mailbox.address if config else "collab@example.com"
     clock = FixedClock(parse_instant(now, zone), zone) if now else SystemClock(zone)
     raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()

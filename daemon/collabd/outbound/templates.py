@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
+    ChoiceLoader,
     FileSystemLoader,
     StrictUndefined,
     TemplateError,
@@ -57,10 +58,18 @@ def cn_datetime(value: Any) -> str:
 
 
 class Templates:
-    def __init__(self, directory: Path) -> None:
+    """The deployment's templates, falling back to the shipped ones for any it lacks (a
+    deployment made by an older collabd keeps working after an upgrade, and a company
+    overrides only the messages it wants to word differently)."""
+
+    def __init__(self, directory: Path, defaults: Path | None = None) -> None:
         self.directory = directory
+        self.defaults = defaults
+        loaders = [FileSystemLoader(str(directory))]
+        if defaults is not None and defaults.resolve() != directory.resolve():
+            loaders.append(FileSystemLoader(str(defaults)))
         self.env = SandboxedEnvironment(
-            loader=FileSystemLoader(str(directory)),
+            loader=ChoiceLoader(loaders),
             undefined=StrictUndefined,
             autoescape=select_autoescape(enabled_extensions=("html.j2",),
                                          default_for_string=False, default=False),
@@ -76,6 +85,11 @@ class Templates:
 
     def exists(self, name: str) -> bool:
         return all((self.directory / f"{name}.{part}.j2").exists() for part in PARTS)
+
+    def available(self, name: str) -> bool:
+        """In the deployment, or shipped as a default."""
+        return self.exists(name) or (self.defaults is not None and all(
+            (self.defaults / f"{name}.{part}.j2").exists() for part in PARTS))
 
     def render(self, name: str, **context: Any) -> Rendered:
         try:

@@ -17,6 +17,7 @@ from collabd.policy.schema import (
     FormsFile,
     OrgFile,
     PersonSpec,
+    SignoffFile,
     SlaFile,
 )
 from collabd.yamlsrc import ConfigError, Loc, SourceMap, load_yaml, validate
@@ -27,8 +28,11 @@ FILES: dict[str, type[BaseModel]] = {
     "calendar.yaml": CalendarFile,
     "sla.yaml": SlaFile,
     "forms.yaml": FormsFile,
+    "signoff.yaml": SignoffFile,
 }
-REQUIRED = ("org.yaml", "forms.yaml")
+# The org directory is the company's own; every other file has a shipped default that is
+# used when a deployment does not have it (e.g. made by an older collabd).
+REQUIRED = ("org.yaml",)
 
 
 @dataclass
@@ -37,8 +41,10 @@ class Rules:
     calendar: WorkCalendar
     sla: SlaFile
     forms: FormsFile
+    signoff: SignoffFile
     sources: dict[str, SourceMap] = field(default_factory=dict)
     rules_dir: Path | None = None
+    defaulted: list[str] = field(default_factory=list)
 
 
 def _person(spec: PersonSpec, department: str | None, role: str) -> Person:
@@ -135,7 +141,7 @@ def _check_forms_sla(forms: FormsFile, sla: SlaFile, sources: dict[str, SourceMa
     return problems
 
 
-def load_rules(rules_dir: Path, *, tz: ZoneInfo) -> Rules:
+def load_rules(rules_dir: Path, *, tz: ZoneInfo, defaults: Path | None = None) -> Rules:
     """Load and validate every rules file; ConfigError lists all problems as file:line."""
     problems: list[str] = []
     if not rules_dir.is_dir():
@@ -146,14 +152,18 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo) -> Rules:
                             f"{', '.join(FILES)})")
     models: dict[str, Any] = {}
     sources: dict[str, SourceMap] = {}
+    defaulted: list[str] = []
     for name, model in FILES.items():
         path = rules_dir / name
         if not path.exists():
             if name in REQUIRED:
                 problems.append(f"{path}: required rules file is missing")
-            else:
-                models[name] = model()
-            continue
+                continue
+            if defaults is None or not (defaults / name).exists():
+                problems.append(f"{path}: rules file is missing (and no shipped default)")
+                continue
+            path = defaults / name
+            defaulted.append(name)
         try:
             data, source = load_yaml(path)
             sources[name] = source
@@ -170,6 +180,7 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo) -> Rules:
     cal: CalendarFile = models["calendar.yaml"]
     sla: SlaFile = models["sla.yaml"]
     forms: FormsFile = models["forms.yaml"]
+    signoff: SignoffFile = models["signoff.yaml"]
     problems += _check_org(org, sources["org.yaml"])
     problems += _check_forms_sla(forms, sla, sources)
     if cal.timezone is not None and cal.timezone != tz.key:
@@ -190,4 +201,5 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo) -> Rules:
     if problems:
         raise ConfigError(problems)
     assert calendar is not None
-    return Rules(build_directory(org), calendar, sla, forms, sources, rules_dir)
+    return Rules(build_directory(org), calendar, sla, forms, signoff, sources, rules_dir,
+                 defaulted)

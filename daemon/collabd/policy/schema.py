@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -165,3 +165,28 @@ class FormsFile(Strict):
     # Words in a problem report that raise the default severity.
     severity_keywords: dict[str, list[str]] = Field(default_factory=dict)
     not_understood_per_day: int = Field(default=1, ge=0)
+
+
+# -- signoff.yaml ------------------------------------------------------------------------
+
+class Keywords(Strict):
+    confirm: list[str]
+    reject: list[str]
+    negations: list[str] = Field(default_factory=list)
+    delivered: list[str] = Field(default_factory=list)
+    progress: list[str] = Field(default_factory=list)
+    status: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class Authentication(Strict):
+    require: bool = False
+    authserv_id: str | None = None
+    internal_domains: list[str] = Field(default_factory=list)
+
+
+class SignoffFile(Strict):
+    keywords: Keywords
+    minutes_signers: Literal["all_attendees", "required_attendees"] = "all_attendees"
+    deliverable_acceptor: Literal["requester"] = "requester"
+    reject_after_confirm: Literal["new_round", "ignore"] = "new_round"
+    authentication: Authentication = Authentication()
