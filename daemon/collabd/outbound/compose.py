@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email.utils
+import re
 import urllib.parse
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.header import Header
+from typing import Any
 
 # The loop header: mail carrying it with our address came from us and is never answered.
 LOOP_HEADER = "X-Collabd-Loop"
@@ -24,8 +25,10 @@ class Person:
     name: str = ""
 
     def formatted(self) -> str:
-        return email.utils.formataddr((clean_header(self.name), clean_header(self.address)),
-                                      charset="utf-8")
+        name, address = clean_header(self.name), clean_header(self.address)
+        if name.isascii():
+            return email.utils.formataddr((name, address))
+        return f"{encoded_words(name)} <{address}>"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ class Draft:
     references: Sequence[str] = ()
     attachments: Sequence[Attachment] = ()
     calendar: CalendarPart | None = None
-    meta: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # kept in the message index
 
     def recipients(self) -> list[str]:
         seen: dict[str, None] = {}
@@ -70,9 +73,31 @@ class Draft:
         return list(seen)
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
+
+
 def clean_header(value: str) -> str:
     """Header values never carry CR/LF (header injection); other controls become spaces."""
-    return " ".join("".join(c if c >= " " or c == "\t" else " " for c in value).split())
+    return " ".join(_CONTROLS.sub(" ", value).split())
+
+
+def encoded_words(text: str) -> str:
+    """RFC 2047 base64 encoded words, each at most 75 characters, split between
+    characters (never inside one), separated by spaces."""
+    words = []
+    chunk: list[str] = []
+    size = 0
+    for ch in text:
+        width = len(ch.encode("utf-8"))
+        if size + width > 45:  # 45 bytes → 60 base64 characters + 12 of framing
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(ch)
+        size += width
+    if chunk:
+        words.append("".join(chunk))
+    return " ".join(
+        f"=?utf-8?b?{base64.b64encode(w.encode('utf-8')).decode('ascii')}?=" for w in words)
 
 
 def new_message_id(domain: str) -> str:
@@ -182,7 +207,4 @@ def _encode_subject(text: str) -> str:
             break
         head += ch
     head = head[: head.rindex(" ") + 1] if " " in head else ""
-    # RFC 2047: an encoded word is at most 75 characters; Header splits between
-    # characters, never inside one.
-    encoded = Header(text[len(head):], "utf-8", maxlinelen=75).encode(linesep=" ")
-    return head + encoded
+    return head + encoded_words(text[len(head):])

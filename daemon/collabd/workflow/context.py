@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collabd.clock import isoformat
-from collabd.outbound.compose import Draft
+from collabd.outbound.compose import Attachment, CalendarPart, Draft
 from collabd.outbound.compose import Person as Recipient
 from collabd.outbound.templates import Templates
 from collabd.policy.org import Person
@@ -56,7 +56,8 @@ class Context:
               cc: Sequence[PersonDict | None] = (),
               record: str | None, purpose: str, asks: str | None = None,
               in_reply_to: str | None = None, references: Sequence[str] = (),
-              **context: Any) -> Draft:
+              attachments: Sequence[Attachment] = (), meta: dict[str, Any] | None = None,
+              calendar: CalendarPart | None = None, **context: Any) -> Draft:
         """Render `template` into a draft addressed to `to` (and `cc`), deduplicated."""
         to_list = _unique(to)
         to_addresses = {p["address"] for p in to_list}
@@ -70,7 +71,8 @@ class Context:
             cc=[Recipient(p["address"], p.get("name") or "") for p in cc_list],
             subject=rendered.subject, text=rendered.text, html=rendered.html,
             record=record, purpose=purpose, asks=asks, in_reply_to=in_reply_to,
-            references=tuple(references),
+            references=tuple(references), attachments=tuple(attachments),
+            calendar=calendar, meta=dict(meta or {}),
         )
 
 

@@ -1,23 +1,343 @@
-"""Replies on a record's thread: recorded on the record they answer."""
+"""Replies on a record's thread: responses, comments, progress, delivery and sign-off.
+
+A reply is tied to its record by In-Reply-To/References (or the subject tag). What it
+means (confirm, reject, progress, delivered, comment) comes from its new text only.
+A confirm or reject is a sign-off only when it answers the message that asked the
+sender for it (see signoff.py); otherwise it is recorded as a comment, with the reason
+it did not count.
+"""
 
 from __future__ import annotations
 
+from collabd.clock import isoformat
 from collabd.inbound.classify import Event
-from collabd.workflow.context import Context
-from collabd.workflow.outcome import Outcome, audit, changed
+from collabd.inbound.values import parse_date
+from collabd.outbound.compose import Attachment
+from collabd.workflow import signoff
+from collabd.workflow.context import Context, PersonDict
+from collabd.workflow.outcome import Outcome, Record, audit, changed
+
+MAX_FORWARDED_BYTES = 10 * 1024 * 1024
 
 
 def handle_reply(event: Event, ctx: Context) -> Outcome:
     out = Outcome()
-    out.inbound = {"kind": "reply", "record": event.thread}
-    record = ctx.view.store.get("records", event.thread or "") or (
-        ctx.view.record(event.thread) if event.thread else None)
-    if record is None:
+    out.inbound = {"kind": "reply", "record": event.thread,
+                   "intent": event.intent.kind if event.intent else None}
+    stored = ctx.view.record(event.thread) if event.thread else None
+    if stored is None:
         out.inbound["note"] = "the record it names does not exist"
         return out
-    updated = changed(record)
-    text = event.message.body.text.strip()
-    audit(updated, ctx.now, "comment", by=event.message.sender,
-          message=event.message.message_id, text=text[:500])
-    out.put(updated)
+    record = changed(stored)
+    if record.get("kind") == "request":
+        _on_request(record, event, ctx, out)
+    elif record.get("kind") == "problem":
+        _on_problem(record, event, ctx, out)
+    else:
+        _comment(record, event, ctx, why=None)
+    out.put(record)
     return out
+
+
+# -- sides --------------------------------------------------------------------------------
+
+def _addresses(*people: PersonDict | None) -> set[str]:
+    return {p["address"].lower() for p in people if p and p.get("address")}
+
+
+def _receiver_side(record: Record, ctx: Context, sender: str) -> bool:
+    people = _addresses(record.get("receiver"), record.get("receiver_liaison"),
+                        record.get("receiver_head"))
+    if any(ctx.rules.directory.same_person(sender, a) for a in people):
+        return True
+    dept = ctx.rules.directory.department_of(sender)
+    return dept is not None and dept.name == record.get("receiver_dept")
+
+
+def _requester_side(record: Record, ctx: Context, sender: str) -> bool:
+    people = _addresses(record.get("requester"), record.get("submitted_by"),
+                        record.get("requester_head"))
+    if any(ctx.rules.directory.same_person(sender, a) for a in people):
+        return True
+    dept = ctx.rules.directory.department_of(sender)
+    return dept is not None and dept.name == record.get("requester_dept")
+
+
+def _receiver_people(record: Record) -> list[PersonDict | None]:
+    return [record.get("receiver_liaison"), record.get("receiver")]
+
+
+def _requester_people(record: Record) -> list[PersonDict | None]:
+    return [record.get("requester"), record.get("submitted_by")]
+
+
+def _heads(record: Record) -> list[PersonDict | None]:
+    return [record.get("requester_head"), record.get("receiver_head")]
+
+
+# -- requests -------------------------------------------------------------------------------
+
+def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+    intent = event.intent
+    kind = intent.kind if intent else "comment"
+    sender = event.message.sender
+    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
+    if kind in ("confirm", "reject") and asked_kind:
+        auth = signoff.authority(event, ctx)
+        if not auth.ok:
+            _not_counted(record, event, ctx, out, auth)
+            return
+        if auth.kind == "deliverable":
+            _acceptance(record, event, ctx, out, auth)
+            return
+    if kind in ("confirm", "reject") and not asked_kind:
+        waiting = signoff.pending_for(record, ctx, sender)
+        if waiting is not None:
+            # The right person, answering the wrong message (the acknowledgement, a
+            # notice): it does not count, and they are told which message to answer.
+            _not_counted(record, event, ctx, out, signoff.Authority(
+                False, waiting["person"], waiting["kind"], waiting.get("round"),
+                "这封回复针对的不是发给您的确认请求邮件，请直接回复那封邮件"))
+            return
+    receiver_side = _receiver_side(record, ctx, sender)
+    if kind == "delivered":
+        if receiver_side:
+            _delivered(record, event, ctx, out)
+        else:
+            _comment(record, event, ctx, why="只有接收方可以提交交付物")
+        return
+    if kind == "progress" and receiver_side:
+        _progress(record, event, ctx)
+        _first_response(record, event, ctx, out)
+        return
+    if receiver_side and record.get("status") == "open":
+        _first_response(record, event, ctx, out)
+        return
+    _comment(record, event, ctx, why=None)
+    _relay(record, event, ctx, out, receiver_side)
+
+
+def _first_response(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+    """The receiving side answered the request for the first time (响应)."""
+    if record.get("status") != "open":
+        return
+    record["status"] = "in_progress"
+    record["responded"] = isoformat(ctx.now)
+    record["responded_by"] = ctx.person_by_address(event.message.sender)
+    record["waiting_on"] = []
+    audit(record, ctx.now, "receiver responded", by=event.message.sender,
+          message=event.message.message_id, text=(event.new_text or "")[:500])
+    out.send(ctx.draft(
+        "receiver_responded", to=_requester_people(record), record=record["id"],
+        purpose="receiver_responded", request=record,
+        responder=record["responded_by"], text=event.new_text or "",
+    ))
+
+
+def _comment(record: Record, event: Event, ctx: Context, *, why: str | None) -> None:
+    audit(record, ctx.now, "comment", by=event.message.sender,
+          message=event.message.message_id, text=(event.new_text or "")[:500],
+          intent=event.intent.kind if event.intent else None, note=why)
+
+
+def _relay(record: Record, event: Event, ctx: Context, out: Outcome,
+           from_receiver: bool) -> None:
+    """A comment from one side of a request is passed to the other side."""
+    sender = event.message.sender
+    if not (event.new_text or "").strip():
+        return
+    if from_receiver:
+        to = _requester_people(record)
+    elif _requester_side(record, ctx, sender):
+        to = _receiver_people(record)
+    else:
+        return
+    out.send(ctx.draft(
+        "comment_relay", to=to, record=record["id"], purpose="comment_relay",
+        request=record, author=ctx.person_by_address(sender), text=event.new_text or "",
+    ))
+
+
+def _progress(record: Record, event: Event, ctx: Context) -> None:
+    intent = event.intent
+    assert intent is not None
+    progress = {
+        "percent": intent.percent,
+        "status": intent.status,
+        "reason": intent.reason,
+        "at": isoformat(ctx.now),
+        "by": event.message.sender,
+        "message": event.message.message_id,
+    }
+    previous = record.get("progress") or {}
+    if progress["percent"] is None:
+        progress["percent"] = previous.get("percent")
+    if progress["status"] is None:
+        progress["status"] = previous.get("status") or "正常"
+    record["progress"] = progress
+    record.setdefault("progress_history", []).append(progress)
+    record["risk"] = progress["status"] in ("滞后", "阻塞")
+    audit(record, ctx.now, "progress", by=event.message.sender, percent=progress["percent"],
+          status=progress["status"], reason=progress["reason"])
+
+
+# -- deliverables and acceptance (验收) -----------------------------------------------------
+
+def _delivered(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+    intent = event.intent
+    assert intent is not None
+    if record.get("status") == "closed":
+        _comment(record, event, ctx, why="需求已验收关闭")
+        return
+    rounds = record.setdefault("deliveries", [])
+    number = len(rounds) + 1
+    attachments = [a for a in event.message.body.attachments
+                   if not a.filename.lower().endswith(".ics")]
+    delivery = {
+        "round": number,
+        "at": isoformat(ctx.now),
+        "by": event.message.sender,
+        "message": event.message.message_id,
+        "text": (event.new_text or "")[:2000],
+        "links": intent.links,
+        "attachments": [a.filename for a in attachments],
+        "decision": None,
+    }
+    rounds.append(delivery)
+    record["status"] = "delivered"
+    _first_response_fields(record, event, ctx)
+    requester = record.get("requester") or record.get("submitted_by")
+    if requester is None:
+        _comment(record, event, ctx, why="没有可以验收的发起人")
+        return
+    record["waiting_on"] = [requester["address"]]
+    signoff.ask(record, "deliverable", number, requester["address"])
+    record["acceptance_due"] = isoformat(
+        ctx.rules.calendar.add(ctx.now, ctx.rules.sla.deliverable_acceptance))
+    audit(record, ctx.now, "delivered", by=event.message.sender, round=number,
+          links=intent.links or None, attachments=delivery["attachments"] or None)
+    forwarded: list[Attachment] = []
+    size = 0
+    for a in attachments:
+        size += len(a.data)
+        if size <= MAX_FORWARDED_BYTES:
+            forwarded.append(Attachment(a.filename, a.data, a.content_type))
+    # Sent to the requester alone: its Message-ID then stands for this record, this
+    # round and this person, and only their reply to it can sign.
+    out.send(ctx.draft(
+        "acceptance_request", to=[requester], record=record["id"],
+        purpose="acceptance_request", asks=requester["address"],
+        attachments=forwarded, meta={"signoff": "deliverable", "round": number},
+        request=record, delivery=delivery,
+        deliverer=ctx.person_by_address(event.message.sender), due=record["acceptance_due"],
+    ))
+    audit(record, ctx.now, "acceptance requested", to=requester["address"], round=number,
+          due=record["acceptance_due"])
+
+
+def _first_response_fields(record: Record, event: Event, ctx: Context) -> None:
+    if record.get("responded"):
+        return
+    record["responded"] = isoformat(ctx.now)
+    record["responded_by"] = ctx.person_by_address(event.message.sender)
+
+
+def _acceptance(record: Record, event: Event, ctx: Context, out: Outcome,
+                auth: signoff.Authority) -> None:
+    intent = event.intent
+    assert intent is not None
+    decision = "accepted" if intent.kind == "confirm" else "rejected"
+    person = auth.asked or event.message.sender
+    before = signoff.existing(record, "deliverable", auth.round, person)
+    if before is not None:
+        if before["decision"] == decision or decision == "accepted":
+            # A second confirm (or a confirm after a reject on the same round) changes
+            # nothing; the first answer on a round stands.
+            audit(record, ctx.now, "sign-off repeated, nothing changed", by=person,
+                  round=auth.round, decision=decision, message=event.message.message_id)
+            return
+        if ctx.rules.signoff.reject_after_confirm == "ignore":
+            _comment(record, event, ctx, why="已验收通过；按规则，之后的不确认只记录为意见")
+            return
+    rounds = record.get("deliveries", [])
+    current = next((r for r in rounds if r["round"] == auth.round), None)
+    entry = signoff.record_signoff(record, ctx, event, auth, decision,
+                                   intent.reason if decision == "rejected" else None)
+    if current is not None:
+        current["decision"] = decision
+    signoff.answered(record, "deliverable", auth.round, person)
+    everyone = _requester_people(record) + _receiver_people(record)
+    if decision == "accepted":
+        record["status"] = "closed"
+        record["closed"] = isoformat(ctx.now)
+        record["resolution"] = "accepted"
+        record["waiting_on"] = []
+        audit(record, ctx.now, "accepted (验收通过)", by=person, round=auth.round,
+              message=event.message.message_id)
+        out.send(ctx.draft("acceptance_accepted", to=everyone, cc=_heads(record),
+                           record=record["id"], purpose="acceptance_accepted",
+                           request=record, signoff=entry))
+        return
+    reason = intent.reason or ""
+    today = ctx.now.astimezone(ctx.rules.calendar.tz).date()
+    new_due, _ = parse_date(reason, today) if reason else (None, None)
+    if new_due is not None and new_due >= today:
+        record["due_date"] = new_due.isoformat()
+    record["status"] = "in_progress"
+    record["closed"] = None
+    record["resolution"] = None
+    record["waiting_on"] = [p["address"] for p in _receiver_people(record) if p]
+    record.setdefault("rework", []).append({
+        "round": auth.round, "reason": reason, "new_due": new_due.isoformat()
+        if new_due else None, "at": isoformat(ctx.now)})
+    audit(record, ctx.now, "rejected (驳回)", by=person, round=auth.round, reason=reason,
+          new_due=new_due.isoformat() if new_due else None, message=event.message.message_id)
+    out.send(ctx.draft("acceptance_rejected", to=_receiver_people(record),
+                       cc=_requester_people(record), record=record["id"],
+                       purpose="acceptance_rejected", request=record, reason=reason,
+                       new_due=new_due, signoff=entry))
+
+
+def _not_counted(record: Record, event: Event, ctx: Context, out: Outcome,
+                 auth: signoff.Authority) -> None:
+    intent = event.intent
+    _comment(record, event, ctx, why=auth.reason)
+    audit(record, ctx.now, "sign-off not counted", by=event.message.sender,
+          asked=auth.asked, reason=auth.reason, intent=intent.kind if intent else None)
+    # Tell the sender when they are someone we know (a colleague answering for someone
+    # else learns why; a forged From reaches the real person, who should know).
+    known = ctx.rules.directory.by_address(event.message.sender)
+    if known is not None:
+        out.send(ctx.draft(
+            "signoff_not_counted", to=[ctx.person(known)], record=record["id"],
+            purpose="signoff_not_counted", record_title=record.get("title", ""),
+            record_id=record["id"], reason=auth.reason or "",
+            in_reply_to=event.message.message_id if event.message.has_message_id else None,
+        ))
+
+
+# -- problems -----------------------------------------------------------------------------
+
+def _on_problem(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+    sender = event.message.sender
+    intent = event.intent
+    reporter = record.get("reporter") or {}
+    from_reporter = bool(reporter) and ctx.rules.directory.same_person(
+        sender, reporter.get("address", ""))
+    if intent is not None and intent.kind == "confirm" and from_reporter and (
+            record.get("status") != "closed"):
+        record["status"] = "closed"
+        record["closed"] = isoformat(ctx.now)
+        record["waiting_on"] = []
+        audit(record, ctx.now, "resolved (reporter confirmed)", by=sender,
+              message=event.message.message_id)
+        return
+    target = record.get("target_dept")
+    dept = ctx.rules.directory.department_of(sender)
+    if dept is not None and dept.name == target and record.get("status") == "open":
+        record["status"] = "in_progress"
+        record["responded"] = isoformat(ctx.now)
+        audit(record, ctx.now, "responded", by=sender, text=(event.new_text or "")[:500])
+        return
+    _comment(record, event, ctx, why=None)
+

@@ -1,0 +1,93 @@
+"""Who may sign: a confirm or reject counts only from the person it was asked of, on the
+message that asked them, and (optionally) only when the receiving server vouches for
+an outside sender's domain. Each sign-off is recorded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from collabd.clock import isoformat
+from collabd.inbound.authres import verify_sender
+from collabd.inbound.classify import Event
+from collabd.workflow.context import Context
+from collabd.workflow.outcome import Record
+
+
+@dataclass(frozen=True)
+class Authority:
+    ok: bool
+    asked: str | None  # the address the sign-off was asked of
+    kind: str | None  # what was asked: deliverable, minutes, ...
+    round: int | None
+    reason: str | None = None  # why it does not count (Chinese, for the record and reply)
+
+
+def authority(event: Event, ctx: Context) -> Authority:
+    """May this reply's sender sign what the message it answers asked for?"""
+    asked_msg = event.replied_to or {}
+    meta: dict[str, Any] = asked_msg.get("meta") or {}
+    kind = meta.get("signoff")
+    asked = asked_msg.get("asks")
+    sender = event.message.sender
+    round_ = int(meta["round"]) if meta.get("round") is not None else None
+    if not kind or not asked:
+        return Authority(False, None, None, None,
+                         "这封回复针对的邮件并未请求确认（请回复系统发给您本人的确认请求邮件）")
+    if not ctx.rules.directory.same_person(sender, asked):
+        return Authority(False, asked, kind, round_,
+                         f"确认请求是发给 {asked} 的，回复来自 {sender}，不能代为确认")
+    auth = ctx.rules.signoff.authentication
+    if auth.require:
+        verdict = verify_sender(event.message, auth.authserv_id, auth.internal_domains)
+        if not verdict.ok:
+            return Authority(False, asked, kind, round_,
+                             f"发件域名未通过验证（{verdict.reason}），确认不予计入")
+    return Authority(True, asked, kind, round_)
+
+
+def existing(record: Record, kind: str, round_: int | None, person: str) -> dict[str, Any] | None:
+    """This person's latest decision on this sign-off round, if any."""
+    for entry in reversed(record.get("signoffs", [])):
+        if entry["kind"] == kind and entry.get("round") == round_ and entry["by"] == person:
+            return dict(entry)
+    return None
+
+
+def record_signoff(record: Record, ctx: Context, event: Event, auth: Authority,
+                   decision: str, reason: str | None) -> dict[str, Any]:
+    entry = {
+        "kind": auth.kind,
+        "round": auth.round,
+        "by": auth.asked,
+        "decision": decision,
+        "at": isoformat(ctx.now),
+        "message": event.message.message_id,
+        "answers": event.replied_to_id,
+        "text": (event.new_text or "")[:2000],
+        "reason": reason,
+    }
+    record.setdefault("signoffs", []).append(entry)
+    return entry
+
+
+def ask(record: Record, kind: str, round_: int | None, person: str) -> None:
+    """Note on the record that `person` has been asked to sign `kind` for `round_`."""
+    pending = record.setdefault("pending_signoffs", [])
+    entry = {"kind": kind, "round": round_, "person": person}
+    if entry not in pending:
+        pending.append(entry)
+
+
+def answered(record: Record, kind: str, round_: int | None, person: str) -> None:
+    record["pending_signoffs"] = [
+        p for p in record.get("pending_signoffs", [])
+        if not (p["kind"] == kind and p.get("round") == round_ and p["person"] == person)]
+
+
+def pending_for(record: Record, ctx: Context, sender: str) -> dict[str, Any] | None:
+    """A sign-off still awaited from `sender` on this record, if any."""
+    for entry in record.get("pending_signoffs", []):
+        if ctx.rules.directory.same_person(sender, entry["person"]):
+            return dict(entry)
+    return None
