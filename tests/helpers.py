@@ -219,3 +219,39 @@ def classify_file(name: str, now: dt.datetime, lookup: Any = None):  # type: ign
     classifier = Classifier(default_rules(), SHARED)
     raw = (DATA / name).read_bytes()
     return classifier.classify(read_message(raw), now, lookup or (lambda _: None))
+
+
+def reply_to(original: EmailMessage, *, sender: str, text: str,
+             attachments: Sequence[tuple[str, bytes]] = (), message_id: str | None = None,
+             in_reply_to: str | None = None) -> bytes:
+    """A reply as Outlook zh-CN writes it: new text, a line of underscores, the 发件人
+    block and the original below. Threaded to `original` unless `in_reply_to` says."""
+    import uuid
+
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = str(original["From"])
+    msg["Subject"] = "答复: " + str(original["Subject"])
+    msg["Date"] = "Tue, 01 Dec 2026 15:00:00 +0800"
+    msg["Message-ID"] = message_id or f"<reply-{uuid.uuid4().hex[:12]}@example.com>"
+    parent = in_reply_to or str(original["Message-ID"])
+    msg["In-Reply-To"] = parent
+    msg["References"] = parent
+    quoted = body_text(original)
+    msg.set_content(
+        f"{text}\n\n________________________________\n发件人: {original['From']}\n"
+        f"发送时间: 2026年12月1日 10:00\n收件人: {sender}\n主题: {original['Subject']}\n\n"
+        f"{quoted}\n"
+    )
+    for name, data in attachments:
+        msg.add_attachment(data, maintype="application", subtype="octet-stream",
+                           filename=name)
+    return msg.as_bytes()
+
+
+def find_sent(state_dir: Path, *, subject: str, to: str | None = None) -> EmailMessage:
+    """The one sent message whose subject contains `subject` (and sent to `to`)."""
+    found = [m for m in sent_messages(state_dir) if subject in str(m["Subject"])
+             and (to is None or to in str(m["To"]))]
+    assert len(found) == 1, [str(m["Subject"]) for m in sent_messages(state_dir)]
+    return found[0]
