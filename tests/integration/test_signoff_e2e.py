@@ -194,3 +194,30 @@ def test_reply_by_subject_tag_only_is_recorded_on_the_record(deployment: Config)
     run(deployment, "2026-12-02T10:00", raw)
     comments = [a for a in show(deployment)["audit"] if a["what"] == "comment"]
     assert comments and comments[-1]["by"] == "chen.chen@example.com"
+
+
+def test_authentication_results_required_for_outside_senders(deployment: Config) -> None:
+    signoff = deployment.rules_dir / "signoff.yaml"
+    text = signoff.read_text(encoding="utf-8")
+    signoff.write_text(text.replace("  require: false", "  require: true").replace(
+        "  internal_domains: [example.com]", "  internal_domains: []"), encoding="utf-8")
+    start_request(deployment)
+    deliver(deployment, "2026-12-10T10:00")
+    ask = find_sent(deployment.state_dir, subject="请验收交付物")
+    unverified = reply_to(ask, sender=REQUESTER, text="确认")
+    run(deployment, "2026-12-10T11:00", unverified)
+    record = show(deployment)
+    assert record["status"] == "delivered"
+    [entry] = [a for a in record["audit"] if a["what"] == "sign-off not counted"]
+    assert "发件域名未通过验证" in entry["reason"]
+    # A header from another server is not believed; our own server's pass is.
+    forged = reply_to(ask, sender=REQUESTER, text="确认").replace(
+        b"From:", b"Authentication-Results: evil.example; dmarc=pass "
+                  b"header.from=example.com\r\nFrom:", 1)
+    run(deployment, "2026-12-10T11:30", forged)
+    assert show(deployment)["status"] == "delivered"
+    verified = reply_to(ask, sender=REQUESTER, text="确认").replace(
+        b"From:", b"Authentication-Results: mx.example.com; dkim=pass header.d=example.com;"
+                  b"\r\n dmarc=pass header.from=example.com\r\nFrom:", 1)
+    run(deployment, "2026-12-10T12:00", verified)
+    assert show(deployment)["status"] == "closed"
