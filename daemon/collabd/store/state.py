@@ -79,6 +79,9 @@ class Store:
         self._table_seq: dict[str, int] = dict.fromkeys(TABLES, 0)
         self._file_seq: dict[str, int] = dict.fromkeys(TABLES, 0)
         self._dirty: set[str] = set()
+        # records table: kind → keys, so that "every meeting" does not scan every record
+        self._kinds: dict[str, set[str]] = {}
+        self._kinds_built = False
         self.seq = 0
         self._since_checkpoint = 0
         self._last_checkpoint = 0.0
@@ -195,9 +198,25 @@ class Store:
                 continue  # already in this table's checkpoint
             if op[0] == "put":
                 self._tables[table][op[2]] = op[3]
+                if table == "records":
+                    self._index_kind(op[2], op[3])
             else:
-                self._tables[table].pop(op[2], None)
+                old = self._tables[table].pop(op[2], None)
+                if table == "records" and isinstance(old, dict):
+                    self._kinds.get(old.get("kind", ""), set()).discard(op[2])
             self._dirty.add(table)
+
+    def _index_kind(self, key: str, record: Any) -> None:
+        kind = record.get("kind", "") if isinstance(record, dict) else ""
+        self._kinds.setdefault(kind, set()).add(key)
+
+    def keys_of_kind(self, kind: str) -> list[str]:
+        """Keys of the records of one kind (requests, meetings, tasks…), in key order."""
+        if not self._kinds_built:
+            for key, record in self._tables["records"].items():
+                self._index_kind(key, record)
+            self._kinds_built = True
+        return sorted(self._kinds.get(kind, ()))
 
     # -- reading ------------------------------------------------------------------
 

@@ -24,8 +24,12 @@ class StateView:
 
     def records(self, kind: str | None = None) -> Iterator[dict[str, Any]]:
         """Records in the working set (open ones, and closed ones not yet archived)."""
-        for record in self.store.values("records"):
-            if kind is None or record.get("kind") == kind:
+        if kind is None:
+            yield from self.store.values("records")
+            return
+        for key in self.store.keys_of_kind(kind):
+            record = self.store.get("records", key)
+            if record is not None:
                 yield record
 
     def open_records(self, kind: str | None = None) -> Iterator[dict[str, Any]]:
