@@ -36,11 +36,18 @@ class Automatic:
     reason: str
 
 
+def own(message: InboundMessage, own_address: str) -> Automatic | None:
+    address = own_address.lower()
+    if message.header(LOOP_HEADER).strip().lower() == address or message.sender == address:
+        return Automatic("auto_reply", "our own message (loop header or our address)")
+    return None
+
+
 def detect(message: InboundMessage, own_address: str) -> Automatic | None:
     header = message.header
-    own = own_address.lower()
-    if header(LOOP_HEADER).strip().lower() == own or message.sender == own:
-        return Automatic("auto_reply", "our own message (loop header or our address)")
+    mine = own(message, own_address)
+    if mine is not None:
+        return mine
     body = message.body
     if body.report == "delivery-status" or message.msg.get_content_type() == (
             "message/delivery-status"):

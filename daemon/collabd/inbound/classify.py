@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from collabd.inbound import autoreply
+from collabd.inbound import autoreply, imip
 from collabd.inbound.decode import html_to_text
 from collabd.inbound.forms import (
     LEGACY_EXTENSIONS,
@@ -20,6 +20,7 @@ from collabd.inbound.forms import (
     find_fields,
     text_lines,
 )
+from collabd.inbound.imip import CalendarReply
 from collabd.inbound.intent import Intent
 from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
@@ -46,6 +47,7 @@ class Event:
     auto_reason: str | None = None
     intent: Intent | None = None
     new_text: str | None = None
+    calendar: CalendarReply | None = None
     unreadable: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)  # kind-specific keys for JSON
 
@@ -86,6 +88,15 @@ class Event:
         return out
 
 
+_UID_RECORD = re.compile(r"^((?:HY)-\d{4}-\d{4,5})[-.@]", re.IGNORECASE)
+
+
+def meeting_of_uid(uid: str) -> str | None:
+    """Our UIDs start with the meeting's record id: HY-2026-0001-<random>@<domain>."""
+    found = _UID_RECORD.match(uid)
+    return found.group(1).upper() if found else None
+
+
 def subject_tag(subject: str) -> str | None:
     found = SUBJECT_TAG.search(subject)
     return found.group(1).upper() if found else None
@@ -113,6 +124,16 @@ class Classifier:
 
     def classify(self, message: InboundMessage, now: dt.datetime,
                  lookup: MessageLookup = lambda _: None) -> Event:
+        mine = autoreply.own(message, self.own_address)
+        if mine is not None:
+            return Event(mine.kind, message, auto_reason=mine.reason)
+        # Before the automatic-mail rules: clients mark meeting responses in ways that
+        # look automatic (Outlook's suppression header, Google's sender), and they must
+        # be read.
+        calendar = imip.find(message.body.calendars)
+        if calendar is not None:
+            return Event("calendar_reply", message, thread=meeting_of_uid(calendar.uid),
+                         calendar=calendar, extra=calendar.to_json())
         automatic = autoreply.detect(message, self.own_address)
         if automatic is not None:
             event = Event(automatic.kind, message, auto_reason=automatic.reason)

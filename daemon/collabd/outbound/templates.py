@@ -102,9 +102,22 @@ class Templates:
             raise TemplateProblem(f"{self.directory}: template {name}: {exc}") from exc
         return Rendered(clean_header(subject), text, html)
 
+    def available_text(self, name: str) -> bool:
+        return (self.directory / f"{name}.txt.j2").exists() or (
+            self.defaults is not None and (self.defaults / f"{name}.txt.j2").exists())
+
+    def render_text(self, name: str, **context: Any) -> str:
+        """One text template (`<name>.txt.j2`), e.g. a meeting agenda."""
+        try:
+            return self.env.get_template(f"{name}.txt.j2").render(**context).strip()
+        except TemplateNotFound as exc:
+            raise TemplateProblem(f"{self.directory}: template {exc.name} is missing") from exc
+        except TemplateError as exc:
+            raise TemplateProblem(f"{self.directory}: template {name}: {exc}") from exc
+
     def message_names(self) -> list[str]:
         names = {p.name.split(".")[0] for p in self.directory.glob("*.j2")
-                 if not p.name.startswith("_")}
+                 if not p.name.startswith("_") and not p.name.startswith("agenda_")}
         return sorted(names)
 
     def check(self) -> list[str]:

@@ -1,0 +1,106 @@
+"""Meeting invites as iCalendar (RFC 5545) for iMIP (RFC 6047): small pure functions.
+
+Built with the `icalendar` package. A meeting's VEVENT carries UID and SEQUENCE (an
+update keeps the UID and raises the SEQUENCE; a cancellation is METHOD:CANCEL with
+STATUS:CANCELLED), DTSTAMP, DTSTART/DTEND in the deployment's zone with its VTIMEZONE,
+ORGANIZER (the shared mailbox), one ATTENDEE per person with ROLE, PARTSTAT, RSVP and
+CN, SUMMARY, LOCATION, DESCRIPTION (the agenda) and a VALARM reminder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+PRODID = "-//collabd//collabd 1.0//ZH"
+# The VTIMEZONE is written for this range: one STANDARD rule for Asia/Shanghai, what
+# Outlook itself writes, instead of the zone's whole history back to 1970.
+_TZ_FIRST = dt.date(2000, 1, 1)
+_TZ_LAST = dt.date(2038, 1, 1)
+
+
+def _address(address: str, name: str = "") -> icalendar.vCalAddress:
+    value = icalendar.vCalAddress(f"mailto:{address}")
+    if name:
+        value.params["CN"] = name
+    return value
+
+
+def attendee(person: dict[str, Any], *, partstat: str = "NEEDS-ACTION") -> icalendar.vCalAddress:
+    value = _address(person["address"], person.get("name") or "")
+    value.params["ROLE"] = "REQ-PARTICIPANT" if person.get("required", True) else (
+        "OPT-PARTICIPANT")
+    value.params["PARTSTAT"] = partstat
+    value.params["RSVP"] = "TRUE"
+    value.params["CUTYPE"] = "INDIVIDUAL"
+    return value
+
+
+def new_vevent(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt.datetime,
+               reminder: dt.timedelta, tz: ZoneInfo, cancelled: bool = False,
+               attendees: Sequence[dict[str, Any]] | None = None) -> icalendar.Event:
+    event = icalendar.Event()
+    event.add("uid", meeting["uid"])
+    event.add("sequence", int(meeting.get("sequence", 0)))
+    event.add("dtstamp", stamp.astimezone(dt.UTC))
+    # In the named zone (TZID=Asia/Shanghai with its VTIMEZONE), not a bare offset:
+    # clients show and move meetings by zone.
+    event.add("dtstart", dt.datetime.fromisoformat(meeting["start"]).astimezone(tz))
+    event.add("dtend", dt.datetime.fromisoformat(meeting["end"]).astimezone(tz))
+    event.add("summary", meeting["summary"])
+    event.add("location", meeting.get("location") or "")
+    event.add("description", meeting.get("agenda") or "")
+    event.add("organizer", _address(organizer[0], organizer[1]))
+    for person in attendees if attendees is not None else meeting["attendees"]:
+        event.add("attendee", attendee(person))
+    if cancelled:
+        event.add("status", "CANCELLED")
+    else:
+        event.add("status", "CONFIRMED")
+        event.add("transp", "OPAQUE")
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", meeting["summary"])
+        alarm.add("trigger", -reminder)
+        event.add_component(alarm)
+    return event
+
+
+@functools.lru_cache(maxsize=16)
+def _vtimezone(tz: ZoneInfo) -> bytes:
+    # Computing a zone's transitions takes icalendar ~25 ms; a zone does not change while
+    # the daemon runs, so it is computed once and parsed back for each invite.
+    return bytes(icalendar.Timezone.from_tzinfo(tz, first_date=_TZ_FIRST,
+                                                last_date=_TZ_LAST).to_ical())
+
+
+def calendar_bytes(method: str, event: icalendar.Event, tz: ZoneInfo) -> bytes:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    calendar.add_component(event)
+    data = bytes(calendar.to_ical())
+    # The zone's VTIMEZONE (serialised once, see _vtimezone) goes before the event, as
+    # add_missing_timezones would put it.
+    marker = b"BEGIN:VEVENT\r\n"
+    return data.replace(marker, _vtimezone(tz) + marker, 1)
+
+
+def request_ics(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt.datetime,
+                reminder: dt.timedelta, tz: ZoneInfo) -> bytes:
+    return calendar_bytes("REQUEST", new_vevent(meeting, organizer=organizer, stamp=stamp,
+                                                reminder=reminder, tz=tz), tz)
+
+
+def cancel_ics(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt.datetime,
+               tz: ZoneInfo) -> bytes:
+    return calendar_bytes("CANCEL", new_vevent(meeting, organizer=organizer, stamp=stamp,
+                                               reminder=dt.timedelta(0), tz=tz,
+                                               cancelled=True), tz)
