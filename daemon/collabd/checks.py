@@ -5,7 +5,7 @@ from __future__ import annotations
 from collabd.config import Config
 from collabd.errors import CollabdError
 from collabd.outbound.templates import Templates
-from collabd.policy.rules import load_rules
+from collabd.policy.rules import Rules, load_rules
 from collabd.resources import skeleton_dir
 from collabd.yamlsrc import ConfigError
 
@@ -13,14 +13,34 @@ from collabd.yamlsrc import ConfigError
 REQUIRED_TEMPLATES = (
     "request_ack", "request_notify", "form_incomplete", "not_understood", "problem_ack",
     "problem_notify", "receiver_responded", "comment_relay", "acceptance_request",
-    "acceptance_accepted", "acceptance_rejected", "signoff_not_counted",
+    "acceptance_accepted", "acceptance_rejected", "signoff_not_counted", "meeting_invite",
+    "meeting_cancel", "meeting_declined", "meeting_counter", "minutes_request",
+    "minutes_confirm", "minutes_rejected", "minutes_signed_off", "task_assigned",
 )
+# Text-only templates (a meeting's agenda).
+REQUIRED_TEXTS = ("agenda_review", "agenda_risk")
+
+
+def ladder_template_problems(rules: Rules, templates: Templates) -> list[str]:
+    """Every template a ladder step names must exist (file:line of the step)."""
+    problems = []
+    source = rules.sources.get("escalation.yaml")
+    for ladder, steps in rules.escalation.ladders.items():
+        for index, step in enumerate(steps):
+            if not templates.available(step.template):
+                where = (source.where(("ladders", ladder, index, "template")) if source
+                         else "escalation.yaml")
+                problems.append(f"{where}: ladders.{ladder}[{index}].template: no template "
+                                f"{step.template!r} in {templates.directory} (needs "
+                                f"{step.template}.subject.j2, .txt.j2 and .html.j2)")
+    return problems
 
 
 def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], list[str]]:
     """Returns (problems, findings); each problem names file:line where there is one."""
     problems: list[str] = []
     findings: list[str] = [f"configuration {config.path}"]
+    rules = None
     try:
         rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
         findings.append(
@@ -42,6 +62,11 @@ def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], lis
                                 "daemon sends this message)")
             elif not templates.exists(name):
                 findings.append(f"template {name}: the shipped default is used")
+        for name in REQUIRED_TEXTS:
+            if not templates.available_text(name):
+                problems.append(f"{config.templates_dir / name}.txt.j2: template missing")
+        if rules is not None:
+            problems.extend(ladder_template_problems(rules, templates))
         findings.append(f"templates {config.templates_dir}: "
                         f"{len(templates.message_names())} messages")
     if not offline:

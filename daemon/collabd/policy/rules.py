@@ -14,7 +14,9 @@ from collabd.policy.org import Department, Directory, Person
 from collabd.policy.schema import (
     CalendarFile,
     DepartmentSpec,
+    EscalationFile,
     FormsFile,
+    MeetingsFile,
     OrgFile,
     PersonSpec,
     SignoffFile,
@@ -29,6 +31,8 @@ FILES: dict[str, type[BaseModel]] = {
     "sla.yaml": SlaFile,
     "forms.yaml": FormsFile,
     "signoff.yaml": SignoffFile,
+    "meetings.yaml": MeetingsFile,
+    "escalation.yaml": EscalationFile,
 }
 # The org directory is the company's own; every other file has a shipped default that is
 # used when a deployment does not have it (e.g. made by an older collabd).
@@ -42,6 +46,8 @@ class Rules:
     sla: SlaFile
     forms: FormsFile
     signoff: SignoffFile
+    meetings: MeetingsFile
+    escalation: EscalationFile
     sources: dict[str, SourceMap] = field(default_factory=dict)
     rules_dir: Path | None = None
     defaulted: list[str] = field(default_factory=list)
@@ -181,6 +187,8 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo, defaults: Path | None = None) -
     sla: SlaFile = models["sla.yaml"]
     forms: FormsFile = models["forms.yaml"]
     signoff: SignoffFile = models["signoff.yaml"]
+    meetings: MeetingsFile = models["meetings.yaml"]
+    escalation: EscalationFile = models["escalation.yaml"]
     problems += _check_org(org, sources["org.yaml"])
     problems += _check_forms_sla(forms, sla, sources)
     if cal.timezone is not None and cal.timezone != tz.key:
@@ -201,5 +209,5 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo, defaults: Path | None = None) -
     if problems:
         raise ConfigError(problems)
     assert calendar is not None
-    return Rules(build_directory(org), calendar, sla, forms, signoff, sources, rules_dir,
-                 defaulted)
+    return Rules(build_directory(org), calendar, sla, forms, signoff, meetings, escalation,
+                 sources, rules_dir, defaulted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -190,3 +191,155 @@ class SignoffFile(Strict):
     deliverable_acceptor: Literal["requester"] = "requester"
     reject_after_confirm: Literal["new_round", "ignore"] = "new_round"
     authentication: Authentication = Authentication()
+
+
+# -- meetings.yaml -----------------------------------------------------------------------
+
+_WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
+    "sunday": 6, "周一": 0, "周二": 1, "周三": 2, "周四": 3, "周五": 4, "周六": 5, "周日": 6,
+    "星期一": 0, "星期二": 1, "星期三": 2, "星期四": 3, "星期五": 4, "星期六": 5, "星期日": 6,
+}
+
+
+def _weekday(value: Any) -> int:
+    key = str(value).strip().lower()
+    if key not in _WEEKDAYS:
+        raise ValueError(f"expected a weekday such as friday or 周五, found {value!r}")
+    return _WEEKDAYS[key]
+
+
+def _percent(value: Any) -> float:
+    text = str(value).strip().rstrip("%")
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"expected a percentage such as 10%, found {value!r}") from None
+    return number
+
+
+class ReviewWhen(Strict):
+    urgency: list[str] = Field(default_factory=list)
+    type: list[str] = Field(default_factory=list)
+
+
+class Place(Strict):
+    room: str | None = None
+    online: str | None = None
+
+    def text(self) -> str:
+        return "；".join(p for p in (self.room, f"线上：{self.online}" if self.online else None)
+                        if p) or "待定"
+
+
+class ReviewMeetings(Strict):
+    when: ReviewWhen = ReviewWhen()
+    # Words in the receiver's reply that ask for a review meeting.
+    asked_by_words: list[str] = Field(default_factory=list)
+    notice: DurationField = parse_duration("8 working hours")
+    length: DurationField = parse_duration("60m")
+    invite_heads: bool = False
+    place: Place = Place()
+
+
+class WeeklyRisk(Strict):
+    day: Annotated[int, BeforeValidator(_weekday)] = 4
+    time: TimeField = dt.time(15)
+    length: DurationField = parse_duration("60m")
+    invite_before: DurationField = parse_duration("1 workday")
+
+
+class RiskMeetings(Strict):
+    weekly: WeeklyRisk = WeeklyRisk()
+    deviation: Annotated[float, BeforeValidator(_percent)] = 10.0
+    adhoc_within: DurationField = parse_duration("48h")
+    adhoc_notice: DurationField = parse_duration("2 working hours")
+    adhoc_length: DurationField = parse_duration("30m")
+    place: Place = Place()
+
+
+class MeetingsFile(Strict):
+    review: ReviewMeetings = ReviewMeetings()
+    risk: RiskMeetings = RiskMeetings()
+    reminder_before: DurationField = parse_duration("15m")
+    slot_step: DurationField = parse_duration("30m")
+
+
+# -- escalation.yaml ---------------------------------------------------------------------
+
+# The waits the daemon knows; a ladder is named after one of them.
+WAITS = {
+    "receiver_response": "接收方未在时限内响应需求",
+    "minutes_not_sent": "会后未按时提交会议纪要",
+    "attendee_not_confirmed": "参会人未在24小时内确认会议纪要",
+    "deliverable_overdue": "交付物已超过期望完成时间",
+    "acceptance_pending": "发起人未按时验收交付物",
+    "problem_open": "问题反馈未在时限内处理",
+    "task_at_risk": "任务滞后或阻塞",
+}
+# Whom a step may address; resolved through the org directory for each record.
+TARGETS = {
+    "waited", "waited_head", "requester", "requester_head", "receiver", "receiver_liaison",
+    "receiver_head", "organizer", "owner", "reporter", "target_liaison", "target_head",
+    "leader", "secretary",
+}
+
+_WHEN = re.compile(r"^\s*(?:at\s+deadline|(.+?)\s+(before|after))\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class When:
+    """`1 workday before`, `at deadline`, `4h after` → a signed offset from the deadline."""
+
+    offset: Duration | None
+    after: bool
+
+    def __str__(self) -> str:
+        if self.offset is None:
+            return "at deadline"
+        return f"{self.offset} {'after' if self.after else 'before'}"
+
+
+def _when(value: Any) -> When:
+    if isinstance(value, When):
+        return value
+    found = _WHEN.match(str(value))
+    if found is None:
+        raise ValueError(f"expected 'at deadline', '<duration> before' or '<duration> after', "
+                         f"found {value!r}")
+    if found.group(1) is None:
+        return When(offset=None, after=True)
+    return When(offset=parse_duration(found.group(1)), after=found.group(2).lower() == "after")
+
+
+WhenField = Annotated[When, BeforeValidator(_when), PlainSerializer(str)]
+
+
+class Step(Strict):
+    when: WhenField
+    to: list[str]
+    template: str
+    cc: list[str] = Field(default_factory=list)
+    status: str | None = None
+
+    @field_validator("to", "cc")
+    @classmethod
+    def _targets(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in TARGETS]
+        if unknown:
+            raise ValueError(f"unknown recipient {', '.join(unknown)} (expected one of "
+                             f"{', '.join(sorted(TARGETS))})")
+        return value
+
+
+class EscalationFile(Strict):
+    ladders: dict[str, list[Step]]
+
+    @field_validator("ladders")
+    @classmethod
+    def _known(cls, value: dict[str, list[Step]]) -> dict[str, list[Step]]:
+        unknown = [k for k in value if k not in WAITS]
+        if unknown:
+            raise ValueError(f"unknown wait {', '.join(unknown)} (expected one of "
+                             f"{', '.join(WAITS)})")
+        return value
