@@ -35,6 +35,7 @@ from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
 from collabd.store.view import CLOSED, StateView
 from collabd.workflow.engine import Identity, Workflow
 from collabd.workflow.outcome import Outcome
+from collabd.yamlsrc import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,11 @@ class Daemon:
         self.rules: Rules = load_rules(config.rules_dir, tz=config.tz,
                                        defaults=skeleton_dir("rules"))
         self.templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
+        from collabd.checks import ladder_template_problems
+
+        missing = ladder_template_problems(self.rules, self.templates)
+        if missing:
+            raise ConfigError(missing)
         identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
         self.workflow = workflow or Workflow(self.rules, self.templates, identity)
         self.classifier = Classifier(self.rules, settings.mailbox.address)
@@ -170,6 +176,10 @@ class Daemon:
             if self._reload.is_set():
                 self.reload()
             result = self.fetch_and_process()
+            if result.processed:
+                # What the new mail set in motion (a review meeting to plan) happens now,
+                # not at the next scheduled tick.
+                self.tick()
             self._scheduler.run_pending()
             result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping)
             self.notifier.watchdog()

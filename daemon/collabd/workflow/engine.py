@@ -8,7 +8,7 @@ from collabd.inbound.classify import Event
 from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules
 from collabd.store.view import StateView
-from collabd.workflow import intake, replies
+from collabd.workflow import intake, meetings, replies, ticks
 from collabd.workflow.context import Context, Identity
 from collabd.workflow.outcome import Outcome
 
@@ -34,7 +34,9 @@ class Workflow:
             return intake.automatic(event, ctx)
         if event.kind == "reply":
             return replies.handle_reply(event, ctx)
+        if event.kind == "calendar_reply":
+            return meetings.on_calendar_reply(event, ctx)
         return intake.not_understood(event, ctx)
 
     def on_tick(self, view: StateView, now: dt.datetime) -> Outcome:
-        return Outcome()
+        return ticks.on_tick(self.context(view, now))

@@ -15,6 +15,7 @@ from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
 from collabd.policy.org import Department
+from collabd.workflow import meetings
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.outcome import Outcome, audit, changed, new_record
 
@@ -124,6 +125,9 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     out.put(record)
     out.send(ack)
     out.send(notify)
+    if meetings.review_needed(record, ctx):
+        reason = f"规则：{record.get('urgency')}/{record.get('type')} 需求需评审"
+        meetings.want_review(record, ctx, reason=reason)
     out.inbound = {"kind": "request", "record": rid}
     return out
 
@@ -181,6 +185,8 @@ def handle_problem(event: Event, ctx: Context) -> Outcome:
         reporter_dept=reporter_dept.name if reporter_dept else None,
         target_dept=target.name if target else None,
         related_request=related_id,
+        target_liaison=target_side["liaison"],
+        target_head=target_side["head"],
         response_due=isoformat(deadline) if deadline else None,
         escalated=bool(sla and sla.escalate_to_leader),
         waiting_on=[p["address"] for p in to if p],

@@ -13,7 +13,7 @@ from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.values import parse_date
 from collabd.outbound.compose import Attachment
-from collabd.workflow import signoff
+from collabd.workflow import meetings, signoff
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 
@@ -29,10 +29,15 @@ def handle_reply(event: Event, ctx: Context) -> Outcome:
         out.inbound["note"] = "the record it names does not exist"
         return out
     record = changed(stored)
-    if record.get("kind") == "request":
+    kind = record.get("kind")
+    if kind == "request":
         _on_request(record, event, ctx, out)
-    elif record.get("kind") == "problem":
+    elif kind == "problem":
         _on_problem(record, event, ctx, out)
+    elif kind == "meeting":
+        _on_meeting(record, event, ctx, out)
+    elif kind == "task":
+        _on_task(record, event, ctx, out)
     else:
         _comment(record, event, ctx, why=None)
     out.put(record)
@@ -107,8 +112,13 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
             _comment(record, event, ctx, why="只有接收方可以提交交付物")
         return
     if kind == "progress" and receiver_side:
-        _progress(record, event, ctx)
+        _progress(record, event, ctx, out)
         _first_response(record, event, ctx, out)
+        return
+    if receiver_side and meetings.asks_for_review(event.new_text or "", ctx) and (
+            not record.get("review")):
+        _first_response(record, event, ctx, out)
+        meetings.want_review(record, ctx, reason="接收方要求召开需求评审会")
         return
     if receiver_side and record.get("status") == "open":
         _first_response(record, event, ctx, out)
@@ -158,7 +168,7 @@ def _relay(record: Record, event: Event, ctx: Context, out: Outcome,
     ))
 
 
-def _progress(record: Record, event: Event, ctx: Context) -> None:
+def _progress(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
     intent = event.intent
     assert intent is not None
     progress = {
@@ -176,9 +186,15 @@ def _progress(record: Record, event: Event, ctx: Context) -> None:
         progress["status"] = previous.get("status") or "正常"
     record["progress"] = progress
     record.setdefault("progress_history", []).append(progress)
-    record["risk"] = progress["status"] in ("滞后", "阻塞")
     audit(record, ctx.now, "progress", by=event.message.sender, percent=progress["percent"],
           status=progress["status"], reason=progress["reason"])
+    if progress["status"] in ("滞后", "阻塞"):
+        if not record.get("risk"):
+            meetings.mark_risk(record, ctx, out,
+                               reason=f"{progress['status']}：{progress['reason'] or ''}")
+    elif record.get("risk") and progress["status"] == "正常":
+        record["risk"] = False
+        audit(record, ctx.now, "no longer a risk", by=event.message.sender)
 
 
 # -- deliverables and acceptance (验收) -----------------------------------------------------
@@ -314,6 +330,65 @@ def _not_counted(record: Record, event: Event, ctx: Context, out: Outcome,
             record_id=record["id"], reason=auth.reason or "",
             in_reply_to=event.message.message_id if event.message.has_message_id else None,
         ))
+
+
+# -- meetings and tasks ------------------------------------------------------------------------
+
+def _on_meeting(meeting: Record, event: Event, ctx: Context, out: Outcome) -> None:
+    intent = event.intent
+    kind = intent.kind if intent else "comment"
+    sender = event.message.sender
+    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
+    if kind in ("confirm", "reject") and asked_kind == "minutes":
+        auth = signoff.authority(event, ctx)
+        if not auth.ok:
+            _not_counted(meeting, event, ctx, out, auth)
+            return
+        meetings.on_minutes_signoff(meeting, event, ctx, out, auth)
+        return
+    if kind in ("confirm", "reject") and not asked_kind:
+        waiting = signoff.pending_for(meeting, ctx, sender)
+        if waiting is not None:
+            _not_counted(meeting, event, ctx, out, signoff.Authority(
+                False, waiting["person"], waiting["kind"], waiting.get("round"),
+                "这封回复针对的不是发给您的纪要确认邮件，请直接回复那封邮件"))
+            return
+    organizer = (meeting.get("organizer") or {}).get("address", "")
+    if organizer and ctx.rules.directory.same_person(sender, organizer):
+        if meeting.get("status") == "scheduled" and meetings.organizer_command(
+                meeting, event, ctx, out):
+            return
+        has_document = any(not a.filename.lower().endswith(".ics")
+                           for a in event.message.body.attachments)
+        substantive = len((event.new_text or "").strip()) >= 10 or has_document
+        if meeting.get("status") in ("held", "minutes_requested", "minutes_revision") and (
+                substantive):
+            meetings.on_minutes(meeting, event, ctx, out)
+            return
+    _comment(meeting, event, ctx, why=None)
+
+
+def _on_task(task: Record, event: Event, ctx: Context, out: Outcome) -> None:
+    intent = event.intent
+    owner = (task.get("owner") or {}).get("address", "")
+    if not owner or not ctx.rules.directory.same_person(event.message.sender, owner):
+        _comment(task, event, ctx, why=None)
+        return
+    text = (event.new_text or "").strip()
+    done = (intent is not None and (intent.kind == "delivered" or (
+        intent.kind == "progress" and intent.percent == 100))) or text.startswith(
+        ("已完成", "完成了", "已办结", "已处理完"))
+    if done and task.get("status") == "open":
+        task["status"] = "done"
+        task["closed"] = isoformat(ctx.now)
+        task["risk"] = False
+        task["waiting_on"] = []
+        audit(task, ctx.now, "done", by=event.message.sender, text=text[:500])
+        return
+    if intent is not None and intent.kind == "progress":
+        _progress(task, event, ctx, out)
+        return
+    _comment(task, event, ctx, why=None)
 
 
 # -- problems -----------------------------------------------------------------------------

@@ -1,0 +1,259 @@
+"""The clock tick: what is due now, acted on through the same workflow as mail is.
+
+A tick (every minute in the daemon, or once for `collabd run --once --now`, or without
+committing for `collabd rules simulate`) does, for each open record: the transitions
+time makes (a review meeting decided on is planned; a meeting that ended asks for its
+minutes; a task that fell behind its plan becomes a risk), and the escalation ladders'
+steps that are due. Then the weekly risk meeting. Steps fire once each (recorded on the
+record), only in working hours, and a deadline that passed at night is acted on at the
+next working-hour start. When several
+steps of one ladder are due at once (the daemon was stopped), the latest fires and the
+earlier ones are recorded as superseded, so nobody gets a reminder and its escalation
+in the same minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+from collabd.clock import isoformat
+from collabd.policy.calendar import WorkCalendar
+from collabd.policy.schema import WAITS, Step, When
+from collabd.workflow import meetings
+from collabd.workflow.context import Context, PersonDict
+from collabd.workflow.outcome import Outcome, Record, audit, changed
+from collabd.workflow.waits import Wait, waits
+
+
+def step_time(ctx: Context, deadline: dt.datetime, when: When) -> dt.datetime:
+    return _step_time(ctx.rules.calendar, deadline, when)
+
+
+# A record's deadlines do not move between ticks, so each step's moment is worked out
+# once (working-day arithmetic for ten thousand records every minute is the tick's cost).
+@functools.lru_cache(maxsize=262144)
+def _step_time(calendar: WorkCalendar, deadline: dt.datetime, when: When) -> dt.datetime:
+    if when.offset is None:
+        return deadline
+    if when.after:
+        return calendar.add(deadline, when.offset)
+    return calendar.subtract(deadline, when.offset)
+
+
+def on_tick(ctx: Context) -> Outcome:
+    out = Outcome()
+    working = ctx.rules.calendar.is_working_time(ctx.now)
+    for stored in list(ctx.view.open_records()):
+        edit = _Edit(stored)
+        _transitions(stored, edit, ctx, out, working)
+        if working:
+            for wait in waits(edit.current, ctx):
+                _ladder(edit.current, wait, edit, ctx, out)
+        if edit.record is not None:
+            out.put(edit.record)
+    if working:
+        _weekly_risk(ctx, out)
+    return out
+
+
+class _Edit:
+    """A record copied only when something changes it: most ticks change nothing."""
+
+    def __init__(self, stored: Record) -> None:
+        self.stored = stored
+        self.record: Record | None = None
+
+    def __call__(self) -> Record:
+        if self.record is None:
+            self.record = changed(self.stored)
+        return self.record
+
+    @property
+    def current(self) -> Record:
+        return self.record if self.record is not None else self.stored
+
+
+# -- transitions --------------------------------------------------------------------------
+
+def _transitions(stored: Record, editable: _Edit, ctx: Context, out: Outcome,
+                 working: bool) -> None:
+    """What time changes by itself. Planning a review meeting someone's mail asked for
+    happens at any hour (it answers their mail); asking a person for minutes waits for
+    working hours, like every reminder."""
+    kind = stored.get("kind")
+    if kind == "meeting" and stored.get("status") == "scheduled" and working and (
+            dt.datetime.fromisoformat(stored["end"]) <= ctx.now):
+        meeting = editable()
+        meeting["status"] = "held"
+        audit(meeting, ctx.now, "held", start=meeting["start"], end=meeting["end"])
+        meetings.ask_for_minutes(meeting, ctx, out)
+        return
+    review = stored.get("review")
+    if kind == "request" and review and review.get("status") == "pending" and (
+            stored.get("status") in ("open", "in_progress")):
+        meetings.plan_review(editable(), ctx, out, reason=review.get("reason", ""))
+    if kind in ("request", "task") and stored.get("status") in ("open", "in_progress") and (
+            not stored.get("risk")) and working:
+        planned = meetings.planned_percent(stored, ctx.now, ctx)
+        progress = (stored.get("progress") or {}).get("percent")
+        if planned is None or progress is None:
+            return
+        lag = planned - progress
+        if lag > ctx.rules.meetings.risk.deviation:
+            record = editable()
+            meetings.mark_risk(record, ctx, out,
+                               reason=f"进度落后计划 {lag}%（计划 {planned}%，实际 {progress}%）")
+
+
+# -- ladders -----------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=262144)
+def _schedule(calendar: WorkCalendar, whens: tuple[When, ...],
+              deadline: dt.datetime) -> tuple[dt.datetime, ...]:
+    return tuple(_step_time(calendar, deadline, when) for when in whens)
+
+
+def _ladder(current: Record, wait: Wait, editable: _Edit, ctx: Context, out: Outcome) -> None:
+    steps = ctx.rules.escalation.ladders.get(wait.name, [])
+    if not steps:
+        return
+    times = _schedule(ctx.rules.calendar, tuple(step.when for step in steps), wait.deadline)
+    if min(times) > ctx.now:
+        return  # nothing of this ladder is due yet: most records, most minutes
+    fired = current.get("fired", {})
+    due_steps = []
+    for index, (step, due) in enumerate(zip(steps, times, strict=True)):
+        key = f"{wait.key}#{index}"
+        if key not in fired and due <= ctx.now:
+            due_steps.append((index, step, due, key))
+    if not due_steps:
+        return
+    record = editable()
+    record.setdefault("fired", {})
+    *superseded, (index, step, due, key) = due_steps
+    for old_index, old_step, old_due, old_key in superseded:
+        record["fired"][old_key] = isoformat(ctx.now)
+        audit(record, ctx.now, "rule step superseded", rule=f"{wait.name}[{old_index}]",
+              when=str(old_step.when), due=isoformat(old_due),
+              note=f"a later step ({index}) is due too")
+    _fire(record, wait, index, step, due, ctx, out)
+    record["fired"][key] = isoformat(ctx.now)
+
+
+def _fire(record: Record, wait: Wait, index: int, step: Step, due: dt.datetime,
+          ctx: Context, out: Outcome) -> None:
+    to = _resolve(step.to, record, wait, ctx)
+    cc = [p for p in _resolve(step.cc, record, wait, ctx)
+          if p["address"] not in {t["address"] for t in to}]
+    rule = f"{wait.name}[{index}]"
+    why = (f"{WAITS[wait.name]}; deadline {isoformat(wait.deadline)}, step "
+           f"'{step.when}' due {isoformat(due)}")
+    if not to:
+        audit(record, ctx.now, "rule fired, nobody to tell", rule=rule, why=why)
+        return
+    # A reminder to the one person asked to sign is itself a request to sign: their
+    # reply to it counts, like a reply to the first request.
+    to_waited = wait.asks is not None and [p["address"] for p in to] == [wait.asks]
+    out.send(ctx.draft(
+        step.template, to=to, cc=cc, record=record["id"], purpose=f"rule:{rule}",
+        asks=wait.asks if to_waited else None, meta=wait.meta if to_waited else None,
+        record_data=record, wait=WAITS[wait.name], wait_name=wait.name,
+        deadline=wait.deadline, waited=wait.waited, step_index=index, detail=wait.detail,
+        overdue=ctx.now >= wait.deadline,
+    ))
+    if step.status:
+        record["escalation"] = step.status
+    audit(record, ctx.now, "rule fired", rule=rule, why=why, to=[p["address"] for p in to],
+          cc=[p["address"] for p in cc] or None, template=step.template, status=step.status)
+
+
+def _resolve(targets: list[str], record: Record, wait: Wait,
+             ctx: Context) -> list[PersonDict]:
+    directory = ctx.rules.directory
+    out: list[PersonDict] = []
+
+    def head_of(person: PersonDict | None) -> PersonDict | None:
+        if not person:
+            return None
+        dept = directory.department_of(person["address"]) or (
+            directory.department(person.get("dept") or "") if person.get("dept") else None)
+        return ctx.person(dept.head) if dept else None
+
+    def dept_people(name: str | None, role: str) -> PersonDict | None:
+        dept = directory.department(name) if name else None
+        if dept is None:
+            return None
+        return ctx.person(dept.head if role == "head" else dept.liaison)
+
+    for target in targets:
+        found: list[PersonDict | None]
+        if target == "waited":
+            found = list(wait.waited)
+        elif target == "waited_head":
+            found = [head_of(p) for p in wait.waited]
+        elif target == "leader":
+            found = [ctx.person(directory.leader)]
+        elif target == "secretary":
+            found = [ctx.person(directory.secretary)]
+        elif target == "requester":
+            found = [record.get("requester") or record.get("submitted_by")]
+        elif target == "requester_head":
+            found = [record.get("requester_head") or head_of(record.get("requester"))]
+        elif target == "receiver":
+            found = [record.get("receiver") or record.get("receiver_liaison")]
+        elif target == "receiver_liaison":
+            found = [record.get("receiver_liaison")]
+        elif target == "receiver_head":
+            found = [record.get("receiver_head") or head_of(record.get("owner"))]
+        elif target == "organizer":
+            found = [record.get("organizer")]
+        elif target == "owner":
+            found = [record.get("owner")]
+        elif target == "reporter":
+            found = [record.get("reporter")]
+        elif target == "target_liaison":
+            found = [record.get("target_liaison") or dept_people(record.get("target_dept"),
+                                                                "liaison")]
+        elif target == "target_head":
+            found = [record.get("target_head") or dept_people(record.get("target_dept"),
+                                                             "head")]
+        else:  # the schema allows no other names
+            found = []
+        for person in found:
+            if person and person.get("address") and all(
+                    p["address"] != person["address"] for p in out):
+                out.append(person)
+    return out
+
+
+# -- the weekly risk meeting -------------------------------------------------------------------
+
+def _weekly_risk(ctx: Context, out: Outcome) -> None:
+    rules = ctx.rules.meetings.risk.weekly
+    calendar = ctx.rules.calendar
+    today = ctx.now.astimezone(calendar.tz).date()
+    day = today + dt.timedelta(days=(rules.day - today.weekday()) % 7)
+    start = dt.datetime.combine(day, rules.time, tzinfo=calendar.tz)
+    if start <= ctx.now:
+        day += dt.timedelta(days=7)
+        start = dt.datetime.combine(day, rules.time, tzinfo=calendar.tz)
+    if ctx.now < calendar.subtract(start, rules.invite_before):
+        return
+    key = f"risk_weekly:{day.isoformat()}"
+    if ctx.view.meta(key) is not None or key in out.meta:
+        return
+    if not calendar.is_workday(day):
+        out.meta[key] = {"skipped": "not a workday", "at": isoformat(ctx.now)}
+        return
+    items = sorted((r for r in ctx.view.open_records() if r.get("risk")
+                    and r.get("kind") in ("request", "task")), key=lambda r: r["id"])
+    items += [r for r in out.records if r.get("risk") and r not in items
+              and r.get("kind") in ("request", "task")]
+    if not items:
+        out.meta[key] = {"skipped": "no open risk items", "at": isoformat(ctx.now)}
+        return
+    length = meetings._clock(ctx, rules.length)
+    meeting = meetings.plan_risk(items, ctx, out, start=start, length=length, adhoc=False,
+                                 reason="weekly risk meeting")
+    out.meta[key] = {"meeting": meeting["id"], "at": isoformat(ctx.now)}

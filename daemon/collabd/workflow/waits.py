@@ -1,0 +1,111 @@
+"""What the daemon is waiting for on each open record, and until when.
+
+Each wait is named after a ladder in rules/escalation.yaml (receiver_response,
+minutes_not_sent, attendee_not_confirmed, deliverable_overdue, acceptance_pending,
+problem_open, task_at_risk); the ladder's steps are timed from its deadline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from collabd.workflow.context import Context, PersonDict
+from collabd.workflow.outcome import Record
+
+
+@dataclass
+class Wait:
+    name: str  # the ladder
+    key: str  # unique on the record: which wait, for whom, which round
+    deadline: dt.datetime
+    waited: list[PersonDict]
+    asks: str | None = None  # a reminder that may itself be answered to sign
+    meta: dict[str, Any] | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _moment(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def _people(*people: PersonDict | None) -> list[PersonDict]:
+    seen: dict[str, PersonDict] = {}
+    for p in people:
+        if p and p.get("address"):
+            seen.setdefault(p["address"], p)
+    return list(seen.values())
+
+
+def end_of_day(ctx: Context, day: str) -> dt.datetime:
+    """Close of business of a date (a due date written as a day means that day's end)."""
+    date = dt.date.fromisoformat(day)
+    intervals = ctx.rules.calendar.intervals(date)
+    if intervals:
+        return intervals[-1][1]
+    return dt.datetime.combine(date, ctx.rules.calendar.end, tzinfo=ctx.rules.calendar.tz)
+
+
+def waits(record: Record, ctx: Context) -> Iterator[Wait]:
+    kind = record.get("kind")
+    status = record.get("status")
+    if kind == "request":
+        if status == "open" and record.get("response_due"):
+            yield Wait("receiver_response", "receiver_response",
+                       _moment(record["response_due"]),  # type: ignore[arg-type]
+                       _people(record.get("receiver_liaison"), record.get("receiver")))
+        if status in ("open", "in_progress") and record.get("due_date"):
+            yield Wait("deliverable_overdue", f"deliverable_overdue:{record['due_date']}",
+                       end_of_day(ctx, record["due_date"]),
+                       _people(record.get("receiver_liaison"), record.get("receiver")))
+        if status == "delivered" and record.get("acceptance_due"):
+            number = len(record.get("deliveries", []))
+            requester = record.get("requester") or record.get("submitted_by")
+            yield Wait("acceptance_pending", f"acceptance_pending:{number}",
+                       _moment(record["acceptance_due"]),  # type: ignore[arg-type]
+                       _people(requester), asks=requester["address"] if requester else None,
+                       meta={"signoff": "deliverable", "round": number},
+                       detail={"round": number})
+        if record.get("risk") and status in ("open", "in_progress"):
+            since = record.get("risk_since") or record["updated"]
+            yield Wait("task_at_risk", f"task_at_risk:{since}", _moment(since),  # type: ignore[arg-type]
+                       _people(record.get("receiver_liaison"), record.get("receiver")))
+    elif kind == "problem":
+        if status in ("open", "in_progress") and record.get("response_due"):
+            people = [p for p in (record.get("target_liaison"),) if p]
+            yield Wait("problem_open", "problem_open",
+                       _moment(record["response_due"]),  # type: ignore[arg-type]
+                       _people(*people) or _people(ctx.person(ctx.rules.directory.secretary)))
+    elif kind == "meeting":
+        minutes = record.get("minutes") or {}
+        organizer = record.get("organizer")
+        if status in ("minutes_requested", "minutes_revision") and minutes.get("due"):
+            number = len(minutes.get("rounds", []))
+            yield Wait("minutes_not_sent", f"minutes_not_sent:{number}",
+                       _moment(minutes["due"]), _people(organizer),  # type: ignore[arg-type]
+                       asks=organizer["address"] if organizer else None,
+                       meta={"minutes_for": record["id"]})
+        if status == "minutes_distributed" and minutes.get("rounds"):
+            current = minutes["rounds"][-1]
+            due = _moment(current.get("confirm_due"))
+            for pending in record.get("pending_signoffs", []):
+                if pending["kind"] != "minutes" or due is None:
+                    continue
+                person = next((a for a in record.get("attendees", [])
+                               if a["address"] == pending["person"]),
+                              {"name": pending["person"], "address": pending["person"]})
+                yield Wait("attendee_not_confirmed",
+                           f"attendee_not_confirmed:{pending['person']}:{pending['round']}",
+                           due, [person], asks=pending["person"],
+                           meta={"signoff": "minutes", "round": pending["round"]},
+                           detail={"round": pending["round"]})
+    elif kind == "task":
+        if status == "open" and record.get("due_date"):
+            yield Wait("deliverable_overdue", f"deliverable_overdue:{record['due_date']}",
+                       end_of_day(ctx, record["due_date"]), _people(record.get("owner")))
+        if record.get("risk") and status == "open":
+            since = record.get("risk_since") or record["updated"]
+            yield Wait("task_at_risk", f"task_at_risk:{since}", _moment(since),  # type: ignore[arg-type]
+                       _people(record.get("owner")))
