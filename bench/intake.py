@@ -30,21 +30,31 @@ TZ = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=TZ)
 
 
+PEOPLE = [("张伟", "zhang.wei@example.com", "市场部"), ("孙丽", "sun.li@example.com", "研发部"),
+          ("郑浩", "zheng.hao@example.com", "财务部"), ("何芳", "he.fang@example.com", "运营部")]
+TYPES = ["■项目推进 □资源支持", "□项目推进 ■资源支持", "■问题解决", "■信息同步", "■其他"]
+URGENCIES = ["一般", "紧急", "不急"]
+
+
 def request_message(n: int) -> bytes:
-    """A realistic request form, as Foxmail would send it (UTF-8, base64 body)."""
+    """A realistic request form, as Foxmail would send it (UTF-8, base64 body); the
+    senders, departments, types and urgencies vary as real traffic does (some of them
+    get a review meeting, per the shipped rules)."""
+    name, address, dept = PEOPLE[n % 4]
+    receiver_dept = PEOPLE[(n + 1) % 4][2]
     msg = email.message.EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = "张伟 <zhang.wei@example.com>"
+    msg["From"] = f"{name} <{address}>"
     msg["To"] = "collab@example.com"
     msg["Subject"] = f"跨部门沟通需求表：第{n}号 数据看板开发"
     msg["Message-ID"] = f"<bench-{n}-{time.time_ns()}@example.com>"
     msg["Date"] = "Tue, 01 Dec 2026 10:00:00 +0800"
     msg.set_content(
-        "需求编号：\n发起部门：市场部\n发起人：张伟\n接收部门：研发部\n接收人：孙丽\n"
-        "需求类型：■项目推进 □资源支持 □问题解决 □信息同步 □其他\n"
+        f"需求编号：\n发起部门：{dept}\n发起人：{name}\n接收部门：{receiver_dept}\n"
+        f"需求类型：{TYPES[n % 5]}\n"
         "需求背景与目标：季度复盘需要统一的数据口径，减少手工汇总。\n"
         f"具体需求内容：开发销售数据看板第{n}期，按区域、产品线展示周度指标。\n"
-        "期望完成时间：2026年12月20日\n紧急程度：一般\n"
-        "交付标准：看板上线并通过市场部验收，数据与财务月报误差小于1%。\n",
+        f"期望完成时间：2026年12月20日\n紧急程度：{URGENCIES[n % 3]}\n"
+        "交付标准：看板上线并通过验收，数据与财务月报误差小于1%。\n",
         charset="utf-8", cte="base64",
     )
     return msg.as_bytes()
@@ -87,6 +97,7 @@ def intake(root: Path, count: int, records: int) -> dict[str, object]:
         # steady state (an outbox that is drained), not a backlog.
         daemon.outbox.send_due(daemon.mailbox)
 
+        daemon.tick()  # the first tick fires what is already due; then the steady state
         tick_runs = []
         for _ in range(5):
             t0 = time.perf_counter()

@@ -13,7 +13,7 @@ DEPTS = [("市场部", "zhang.wei@example.com"), ("研发部", "zhao.qiang@examp
 
 
 def request_record(n: int, now: dt.datetime) -> dict[str, object]:
-    created = now - dt.timedelta(hours=n % 500)
+    created = now - dt.timedelta(minutes=n % 2000)  # the last day and a half
     stamp = isoformat(created)
     req_dept, req_head = DEPTS[n % 4]
     rec_dept, rec_head = DEPTS[(n + 1) % 4]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.encoders
 import email.policy
 import os
 import signal
@@ -255,3 +256,136 @@ def find_sent(state_dir: Path, *, subject: str, to: str | None = None) -> EmailM
              and (to is None or to in str(m["To"]))]
     assert len(found) == 1, [str(m["Subject"]) for m in sent_messages(state_dir)]
     return found[0]
+
+
+IMIP = DATA / "imip"
+
+
+def calendar_part(msg: EmailMessage) -> bytes:
+    """The text/calendar part of a sent message (an invite, an update, a cancellation)."""
+    for part in msg.walk():
+        if part.get_content_type() == "text/calendar":
+            data = part.get_payload(decode=True)
+            assert isinstance(data, bytes)
+            return data
+    raise AssertionError("no text/calendar part")
+
+
+def _reply_ics(template: bytes, *, uid: str, sequence: int, attendee: str, name: str,
+               partstat: str, extra: dict[str, str] | None = None,
+               delegated_to: str | None = None) -> bytes:
+    """A REPLY calendar shaped like `template` (a real client's, X- properties and
+    all) but answering our meeting: its UID, SEQUENCE and one attendee replaced."""
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical(template)
+    for event in cal.walk("VEVENT"):
+        event["UID"] = icalendar.vText(uid)
+        event["SEQUENCE"] = sequence
+        address = icalendar.vCalAddress(f"mailto:{attendee}")
+        address.params["CN"] = name
+        address.params["PARTSTAT"] = partstat
+        if delegated_to:
+            address.params["DELEGATED-TO"] = f"mailto:{delegated_to}"
+        event["ATTENDEE"] = address
+        for key, value in (extra or {}).items():
+            event[key] = value
+    return bytes(cal.to_ical())
+
+
+def calendar_reply(invite: EmailMessage, *, fixture: str, attendee: str, name: str,
+                   partstat: str, subject: str, sender: str | None = None,
+                   delegated_to: str | None = None, comment: str | None = None,
+                   mutate: Any = None) -> bytes:
+    """A real client's reply message (tests/data/imip/<fixture>) re-addressed to answer
+    `invite`: the message structure, encodings and X- properties stay the client's."""
+    import icalendar
+
+    sent = icalendar.Calendar.from_ical(calendar_part(invite))
+    event = next(iter(sent.walk("VEVENT")))
+    msg = email.message_from_bytes((IMIP / fixture).read_bytes(), policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    for part in msg.walk():
+        is_calendar = part.get_content_type() == "text/calendar" or str(
+            part.get_filename() or "").endswith(".ics")
+        if not is_calendar:
+            continue
+        original = part.get_payload(decode=True)
+        assert isinstance(original, bytes)
+        extra = {"COMMENT": comment} if comment else None
+        ics = _reply_ics(original, uid=str(event["UID"]), sequence=int(event.get("SEQUENCE", 0)),
+                         attendee=attendee, name=name, partstat=partstat, extra=extra,
+                         delegated_to=delegated_to)
+        if mutate is not None:
+            changed = icalendar.Calendar.from_ical(ics)
+            mutate(changed)
+            ics = bytes(changed.to_ical())
+        cte = str(part.get("Content-Transfer-Encoding", "7bit")).lower()
+        part.set_payload(ics)
+        del part["Content-Transfer-Encoding"]
+        if cte == "base64":
+            email.encoders.encode_base64(part)
+        else:
+            import quopri
+
+            part.set_payload(quopri.encodestring(ics))
+            part["Content-Transfer-Encoding"] = "quoted-printable"
+    for header in ("From", "To", "Subject", "Message-ID", "In-Reply-To", "References",
+                   "Date"):
+        del msg[header]
+    msg["From"] = f"{name} <{sender or attendee}>"
+    msg["To"] = str(invite["From"])
+    msg["Subject"] = subject
+    msg["Date"] = "Wed, 02 Dec 2026 09:00:00 +0800"
+    import uuid
+
+    msg["Message-ID"] = f"<rsvp-{uuid.uuid4().hex[:12]}@example.com>"
+    return msg.as_bytes(policy=email.policy.SMTP)
+
+
+class Harness:
+    """A daemon on the local backend in this process, on a clock the test drives: each
+    `at()` delivers mail into the journal and does one fetch-process-tick-send pass."""
+
+    def __init__(self, config: Config, start: str) -> None:
+        self.config = config
+        self.clock = FixedClock(at(start), TZ)
+        self.daemon = Daemon(config, self.clock, listen=False)
+        self.daemon.start()
+        self._seen = 0
+
+    def at(self, when: str, *raws: bytes) -> list[EmailMessage]:
+        """Advance to `when`, deliver `raws`, run one pass; the messages it sent."""
+        moment = at(when)
+        assert moment >= self.clock.now(), "the clock only goes forward"
+        self.clock.set(moment)
+        for raw in raws:
+            self.daemon.journal.put(raw)
+        self.daemon.run_once()
+        sent = sent_messages(self.config.state_dir)
+        new = sent[self._seen:]
+        self._seen = len(sent)
+        return new
+
+    def sent(self, subject: str, to: str | None = None) -> EmailMessage:
+        return find_sent(self.config.state_dir, subject=subject, to=to)
+
+    def first(self, subject: str) -> EmailMessage:
+        """The first message sent whose subject contains `subject`."""
+        return next(m for m in sent_messages(self.config.state_dir)
+                    if subject in str(m["Subject"]))
+
+    def record(self, record_id: str) -> dict[str, Any]:
+        found = self.daemon.view.record(record_id)
+        assert found is not None, record_id
+        return found
+
+    def whats(self, record_id: str) -> list[str]:
+        return [a["what"] for a in self.record(record_id)["audit"]]
+
+    def close(self) -> None:
+        self.daemon.close()
+
+
+def subjects(messages: Sequence[EmailMessage]) -> list[str]:
+    return [str(m["Subject"]) for m in messages]

@@ -12,6 +12,7 @@ from helpers import (
     DaemonProcess,
     body_text,
     collabd,
+    find_sent,
     message,
     sent_messages,
     smtp_send,
@@ -40,13 +41,17 @@ def test_request_is_acknowledged_with_both_heads_and_receiver_notified(
     daemon = DaemonProcess(deployment).start()
     try:
         smtp_send(deployment, (DATA / "foxmail_gbk_request.eml").read_bytes())
-        wait_until(lambda: len(sent_messages(deployment.state_dir)) == 2,
-                   message="acknowledgement and notification sent")
+        # Acknowledgement, notification, and (项目推进 needs one, per meetings.yaml) the
+        # review meeting's invite.
+        wait_until(lambda: len(sent_messages(deployment.state_dir)) == 3,
+                   message="acknowledgement, notification and invite sent")
     finally:
         daemon.stop()
     sent = {m["X-Collabd-Record"] + ":" + m["To"]: m for m in sent_messages(deployment.state_dir)}
     ack = next(m for m in sent.values() if "需求已受理" in m["Subject"])
     notify = next(m for m in sent.values() if "新的跨部门需求" in m["Subject"])
+    invite = next(m for m in sent.values() if "会议邀请" in m["Subject"])
+    assert addresses(invite["To"]) == ["sun.li@example.com", "zhang.wei@example.com"]
     assert ack["Subject"].startswith("[XQ-2026-0001] ")
     assert notify["Subject"].startswith("[XQ-2026-0001] ")
     # To the sender; CC both department heads (市场部 张伟 is the sender himself, so
@@ -62,18 +67,19 @@ def test_request_is_acknowledged_with_both_heads_and_receiver_notified(
     for msg in (ack, notify):
         assert msg["Auto-Submitted"] == "auto-generated"
     status = json.loads(collabd("status", "--json", config=deployment).stdout)
-    [record] = status["open"]
+    [record] = [r for r in status["open"] if r["kind"] == "request"]
     assert record["id"] == "XQ-2026-0001" and record["waiting_on"] == ["sun.li@example.com"]
     shown = json.loads(collabd("show", "XQ-2026-0001", "--json", config=deployment).stdout)
     whats = [a["what"] for a in shown["record"]["audit"]]
-    assert whats == ["request received", "acknowledged", "receiver notified"]
+    assert whats == ["request received", "acknowledged", "receiver notified",
+                     "review meeting needed", "review meeting planned"]
     assert shown["record"]["fields"]["due"] == "2026-12-20"
 
 
 def test_heads_copied_when_sender_is_not_a_head(deployment: Config) -> None:
     deliver_and_run(deployment, "qqmail_numbered_request.eml")
-    ack, notify = sorted(sent_messages(deployment.state_dir),
-                         key=lambda m: "已受理" not in m["Subject"])
+    ack = find_sent(deployment.state_dir, subject="需求已受理")
+    notify = find_sent(deployment.state_dir, subject="新的跨部门需求")
     assert addresses(ack["To"]) == ["he.fang@example.com"]
     assert addresses(ack["Cc"]) == ["huang.lei@example.com", "wu.min@example.com"]
     # Liaison 郑浩 is also the named receiver: told once.
@@ -105,7 +111,7 @@ def test_incomplete_form_gets_one_precise_reply_and_nothing_is_stored(
     collabd("deliver", config=deployment, stdin=fixed)
     collabd("run", "--once", "--now", "2026-12-01T11:00", config=deployment)
     status = json.loads(collabd("status", "--json", config=deployment).stdout)
-    assert [r["id"] for r in status["open"]] == ["XQ-2026-0001"]
+    assert [r["id"] for r in status["open"] if r["kind"] == "request"] == ["XQ-2026-0001"]
 
 
 def test_wrong_values_are_listed_in_the_reply(deployment: Config) -> None:
