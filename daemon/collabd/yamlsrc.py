@@ -42,6 +42,22 @@ class SourceMap:
         return f"{self.path}:{self.line_of(loc)}"
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with impossible dates (2026-13-01) reported at their line instead
+    of escaping as a bare ValueError."""
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> object:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid date ({exc})",
+                node.start_mark) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def _index(loader: yaml.SafeLoader, node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> None:
     lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -65,17 +81,21 @@ def load_yaml(path: Path) -> tuple[Any, SourceMap]:
         raise ConfigError([f"{path}: file not found"]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
+    lines: dict[Loc, int] = {}
     try:
         node = loader.get_single_node()
         if node is None:
             return {}, SourceMap(path, {(): 1})
-        data = loader.construct_document(node)
-        lines: dict[Loc, int] = {}
         _index(loader, node, (), lines)
+        data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
+        if isinstance(exc, yaml.constructor.ConstructorError):
+            # A value that cannot be what it looks like (a date 2026-13-01): name its key.
+            key = max((loc for loc, at in lines.items() if at == line), key=len, default=())
+            raise ConfigError([f"{path}:{line}: {_dotted(key)}: {exc.problem}"]) from None
         raise ConfigError([f"{path}:{line}: not valid YAML: {exc.problem or exc}"]) from None
     finally:
         loader.dispose()
@@ -116,7 +136,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", kind))
     message = message.removeprefix("Value error, ")
     last = str(error["loc"][-1]) if error["loc"] else ""
-    if "password" in last or "secret" in last or isinstance(found, dict | list):
+    if "password" in last or "secret" in last or isinstance(found, dict | list) or (
+            "found" in message):
         return message  # never echo a secret; a mapping's repr says nothing useful
     return f"{message} (found {shown})"
 

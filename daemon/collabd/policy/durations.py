@@ -32,7 +32,8 @@ class Duration:
 
     def __str__(self) -> str:
         amount = int(self.amount) if self.amount == int(self.amount) else self.amount
-        return f"{amount} {self.unit.replace('_', ' ')}"
+        unit = self.unit.replace("_", " ")
+        return f"{amount} {unit[:-1] if amount == 1 else unit}"
 
     @property
     def is_working_time(self) -> bool:

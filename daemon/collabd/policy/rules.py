@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from collabd.policy.calendar import WorkCalendar
 from collabd.policy.org import Department, Directory, Person
 from collabd.policy.schema import (
+    TARGETS,
     CalendarFile,
     DepartmentSpec,
     EscalationFile,
@@ -147,6 +148,47 @@ def _check_forms_sla(forms: FormsFile, sla: SlaFile, sources: dict[str, SourceMa
     return problems
 
 
+ROLES_IN_MEETINGS = ("leader", "secretary")
+
+
+def resolve_name(directory: Directory, name: str) -> Person | None:
+    """A person or a department (its head) of the org directory, by name or address."""
+    person, _ = directory.resolve(name)
+    if person is not None and (person.department or "leader" in person.roles
+                               or "secretary" in person.roles or "other" in person.roles):
+        return person
+    dept = directory.department(name)
+    return dept.head if dept is not None else None
+
+
+def _check_names(directory: Directory, escalation: EscalationFile, meetings: MeetingsFile,
+                 sources: dict[str, SourceMap]) -> list[str]:
+    problems = []
+    src = sources.get("escalation.yaml")
+    for ladder, steps in escalation.ladders.items():
+        for index, step in enumerate(steps):
+            for field_name in ("to", "cc"):
+                for position, name in enumerate(getattr(step, field_name)):
+                    if name in TARGETS or resolve_name(directory, name) is not None:
+                        continue
+                    loc: Loc = ("ladders", ladder, index, field_name, position)
+                    where = src.where(loc) if src else "escalation.yaml"
+                    problems.append(
+                        f"{where}: ladders.{ladder}[{index}].{field_name}: {name!r} is neither "
+                        f"a role ({', '.join(sorted(TARGETS))}) nor a person or department "
+                        "in org.yaml")
+    msrc = sources.get("meetings.yaml")
+    for kind in ("review", "risk"):
+        for position, name in enumerate(getattr(meetings, kind).extra_attendees):
+            if name in ROLES_IN_MEETINGS or resolve_name(directory, name) is not None:
+                continue
+            loc = (kind, "extra_attendees", position)
+            where = msrc.where(loc) if msrc else "meetings.yaml"
+            problems.append(f"{where}: {kind}.extra_attendees: {name!r} is not a person or "
+                            "department in org.yaml (nor leader / secretary)")
+    return problems
+
+
 def load_rules(rules_dir: Path, *, tz: ZoneInfo, defaults: Path | None = None) -> Rules:
     """Load and validate every rules file; ConfigError lists all problems as file:line."""
     problems: list[str] = []
@@ -191,6 +233,9 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo, defaults: Path | None = None) -
     escalation: EscalationFile = models["escalation.yaml"]
     problems += _check_org(org, sources["org.yaml"])
     problems += _check_forms_sla(forms, sla, sources)
+    directory = build_directory(org)
+    problems += _check_names(directory, models["escalation.yaml"], models["meetings.yaml"],
+                             sources)
     if cal.timezone is not None and cal.timezone != tz.key:
         src = sources["calendar.yaml"]
         problems.append(f"{src.where(('timezone',))}: timezone: {cal.timezone} differs from "
@@ -209,5 +254,5 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo, defaults: Path | None = None) -
     if problems:
         raise ConfigError(problems)
     assert calendar is not None
-    return Rules(build_directory(org), calendar, sla, forms, signoff, meetings, escalation,
+    return Rules(directory, calendar, sla, forms, signoff, meetings, escalation,
                  sources, rules_dir, defaulted)

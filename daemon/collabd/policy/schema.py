@@ -234,6 +234,9 @@ class Place(Strict):
 
 class ReviewMeetings(Strict):
     when: ReviewWhen = ReviewWhen()
+    # People always invited too: names or addresses from org.yaml, departments (their
+    # head), or leader / secretary.
+    extra_attendees: list[str] = Field(default_factory=list)
     # Words in the receiver's reply that ask for a review meeting.
     asked_by_words: list[str] = Field(default_factory=list)
     notice: DurationField = parse_duration("8 working hours")
@@ -251,6 +254,7 @@ class WeeklyRisk(Strict):
 
 class RiskMeetings(Strict):
     weekly: WeeklyRisk = WeeklyRisk()
+    extra_attendees: list[str] = Field(default_factory=list)
     deviation: Annotated[float, BeforeValidator(_percent)] = 10.0
     adhoc_within: DurationField = parse_duration("48h")
     adhoc_notice: DurationField = parse_duration("2 working hours")
@@ -268,14 +272,26 @@ class MeetingsFile(Strict):
 # -- escalation.yaml ---------------------------------------------------------------------
 
 # The waits the daemon knows; a ladder is named after one of them.
+# (what has gone wrong when the deadline passes, what the person is asked to do)
 WAITS = {
     "receiver_response": "接收方未在时限内响应需求",
     "minutes_not_sent": "会后未按时提交会议纪要",
     "attendee_not_confirmed": "参会人未在24小时内确认会议纪要",
-    "deliverable_overdue": "交付物已超过期望完成时间",
+    "deliverable_overdue": "交付物未按期交付",
     "acceptance_pending": "发起人未按时验收交付物",
     "problem_open": "问题反馈未在时限内处理",
+    "task_overdue": "待办事项未按期完成",
     "task_at_risk": "任务滞后或阻塞",
+}
+WAIT_TASKS = {
+    "receiver_response": "响应需求",
+    "minutes_not_sent": "提交会议纪要",
+    "attendee_not_confirmed": "确认会议纪要",
+    "deliverable_overdue": "交付",
+    "acceptance_pending": "验收交付物",
+    "problem_open": "处理问题反馈",
+    "task_overdue": "完成待办事项",
+    "task_at_risk": "说明风险与应对措施",
 }
 # Whom a step may address; resolved through the org directory for each record.
 TARGETS = {
@@ -322,14 +338,8 @@ class Step(Strict):
     cc: list[str] = Field(default_factory=list)
     status: str | None = None
 
-    @field_validator("to", "cc")
-    @classmethod
-    def _targets(cls, value: list[str]) -> list[str]:
-        unknown = [v for v in value if v not in TARGETS]
-        if unknown:
-            raise ValueError(f"unknown recipient {', '.join(unknown)} (expected one of "
-                             f"{', '.join(sorted(TARGETS))})")
-        return value
+    # A recipient is a role (TARGETS), or a person or department of org.yaml by name or
+    # address (checked against the directory when the rules are loaded).
 
 
 class EscalationFile(Strict):
