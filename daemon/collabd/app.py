@@ -43,6 +43,19 @@ FETCH_BATCH = 200
 CURSOR_KEY = "mailbox_cursor"
 
 
+def load_policy(config: Config) -> tuple[Rules, Templates]:
+    """The deployment's rules and templates, validated together (a ladder's template
+    must exist). Raises ConfigError listing every problem as file:line."""
+    from collabd.checks import ladder_template_problems
+
+    rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
+    templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
+    missing = ladder_template_problems(rules, templates)
+    if missing:
+        raise ConfigError(missing)
+    return rules, templates
+
+
 def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
     settings = config.settings
     if settings.backend == "local":
@@ -80,16 +93,9 @@ class Daemon:
         self.journal = Journal(state / "queue")
         self.mailbox = mailbox or make_mailbox(config, listen=listen)
         self.notifier = notifier or Notifier()
-        self.rules: Rules = load_rules(config.rules_dir, tz=config.tz,
-                                       defaults=skeleton_dir("rules"))
-        self.templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
-        from collabd.checks import ladder_template_problems
-
-        missing = ladder_template_problems(self.rules, self.templates)
-        if missing:
-            raise ConfigError(missing)
-        identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
-        self.workflow = workflow or Workflow(self.rules, self.templates, identity)
+        self.rules, self.templates = load_policy(config)
+        self.identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
+        self.workflow = workflow or Workflow(self.rules, self.templates, self.identity)
         self.classifier = Classifier(self.rules, settings.mailbox.address)
         d = settings.daemon
         self.outbox = Outbox(
@@ -145,9 +151,20 @@ class Daemon:
         self._wake.set()
 
     def reload(self) -> None:
-        """Re-read what can change without a restart (SIGHUP)."""
+        """Re-read the rules and templates (SIGHUP). Only a valid set replaces the one in
+        use; otherwise every problem is logged and the daemon goes on with the old one."""
         self._reload.clear()
         log.info("reload requested (SIGHUP)")
+        try:
+            rules, templates = load_policy(self.config)
+        except ConfigError as exc:
+            log.error("the changed rules are not valid; keeping the rules in use:\n%s", exc)
+            return
+        self.rules, self.templates = rules, templates
+        self.workflow = Workflow(rules, templates, self.identity)
+        self.classifier = Classifier(rules, self.config.settings.mailbox.address)
+        log.info("rules and templates reloaded from %s and %s", self.config.rules_dir,
+                 self.config.templates_dir)
 
     @property
     def stopping(self) -> bool:

@@ -175,8 +175,17 @@ def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
 
     config = _load(config_path)
     view = _open_view(config)
+    calendar = None
+    try:
+        from collabd.policy.rules import load_rules
+        from collabd.resources import skeleton_dir
+
+        calendar = load_rules(config.rules_dir, tz=config.tz,
+                              defaults=skeleton_dir("rules")).calendar
+    except CollabdError:
+        pass  # the state can still be shown; due dates then end at 18:00
     data = report.status(view, Journal(config.state_dir / "queue"), config.state_dir,
-                         _clock(config, now).now())
+                         _clock(config, now).now(), calendar)
     if as_json:
         _print_json(data)
     else:
@@ -245,3 +254,57 @@ def check(config_path: Path | None, offline: bool) -> None:
             click.echo(line, err=True)
         _fail(f"{len(problems)} problem(s) found", 1)
     click.echo("all checks passed")
+
+
+@main.group()
+def rules() -> None:
+    """The company's rules (rules/*.yaml): what they would do, when."""
+
+
+@rules.command("simulate")
+@config_option
+@click.option("--at", "at", metavar="ISO-8601", required=True,
+              help="The moment to evaluate the rules at, e.g. 2026-12-07T09:00.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def rules_simulate(config_path: Path | None, at: str, as_json: bool) -> None:
+    """What the rules would do at --at: which reminders and escalations fire, to whom
+    and why, which meetings are planned; nothing is sent, nothing changes."""
+    from collabd.simulate import simulate, text
+
+    config = _load(config_path)
+    try:
+        moment = parse_instant(at, config.tz)
+    except ValueError as exc:
+        _fail(f"--at: {exc}", 2)
+    try:
+        report = simulate(config, moment)
+    except CollabdError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(report)
+    else:
+        click.echo(text(report))
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Keep the deployment the demo used (config, rules, state, sent mail) here.")
+def demo(out_dir: Path | None) -> None:
+    """Every flow on the embedded backend, on a simulated clock, in a few seconds.
+
+    Requests (one incomplete, then fixed), a review meeting with RSVPs, minutes with a
+    silent attendee chased and escalated, a blocked task and its risk meeting, the
+    weekly risk meeting, a deliverable rejected then accepted, a 重大 problem
+    escalated — two working weeks with a weekend and a public holiday, as a timeline.
+    """
+    import logging
+
+    from collabd.demo import run_demo
+
+    if out_dir is not None and out_dir.exists() and any(out_dir.iterdir()):
+        _fail(f"{out_dir} is not empty; the demo needs a new or empty directory")
+    logging.getLogger("collabd").setLevel(logging.WARNING)
+    try:
+        run_demo(out_dir, click.echo)
+    except CollabdError as exc:
+        _fail(str(exc))

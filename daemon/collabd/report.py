@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from collabd.clock import isoformat
+from collabd.policy.calendar import WorkCalendar
 from collabd.store import Journal
 from collabd.store.lock import LOCK_NAME
 from collabd.store.view import StateView
@@ -32,15 +33,47 @@ def daemon_state(state_dir: Path) -> dict[str, Any]:
         os.close(fd)
 
 
-def _due(record: dict[str, Any]) -> str | None:
-    value = record.get("due_at") or record.get("response_due")
+def day_end(calendar: WorkCalendar | None, day: str) -> str:
+    """Close of business of a due date (a date means the end of that working day)."""
+    date = dt.date.fromisoformat(day)
+    if calendar is not None:
+        intervals = calendar.intervals(date)
+        end = intervals[-1][1] if intervals else dt.datetime.combine(
+            date, calendar.end, tzinfo=calendar.tz)
+        return isoformat(end)
+    return f"{day}T18:00:00+08:00"
+
+
+def _due(record: dict[str, Any], calendar: WorkCalendar | None = None) -> str | None:
+    """The deadline of what the record waits for now."""
+    status = record.get("status")
+    kind = record.get("kind")
+    value: Any = None
+    if kind == "request":
+        value = {"open": record.get("response_due"),
+                 "delivered": record.get("acceptance_due")}.get(status or "")
+        if status == "in_progress" and record.get("due_date"):
+            value = day_end(calendar, record["due_date"])
+    elif kind == "meeting":
+        minutes = record.get("minutes") or {}
+        if status in ("minutes_requested", "minutes_revision"):
+            value = minutes.get("due")
+        elif status == "minutes_distributed" and minutes.get("rounds"):
+            value = minutes["rounds"][-1].get("confirm_due")
+        elif status == "scheduled":
+            value = record.get("start")
+    elif kind == "task":
+        value = day_end(calendar, record["due_date"]) if record.get("due_date") else None
+    else:
+        value = record.get("response_due")
     return str(value) if value else None
 
 
-def record_summary(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    due = _due(record)
+def record_summary(record: dict[str, Any], now: dt.datetime,
+                   calendar: WorkCalendar | None = None) -> dict[str, Any]:
+    due = _due(record, calendar)
     overdue = bool(due and dt.datetime.fromisoformat(due) < now
-                   and record.get("status") not in {"closed", "done"})
+                   and record.get("status") not in {"closed", "done", "scheduled"})
     return {
         "id": record["id"],
         "kind": record.get("kind"),
@@ -49,14 +82,16 @@ def record_summary(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
         "due": due,
         "overdue": overdue,
         "waiting_on": list(record.get("waiting_on", [])),
+        "escalation": record.get("escalation"),
+        "risk": bool(record.get("risk")),
         "updated": record.get("updated"),
     }
 
 
 def status(view: StateView, journal: Journal, state_dir: Path,
-           now: dt.datetime) -> dict[str, Any]:
+           now: dt.datetime, calendar: WorkCalendar | None = None) -> dict[str, Any]:
     open_records = sorted(view.open_records(), key=lambda r: r["id"])
-    summaries = [record_summary(r, now) for r in open_records]
+    summaries = [record_summary(r, now, calendar) for r in open_records]
     by_kind: dict[str, int] = {}
     for s in summaries:
         by_kind[str(s["kind"])] = by_kind.get(str(s["kind"]), 0) + 1
@@ -96,7 +131,9 @@ def status_text(report: dict[str, Any]) -> str:
         + (f", {report['counts']['overdue']} overdue" if report["counts"]["overdue"] else ""),
     ]
     for s in report["open"]:
-        flag = "  OVERDUE" if s["overdue"] else ""
+        flag = ("  OVERDUE" if s["overdue"] else "") + (
+            f"  [{s['escalation']}]" if s.get("escalation") else "") + (
+            "  RISK" if s.get("risk") else "")
         waiting = f"  waiting on {', '.join(s['waiting_on'])}" if s["waiting_on"] else ""
         due = f"  due {s['due']}" if s["due"] else ""
         lines.append(f"  {s['id']}  {s['status']:<12} {s['title']}{due}{waiting}{flag}")

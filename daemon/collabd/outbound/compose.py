@@ -24,6 +24,10 @@ class Person:
     address: str
     name: str = ""
 
+    def display(self) -> str:
+        """For people to read (reports, logs): 名字 <addr>."""
+        return f"{self.name} <{self.address}>" if self.name else self.address
+
     def formatted(self) -> str:
         name, address = clean_header(self.name), clean_header(self.address)
         if name.isascii():
