@@ -14,6 +14,7 @@ import logging
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -84,6 +85,15 @@ class LocalMailbox(Mailbox):
         self.relay_password = relay_password
         self.listen = listen
         self._controller: Controller | None = None
+        self._filed_digests: set[str] | None = None
+
+    def _filed(self) -> set[str]:
+        """Digests of the Message-IDs already in the sent folder (read once)."""
+        if self._filed_digests is None:
+            self._filed_digests = {
+                p.name.split(".M", 1)[1].split(".", 1)[0]
+                for p in self.sent.all_messages() if ".M" in p.name}
+        return self._filed_digests
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -148,13 +158,17 @@ class LocalMailbox(Mailbox):
     # -- sending --------------------------------------------------------------------
 
     def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
-        name = _sent_name(raw)
-        # Idempotent: a retry after a relay failure must not file the message twice.
-        if not self.sent.contains(name):
+        digest = _message_digest(raw)
+        # Idempotent: a retry after a relay failure, or the resend after a crash between
+        # sending and recording it, must not file the message twice.
+        if digest not in self._filed():
+            # Named by the time it is filed, so the folder lists in sending order.
+            name = f"{time.time_ns()}.M{digest}.collabd"
             try:
                 self.sent.deliver(raw, name)
             except OSError as exc:
                 raise SendError(f"cannot write to {self.sent.root}: {exc}") from exc
+            self._filed().add(digest)
         if self.settings.relay is not None:
             _relay(self.settings.relay, self.relay_password, raw, sender, recipients)
         return SendReceipt()
@@ -183,18 +197,10 @@ class LocalMailbox(Mailbox):
         return findings
 
 
-def _sent_name(raw: bytes) -> str:
+def _message_digest(raw: bytes) -> str:
     headers = BytesHeaderParser().parsebytes(raw)
     message_id = str(headers.get("Message-ID", "")) or hashlib.sha1(raw).hexdigest()
-    when = 0
-    date = headers.get("Date")
-    if date:
-        try:
-            when = int(email.utils.parsedate_to_datetime(str(date)).timestamp())
-        except (TypeError, ValueError):
-            when = 0
-    digest = hashlib.sha1(message_id.encode("utf-8", "replace")).hexdigest()[:20]
-    return f"{when}.M{digest}.collabd"
+    return hashlib.sha1(message_id.encode("utf-8", "replace")).hexdigest()[:20]
 
 
 def _connect(relay: Relay, password: str | None) -> smtplib.SMTP:

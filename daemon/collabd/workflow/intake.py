@@ -19,15 +19,20 @@ from collabd.workflow import meetings
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.outcome import Outcome, audit, changed, new_record
 
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|回复|答复|回覆|转发|轉寄)\s*[:：]\s*",
+                           re.IGNORECASE)
+# What our own notices put in front of a subject (a form sent back as a reply to the
+# "incomplete" notice keeps it), and the names of the forms themselves.
 _TITLE_NOISE = re.compile(
-    r"^(?:\s*(?:re|fw|fwd|回复|答复|回覆|转发|轉寄)\s*[:：]\s*)*|"
-    r"《?(?:跨部门)?(?:沟通)?需求[表单]》?|《?(?:跨部门协作)?问题反馈单》?|[:：\-_]+$",
-    re.IGNORECASE,
-)
+    r"(?:需求表|问题反馈单)信息不完整，请补充后重新发送[:：]?|"
+    r"《?(?:跨部门)?(?:沟通)?需求[表单]》?(?:（附件）)?|《?(?:跨部门协作)?问题反馈单》?")
 
 
 def _title(reading: Reading, subject: str) -> str:
-    cleaned = _TITLE_NOISE.sub("", subject).strip(" :：-—_")
+    cleaned = subject
+    while _REPLY_PREFIX.match(cleaned):
+        cleaned = _REPLY_PREFIX.sub("", cleaned, count=1)
+    cleaned = _TITLE_NOISE.sub("", cleaned).strip(" :：-—_")
     if len(cleaned) >= 2:
         return cleaned[:60]
     content = reading.fields.get("content") or reading.fields.get("description") or ""

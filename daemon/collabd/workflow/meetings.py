@@ -23,6 +23,7 @@ from collabd.inbound.values import parse_date
 from collabd.outbound.compose import CalendarPart
 from collabd.outbound.invites import cancel_ics, request_ics
 from collabd.policy.durations import Duration
+from collabd.policy.rules import resolve_name
 from collabd.textnorm import fold
 from collabd.workflow import signoff
 from collabd.workflow.context import Context, PersonDict, next_id
@@ -154,6 +155,7 @@ def plan_review(request: Record, ctx: Context, out: Outcome, *, reason: str) -> 
         *([_attendee(request.get("requester_head"), "发起部门负责人"),
            _attendee(request.get("receiver_head"), "接收部门负责人")]
           if rules.invite_heads else []),
+        *_extra(ctx, rules.extra_attendees),
     ])
     earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
     length = _clock(ctx, rules.length)
@@ -182,13 +184,14 @@ def plan_risk(items: list[Record], ctx: Context, out: Outcome, *, start: dt.date
               length: dt.timedelta, adhoc: bool, reason: str) -> Record:
     directory = ctx.rules.directory
     secretary = ctx.person(directory.secretary)
-    people: list[dict[str, Any] | None] = [_attendee(secretary, "执行秘书")]
+    people: list[dict[str, Any] | None] = [
+        _attendee(secretary, "执行秘书"), *_extra(ctx, ctx.rules.meetings.risk.extra_attendees)]
     for item in items:
         for person, role in _risk_people(item):
             people.append(_attendee(person, role))
     attendees = _dedupe(people)
     title = ("风险排查会：" + items[0].get("title", "")) if adhoc and len(items) == 1 else (
-        f"风险排查会（{ctx.rules.calendar.cn_date(start)}）")
+        "风险排查会" if adhoc else "每周风险排查会")
     meeting = _new_meeting(
         ctx, out, kind="risk", title=title, start=start, length=length,
         place=ctx.rules.meetings.risk.place.text(), organizer=secretary,
@@ -202,6 +205,24 @@ def plan_risk(items: list[Record], ctx: Context, out: Outcome, *, start: dt.date
     _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_invite")
     out.put(meeting)
     return meeting
+
+
+def _extra(ctx: Context, names: list[str]) -> list[dict[str, Any] | None]:
+    """The rules' extra attendees: leader, secretary, people or departments (their head)."""
+    directory = ctx.rules.directory
+    out = []
+    for name in names:
+        if name == "leader":
+            person, role = directory.leader, "协作小组组长"
+        elif name == "secretary":
+            person, role = directory.secretary, "执行秘书"
+        else:
+            found = resolve_name(directory, name)
+            if found is None:
+                continue
+            person, role = found, "列席"
+        out.append(_attendee(ctx.person(person), role))
+    return out
 
 
 def _risk_people(item: Record) -> list[tuple[PersonDict | None, str]]:

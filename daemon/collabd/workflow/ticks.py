@@ -19,7 +19,8 @@ import functools
 
 from collabd.clock import isoformat
 from collabd.policy.calendar import WorkCalendar
-from collabd.policy.schema import WAITS, Step, When
+from collabd.policy.rules import resolve_name
+from collabd.policy.schema import WAIT_TASKS, WAITS, Step, When
 from collabd.workflow import meetings
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
@@ -158,7 +159,8 @@ def _fire(record: Record, wait: Wait, index: int, step: Step, due: dt.datetime,
     out.send(ctx.draft(
         step.template, to=to, cc=cc, record=record["id"], purpose=f"rule:{rule}",
         asks=wait.asks if to_waited else None, meta=wait.meta if to_waited else None,
-        record_data=record, wait=WAITS[wait.name], wait_name=wait.name,
+        record_data=record, wait=WAITS[wait.name], task=WAIT_TASKS[wait.name],
+        wait_name=wait.name,
         deadline=wait.deadline, waited=wait.waited, step_index=index, detail=wait.detail,
         overdue=ctx.now >= wait.deadline,
     ))
@@ -218,8 +220,8 @@ def _resolve(targets: list[str], record: Record, wait: Wait,
         elif target == "target_head":
             found = [record.get("target_head") or dept_people(record.get("target_dept"),
                                                              "head")]
-        else:  # the schema allows no other names
-            found = []
+        else:  # a person or department of org.yaml (checked when the rules load)
+            found = [ctx.person(resolve_name(directory, target))]
         for person in found:
             if person and person.get("address") and all(
                     p["address"] != person["address"] for p in out):

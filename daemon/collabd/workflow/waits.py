@@ -103,7 +103,7 @@ def waits(record: Record, ctx: Context) -> Iterator[Wait]:
                            detail={"round": pending["round"]})
     elif kind == "task":
         if status == "open" and record.get("due_date"):
-            yield Wait("deliverable_overdue", f"deliverable_overdue:{record['due_date']}",
+            yield Wait("task_overdue", f"task_overdue:{record['due_date']}",
                        end_of_day(ctx, record["due_date"]), _people(record.get("owner")))
         if record.get("risk") and status == "open":
             since = record.get("risk_since") or record["updated"]
