@@ -21,6 +21,7 @@ from typing import Any
 from collabd.app import Daemon
 from collabd.clock import FixedClock
 from collabd.config import Config, load_config
+from collabd.demo import reply_to  # noqa: F401 - replies as Outlook writes them, shared
 from collabd.deployment import init_deployment
 
 TZ = "Asia/Shanghai"
@@ -222,34 +223,6 @@ def classify_file(name: str, now: dt.datetime, lookup: Any = None):  # type: ign
     return classifier.classify(read_message(raw), now, lookup or (lambda _: None))
 
 
-def reply_to(original: EmailMessage, *, sender: str, text: str,
-             attachments: Sequence[tuple[str, bytes]] = (), message_id: str | None = None,
-             in_reply_to: str | None = None) -> bytes:
-    """A reply as Outlook zh-CN writes it: new text, a line of underscores, the 发件人
-    block and the original below. Threaded to `original` unless `in_reply_to` says."""
-    import uuid
-
-    msg = EmailMessage(policy=email.policy.SMTP)
-    msg["From"] = sender
-    msg["To"] = str(original["From"])
-    msg["Subject"] = "答复: " + str(original["Subject"])
-    msg["Date"] = "Tue, 01 Dec 2026 15:00:00 +0800"
-    msg["Message-ID"] = message_id or f"<reply-{uuid.uuid4().hex[:12]}@example.com>"
-    parent = in_reply_to or str(original["Message-ID"])
-    msg["In-Reply-To"] = parent
-    msg["References"] = parent
-    quoted = body_text(original)
-    msg.set_content(
-        f"{text}\n\n________________________________\n发件人: {original['From']}\n"
-        f"发送时间: 2026年12月1日 10:00\n收件人: {sender}\n主题: {original['Subject']}\n\n"
-        f"{quoted}\n"
-    )
-    for name, data in attachments:
-        msg.add_attachment(data, maintype="application", subtype="octet-stream",
-                           filename=name)
-    return msg.as_bytes()
-
-
 def find_sent(state_dir: Path, *, subject: str, to: str | None = None) -> EmailMessage:
     """The one sent message whose subject contains `subject` (and sent to `to`)."""
     found = [m for m in sent_messages(state_dir) if subject in str(m["Subject"])
@@ -386,6 +359,38 @@ class Harness:
     def close(self) -> None:
         self.daemon.close()
 
+    def record_from_disk(self, record_id: str) -> dict[str, Any]:
+        """The record as another process sees it (the daemon here may be stopped)."""
+        from collabd.store import Archive, Store
+        from collabd.store.view import StateView
+
+        store = Store(self.config.state_dir, readonly=True).open()
+        found = StateView(store, Archive(store.db_dir)).record(record_id)
+        assert found is not None, record_id
+        return found
+
+    def sent_since_last(self) -> list[EmailMessage]:
+        sent = sent_messages(self.config.state_dir)
+        new = sent[self._seen:]
+        self._seen = len(sent)
+        return new
+
 
 def subjects(messages: Sequence[EmailMessage]) -> list[str]:
     return [str(m["Subject"]) for m in messages]
+
+
+def edit_rules(config: Config, name: str, *changes: tuple[str, str]) -> None:
+    """Change a deployment's rules file: each (old, new) must be found."""
+    path = config.rules_dir / name
+    text = path.read_text(encoding="utf-8")
+    for old, new in changes:
+        assert old in text, f"{old!r} not in {path}"
+        text = text.replace(old, new)
+    path.write_text(text, encoding="utf-8")
+
+
+def no_review_meetings(config: Config) -> None:
+    """No request gets a review meeting (tests of other flows stay uncluttered)."""
+    edit_rules(config, "meetings.yaml", ("type: [项目推进]", "type: []"),
+               ("urgency: [紧急]", "urgency: []"))

@@ -104,7 +104,7 @@ def test_minutes_confirmed_with_a_silent_attendee_chased_and_escalated(h: Harnes
     assert h.at("2026-12-03 09:59") == []
     reminder = h.at("2026-12-03 10:00")
     assert subjects(reminder) == [
-        "[HY-2026-0001] 提醒：参会人未在24小时内确认会议纪要（期限 2026年12月3日（周四）14:00）"]
+        "[HY-2026-0001] 提醒：请于2026年12月3日（周四）14:00前确认会议纪要"]
     assert str(reminder[0]["To"]) == "周杰 <zhou.jie@example.com>"
     assert h.at("2026-12-03 10:01") == []  # never twice for the same step
     overdue = h.at("2026-12-03 14:00")

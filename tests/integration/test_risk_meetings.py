@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from collabd.config import Config
-from helpers import DATA, Harness, body_text, calendar_part, reply_to, subjects
+from helpers import DATA, Harness, body_text, calendar_part, no_review_meetings, reply_to, subjects
 
 pytestmark = pytest.mark.integration
 
@@ -17,11 +17,7 @@ RECEIVER = "孙丽 <sun.li@example.com>"
 
 @pytest.fixture
 def h(deployment: Config) -> Iterator[Harness]:
-    # No review meeting for these requests: the risk meeting is the one under test.
-    meetings = deployment.rules_dir / "meetings.yaml"
-    meetings.write_text(meetings.read_text(encoding="utf-8").replace(
-        "type: [项目推进]", "type: []").replace("urgency: [紧急]", "urgency: []"),
-        encoding="utf-8")
+    no_review_meetings(deployment)  # the flows under test here are others
     harness = Harness(deployment, "2026-11-30 09:00")
     yield harness
     harness.close()

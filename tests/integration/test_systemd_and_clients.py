@@ -79,3 +79,36 @@ def test_swaks_can_send_to_the_local_listener(deployment: Config) -> None:
                    message="swaks message processed")
     finally:
         daemon.stop()
+
+
+def test_sighup_takes_valid_rules_and_keeps_the_old_on_invalid(deployment: Config) -> None:
+    from helpers import message, sent_messages, smtp_send
+
+    daemon = DaemonProcess(deployment).start()
+    try:
+        forms = deployment.rules_dir / "forms.yaml"
+        good = forms.read_text(encoding="utf-8")
+        forms.write_text(good.replace("not_understood_per_day: 1",
+                                      "not_understood_per_day: lots"), encoding="utf-8")
+        assert daemon.proc is not None
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "keeping the rules in use" in daemon.log(), message="reload refused")
+        assert "not_understood_per_day: expected a whole number" in daemon.log()
+        assert daemon.proc.poll() is None  # still running, on the old rules
+        smtp_send(deployment, message(subject="请问", message_id="<q1@example.com>"))
+        wait_until(lambda: len(sent_messages(deployment.state_dir)) == 1,
+                   message="not-understood reply under the old rules")
+        # A valid change is taken: no more not-understood replies at all.
+        forms.write_text(good.replace("not_understood_per_day: 1",
+                                      "not_understood_per_day: 0"), encoding="utf-8")
+        daemon.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "rules and templates reloaded" in daemon.log(),
+                   message="reload taken")
+        smtp_send(deployment, message(subject="再问", message_id="<q2@example.com>",
+                                      sender="陈晨 <chen.chen@example.com>"))
+        wait_until(lambda: b'"processed": 2' in collabd("status", "--json",
+                                                         config=deployment).stdout,
+                   message="second message processed")
+        assert len(sent_messages(deployment.state_dir)) == 1
+    finally:
+        daemon.stop()

@@ -86,3 +86,95 @@ def test_directory_resolves_names_addresses_and_aliases() -> None:
     assert person is None and problem == "「钱七」不在组织目录中"
     outsider, _ = directory.resolve("外部顾问 <adviser@partner.example>")
     assert outsider is not None and outsider.department is None
+
+
+def _line_of(path: Path, text: str) -> int:
+    return next(i for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                if text in line)
+
+
+def test_escalation_unknown_person_names_file_line_and_key(rules_dir: Path) -> None:
+    path = rules_dir / "escalation.yaml"
+    _edit(path, "      to: [leader]\n      cc: [secretary, receiver_head]",
+          "      to: [钱七]\n      cc: [secretary, receiver_head]")
+    [problem] = _problems(rules_dir)
+    assert problem.startswith(f"{path}:{_line_of(path, 'to: [钱七]')}: "
+                              "ladders.receiver_response[3].to: '钱七' is neither a role")
+
+
+def test_escalation_names_and_departments_from_the_directory_are_accepted(
+        rules_dir: Path) -> None:
+    _edit(rules_dir / "escalation.yaml", "      to: [leader]\n      cc: [secretary, receiver_head]",
+          "      to: [王建国, 研发部]\n      cc: [li.jing@example.com]")
+    load_rules(rules_dir, tz=TZ)
+
+
+def test_escalation_unparseable_when(rules_dir: Path) -> None:
+    path = rules_dir / "escalation.yaml"
+    _edit(path, "    - when: 2h before", "    - when: 2 hours later")
+    [problem] = _problems(rules_dir)
+    assert problem == (f"{path}:{_line_of(path, '2 hours later')}: ladders.minutes_not_sent[0]"
+                       ".when: expected 'at deadline', '<duration> before' or '<duration> "
+                       "after', found '2 hours later'")
+
+
+def test_escalation_unknown_wait(rules_dir: Path) -> None:
+    path = rules_dir / "escalation.yaml"
+    _edit(path, "  problem_open:", "  problem_opened:")
+    [problem] = _problems(rules_dir)
+    assert problem.startswith(f"{path}:{_line_of(path, 'ladders:')}: ladders: unknown wait "
+                              "problem_opened")
+
+
+def test_escalation_wrong_type_and_unknown_key(rules_dir: Path) -> None:
+    path = rules_dir / "escalation.yaml"
+    _edit(path, "      template: risk_notice", "      template: risk_notice\n      urgent: yes")
+    _edit(path, "      to: [waited]\n      template: reminder\n    - when: at deadline\n"
+                "      to: [waited]\n      cc: [waited_head]",
+          "      to: waited\n      template: reminder\n    - when: at deadline\n"
+          "      to: [waited]\n      cc: [waited_head]")
+    problems = _problems(rules_dir)
+    assert any(f"{path}:{_line_of(path, 'urgent: yes')}: ladders.task_at_risk[0].urgent: "
+               "unknown key" in p for p in problems), problems
+    assert any(".to: expected a list" in p for p in problems), problems
+
+
+def test_meetings_unknown_attendee(rules_dir: Path) -> None:
+    path = rules_dir / "meetings.yaml"
+    _edit(path, "  invite_heads: false           # also invite both department heads\n"
+                "  extra_attendees: []",
+          "  invite_heads: false\n  extra_attendees: [设计部]")
+    [problem] = _problems(rules_dir)
+    assert problem.startswith(f"{path}:{_line_of(path, 'extra_attendees: [设计部]')}: "
+                              "review.extra_attendees: '设计部' is not a person or department")
+
+
+def test_meetings_bad_weekday(rules_dir: Path) -> None:
+    path = rules_dir / "meetings.yaml"
+    _edit(path, "    day: friday", "    day: funday")
+    [problem] = _problems(rules_dir)
+    assert problem.startswith(f"{path}:{_line_of(path, 'day: funday')}: risk.weekly.day: "
+                              "expected a weekday")
+
+
+def test_calendar_bad_date(rules_dir: Path) -> None:
+    path = rules_dir / "calendar.yaml"
+    _edit(path, "extra_days_off: []", "extra_days_off: [2026-13-01]")
+    [problem] = _problems(rules_dir)
+    assert problem.startswith(f"{path}:{_line_of(path, '2026-13-01')}: extra_days_off[0]:")
+
+
+def test_a_template_that_does_not_exist(tmp_path: Path) -> None:
+    from helpers import collabd, make_deployment
+
+    config = make_deployment(tmp_path / "d")
+    path = config.rules_dir / "escalation.yaml"
+    _edit(path, "      template: risk_notice", "      template: risk_notise")
+    result = collabd("check", "--offline", config=config, check=False)
+    assert result.returncode == 1
+    expected = (f"{path}:{_line_of(path, 'risk_notise')}: ladders.task_at_risk[0].template: "
+                "no template 'risk_notise'")
+    assert expected in result.stderr.decode()
+    # The daemon does not start on it either.
+    run = collabd("run", "--once", config=config, check=False)
+    assert run.returncode != 0 and expected in run.stderr.decode()

@@ -1,0 +1,48 @@
+"""`collabd demo`: every flow in a few seconds, a readable timeline, exit 0."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def test_demo_runs_every_flow_and_keeps_the_deployment(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    result = subprocess.run([sys.executable, "-m", "collabd", "demo", "--out", str(out)],
+                            capture_output=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    timeline = result.stdout.decode()
+    for event in (
+        "需求已受理",                       # intake
+        "需求表信息不完整",                  # an incomplete form, then fixed
+        "会议邀请：需求评审会",               # the review meeting
+        "提醒：请于2026年12月30日（周三）11:00前确认会议纪要",  # the silent attendee chased…
+        "【升级】参会人未在24小时内确认会议纪要",  # …and escalated, after holiday and weekend
+        "2027-01-04 周一 09:00",
+        "1月1日的每周风险排查会不召开：那天放假",
+        "会议邀请：风险排查会：完成数据接口",   # a blocked task's risk meeting
+        "会议邀请：每周风险排查会",            # the weekly one
+        "验收未通过",                        # a deliverable rejected…
+        "验收通过，需求已关闭",               # …then accepted
+        "【重大问题上报】",                    # a 重大 problem escalated to the leader
+    ):
+        assert event in timeline, event
+    sent = list((out / "state" / "mail" / "sent" / "new").iterdir())
+    assert len(sent) == int(timeline.split(" messages sent")[0].rsplit("\n", 1)[-1])
+    assert (out / "collabd.yaml").exists() and (out / "rules" / "org.yaml").exists()
+    status = subprocess.run([sys.executable, "-m", "collabd", "status", "--json", "--config",
+                             str(out / "collabd.yaml")], capture_output=True, check=True)
+    assert json.loads(status.stdout)["mail"]["sent"] == len(sent)
+
+
+def test_demo_refuses_a_directory_in_use(tmp_path: Path) -> None:
+    (tmp_path / "something").write_text("x")
+    result = subprocess.run([sys.executable, "-m", "collabd", "demo", "--out", str(tmp_path)],
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode != 0 and b"not empty" in result.stderr
