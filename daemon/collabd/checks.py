@@ -16,6 +16,7 @@ REQUIRED_TEMPLATES = (
     "acceptance_accepted", "acceptance_rejected", "signoff_not_counted", "meeting_invite",
     "meeting_cancel", "meeting_declined", "meeting_counter", "minutes_request",
     "minutes_confirm", "minutes_rejected", "minutes_signed_off", "task_assigned",
+    "oversize_notice",
 )
 # Text-only templates (a meeting's agenda).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk")
@@ -74,7 +75,8 @@ def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], lis
 
         try:
             mailbox = make_mailbox(config, listen=False)
-            findings.extend(f"mailbox: {line}" for line in mailbox.check())
+            for ok, line in mailbox.check():
+                (findings if ok else problems).append(f"mailbox: {line}")
         except CollabdError as exc:
             problems.append(f"mailbox: {exc}")
     return problems, findings

@@ -165,3 +165,55 @@ def test_outgoing_headers_mark_automatic_mail_and_never_carry_newlines(tmp_path:
     assert "\n" not in str(msg["Subject"]) and str(msg["Subject"]).startswith("[XQ-2026-0001]")
     assert queued.recipients == ["liu.yang@example.com"]
     assert all(b < 128 for b in queued.raw)  # 7-bit clean: survives any relay
+
+
+def test_server_down_pauses_the_queue_without_charging_messages(
+        tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A refused connection is the server's trouble, not the messages': sending pauses as
+    a whole with backoff, is logged once, and no message comes nearer to giving up."""
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock, backoff_seconds=30, backoff_max_seconds=3600,
+                     max_attempts=2)
+    txn = Txn()
+    for n in (1, 2, 3):
+        outbox.queue(txn, _draft(n))
+    store.commit(txn)
+    down = SendError("connection refused", unreachable=True)
+    mailbox = RecordingMailbox([down] * 20)
+    caplog.set_level("DEBUG", logger="collabd.outbound.outbox")
+    for n in range(1, 11):  # far more retries than max_attempts
+        assert outbox.send_due(mailbox) == 0
+        assert len(mailbox.failures) == 20 - n  # one try; the rest of the queue waited
+        assert outbox.send_due(mailbox) == 0  # paused: not even a try
+        assert len(mailbox.failures) == 20 - n
+        until = outbox.seconds_until_due()
+        assert until is not None and until > 0
+        clock.advance(dt.timedelta(seconds=until))
+    assert outbox.server_down
+    assert all(e["attempts"] == 0 and not e["failed"] for e in store.values("outbox"))
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "3 message(s) wait" in warnings[0].getMessage()
+
+    mailbox.failures.clear()  # the server is back
+    assert outbox.send_due(mailbox) == 3
+    assert not outbox.server_down and len(mailbox.sent) == 3
+    assert any("sending works again" in r.getMessage() for r in caplog.records)
+
+
+def test_pause_between_retries_grows_and_is_capped(tmp_path: Path) -> None:
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock, backoff_seconds=30, backoff_max_seconds=3600)
+    txn = Txn()
+    outbox.queue(txn, _draft())
+    store.commit(txn)
+    mailbox = RecordingMailbox([SendError("421 try later", unreachable=True)] * 10)
+    pauses = []
+    for _ in range(8):
+        outbox.send_due(mailbox)
+        pause = outbox.seconds_until_due()
+        assert pause is not None
+        pauses.append(pause)
+        clock.advance(dt.timedelta(seconds=pause))
+    assert pauses == [30, 60, 120, 240, 480, 600, 600, 600]

@@ -8,6 +8,7 @@ knows nothing of requests, rules or records.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,11 +22,21 @@ class MailboxUnavailable(CollabdError):
 
 
 class SendError(Exception):
-    """Sending one message failed. `permanent` failures are not retried."""
+    """Sending one message failed. `permanent` failures are not retried. `unreachable`
+    means the server, not the message, is the trouble (refused or dropped connection,
+    failed login, 421): the outbox pauses all sending and counts no attempt against the
+    message."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable
+
+
+# Put by a backend in front of the headers of a message it did not download because of
+# its size ("<size> <limit>" in bytes); the classifier turns it into an "oversize" event.
+OVERSIZE_HEADER = "X-Collabd-Oversize"
 
 
 @dataclass(frozen=True)
@@ -116,8 +127,14 @@ class Mailbox(ABC):
     def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
         """Send one message exactly as given. Raises SendError."""
 
-    def check(self) -> list[str]:
-        """What `collabd check` reports about the server, one finding per line."""
+    def wait(self, poll: float, until_next: float, stop: threading.Event) -> None:
+        """Block until new mail may have come, or the daemon has other work due in
+        `until_next` seconds, or `stop` is set. Polling backends sleep at most `poll`
+        seconds; a backend told of new mail (IMAP IDLE) waits up to `until_next`."""
+        stop.wait(min(poll, until_next))
+
+    def check(self) -> list[tuple[bool, str]]:
+        """What `collabd check` reports about the servers: (fine?, one line) each."""
         return []
 
     def describe(self) -> str:

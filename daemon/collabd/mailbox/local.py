@@ -11,19 +11,16 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
-import smtplib
 import socket
-import ssl
 import time
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 from pathlib import Path
-from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from collabd.config import LocalBackend, Relay
+from collabd.config import LocalBackend
 from collabd.mailbox.base import (
     FetchBatch,
     Fetched,
@@ -33,6 +30,7 @@ from collabd.mailbox.base import (
     SendReceipt,
 )
 from collabd.mailbox.maildir import Maildir
+from collabd.mailbox.smtp import SmtpSender
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +80,11 @@ class LocalMailbox(Mailbox):
         self.address = address
         self.inbox = Maildir(state_dir / "mail" / "inbox")
         self.sent = Maildir(state_dir / "mail" / "sent")
-        self.relay_password = relay_password
+        relay = settings.relay
+        self.relay = SmtpSender(
+            relay.host, relay.port, security=relay.security, username=relay.username,
+            secret=relay_password, oauth2=bool(relay.auth and relay.auth.oauth2),
+            timeout=relay.timeout_seconds) if relay is not None else None
         self.listen = listen
         self._controller: Controller | None = None
         self._filed_digests: set[str] | None = None
@@ -128,6 +130,8 @@ class LocalMailbox(Mailbox):
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
+        if self.relay is not None:
+            self.relay.close()
 
     def describe(self) -> str:
         where = f"{self.settings.listen_host}:{self.settings.listen_port}"
@@ -169,31 +173,29 @@ class LocalMailbox(Mailbox):
             except OSError as exc:
                 raise SendError(f"cannot write to {self.sent.root}: {exc}") from exc
             self._filed().add(digest)
-        if self.settings.relay is not None:
-            _relay(self.settings.relay, self.relay_password, raw, sender, recipients)
+        if self.relay is not None:
+            self.relay.send(raw, sender, recipients)
         return SendReceipt()
 
-    def check(self) -> list[str]:
-        findings = [f"inbox Maildir {self.inbox.root}", f"sent Maildir {self.sent.root}"]
+    def check(self) -> list[tuple[bool, str]]:
+        findings = [(True, f"inbox Maildir {self.inbox.root}"),
+                    (True, f"sent Maildir {self.sent.root}")]
         host, port = self.settings.listen_host, self.settings.listen_port
         probe = socket.socket()
         try:
             probe.settimeout(1)
             if probe.connect_ex((host, port)) == 0:
-                findings.append(f"something already listens on {host}:{port} (a running "
-                                "collabd, or a port clash)")
+                findings.append((True, f"something already listens on {host}:{port} (a "
+                                       "running collabd, or a port clash)"))
             else:
-                findings.append(f"SMTP listener will bind {host}:{port}")
+                findings.append((True, f"SMTP listener will bind {host}:{port}"))
         finally:
             probe.close()
-        if self.settings.relay is not None:
-            relay = self.settings.relay
+        if self.relay is not None:
             try:
-                with _connect(relay, self.relay_password) as smtp:
-                    code, _ = smtp.noop()
-                findings.append(f"relay {relay.host}:{relay.port} answers ({code})")
-            except (OSError, smtplib.SMTPException) as exc:
-                findings.append(f"relay {relay.host}:{relay.port} FAILED: {exc}")
+                findings.extend((True, f"relay: {line}") for line in self.relay.probe())
+            except SendError as exc:
+                findings.append((False, f"relay: {exc}"))
         return findings
 
 
@@ -201,36 +203,3 @@ def _message_digest(raw: bytes) -> str:
     headers = BytesHeaderParser().parsebytes(raw)
     message_id = str(headers.get("Message-ID", "")) or hashlib.sha1(raw).hexdigest()
     return hashlib.sha1(message_id.encode("utf-8", "replace")).hexdigest()[:20]
-
-
-def _connect(relay: Relay, password: str | None) -> smtplib.SMTP:
-    smtp: smtplib.SMTP
-    context = ssl.create_default_context()
-    if relay.security == "tls":
-        smtp = smtplib.SMTP_SSL(relay.host, relay.port, timeout=relay.timeout_seconds,
-                                context=context)
-    else:
-        smtp = smtplib.SMTP(relay.host, relay.port, timeout=relay.timeout_seconds)
-        if relay.security == "starttls":
-            smtp.starttls(context=context)
-    if relay.username and password is not None:
-        smtp.login(relay.username, password)
-    return smtp
-
-
-def _relay(relay: Relay, password: str | None, raw: bytes, sender: str,
-           recipients: Sequence[str]) -> None:
-    try:
-        with _connect(relay, password) as smtp:
-            refused: dict[str, Any] = smtp.sendmail(sender, list(recipients), raw)
-    except smtplib.SMTPRecipientsRefused as exc:
-        permanent = all(code >= 500 for code, _ in exc.recipients.values())
-        raise SendError(f"relay refused every recipient: {exc.recipients}",
-                        permanent=permanent) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise SendError(f"relay answered {exc.smtp_code} {exc.smtp_error!r}",
-                        permanent=exc.smtp_code >= 500) from exc
-    except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"relay {relay.host}:{relay.port} unreachable: {exc}") from exc
-    if refused:
-        log.warning("relay refused some recipients: %s", refused)

@@ -58,6 +58,11 @@ class Outbox:
         self.clock = clock
         self.sender = sender
         self.envelope_from = envelope_from
+        # The server itself is down (not one message's trouble): sending pauses as a
+        # whole, with its own backoff, and no message is charged an attempt for it.
+        self._down_since: dt.datetime | None = None
+        self._down_failures = 0
+        self._resume_at: dt.datetime | None = None
         self.policy = policy
         domain = sender.address.rsplit("@", 1)[-1]
         self._new_id = id_factory or (lambda: new_message_id(domain))
@@ -106,18 +111,55 @@ class Outbox:
         ready.sort(key=lambda item: item[1]["queued"])
         return ready
 
+    def seconds_until_due(self) -> float | None:
+        """How long until the next send is due (0: now); None with nothing queued."""
+        times = [dt.datetime.fromisoformat(e["next_attempt"])
+                 for e in self.store.values(OUTBOX) if not e["failed"]]
+        if not times:
+            return None
+        due = max(min(times), self._resume_at) if self._resume_at else min(times)
+        return max(0.0, (due - self.clock.now()).total_seconds())
+
     def pending_count(self) -> int:
         return sum(1 for e in self.store.values(OUTBOX) if not e["failed"])
 
     def send_due(self, mailbox: Mailbox, *, limit: int | None = None,
                  should_stop: Callable[[], bool] = lambda: False) -> int:
         sent = 0
+        if self._resume_at is not None and self.clock.now() < self._resume_at:
+            return 0
         for message_id, entry in self.due()[:limit]:
             if should_stop():
                 break
             if self._send_one(mailbox, message_id, entry):
                 sent += 1
+            elif self._resume_at is not None:
+                break  # the server is down: the rest waits for it too
         return sent
+
+    @property
+    def server_down(self) -> bool:
+        return self._down_since is not None
+
+    def _server_down(self, exc: SendError) -> None:
+        now = self.clock.now()
+        self._down_failures += 1
+        pause = min(self.policy.delay(self._down_failures),
+                    dt.timedelta(seconds=min(self.policy.backoff_max_seconds, 600)))
+        self._resume_at = now + pause
+        if self._down_since is None:
+            # Logged once when it goes, once when it is back; not on every retry.
+            self._down_since = now
+            log.warning("cannot send, %d message(s) wait; retrying with backoff: %s",
+                        self.pending_count(), exc)
+        else:
+            log.debug("sending still impossible (retry %d): %s", self._down_failures, exc)
+
+    def _server_up(self) -> None:
+        if self._down_since is not None:
+            down = (self.clock.now() - self._down_since).total_seconds()
+            log.info("sending works again after %.0f s", down)
+        self._down_since, self._down_failures, self._resume_at = None, 0, None
 
     def _send_one(self, mailbox: Mailbox, message_id: str, entry: dict[str, Any]) -> bool:
         record = entry.get("record")
@@ -126,8 +168,13 @@ class Outbox:
                                    sender=entry["envelope_from"],
                                    recipients=entry["recipients"])
         except SendError as exc:
-            self._failed(message_id, entry, exc)
+            if exc.unreachable:
+                self._server_down(exc)
+            else:
+                self._server_up()
+                self._failed(message_id, entry, exc)
             return False
+        self._server_up()
         now = self.clock.now()
         txn = Txn()
         txn.delete(OUTBOX, message_id)

@@ -1,0 +1,134 @@
+"""SMTP submission (587 STARTTLS, 465 TLS): one connection reused, errors classified.
+
+Used by the IMAP backend and by the local backend's relay. A refusal with a 5xx code is
+permanent (the outbox gives up and records it); everything else — a refused connection,
+a dropped one, a 4xx — is temporary and retried by the outbox with backoff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import smtplib
+import ssl
+from collections.abc import Sequence
+from pathlib import Path
+
+from collabd.mailbox.base import SendError
+
+log = logging.getLogger(__name__)
+
+
+def tls_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
+    """Certificate verification on unless turned off; a private CA bundle if given."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class SmtpSender:
+    def __init__(self, host: str, port: int, *, security: str, username: str | None,
+                 secret: str | None, oauth2: bool = False, verify: bool = True,
+                 ca_file: Path | None = None, timeout: float = 60.0) -> None:
+        self.host = host
+        self.port = port
+        self.security = security
+        self.username = username
+        self.secret = secret
+        self.oauth2 = oauth2
+        self.context = tls_context(verify, ca_file)
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.port} ({self.security})"
+
+    def connect(self) -> smtplib.SMTP:
+        smtp: smtplib.SMTP
+        if self.security == "tls":
+            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                    context=self.context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.security == "starttls":
+                smtp.starttls(context=self.context)
+        smtp.ehlo()
+        if self.username and self.secret is not None:
+            if self.oauth2:
+                token = f"user={self.username}\x01auth=Bearer {self.secret}\x01\x01"
+                # The token goes as the initial response; a challenge after it is the
+                # server's error report (JSON), answered with an empty line to get the
+                # final 535.
+                smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
+            else:
+                smtp.login(self.username, self.secret)
+        return smtp
+
+    def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> None:
+        for attempt in (1, 2):
+            reused = self._smtp is not None
+            if self._smtp is None:
+                self._smtp = self._open()
+            try:
+                refused = self._smtp.sendmail(sender, list(recipients), raw)
+            except smtplib.SMTPRecipientsRefused as exc:
+                self._reset()
+                permanent = all(code >= 500 for code, _ in exc.recipients.values())
+                raise SendError(f"{self.describe()} refused every recipient: "
+                                f"{exc.recipients}", permanent=permanent) from exc
+            except smtplib.SMTPResponseException as exc:
+                self.close()
+                raise SendError(f"{self.describe()} answered {exc.smtp_code} "
+                                f"{exc.smtp_error!r}", permanent=exc.smtp_code >= 500,
+                                unreachable=exc.smtp_code == 421) from exc
+            except (OSError, smtplib.SMTPException) as exc:
+                self.close()
+                if attempt == 1 and reused:
+                    continue  # the connection kept open was dropped meanwhile: reconnect
+                raise SendError(f"{self.describe()}: connection lost: {exc}",
+                                unreachable=True) from exc
+            if refused:
+                log.warning("%s refused some recipients: %s", self.describe(), refused)
+            return
+
+    def _open(self) -> smtplib.SMTP:
+        """A new, logged-in connection; every failure is the server's (unreachable)."""
+        try:
+            return self.connect()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise SendError(f"{self.describe()}: login as {self.username} refused "
+                            f"({exc.smtp_code} {exc.smtp_error!r})", unreachable=True) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise SendError(f"{self.describe()}: the server's certificate could not be "
+                            f"verified ({exc.verify_message}); give its CA with "
+                            "smtp.ca_file", unreachable=True) from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SendError(f"{self.describe()} unreachable: {exc}",
+                            unreachable=True) from exc
+
+    def _reset(self) -> None:
+        """After a refused transaction the connection is still good: RSET and keep it."""
+        if self._smtp is not None:
+            try:
+                self._smtp.rset()
+            except (OSError, smtplib.SMTPException):
+                self.close()
+
+    def probe(self) -> list[str]:
+        """What `collabd check` says about the server."""
+        smtp = self._open()
+        try:
+            features = sorted(smtp.esmtp_features)
+            return [f"SMTP {self.describe()}: logged in as {self.username}" if self.username
+                    else f"SMTP {self.describe()}: connected",
+                    f"SMTP extensions: {', '.join(features)}"]
+        finally:
+            smtp.quit()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._smtp.quit()  # the server may already have dropped us
+            self._smtp = None
