@@ -64,6 +64,14 @@ def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
         return LocalMailbox(settings.local, state_dir=config.state_dir,
                             address=settings.mailbox.address, relay_password=password,
                             listen=listen)
+    if settings.backend == "imap":
+        from collabd.mailbox.imap import ImapMailbox
+
+        assert settings.imap is not None and settings.smtp is not None  # the schema says so
+        imap_secret = settings.imap.auth.resolve(config.base_dir)
+        smtp_secret = settings.smtp.auth.resolve(config.base_dir) if settings.smtp.auth else None
+        return ImapMailbox(settings.imap, settings.smtp, imap_secret=imap_secret,
+                           smtp_secret=smtp_secret, base_dir=config.base_dir)
     raise AssertionError(f"unknown backend {settings.backend}")  # the schema prevents it
 
 
@@ -203,10 +211,19 @@ class Daemon:
             if self.store.checkpoint_due() and not result.busy:
                 self.store.checkpoint()
             if not result.busy:
-                self._wake.wait(poll)
+                self.mailbox.wait(poll, self._until_next(), self._wake)
                 self._wake.clear()
         self.notifier.stopping()
         log.info("stop requested; finishing")
+
+    def _until_next(self) -> float:
+        """Seconds until the next scheduled tick or the next send that is due."""
+        idle = self._scheduler.idle_seconds
+        waits = [max(0.0, idle) if idle is not None else 60.0]
+        due = self.outbox.seconds_until_due()
+        if due is not None:
+            waits.append(due)
+        return min(waits)
 
     # -- receiving -------------------------------------------------------------------
 
@@ -232,10 +249,16 @@ class Daemon:
                 txn = Txn()
                 txn.put("meta", CURSOR_KEY, {"value": batch.cursor})
                 self.store.commit(txn)
+            total += len(batch.messages)
             # Only now, with every message of the batch durable in the journal.
             if batch.messages:
-                self.mailbox.ack([m.ref for m in batch.messages])
-            total += len(batch.messages)
+                try:
+                    self.mailbox.ack([m.ref for m in batch.messages])
+                except MailboxUnavailable as exc:
+                    # Journaled and behind the cursor: the backend acknowledges them
+                    # when it is reachable again; nothing is fetched twice.
+                    self._mailbox_down(exc)
+                    return total
             if not batch.more:
                 break
         return total

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collabd.clock import DEFAULT_TZ
 from collabd.yamlsrc import ConfigError, load_yaml, validate
@@ -23,10 +23,15 @@ class _Strict(BaseModel):
 
 
 class Secret(_Strict):
-    """Where a password comes from: a file or an environment variable, never the YAML."""
+    """Where a password or an OAuth2 access token comes from: a file or an environment
+    variable, never the YAML."""
 
     password_file: Path | None = None
     password_env: str | None = None
+    # XOAUTH2 (Tencent Exmail, Gmail, Exchange): an access token kept fresh by an outside
+    # helper in a file, or passed in the environment.
+    xoauth2_token_file: Path | None = None
+    xoauth2_token_env: str | None = None
     # Accepted by the schema only to be refused with a helpful message.
     password: Any = None
 
@@ -40,17 +45,43 @@ class Secret(_Strict):
             )
         return value
 
-    def resolve(self, base_dir: Path) -> str | None:
-        if self.password_file is not None:
-            path = self.password_file if self.password_file.is_absolute() else (
-                base_dir / self.password_file)
-            return path.read_text(encoding="utf-8").strip()
-        if self.password_env is not None:
-            value = os.environ.get(self.password_env)
+    @model_validator(mode="after")
+    def _one_source(self) -> Secret:
+        given = [name for name in ("password_file", "password_env", "xoauth2_token_file",
+                                   "xoauth2_token_env") if getattr(self, name) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of {' and '.join(given)}, not both")
+        return self
+
+    @property
+    def given(self) -> bool:
+        return any(v is not None for v in (self.password_file, self.password_env,
+                                           self.xoauth2_token_file, self.xoauth2_token_env))
+
+    @property
+    def oauth2(self) -> bool:
+        return self.xoauth2_token_file is not None or self.xoauth2_token_env is not None
+
+    def _read(self, path: Path | None, env: str | None, base_dir: Path) -> str | None:
+        if path is not None:
+            full = path if path.is_absolute() else base_dir / path
+            try:
+                return full.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError([f"cannot read the secret file {full}: {exc.strerror}"]
+                                  ) from None
+        if env is not None:
+            value = os.environ.get(env)
             if value is None:
-                raise ConfigError([f"environment variable {self.password_env} is not set"])
+                raise ConfigError([f"environment variable {env} is not set"])
             return value
         return None
+
+    def resolve(self, base_dir: Path) -> str | None:
+        """The password (or, for XOAUTH2, the access token)."""
+        if self.oauth2:
+            return self._read(self.xoauth2_token_file, self.xoauth2_token_env, base_dir)
+        return self._read(self.password_file, self.password_env, base_dir)
 
 
 class Relay(_Strict):
@@ -104,13 +135,69 @@ class Daemon(_Strict):
     archive_after_days: int = Field(default=30, ge=0)
 
 
+class TlsOptions(_Strict):
+    # Certificate verification is on by default; a private CA is given as a bundle file.
+    verify: bool = True
+    ca_file: Path | None = None
+
+
+class ImapServer(TlsOptions):
+    host: str
+    port: Port | None = None  # 993 with tls, 143 otherwise
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str
+    auth: Secret
+    folder: str = "INBOX"
+    # Processed mail is moved here (created if absent); "/" is the hierarchy separator
+    # and is translated to the server's own.
+    processed_folder: str = "collabd/processed"
+    oversize_folder: str = "collabd/oversize"
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    idle: bool = True  # use IDLE where the server has it
+    idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.security == "tls" else 143)
+
+    @model_validator(mode="after")
+    def _has_secret(self) -> ImapServer:
+        if not self.auth.given:
+            raise ValueError("auth needs password_file, password_env, xoauth2_token_file "
+                             "or xoauth2_token_env")
+        return self
+
+
+class SmtpServer(TlsOptions):
+    host: str
+    port: Port | None = None  # 465 with tls, 587 otherwise
+    security: Literal["tls", "starttls", "none"] = "starttls"
+    username: str | None = None
+    auth: Secret | None = None
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (465 if self.security == "tls" else 587)
+
+
 class Settings(_Strict):
     mailbox: Mailbox
-    backend: Literal["local"] = "local"
+    backend: Literal["local", "imap"] = "local"
     local: LocalBackend = LocalBackend()
+    imap: ImapServer | None = None
+    smtp: SmtpServer | None = None
     timezone: str = DEFAULT_TZ
     paths: Paths = Paths()
     daemon: Daemon = Daemon()
+
+    @model_validator(mode="after")
+    def _backend_settings(self) -> Settings:
+        if self.backend == "imap" and (self.imap is None or self.smtp is None):
+            missing = " and ".join(k for k in ("imap", "smtp") if getattr(self, k) is None)
+            raise ValueError(f"backend imap needs the {missing} section(s)")
+        return self
 
     @field_validator("timezone")
     @classmethod

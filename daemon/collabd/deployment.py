@@ -30,6 +30,21 @@ local:
   #   auth:
   #     password_file: relay.secret   # or password_env: COLLABD_RELAY_PASSWORD
 
+# The company's mail server instead (Exmail, Alibaba, NetEase, Gmail, Dovecot, Exchange):
+# backend: imap
+# imap:
+#   host: imap.exmail.qq.com
+#   security: tls               # tls (993) | starttls (143) | none
+#   username: collab@example.com
+#   auth:
+#     password_file: mail.secret   # or password_env / xoauth2_token_file / _env
+# smtp:
+#   host: smtp.exmail.qq.com
+#   security: tls               # tls (465) | starttls (587) | none
+#   username: collab@example.com
+#   auth:
+#     password_file: mail.secret
+
 timezone: Asia/Shanghai
 
 paths:

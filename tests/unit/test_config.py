@@ -71,3 +71,61 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_missing_file_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="collabd init"):
         load_config(tmp_path / "nope.yaml")
+
+
+IMAP_CONFIG = """\
+mailbox:
+  address: collab@example.com
+backend: imap
+imap:
+  host: imap.exmail.qq.com
+  username: collab@example.com
+  auth:
+    password_env: COLLABD_MAIL_PASSWORD
+smtp:
+  host: smtp.exmail.qq.com
+  security: tls
+  username: collab@example.com
+  auth:
+    xoauth2_token_file: token.txt
+"""
+
+
+def test_imap_backend_settings_and_their_defaults(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, IMAP_CONFIG))
+    imap, smtp = config.settings.imap, config.settings.smtp
+    assert imap is not None and smtp is not None
+    assert (imap.security, imap.effective_port, imap.verify) == ("tls", 993, True)
+    assert (smtp.security, smtp.effective_port) == ("tls", 465)
+    assert imap.processed_folder == "collabd/processed"
+    assert not imap.auth.oauth2 and smtp.auth is not None and smtp.auth.oauth2
+    # Secrets come from the environment or a file beside the configuration.
+    with pytest.raises(ConfigError, match="COLLABD_MAIL_PASSWORD is not set"):
+        imap.auth.resolve(tmp_path)
+    with pytest.raises(ConfigError, match="cannot read the secret file"):
+        smtp.auth.resolve(tmp_path)
+    (tmp_path / "token.txt").write_text("ya29.token\n", encoding="utf-8")
+    assert smtp.auth.resolve(tmp_path) == "ya29.token"
+
+
+def test_imap_backend_needs_both_servers_and_a_secret(tmp_path: Path) -> None:
+    path = _write(tmp_path, "mailbox:\n  address: collab@example.com\nbackend: imap\n")
+    with pytest.raises(ConfigError, match="backend imap needs the imap and smtp section"):
+        load_config(path)
+    text = IMAP_CONFIG.replace("    password_env: COLLABD_MAIL_PASSWORD\n",
+                               "    password: hunter2\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(_write(tmp_path, text))
+    assert f"{tmp_path / 'collabd.yaml'}:8: imap.auth.password:" in str(info.value)
+    assert "hunter2" not in str(info.value)
+    text = IMAP_CONFIG.replace("    password_env: COLLABD_MAIL_PASSWORD\n",
+                               "    password_env: A\n    password_file: b.txt\n")
+    with pytest.raises(ConfigError, match="give one of password_file and password_env"):
+        load_config(_write(tmp_path, text))
+
+
+def test_idle_is_renewed_inside_the_servers_limit(tmp_path: Path) -> None:
+    text = IMAP_CONFIG.replace("  folder: INBOX\n", "").replace(
+        "imap:\n", "imap:\n  idle_renew_seconds: 1800\n")
+    with pytest.raises(ConfigError, match=r"imap\.idle_renew_seconds"):
+        load_config(_write(tmp_path, text))

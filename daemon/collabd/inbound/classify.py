@@ -26,6 +26,7 @@ from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
 from collabd.inbound.message import InboundMessage
 from collabd.inbound.quotes import new_text
+from collabd.mailbox.base import OVERSIZE_HEADER
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
 
@@ -140,6 +141,11 @@ class Classifier:
             if automatic.kind == "bounce":
                 self._bounced(event, lookup)
             return event
+        oversize = message.header(OVERSIZE_HEADER).split()
+        if len(oversize) == 2 and all(part.isdigit() for part in oversize):
+            # The backend did not download it (only its headers are here).
+            return Event("oversize", message, extra={"size": int(oversize[0]),
+                                                     "limit": int(oversize[1])})
 
         replied_to, replied_id = self._thread_entry(message, lookup)
         tag = subject_tag(message.subject)

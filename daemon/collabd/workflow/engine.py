@@ -36,6 +36,8 @@ class Workflow:
             return replies.handle_reply(event, ctx)
         if event.kind == "calendar_reply":
             return meetings.on_calendar_reply(event, ctx)
+        if event.kind == "oversize":
+            return intake.too_large(event, ctx)
         return intake.not_understood(event, ctx)
 
     def on_tick(self, view: StateView, now: dt.datetime) -> Outcome:

@@ -275,6 +275,45 @@ def not_understood(event: Event, ctx: Context) -> Outcome:
     return out
 
 
+OVERSIZE_REPLIES_PER_DAY = 5
+
+
+def too_large(event: Event, ctx: Context) -> Outcome:
+    """A message the backend did not download because of its size: the sender is told
+    once (the Message-ID makes it once), at most OVERSIZE_REPLIES_PER_DAY times a day so
+    that a loop of large automatic mail cannot turn into a storm."""
+    message = event.message
+    size, limit = int(event.extra["size"]), int(event.extra["limit"])
+    out = Outcome()
+    out.inbound = {"kind": "oversize", "size": size, "limit": limit}
+    if not message.sender or "@" not in message.sender:
+        return out
+    today = ctx.now.date().isoformat()
+    meta_key = f"oversize:{message.sender}"
+    state: dict[str, Any] = ctx.view.meta(meta_key) or {}
+    count = int(state.get("count", 0)) if state.get("day") == today else 0
+    if count >= OVERSIZE_REPLIES_PER_DAY:
+        out.inbound["not_answered"] = "daily limit of oversize replies reached"
+        return out
+    out.meta[meta_key] = {"day": today, "count": count + 1}
+    out.send(ctx.draft(
+        "oversize_notice",
+        to=[ctx.person_by_address(message.sender)],
+        record=None, purpose="oversize_notice",
+        in_reply_to=message.message_id if message.has_message_id else None,
+        original_subject=message.subject,
+        size=_human_size(size), limit=_human_size(limit),
+    ))
+    return out
+
+
+def _human_size(size: int) -> str:
+    """25 MB, 1.5 MB, 140 KB: as a mail client shows an attachment's size."""
+    if size < 1024 * 1024:
+        return f"{max(1, round(size / 1024))} KB"
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+
+
 def automatic(event: Event, ctx: Context) -> Outcome:
     """Auto-replies and bounces are recorded, never answered."""
     out = Outcome()
