@@ -252,27 +252,11 @@ def form_incomplete(event: Event, ctx: Context) -> Outcome:
 
 def not_understood(event: Event, ctx: Context) -> Outcome:
     """At most N "I could not understand this" replies per sender per day."""
-    message = event.message
     out = Outcome()
     out.inbound = {"kind": "unknown"}
-    if not message.sender or "@" not in message.sender:
-        return out
-    today = ctx.now.date().isoformat()
-    meta_key = f"not_understood:{message.sender}"
-    state: dict[str, Any] = ctx.view.meta(meta_key) or {}
-    count = int(state.get("count", 0)) if state.get("day") == today else 0
-    if count >= ctx.rules.forms.not_understood_per_day:
-        out.inbound["not_answered"] = "daily limit of not-understood replies reached"
-        return out
-    out.meta[meta_key] = {"day": today, "count": count + 1}
-    out.send(ctx.draft(
-        "not_understood",
-        to=[ctx.person_by_address(message.sender)],
-        record=None, purpose="not_understood",
-        in_reply_to=message.message_id if message.has_message_id else None,
-        original_subject=message.subject, unreadable=event.unreadable,
-    ))
-    return out
+    return _answer_sender(event, ctx, out, "not_understood",
+                          ctx.rules.forms.not_understood_per_day,
+                          unreadable=event.unreadable)
 
 
 OVERSIZE_REPLIES_PER_DAY = 5
@@ -282,27 +266,32 @@ def too_large(event: Event, ctx: Context) -> Outcome:
     """A message the backend did not download because of its size: the sender is told
     once (the Message-ID makes it once), at most OVERSIZE_REPLIES_PER_DAY times a day so
     that a loop of large automatic mail cannot turn into a storm."""
-    message = event.message
     size, limit = int(event.extra["size"]), int(event.extra["limit"])
     out = Outcome()
     out.inbound = {"kind": "oversize", "size": size, "limit": limit}
+    return _answer_sender(event, ctx, out, "oversize_notice", OVERSIZE_REPLIES_PER_DAY,
+                          size=_human_size(size), limit=_human_size(limit))
+
+
+def _answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
+                   per_day: int, **context: Any) -> Outcome:
+    """Reply to the sender with `template`, at most `per_day` such replies a day each."""
+    message = event.message
     if not message.sender or "@" not in message.sender:
         return out
     today = ctx.now.date().isoformat()
-    meta_key = f"oversize:{message.sender}"
+    meta_key = f"{template.removesuffix('_notice')}:{message.sender}"
     state: dict[str, Any] = ctx.view.meta(meta_key) or {}
     count = int(state.get("count", 0)) if state.get("day") == today else 0
-    if count >= OVERSIZE_REPLIES_PER_DAY:
-        out.inbound["not_answered"] = "daily limit of oversize replies reached"
+    if count >= per_day:
+        out.inbound["not_answered"] = f"daily limit of {template} replies reached"
         return out
     out.meta[meta_key] = {"day": today, "count": count + 1}
     out.send(ctx.draft(
-        "oversize_notice",
-        to=[ctx.person_by_address(message.sender)],
-        record=None, purpose="oversize_notice",
+        template, to=[ctx.person_by_address(message.sender)], record=None,
+        purpose=template,
         in_reply_to=message.message_id if message.has_message_id else None,
-        original_subject=message.subject,
-        size=_human_size(size), limit=_human_size(limit),
+        original_subject=message.subject, **context,
     ))
     return out
 
