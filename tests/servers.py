@@ -37,7 +37,7 @@ from imapclient import IMAPClient
 
 from collabd.config import Config, load_config
 from collabd.deployment import init_deployment
-from helpers import SHARED, free_port, require_binary
+from helpers import SHARED, free_port, free_ports, require_binary
 
 PASSWORD = "secret"
 OAUTH_TOKEN = "ya29.test-access-token"
@@ -45,23 +45,27 @@ OAUTH_TOKEN = "ya29.test-access-token"
 logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 # Dovecot 2.3's post-login capabilities without MOVE and IDLE: a server of the kind
-# that needs COPY + EXPUNGE and polling.
+# that needs COPY + UID EXPUNGE and polling; and an older kind, without UIDPLUS either.
 NO_MOVE_NO_IDLE = ("IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE SORT SORT=DISPLAY "
                    "THREAD=REFERENCES THREAD=REFS THREAD=ORDEREDSUBJECT MULTIAPPEND "
                    "URL-PARTIAL CATENATE UNSELECT CHILDREN NAMESPACE UIDPLUS LIST-EXTENDED "
                    "I18NLEVEL=1 CONDSTORE QRESYNC ESEARCH ESORT SEARCHRES WITHIN "
                    "CONTEXT=SEARCH LIST-STATUS BINARY SPECIAL-USE")
+NO_MOVE_NO_UIDPLUS = NO_MOVE_NO_IDLE.replace(" UIDPLUS", "")
 
 
 class Dovecot:
-    def __init__(self, *, ca: Any = None, capability: str | None = None) -> None:
+    def __init__(self, *, ca: Any = None, capability: str | None = None,
+                 inbox_prefix: bool = False) -> None:
         self.binary = require_binary("dovecot", why="the IMAP backend is tested against a "
                                      "real IMAP server")
         # Short: Dovecot's UNIX sockets live under base_dir (108-byte path limit).
         self.root = Path(tempfile.mkdtemp(prefix="dvc", dir="/tmp"))
-        self.imap_port = free_port()
-        self.imaps_port = free_port() if ca is not None else 0
-        self.lmtp_port = free_port()
+        self.imap_port, self.imaps_port, self.lmtp_port = free_ports(3)
+        if ca is None:
+            self.imaps_port = 0
+        # Courier's and Cyrus's layout: every folder below "INBOX.", "." between levels.
+        self.inbox_prefix = inbox_prefix
         self.ca = ca  # a trustme CA, or None for plain IMAP
         self.cert = ca.issue_cert("127.0.0.1", "localhost") if ca is not None else None
         self.capability = capability
@@ -99,6 +103,9 @@ class Dovecot:
         else:
             imaps = "  inet_listener imaps {\n    port = 0\n  }\n"
         capability = f"imap_capability = {self.capability}\n" if self.capability else ""
+        if self.inbox_prefix:
+            capability += ("namespace inbox {\n  inbox = yes\n  prefix = INBOX.\n"
+                           "  separator = .\n}\n")
         config = f"""\
 base_dir = {root}/run
 state_dir = {root}/state
@@ -323,8 +330,10 @@ class _Deliver:
 class Submission:
     """SMTP submission (AUTH required) delivering into Dovecot by LMTP."""
 
-    def __init__(self, dovecot: Dovecot, *, security: str = "none", ca: Any = None) -> None:
+    def __init__(self, dovecot: Dovecot, *, security: str = "none", ca: Any = None,
+                 idle_timeout: float = 300) -> None:
         self.port = free_port()
+        self.idle_timeout = idle_timeout  # the server drops clients silent this long
         self.security = security
         self.cert = ca.issue_cert("127.0.0.1", "localhost") if ca is not None else None
         self.handler = _Deliver(dovecot.lmtp_port)
@@ -347,7 +356,7 @@ class Submission:
         kwargs: dict[str, Any] = {
             "hostname": "127.0.0.1", "port": self.port, "authenticator": self._authenticate,
             "auth_required": True, "auth_require_tls": self.security != "none",
-            "server_hostname": "smtp.test",
+            "server_hostname": "smtp.test", "timeout": self.idle_timeout,
         }
         if self.security == "starttls":
             kwargs["tls_context"] = self._server_context()

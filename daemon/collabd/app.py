@@ -60,7 +60,7 @@ def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
     settings = config.settings
     if settings.backend == "local":
         relay = settings.local.relay
-        password = relay.auth.resolve(config.base_dir) if relay and relay.auth else None
+        password = relay.auth.source(config.base_dir) if relay and relay.auth else None
         return LocalMailbox(settings.local, state_dir=config.state_dir,
                             address=settings.mailbox.address, relay_password=password,
                             listen=listen)
@@ -68,10 +68,11 @@ def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
         from collabd.mailbox.imap import ImapMailbox
 
         assert settings.imap is not None and settings.smtp is not None  # the schema says so
-        imap_secret = settings.imap.auth.resolve(config.base_dir)
-        smtp_secret = settings.smtp.auth.resolve(config.base_dir) if settings.smtp.auth else None
-        return ImapMailbox(settings.imap, settings.smtp, imap_secret=imap_secret,
-                           smtp_secret=smtp_secret, base_dir=config.base_dir)
+        smtp_auth = settings.smtp.auth
+        return ImapMailbox(
+            settings.imap, settings.smtp, imap_secret=settings.imap.auth.source(config.base_dir),
+            smtp_secret=smtp_auth.source(config.base_dir) if smtp_auth else None,
+            base_dir=config.base_dir)
     raise AssertionError(f"unknown backend {settings.backend}")  # the schema prevents it
 
 
@@ -245,6 +246,7 @@ class Daemon:
             self._mailbox_up()
             for fetched in batch.messages:
                 self.journal.put(fetched.raw)
+            self.notifier.watchdog()  # a backlog is fetched batch by batch
             if batch.cursor is not None and batch.cursor != self.view.meta(CURSOR_KEY):
                 txn = Txn()
                 txn.put("meta", CURSOR_KEY, {"value": batch.cursor})

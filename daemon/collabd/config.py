@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -83,6 +84,13 @@ class Secret(_Strict):
             return self._read(self.xoauth2_token_file, self.xoauth2_token_env, base_dir)
         return self._read(self.password_file, self.password_env, base_dir)
 
+    def source(self, base_dir: Path) -> Callable[[], str | None]:
+        """Read once now (a missing file or variable is a start-up error), then again at
+        every login: OAuth2 access tokens expire within the hour and are refreshed in
+        their file by an outside helper; passwords get changed."""
+        self.resolve(base_dir)
+        return lambda: self.resolve(base_dir)
+
 
 class Relay(_Strict):
     """An SMTP server that the local backend also hands every outgoing message to."""
@@ -154,7 +162,9 @@ class ImapServer(TlsOptions):
     oversize_folder: str = "collabd/oversize"
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     idle: bool = True  # use IDLE where the server has it
-    idle_renew_seconds: float = Field(default=25 * 60, gt=0, le=29 * 60)
+    # Re-issued at least this often: inside RFC 2177's 29 minutes, and inside the idle
+    # timeouts of NAT gateways and firewalls on the way.
+    idle_renew_seconds: float = Field(default=5 * 60, gt=0, le=29 * 60)
     timeout_seconds: float = Field(default=60.0, gt=0)
 
     @property

@@ -30,7 +30,7 @@ from collabd.mailbox.base import (
     SendReceipt,
 )
 from collabd.mailbox.maildir import Maildir
-from collabd.mailbox.smtp import SmtpSender
+from collabd.mailbox.smtp import SecretSource, SmtpSender
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class LocalMailbox(Mailbox):
     kind = "local"
 
     def __init__(self, settings: LocalBackend, *, state_dir: Path, address: str,
-                 relay_password: str | None = None, listen: bool = True) -> None:
+                 relay_password: SecretSource | None = None, listen: bool = True) -> None:
         self.settings = settings
         self.address = address
         self.inbox = Maildir(state_dir / "mail" / "inbox")

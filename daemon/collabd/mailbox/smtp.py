@@ -11,12 +11,22 @@ import contextlib
 import logging
 import smtplib
 import ssl
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from collabd.errors import CollabdError
 from collabd.mailbox.base import SendError
 
 log = logging.getLogger(__name__)
+
+# Where a password or an OAuth2 access token comes from, asked at every login: a token
+# file refreshed by an outside helper, or a password changed, is picked up without a
+# restart.
+SecretSource = Callable[[], str | None]
+# A connection kept open longer than this without use is closed before the next send
+# rather than found dead by it (Postfix drops idle clients after 300 s, Exchange sooner).
+IDLE_REUSE_SECONDS = 60.0
 
 
 def tls_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
@@ -30,17 +40,19 @@ def tls_context(verify: bool, ca_file: Path | None) -> ssl.SSLContext:
 
 class SmtpSender:
     def __init__(self, host: str, port: int, *, security: str, username: str | None,
-                 secret: str | None, oauth2: bool = False, verify: bool = True,
-                 ca_file: Path | None = None, timeout: float = 60.0) -> None:
+                 secret: SecretSource | str | None, oauth2: bool = False,
+                 verify: bool = True, ca_file: Path | None = None,
+                 timeout: float = 60.0) -> None:
         self.host = host
         self.port = port
         self.security = security
         self.username = username
-        self.secret = secret
+        self.secret: SecretSource = secret if callable(secret) else (lambda: secret)
         self.oauth2 = oauth2
         self.context = tls_context(verify, ca_file)
         self.timeout = timeout
         self._smtp: smtplib.SMTP | None = None
+        self._last_used = 0.0
 
     def describe(self) -> str:
         return f"{self.host}:{self.port} ({self.security})"
@@ -55,18 +67,21 @@ class SmtpSender:
             if self.security == "starttls":
                 smtp.starttls(context=self.context)
         smtp.ehlo()
-        if self.username and self.secret is not None:
+        secret = self.secret()
+        if self.username and secret is not None:
             if self.oauth2:
-                token = f"user={self.username}\x01auth=Bearer {self.secret}\x01\x01"
+                token = f"user={self.username}\x01auth=Bearer {secret}\x01\x01"
                 # The token goes as the initial response; a challenge after it is the
                 # server's error report (JSON), answered with an empty line to get the
                 # final 535.
-                smtp.auth("XOAUTH2", lambda challenge=None: token if challenge is None else "")
+                smtp.auth("XOAUTH2", lambda challenge=None: "" if challenge else token)
             else:
-                smtp.login(self.username, self.secret)
+                smtp.login(self.username, secret)
         return smtp
 
     def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> None:
+        if self._smtp is not None and time.monotonic() - self._last_used > IDLE_REUSE_SECONDS:
+            self.close()
         for attempt in (1, 2):
             reused = self._smtp is not None
             if self._smtp is None:
@@ -80,6 +95,8 @@ class SmtpSender:
                                 f"{exc.recipients}", permanent=permanent) from exc
             except smtplib.SMTPResponseException as exc:
                 self.close()
+                if attempt == 1 and reused and exc.smtp_code in (421, 451):
+                    continue  # a kept connection the server timed out: a fresh one
                 raise SendError(f"{self.describe()} answered {exc.smtp_code} "
                                 f"{exc.smtp_error!r}", permanent=exc.smtp_code >= 500,
                                 unreachable=exc.smtp_code == 421) from exc
@@ -89,6 +106,7 @@ class SmtpSender:
                     continue  # the connection kept open was dropped meanwhile: reconnect
                 raise SendError(f"{self.describe()}: connection lost: {exc}",
                                 unreachable=True) from exc
+            self._last_used = time.monotonic()
             if refused:
                 log.warning("%s refused some recipients: %s", self.describe(), refused)
             return
@@ -97,6 +115,8 @@ class SmtpSender:
         """A new, logged-in connection; every failure is the server's (unreachable)."""
         try:
             return self.connect()
+        except CollabdError as exc:  # the secret file or variable went missing
+            raise SendError(f"{self.describe()}: {exc}", unreachable=True) from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise SendError(f"{self.describe()}: login as {self.username} refused "
                             f"({exc.smtp_code} {exc.smtp_error!r})", unreachable=True) from exc
