@@ -26,7 +26,7 @@ from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
 from collabd.inbound.message import InboundMessage
 from collabd.inbound.quotes import new_text
-from collabd.mailbox.base import OVERSIZE_HEADER
+from collabd.mailbox.base import MEETING_ITEM_HEADER, OVERSIZE_HEADER
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
 
@@ -135,6 +135,12 @@ class Classifier:
         if calendar is not None:
             return Event("calendar_reply", message, thread=meeting_of_uid(calendar.uid),
                          calendar=calendar, extra=calendar.to_json())
+        item = message.header(MEETING_ITEM_HEADER)
+        if item:
+            # A meeting message as Exchange keeps it (an attendee's answer without an
+            # iCalendar part): the answer is read from the calendar item instead.
+            return Event("auto_reply", message,
+                         auto_reason=f"Exchange meeting message ({item})")
         automatic = autoreply.detect(message, self.own_address)
         if automatic is not None:
             event = Event(automatic.kind, message, auto_reason=automatic.reason)

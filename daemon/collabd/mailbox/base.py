@@ -37,6 +37,10 @@ class SendError(Exception):
 # Put by a backend in front of the headers of a message it did not download because of
 # its size ("<size> <limit>" in bytes); the classifier turns it into an "oversize" event.
 OVERSIZE_HEADER = "X-Collabd-Oversize"
+# Put by a backend with a native calendar in front of a meeting message it found in the
+# mailbox (an attendee's answer as Exchange stores it): recorded, never answered; the
+# answer itself is read from the calendar.
+MEETING_ITEM_HEADER = "X-Collabd-Exchange-Item"
 
 
 @dataclass(frozen=True)
@@ -72,35 +76,45 @@ class Attendee:
 class NativeMeeting:
     """A meeting as a native calendar stores it (EWS CalendarItem, Graph event)."""
 
-    uid: str
+    uid: str  # the iCalendar UID the workflow gave it: the key in both worlds
     subject: str
     start: dt.datetime
     end: dt.datetime
     location: str
     body_html: str
     attendees: Sequence[Attendee] = field(default_factory=tuple)
-    native_id: str | None = None
 
 
 class NativeCalendar(Protocol):
-    """Optional capability: meetings created in the server's own calendar.
+    """Optional capability: meetings kept in the server's own calendar.
 
-    Where a backend has it, the outbound layer sends invites through it instead of as
-    iMIP messages; the workflow does not know the difference.
+    Where a backend has it, the outbox sends the workflow's iMIP invites and
+    cancellations through it instead (the server sends the invitations), answers are
+    read back from it, and free/busy helps pick meeting times; the workflow does not
+    know the difference. Failures raise SendError (unreachable or not, like sending).
     """
 
-    def save_meeting(self, meeting: NativeMeeting, *, notify: bool) -> str:
-        """Create or update the meeting; returns its native id."""
+    # How often the daemon reads the attendees' answers; sooner when `answers_changed`
+    # (a meeting message came in).
+    poll_seconds: float
+    answers_changed: bool
+
+    def save_meeting(self, meeting: NativeMeeting, *, notify: Sequence[str]) -> str:
+        """Create the meeting, or update the one with its UID; `notify` are the people
+        this invite was written to. Returns the server's id for it."""
         ...
 
-    def cancel_meeting(self, native_id: str, *, reason: str) -> None: ...
+    def cancel_meeting(self, uid: str, *, reason: str) -> None: ...
 
-    def responses(self, native_id: str) -> dict[str, str]:
-        """Attendee address → iCalendar PARTSTAT (ACCEPTED, DECLINED, ...)."""
+    def responses(self, uids: Sequence[str]) -> dict[str, dict[str, str]]:
+        """UID → attendee address → iCalendar PARTSTAT, for those who answered.
+        Raises MailboxUnavailable."""
         ...
 
     def busy(self, addresses: Sequence[str], start: dt.datetime,
-             end: dt.datetime) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]: ...
+             end: dt.datetime) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+        """Each address's busy intervals in [start, end). Raises MailboxUnavailable."""
+        ...
 
 
 class Mailbox(ABC):

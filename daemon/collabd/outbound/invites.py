@@ -10,8 +10,12 @@ CN, SUMMARY, LOCATION, DESCRIPTION (the agenda) and a VALARM reminder.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
+import email.utils
 import functools
+import hashlib
 from collections.abc import Sequence
+from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -104,3 +108,52 @@ def cancel_ics(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt
     return calendar_bytes("CANCEL", new_vevent(meeting, organizer=organizer, stamp=stamp,
                                                reminder=dt.timedelta(0), tz=tz,
                                                cancelled=True), tz)
+
+
+_ANSWER_WORDS = {"ACCEPTED": "已接受", "DECLINED": "已拒绝", "TENTATIVE": "暂定"}
+
+
+def native_answer(meeting: dict[str, Any], attendee: dict[str, Any], partstat: str, *,
+                  organizer: str, stamp: dt.datetime) -> bytes:
+    """An attendee's answer read from the server's calendar (Exchange), written as the
+    iMIP REPLY their client would have sent, so that it takes the same way in.
+
+    Its Message-ID is derived from the meeting, the attendee, the answer and the time of
+    the answer it replaces: the same observation read twice is one message (the journal
+    drops the second), a changed answer is a new one.
+    """
+    event = icalendar.Event()
+    event.add("uid", meeting["uid"])
+    event.add("sequence", int(meeting.get("sequence", 0)))
+    event.add("dtstamp", stamp.astimezone(dt.UTC))
+    event.add("dtstart", dt.datetime.fromisoformat(meeting["start"]).astimezone(dt.UTC))
+    event.add("dtend", dt.datetime.fromisoformat(meeting["end"]).astimezone(dt.UTC))
+    event.add("summary", meeting.get("summary") or meeting.get("title") or "")
+    event.add("organizer", _address(organizer))
+    event.add("attendee", attendee_answer(attendee, partstat))
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("method", "REPLY")
+    calendar.add_component(event)
+    key = "|".join((meeting["uid"], attendee["address"].lower(), partstat,
+                    str(meeting.get("sequence", 0)), str(attendee.get("partstat")),
+                    str(attendee.get("replied"))))
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]
+    message = EmailMessage(policy=email.policy.SMTP)
+    message["From"] = email.utils.formataddr((attendee.get("name") or "", attendee["address"]))
+    message["To"] = organizer
+    message["Subject"] = (f"{_ANSWER_WORDS.get(partstat, partstat)}："
+                          f"{meeting.get('summary') or meeting.get('title') or ''}")
+    message["Date"] = email.utils.format_datetime(stamp)
+    message["Message-ID"] = f"<answer.{digest}@collabd.calendar>"
+    message["X-Collabd-Source"] = "the attendee's answer in the mail server's calendar"
+    message.set_content(bytes(calendar.to_ical()), maintype="text", subtype="calendar",
+                        params={"method": "REPLY"})
+    return message.as_bytes()
+
+
+def attendee_answer(attendee: dict[str, Any], partstat: str) -> icalendar.vCalAddress:
+    value = _address(attendee["address"], attendee.get("name") or "")
+    value.params["PARTSTAT"] = partstat
+    return value

@@ -20,8 +20,9 @@ from typing import Any
 
 from collabd.clock import Clock, isoformat
 from collabd.logs import about
-from collabd.mailbox.base import Mailbox, SendError
+from collabd.mailbox.base import Mailbox, SendError, SendReceipt
 from collabd.outbound.compose import Draft, Person, compose, new_message_id
+from collabd.outbound.native import invite_in
 from collabd.store.state import Store, Txn
 
 log = logging.getLogger(__name__)
@@ -163,10 +164,21 @@ class Outbox:
 
     def _send_one(self, mailbox: Mailbox, message_id: str, entry: dict[str, Any]) -> bool:
         record = entry.get("record")
+        raw = entry["raw"].encode("ascii")
         try:
-            receipt = mailbox.send(entry["raw"].encode("ascii"),
-                                   sender=entry["envelope_from"],
-                                   recipients=entry["recipients"])
+            invite = invite_in(raw) if mailbox.calendar is not None else None
+            if invite is not None and mailbox.calendar is not None:
+                # The server's own calendar sends the invitations (Exchange).
+                if invite.method == "CANCEL":
+                    mailbox.calendar.cancel_meeting(invite.meeting.uid,
+                                                    reason=invite.body_html)
+                else:
+                    mailbox.calendar.save_meeting(invite.meeting,
+                                                  notify=entry["recipients"])
+                receipt = SendReceipt()
+            else:
+                receipt = mailbox.send(raw, sender=entry["envelope_from"],
+                                       recipients=entry["recipients"])
         except SendError as exc:
             if exc.unreachable:
                 self._server_down(exc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,12 @@ class Identity:
     display_name: str
 
 
+# Addresses and a time window → when any of them is busy there, from the mail server's
+# calendar (Exchange free/busy); [] when it does not know.
+BusyLookup = Callable[[Sequence[str], dt.datetime, dt.datetime],
+                      list[tuple[dt.datetime, dt.datetime]]]
+
+
 @dataclass
 class Context:
     rules: Rules
@@ -33,6 +39,7 @@ class Context:
     identity: Identity
     view: StateView
     now: dt.datetime
+    busy: BusyLookup | None = None
 
     @property
     def stamp(self) -> str:

@@ -9,20 +9,22 @@ from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules
 from collabd.store.view import StateView
 from collabd.workflow import intake, meetings, replies, ticks
-from collabd.workflow.context import Context, Identity
+from collabd.workflow.context import BusyLookup, Context, Identity
 from collabd.workflow.outcome import Outcome
 
 __all__ = ["Identity", "Workflow"]
 
 
 class Workflow:
-    def __init__(self, rules: Rules, templates: Templates, identity: Identity) -> None:
+    def __init__(self, rules: Rules, templates: Templates, identity: Identity,
+                 busy: BusyLookup | None = None) -> None:
         self.rules = rules
         self.templates = templates
         self.identity = identity
+        self.busy = busy  # free/busy from the mail server's calendar, where it has one
 
     def context(self, view: StateView, now: dt.datetime) -> Context:
-        return Context(self.rules, self.templates, self.identity, view, now)
+        return Context(self.rules, self.templates, self.identity, view, now, self.busy)
 
     def on_event(self, event: Event, view: StateView, now: dt.datetime) -> Outcome:
         ctx = self.context(view, now)

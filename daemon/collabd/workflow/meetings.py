@@ -49,10 +49,15 @@ def _align(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
     return midnight + steps * step
 
 
+# How far ahead the mail server's free/busy is asked for when a meeting slot is sought.
+FREE_BUSY_WINDOW = dt.timedelta(days=21)
+
+
 def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.datetime
           ) -> list[tuple[dt.datetime, dt.datetime]]:
-    """When these people are already in a meeting we organised (after `after`), as
-    sorted intervals with overlapping ones merged."""
+    """When these people are already in a meeting we organised (after `after`), or busy
+    by the mail server's calendar where it has one, as sorted intervals with overlapping
+    ones merged."""
     busy = []
     for meeting in [*ctx.view.records("meeting"), *pending]:
         if meeting.get("kind") != "meeting" or meeting.get("status") != "scheduled":
@@ -61,6 +66,9 @@ def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.d
         if end <= after or not people & {a["address"] for a in meeting.get("attendees", [])}:
             continue
         busy.append((dt.datetime.fromisoformat(meeting["start"]), end))
+    if ctx.busy is not None and people:
+        busy.extend((start, end) for start, end in
+                    ctx.busy(sorted(people), after, after + FREE_BUSY_WINDOW) if end > after)
     merged: list[tuple[dt.datetime, dt.datetime]] = []
     for start, end in sorted(busy):
         if merged and start <= merged[-1][1]:
@@ -76,8 +84,9 @@ def find_slot(ctx: Context, earliest: dt.datetime, length: dt.timedelta,
     interval, that clashes with none of the attendees' other meetings we organised."""
     calendar = ctx.rules.calendar
     step = _clock(ctx, ctx.rules.meetings.slot_step)
-    busy = _busy(ctx, {a["address"] for a in attendees if a.get("address")}, pending,
-                 earliest)
+    # Optional attendees do not hold a meeting up.
+    busy = _busy(ctx, {a["address"] for a in attendees
+                       if a.get("address") and a.get("required", True)}, pending, earliest)
     position = 0  # candidates only move forward, and so does the first busy interval
     start = _align(calendar.next_working_moment(earliest), step)
     for _ in range(5000):
