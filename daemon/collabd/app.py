@@ -12,7 +12,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +23,10 @@ from collabd.config import Config
 from collabd.inbound.classify import Classifier
 from collabd.inbound.message import read_message
 from collabd.logs import about
-from collabd.mailbox.base import Mailbox, MailboxUnavailable
+from collabd.mailbox.base import Mailbox, MailboxUnavailable, SendError
 from collabd.mailbox.local import LocalMailbox
 from collabd.outbound.compose import Person
+from collabd.outbound.invites import native_answer
 from collabd.outbound.outbox import MESSAGES, Outbox, SendPolicy
 from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules, load_rules
@@ -33,6 +34,7 @@ from collabd.resources import skeleton_dir
 from collabd.sdnotify import Notifier
 from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
 from collabd.store.view import CLOSED, StateView
+from collabd.workflow.context import BusyLookup
 from collabd.workflow.engine import Identity, Workflow
 from collabd.workflow.outcome import Outcome
 from collabd.yamlsrc import ConfigError
@@ -73,6 +75,17 @@ def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
             settings.imap, settings.smtp, imap_secret=settings.imap.auth.source(config.base_dir),
             smtp_secret=smtp_auth.source(config.base_dir) if smtp_auth else None,
             base_dir=config.base_dir)
+    if settings.backend == "ews":
+        from collabd.mailbox.ews import EwsMailbox
+
+        ews = settings.ews
+        assert ews is not None  # the schema says so
+        client = ews.oauth2_client
+        return EwsMailbox(
+            ews, address=settings.mailbox.address, tz=settings.timezone,
+            secret=ews.auth.source(config.base_dir) if ews.auth else None,
+            client_secret=client.client_secret.source(config.base_dir) if client else None,
+            base_dir=config.base_dir)
     raise AssertionError(f"unknown backend {settings.backend}")  # the schema prevents it
 
 
@@ -104,7 +117,8 @@ class Daemon:
         self.notifier = notifier or Notifier()
         self.rules, self.templates = load_policy(config)
         self.identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
-        self.workflow = workflow or Workflow(self.rules, self.templates, self.identity)
+        self.workflow = workflow or Workflow(self.rules, self.templates, self.identity,
+                                             busy=self._busy_lookup())
         self.classifier = Classifier(self.rules, settings.mailbox.address)
         d = settings.daemon
         self.outbox = Outbox(
@@ -119,6 +133,8 @@ class Daemon:
         self._wake = threading.Event()
         self._scheduler = schedule.Scheduler()
         self._mailbox_down_since: float | None = None
+        self._answers_read_at: float | None = None
+        self._calendar_warned = False
         self._started = False
 
     # -- lifecycle ------------------------------------------------------------------
@@ -170,7 +186,7 @@ class Daemon:
             log.error("the changed rules are not valid; keeping the rules in use:\n%s", exc)
             return
         self.rules, self.templates = rules, templates
-        self.workflow = Workflow(rules, templates, self.identity)
+        self.workflow = Workflow(rules, templates, self.identity, busy=self._busy_lookup())
         self.classifier = Classifier(rules, self.config.settings.mailbox.address)
         log.info("rules and templates reloaded from %s and %s", self.config.rules_dir,
                  self.config.templates_dir)
@@ -338,12 +354,75 @@ class Daemon:
     def tick(self) -> None:
         now = self.clock.now()
         try:
+            self.read_native_answers(now)
             outcome = self.workflow.on_tick(self.view, now)
             if outcome.records or outcome.drafts or outcome.meta:
                 self.commit(outcome)
             self.archive_closed(now)
         except Exception:
             log.exception("tick at %s raised; the next tick tries again", isoformat(now))
+
+    # -- a native calendar (Exchange) ---------------------------------------------------
+
+    def _busy_lookup(self) -> BusyLookup | None:
+        calendar = self.mailbox.calendar
+        if calendar is None:
+            return None
+
+        def lookup(addresses: Sequence[str], start: dt.datetime, end: dt.datetime
+                   ) -> list[tuple[dt.datetime, dt.datetime]]:
+            try:
+                found = calendar.busy(addresses, start, end)
+            except (MailboxUnavailable, SendError) as exc:
+                # The slot is then chosen from our own meetings alone.
+                if not self._calendar_warned:
+                    self._calendar_warned = True
+                    log.warning("free/busy not available, choosing meeting times from "
+                                "collabd's own meetings: %s", exc)
+                return []
+            self._calendar_warned = False
+            return [interval for intervals in found.values() for interval in intervals]
+
+        return lookup
+
+    def read_native_answers(self, now: dt.datetime, *, force: bool = False) -> int:
+        """Attendees' answers as the server's calendar has them, for our scheduled
+        meetings, journaled as iMIP replies where they changed (then processed as any
+        reply). Every `poll_seconds`, and soon after a meeting message came in."""
+        calendar = self.mailbox.calendar
+        if calendar is None:
+            return 0
+        moment = self.clock.monotonic()
+        due = (force or calendar.answers_changed or self._answers_read_at is None
+               or moment - self._answers_read_at >= calendar.poll_seconds)
+        if not due:
+            return 0
+        self._answers_read_at = moment
+        meetings = [m for m in self.store.values("records")
+                    if m.get("kind") == "meeting" and m.get("status") == "scheduled"
+                    and m.get("uid") and dt.datetime.fromisoformat(m["end"])
+                    > now - dt.timedelta(days=1)]
+        if not meetings:
+            return 0
+        try:
+            answers = calendar.responses([m["uid"] for m in meetings])
+        except (MailboxUnavailable, SendError) as exc:
+            self._mailbox_down(exc)
+            return 0
+        journaled = 0
+        for meeting in meetings:
+            got = answers.get(meeting["uid"], {})
+            for attendee in meeting.get("attendees", []):
+                partstat = got.get(attendee["address"].lower())
+                if partstat and partstat != attendee.get("partstat"):
+                    self.journal.put(native_answer(
+                        meeting, attendee, partstat,
+                        organizer=self.config.settings.mailbox.address, stamp=now))
+                    journaled += 1
+        if journaled:
+            log.info("%d answer(s) to meetings read from the calendar", journaled)
+            self._wake.set()
+        return journaled
 
     def archive_closed(self, now: dt.datetime) -> int:
         """Move records closed more than `archive_after_days` ago into the archive."""

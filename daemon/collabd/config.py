@@ -192,12 +192,78 @@ class SmtpServer(TlsOptions):
         return self.port or (465 if self.security == "tls" else 587)
 
 
+class OAuth2Client(_Strict):
+    """OAuth2 client credentials (an app registration with full_access_as_app): for
+    Exchange in a hybrid deployment that signs in through Microsoft Entra ID."""
+
+    client_id: str
+    tenant_id: str
+    client_secret: Secret
+
+
+class EwsServer(TlsOptions):
+    # https://mail.company.com/EWS/Exchange.asmx; without it, autodiscover from the
+    # shared mailbox's address.
+    service_endpoint: str | None = None
+    auth_type: Literal["ntlm", "basic", "oauth2"] = "ntlm"
+    username: str | None = None  # DOMAIN\\user or user@company: the service account
+    auth: Secret | None = None  # its password (ntlm, basic) or an access token (oauth2)
+    oauth2_client: OAuth2Client | None = None
+    # delegate: the service account has FullAccess (and Send As) on the shared mailbox;
+    # impersonation: it has the ApplicationImpersonation role.
+    access: Literal["delegate", "impersonation"] = "delegate"
+    folder: str = "inbox"  # or a folder below it: "inbox/协作"
+    processed_folder: str = "collabd/processed"  # below the inbox, created if absent
+    oversize_folder: str = "collabd/oversize"
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # sync: SyncFolderItems; received: a datetime_received cursor, for a server where
+    # sync is not available to the account.
+    sync: Literal["sync", "received"] = "sync"
+    # How often the inbox is synced: each sync counts against the account's EWS
+    # throttling budget, so not every 2 s like the local backend.
+    poll_seconds: float = Field(default=15.0, gt=0)
+    native_calendar: bool = True  # meetings as calendar items, free/busy from Exchange
+    response_poll_seconds: float = Field(default=300.0, gt=0)
+    # The longest throttling back-off waited out inside a call; a longer one asked by
+    # Exchange pauses the backend instead (the watchdog allows 120 s).
+    max_wait_seconds: float = Field(default=30.0, ge=0, le=90)
+    timeout_seconds: float = Field(default=120.0, gt=0)
+    version: str | None = None  # e.g. "15.1" (2016) to skip version detection
+
+    @field_validator("service_endpoint")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("expected the EWS URL, like https://mail.example.com/EWS/"
+                             "Exchange.asmx")
+        return value
+
+    @field_validator("version")
+    @classmethod
+    def _build(cls, value: str | None) -> str | None:
+        if value is not None and not all(p.isdigit() for p in value.split(".")):
+            raise ValueError("expected an Exchange build like 15.1 or 15.2.1118")
+        return value
+
+    @model_validator(mode="after")
+    def _credentials(self) -> EwsServer:
+        if self.auth_type == "oauth2":
+            if self.oauth2_client is None and (self.auth is None or not self.auth.oauth2):
+                raise ValueError("auth_type oauth2 needs auth.xoauth2_token_file (or _env) "
+                                 "or an oauth2_client section")
+        elif self.username is None or self.auth is None or not self.auth.given:
+            raise ValueError(f"auth_type {self.auth_type} needs username and auth "
+                             "(password_file or password_env)")
+        return self
+
+
 class Settings(_Strict):
     mailbox: Mailbox
-    backend: Literal["local", "imap"] = "local"
+    backend: Literal["local", "imap", "ews"] = "local"
     local: LocalBackend = LocalBackend()
     imap: ImapServer | None = None
     smtp: SmtpServer | None = None
+    ews: EwsServer | None = None
     timezone: str = DEFAULT_TZ
     paths: Paths = Paths()
     daemon: Daemon = Daemon()
@@ -207,6 +273,8 @@ class Settings(_Strict):
         if self.backend == "imap" and (self.imap is None or self.smtp is None):
             missing = " and ".join(k for k in ("imap", "smtp") if getattr(self, k) is None)
             raise ValueError(f"backend imap needs the {missing} section(s)")
+        if self.backend == "ews" and self.ews is None:
+            raise ValueError("backend ews needs the ews section")
         return self
 
     @field_validator("timezone")

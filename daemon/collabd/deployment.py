@@ -45,6 +45,15 @@ local:
 #   auth:
 #     password_file: mail.secret
 
+# Or Exchange Server through EWS, with meetings in its calendar:
+# backend: ews
+# ews:
+#   service_endpoint: https://mail.example.com/EWS/Exchange.asmx
+#   auth_type: ntlm             # ntlm | basic | oauth2
+#   username: CORP\\svc-collab
+#   auth:
+#     password_file: ews.secret
+
 timezone: Asia/Shanghai
 
 paths:

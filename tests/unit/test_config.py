@@ -129,3 +129,39 @@ def test_idle_is_renewed_inside_the_servers_limit(tmp_path: Path) -> None:
         "imap:\n", "imap:\n  idle_renew_seconds: 1800\n")
     with pytest.raises(ConfigError, match=r"imap\.idle_renew_seconds"):
         load_config(_write(tmp_path, text))
+
+
+EWS_CONFIG = """\
+mailbox:
+  address: collab@example.com
+backend: ews
+ews:
+  service_endpoint: https://mail.example.com/EWS/Exchange.asmx
+  username: CORP\\svc-collab
+  auth:
+    password_file: ews.secret
+"""
+
+
+def test_ews_settings_and_their_defaults(tmp_path: Path) -> None:
+    ews = load_config(_write(tmp_path, EWS_CONFIG)).settings.ews
+    assert ews is not None
+    assert ews.username == "CORP\\svc-collab"
+    assert (ews.auth_type, ews.access, ews.sync, ews.native_calendar) == (
+        "ntlm", "delegate", "sync", True)
+    assert ews.processed_folder == "collabd/processed" and ews.verify
+
+
+def test_ews_needs_credentials_that_fit_the_auth_type(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="auth_type ntlm needs username and auth"):
+        load_config(_write(tmp_path, EWS_CONFIG.replace(
+            "  auth:\n    password_file: ews.secret\n", "")))
+    text = EWS_CONFIG.replace("  username: CORP\\svc-collab\n", "  auth_type: oauth2\n")
+    with pytest.raises(ConfigError, match=r"auth_type oauth2 needs auth\.xoauth2_token_file"):
+        load_config(_write(tmp_path, text))
+    text = EWS_CONFIG.replace("https://mail.example.com/EWS/Exchange.asmx", "mail.example.com")
+    with pytest.raises(ConfigError, match="expected the EWS URL"):
+        load_config(_write(tmp_path, text))
+    with pytest.raises(ConfigError, match="backend ews needs the ews section"):
+        load_config(_write(tmp_path, "mailbox:\n  address: collab@example.com\n"
+                                     "backend: ews\n"))
