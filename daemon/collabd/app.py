@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 import signal
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -201,14 +200,21 @@ class Daemon:
         """One fetch-process-tick-send pass (`collabd run --once`)."""
         result = self.fetch_and_process()
         self.tick()
-        result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping)
+        result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping,
+                                           progress=self.notifier.watchdog)
         return result
+
+    def install_signals(self) -> None:
+        """SIGTERM/SIGINT stop, SIGHUP reloads. Installed before start-up: a reload
+        arriving while the mailbox is still connecting must not kill the process (the
+        default action of SIGHUP)."""
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
 
     def run_forever(self, *, install_signals: bool = True) -> None:
         if install_signals:
-            signal.signal(signal.SIGTERM, self.request_stop)
-            signal.signal(signal.SIGINT, self.request_stop)
-            signal.signal(signal.SIGHUP, self.request_reload)
+            self.install_signals()
         tick_seconds = self.config.settings.daemon.tick_seconds
         self._scheduler.every(tick_seconds).seconds.do(self.tick)
         self.tick()
@@ -223,7 +229,8 @@ class Daemon:
                 # not at the next scheduled tick.
                 self.tick()
             self._scheduler.run_pending()
-            result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping)
+            result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping,
+                                               progress=self.notifier.watchdog)
             self.notifier.watchdog()
             if self.store.checkpoint_due() and not result.busy:
                 self.store.checkpoint()
@@ -257,6 +264,11 @@ class Daemon:
             try:
                 batch = self.mailbox.fetch(self.view.meta(CURSOR_KEY), FETCH_BATCH)
             except MailboxUnavailable as exc:
+                self._mailbox_down(exc)
+                return total
+            except Exception as exc:  # a backend's bug: logged with its traceback, once
+                if self._mailbox_down_since is None:
+                    log.exception("fetching from the mailbox raised")
                 self._mailbox_down(exc)
                 return total
             self._mailbox_up()
@@ -373,7 +385,7 @@ class Daemon:
                    ) -> list[tuple[dt.datetime, dt.datetime]]:
             try:
                 found = calendar.busy(addresses, start, end)
-            except (MailboxUnavailable, SendError) as exc:
+            except Exception as exc:  # whatever it is, a slot is still chosen
                 # The slot is then chosen from our own meetings alone.
                 if not self._calendar_warned:
                     self._calendar_warned = True
@@ -409,16 +421,23 @@ class Daemon:
         except (MailboxUnavailable, SendError) as exc:
             self._mailbox_down(exc)
             return 0
+        except Exception:
+            log.exception("reading the attendees' answers failed; the next tick tries again")
+            return 0
         journaled = 0
         for meeting in meetings:
             got = answers.get(meeting["uid"], {})
+            asked = _last_asked(meeting)
             for attendee in meeting.get("attendees", []):
-                partstat = got.get(attendee["address"].lower())
-                if partstat and partstat != attendee.get("partstat"):
-                    self.journal.put(native_answer(
-                        meeting, attendee, partstat,
-                        organizer=self.config.settings.mailbox.address, stamp=now))
-                    journaled += 1
+                answer = got.get(attendee["address"].lower())
+                if answer is None or answer.partstat == attendee.get("partstat"):
+                    continue
+                if answer.at is not None and answer.at < asked - ANSWER_CLOCK_SLACK:
+                    continue  # an answer to the meeting's time before it was moved
+                self.journal.put(native_answer(
+                    meeting, attendee, answer.partstat, answered_at=answer.at,
+                    organizer=self.config.settings.mailbox.address, stamp=now))
+                journaled += 1
         if journaled:
             log.info("%d answer(s) to meetings read from the calendar", journaled)
             self._wake.set()
@@ -442,12 +461,26 @@ class Daemon:
         return len(old)
 
 
+# Between our clock and the mail server's: an answer this much older than the last time
+# everyone was asked still counts.
+ANSWER_CLOCK_SLACK = dt.timedelta(minutes=1)
+
+
+def _last_asked(meeting: dict[str, Any]) -> dt.datetime:
+    """When everyone was last asked to answer: the meeting made, or last moved."""
+    moments = [meeting["created"]] + [a["at"] for a in meeting.get("audit", [])
+                                      if a.get("what") == "rescheduled"]
+    return max(dt.datetime.fromisoformat(m) for m in moments)
+
+
 def retry_start(daemon: Daemon, *, attempts: int = 0,
-                sleep: Callable[[float], None] = time.sleep) -> None:
-    """Start, retrying a mailbox that is not reachable yet (attempts=0: forever)."""
+                sleep: Callable[[float], object] | None = None) -> None:
+    """Start, retrying a mailbox that is not reachable yet (attempts=0: forever); a stop
+    requested meanwhile ends the waiting at once."""
+    sleep = sleep or daemon._stop.wait
     delay = 1.0
     tries = 0
-    while True:
+    while not daemon.stopping:
         try:
             daemon.start()
             return

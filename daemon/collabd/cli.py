@@ -109,6 +109,7 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
         if once:
             daemon.start()
         else:
+            daemon.install_signals()
             retry_start(daemon)
     except CollabdError as exc:
         _fail(str(exc))
@@ -117,8 +118,8 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
             result = daemon.run_once()
             click.echo(f"fetched {result.fetched}, processed {result.processed}, "
                        f"sent {result.sent}", err=True)
-        else:
-            daemon.run_forever()
+        elif not daemon.stopping:
+            daemon.run_forever(install_signals=False)
     finally:
         daemon.close()
 
