@@ -87,6 +87,7 @@ class FakeExchange:
         self.requests: list[tuple[str, etree._Element, Any]] = []
         self.expired_states: set[str] = set()
         self.unknown_folders: list[dict[str, str]] = []
+        self.broken: dict[str, str] = {}  # item id → the error GetItem answers for it
         self._faults: dict[str, list[tuple[int, bytes]]] = {}
         self._ids = itertools.count(1)
         self._mocker = requests_mock.Mocker()
@@ -129,12 +130,15 @@ class FakeExchange:
     def calendar_items(self) -> list[Item]:
         return [i for i in self.items.values() if i.tag == "CalendarItem"]
 
-    def answer(self, uid: str, address: str, response: str) -> None:
+    def answer(self, uid: str, address: str, response: str,
+               at: dt.datetime | None = None) -> None:
         """An attendee answers in their own client; Exchange notes it on the item."""
         item = next(i for i in self.calendar_items() if i.fields.get("collabd-uid") == uid)
         for attendee in item.fields["attendees"]:
             if attendee["address"].lower() == address.lower():
                 attendee["response"] = response
+                if at is not None:
+                    attendee["answered"] = at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def ops(self) -> list[str]:
         return [op for op, _, _ in self.requests]
@@ -330,6 +334,11 @@ class FakeExchange:
             if item is None:
                 fills.append(self._item_not_found())
                 continue
+            if item.id in self.broken:
+                fills.append(self._error("GetItem_message_error_ErrorInvalidPropertyRequest.xml",
+                                         self.broken[item.id],
+                                         "Exchange could not convert this item."))
+                continue
             element = self._item_element(item, wanted, bool(extended))
             fills.append(lambda m, e=element: self._replace(m, "Items", [e]))
         template = ("GetItem_calendar_with_attendee_responses_ADAPTED.xml"
@@ -376,12 +385,15 @@ class FakeExchange:
                     children.append(t(tag, None, *[t("Attendee", None, t(
                         "Mailbox", None, t("Name", a["name"]), t("EmailAddress", a["address"]),
                         t("RoutingType", "SMTP"), t("MailboxType", "Mailbox")),
-                        t("ResponseType", a.get("response", "NoResponseReceived")))
+                        t("ResponseType", a.get("response", "NoResponseReceived")),
+                        *([t("LastResponseTime", a["answered"])] if a.get("answered") else []))
                         for a in people]))
         if "message:InternetMessageId" in wanted and item.message_id:
             children.append(t("InternetMessageId", item.message_id))
         if extended and "collabd-uid" in f:
             children.append(_collabd_uid(f["collabd-uid"]))
+        if extended and "collabd-sequence" in f:
+            children.append(_extended("collabd-sequence", "Integer", f["collabd-sequence"]))
         return t(item.tag, None, *children)
 
     def _op_MoveItem(self, operation: etree._Element) -> etree._Element:
@@ -475,9 +487,9 @@ class FakeExchange:
                             fields["attendees"]) else []
                         for a in fields["attendees"]:
                             old = kept.get(a["address"].lower())
-                            merged.append({**a, "response": old.get("response",
-                                                                     "NoResponseReceived")}
-                                          if old else a)
+                            # Exchange keeps an attendee's answer and its time.
+                            merged.append({**a, **{k: old[k] for k in ("response", "answered")
+                                                   if k in old}} if old else a)
                         fields["attendees"] = merged
                     item.fields.update(fields)
             item.changekey = f"CK{int(item.changekey[2:]) + 1}"
@@ -520,7 +532,9 @@ class FakeExchange:
                   t("DateTimeReceived", i.received.strftime("%Y-%m-%dT%H:%M:%SZ")),
                   t("Size", str(i.size)),
                   *([_collabd_uid(i.fields["collabd-uid"])] if "collabd-uid" in i.fields
-                    else [])) for i in found])
+                    else []),
+                  *([_extended("collabd-sequence", "Integer", i.fields["collabd-sequence"])]
+                    if "collabd-sequence" in i.fields else [])) for i in found])
         root = etree.fromstring(_load("FindItem_o365_real_3messages.xml"))
         root.attrib.pop("testns", None)  # added by the capture's author, not the server
         return self._fill_root(root, [fill])
@@ -596,10 +610,14 @@ def _version(root: etree._Element) -> None:
 
 
 def _collabd_uid(uid: str) -> etree._Element:
+    return _extended("collabd-uid", "String", uid)
+
+
+def _extended(name: str, kind: str, value: str) -> etree._Element:
     return t("ExtendedProperty", None,
              t("ExtendedFieldURI", DistinguishedPropertySetId="PublicStrings",
-               PropertyName="collabd-uid", PropertyType="String"),
-             t("Value", uid))
+               PropertyName=name, PropertyType=kind),
+             t("Value", value))
 
 
 def _calendar_fields(element: etree._Element, *, partial: bool = False) -> dict[str, Any]:
@@ -622,8 +640,8 @@ def _calendar_fields(element: etree._Element, *, partial: bool = False) -> dict[
         fields["attendees"] = people
     for prop in element.findall(f"{{{T}}}ExtendedProperty"):
         uri = prop.find(f"{{{T}}}ExtendedFieldURI")
-        if uri is not None and uri.get("PropertyName") == "collabd-uid":
-            fields["collabd-uid"] = prop.findtext(f"{{{T}}}Value")
+        if uri is not None and uri.get("PropertyName") in ("collabd-uid", "collabd-sequence"):
+            fields[uri.get("PropertyName")] = prop.findtext(f"{{{T}}}Value")
     return fields
 
 

@@ -215,6 +215,7 @@ class EwsServer(TlsOptions):
     folder: str = "inbox"  # or a folder below it: "inbox/协作"
     processed_folder: str = "collabd/processed"  # below the inbox, created if absent
     oversize_folder: str = "collabd/oversize"
+    failed_folder: str = "collabd/failed"  # items Exchange cannot convert to MIME
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     # sync: SyncFolderItems; received: a datetime_received cursor, for a server where
     # sync is not available to the account.
@@ -226,8 +227,9 @@ class EwsServer(TlsOptions):
     response_poll_seconds: float = Field(default=300.0, gt=0)
     # The longest throttling back-off waited out inside a call; a longer one asked by
     # Exchange pauses the backend instead (the watchdog allows 120 s).
-    max_wait_seconds: float = Field(default=30.0, ge=0, le=90)
-    timeout_seconds: float = Field(default=120.0, gt=0)
+    max_wait_seconds: float = Field(default=30.0, ge=0, le=60)
+    # Per HTTP request; several make one pass of the loop, which the watchdog allows 120 s.
+    timeout_seconds: float = Field(default=30.0, gt=0, le=60)
     version: str | None = None  # e.g. "15.1" (2016) to skip version detection
 
     @field_validator("service_endpoint")

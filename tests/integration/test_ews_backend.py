@@ -26,6 +26,7 @@ from collabd.app import Daemon
 from collabd.clock import FixedClock
 from collabd.config import Config, EwsServer, Secret, load_config
 from collabd.deployment import init_deployment
+from collabd.errors import CollabdError
 from collabd.mailbox.base import MailboxUnavailable, SendError
 from collabd.mailbox.ews import EwsMailbox
 from ews_fake import URL, FakeExchange, M, T
@@ -92,14 +93,14 @@ def test_processed_items_move_to_a_folder_created_once(exchange: FakeExchange) -
     mailbox = backend()
     mailbox.start()
     created = [_text(c, ".//t:DisplayName") for c in exchange.calls("CreateFolder")]
-    assert created == ["collabd", "processed", "oversize"]
+    assert created == ["collabd", "processed", "oversize", "failed"]
     batch = mailbox.fetch(None)
     mailbox.ack([m.ref for m in batch.messages])
     assert [i.raw for i in exchange.in_folder("processed")] == [batch.messages[0].raw]
     assert exchange.in_folder("F-inbox") == []
     again = backend()  # the next start finds the folders
     again.start()
-    assert len(exchange.calls("CreateFolder")) == 3
+    assert len(exchange.calls("CreateFolder")) == 4
 
 
 def test_a_move_lost_with_the_connection_is_done_after_reconnecting(
@@ -213,13 +214,41 @@ def test_send_keeps_the_mime_and_returns_the_message_id_exchange_kept(
     assert receipt.server_message_id == "<n1@collab.example.com>"
 
 
-def test_send_as_denied_is_a_permanent_refusal(exchange: FakeExchange) -> None:
+def test_send_as_denied_pauses_sending_and_gives_nothing_up(exchange: FakeExchange) -> None:
+    """A permission missing is the account's trouble, not the message's: every message
+    would be refused alike, so sending pauses until an admin grants it."""
     mailbox = backend()
     mailbox.start()
     exchange.fail_next("CreateItem", "CreateItem_message_error_ErrorSendAsDenied.xml", 200)
     with pytest.raises(SendError) as info:
         mailbox.send(message(subject="x"), sender=SHARED, recipients=["a@example.com"])
-    assert info.value.permanent and "ErrorSendAsDenied" in str(info.value)
+    assert info.value.unreachable and not info.value.permanent
+    assert "ErrorSendAsDenied" in str(info.value)
+
+
+def test_an_item_exchange_cannot_convert_does_not_hold_up_the_rest(
+        exchange: FakeExchange, caplog: pytest.LogCaptureFixture) -> None:
+    good = exchange.deliver(message(subject="好的", message_id="<ok1@example.com>"))
+    bad = exchange.deliver(message(subject="坏的", message_id="<bad1@example.com>"))
+    after = exchange.deliver(message(subject="之后", message_id="<ok2@example.com>"))
+    exchange.broken[bad.id] = "ErrorMimeContentConversionFailed"
+    mailbox = backend()
+    mailbox.start()
+    batch = mailbox.fetch(None)
+    assert [parse(m.raw)["Subject"] for m in batch.messages] == ["好的", "之后"]
+    assert [i.raw for i in exchange.in_folder("failed")] == [bad.raw]  # kept whole
+    assert "ErrorMimeContentConversionFailed" in caplog.text
+    mailbox.ack([m.ref for m in batch.messages])
+    assert sorted(i.raw for i in exchange.in_folder("processed")) == sorted(
+        [good.raw, after.raw])
+
+
+def test_a_wrong_password_stops_the_start_without_retrying(exchange: FakeExchange) -> None:
+    exchange.fail_next("GetFolder", "ErrorServerBusy_soapfault_BackOff1500ms.xml", 401)
+    mailbox = backend()
+    with pytest.raises(CollabdError, match="refused"):
+        mailbox.start()
+    assert exchange.ops() == ["GetFolder"]  # one logon, not a series that locks it out
 
 
 def test_oauth2_token_is_read_again_after_the_server_refused_it(
@@ -351,6 +380,78 @@ def test_attendee_answers_are_read_from_the_calendar_item(
     assert [a["what"] for a in h.record(MEETING)["audit"]].count("rsvp declined") == 1
 
 
+def test_answers_given_before_a_reschedule_do_not_count_after_it(
+        h: ExchangeHarness, exchange: FakeExchange) -> None:
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    uid = h.record(MEETING)["uid"]
+    exchange.answer(uid, "wu.min@example.com", "Decline", at=at("2026-12-01 10:20"))
+    first = h.at("2026-12-01 10:30", items=((message(
+        sender="吴敏 <wu.min@example.com>", subject="拒绝: [HY-2026-0001] 需求评审会",
+        message_id="<resp-wu-1@example.com>"), "MeetingResponse"),))
+    assert [str(m["Subject"]) for m in first] == [
+        "[HY-2026-0001] 吴敏 拒绝了会议邀请：需求评审会：双十二活动预算"]
+    invitation = EmailMessage()
+    invitation["From"] = SHARED
+    invitation["Subject"] = "[HY-2026-0001] 需求评审会：双十二活动预算"
+    invitation["Message-ID"] = "<exchange-invitation-2@mail.example.com>"
+    invitation.set_content("会议邀请")
+    h.at("2026-12-01 11:00", reply_to(invitation, sender="何芳 <he.fang@example.com>",
+                                      text="改期：2026-12-03 15:00"))
+    # Exchange still shows her Decline (given for the old time); it is not news.
+    later = h.at("2026-12-01 16:00", items=((message(
+        sender="郑浩 <zheng.hao@example.com>", subject="接受: [HY-2026-0001] 需求评审会",
+        message_id="<resp-zheng@example.com>"), "MeetingResponse"),))
+    assert not any("拒绝了会议邀请" in str(m["Subject"]) for m in later)
+    attendees = {a["address"]: a["partstat"] for a in h.record(MEETING)["attendees"]}
+    assert attendees["wu.min@example.com"] == "NEEDS-ACTION"
+
+
+def test_an_older_invite_retried_late_does_not_move_the_meeting_back(
+        h: ExchangeHarness, exchange: FakeExchange) -> None:
+    from collabd.mailbox.base import Attendee, NativeMeeting
+
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    record = h.record(MEETING)
+    calendar = h.daemon.mailbox.calendar
+    assert calendar is not None
+    newer = NativeMeeting(uid=record["uid"], subject="[HY-2026-0001] 需求评审会",
+                          start=at("2026-12-03 15:00"), end=at("2026-12-03 16:00"),
+                          location="", body_html="<p>改期</p>",
+                          attendees=(Attendee("he.fang@example.com", "何芳"),), sequence=2)
+    calendar.save_meeting(newer, notify=[])
+    older = NativeMeeting(uid=record["uid"], subject="[HY-2026-0001] 需求评审会",
+                          start=at("2026-12-02 09:30"), end=at("2026-12-02 10:30"),
+                          location="", body_html="<p>旧</p>",
+                          attendees=(Attendee("he.fang@example.com", "何芳"),), sequence=1)
+    updates = len(exchange.calls("UpdateItem"))
+    calendar.save_meeting(older, notify=[])
+    assert len(exchange.calls("UpdateItem")) == updates
+    [item] = exchange.calendar_items()
+    assert dt.datetime.fromisoformat(item.fields["start"]) == at("2026-12-03 15:00")
+
+
+def test_a_meeting_exchange_cannot_take_fails_that_message_only(
+        h: ExchangeHarness, exchange: FakeExchange) -> None:
+    """exchangelib refuses some values itself (a subject over 255 characters is cut, an
+    end before the start is not): the invite fails for good, the daemon goes on."""
+    from collabd.mailbox.base import Attendee, NativeMeeting
+
+    calendar = h.daemon.mailbox.calendar
+    assert calendar is not None
+    bad = NativeMeeting(uid="HY-2026-0099-x@example.com", subject="长" * 300,
+                        start=at("2026-12-03 15:00"), end=at("2026-12-03 14:00"),
+                        location="", body_html="", attendees=(Attendee("a@example.com"),))
+    with pytest.raises(SendError) as info:
+        calendar.save_meeting(bad, notify=[])
+    assert info.value.permanent
+    long_subject = NativeMeeting(uid="HY-2026-0098-x@example.com", subject="长" * 300,
+                                 start=at("2026-12-03 15:00"), end=at("2026-12-03 16:00"),
+                                 location="", body_html="",
+                                 attendees=(Attendee("a@example.com"),))
+    calendar.save_meeting(long_subject, notify=[])
+    assert [len(i.fields["subject"]) for i in exchange.calendar_items()] == [255]
+
+
 def test_reschedule_and_cancel_go_through_exchange(
         h: ExchangeHarness, exchange: FakeExchange) -> None:
     sent = h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
@@ -417,3 +518,25 @@ def parse(raw: bytes) -> EmailMessage:
 
 
 logging.getLogger("exchangelib").setLevel(logging.WARNING)
+
+
+
+def test_the_same_answer_from_the_calendar_and_from_the_mail_counts_once(
+        h: ExchangeHarness, exchange: FakeExchange) -> None:
+    from collabd.outbound.invites import native_answer
+
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    meeting = h.record(MEETING)
+    exchange.answer(meeting["uid"], "wu.min@example.com", "Decline", at=at("2026-12-01 10:20"))
+    told = h.at("2026-12-01 10:30")  # read from the calendar at the next due read
+    assert [str(m["Subject"]) for m in told] == [
+        "[HY-2026-0001] 吴敏 拒绝了会议邀请：需求评审会：双十二活动预算"]
+    # Then her client's own iMIP REPLY comes in (as Exchange keeps it, with its
+    # text/calendar part): the same answer, a different message.
+    attendee = next(a for a in meeting["attendees"] if a["address"] == "wu.min@example.com")
+    mail = native_answer(meeting, attendee, "DECLINED", answered_at=None,
+                         organizer=SHARED, stamp=at("2026-12-01 10:21"))
+    again = h.at("2026-12-01 10:40", items=((mail, "MeetingResponse"),))
+    assert again == []  # the organizer is not told twice
+    whats = [a["what"] for a in h.record(MEETING)["audit"]]
+    assert whats.count("rsvp declined") == 1 and whats.count("rsvp repeated") == 1

@@ -12,7 +12,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 from collabd.errors import CollabdError
 
@@ -83,6 +83,12 @@ class NativeMeeting:
     location: str
     body_html: str
     attendees: Sequence[Attendee] = field(default_factory=tuple)
+    sequence: int = 0  # the iCalendar SEQUENCE of the invite this was read from
+
+
+class NativeAnswer(NamedTuple):
+    partstat: str  # ACCEPTED, DECLINED, TENTATIVE
+    at: dt.datetime | None  # when the attendee answered, where the server says
 
 
 class NativeCalendar(Protocol):
@@ -106,8 +112,8 @@ class NativeCalendar(Protocol):
 
     def cancel_meeting(self, uid: str, *, reason: str) -> None: ...
 
-    def responses(self, uids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """UID → attendee address → iCalendar PARTSTAT, for those who answered.
+    def responses(self, uids: Sequence[str]) -> dict[str, dict[str, NativeAnswer]]:
+        """UID → attendee address → their answer, for those who answered.
         Raises MailboxUnavailable."""
         ...
 

@@ -28,6 +28,7 @@ import email.utils
 import hashlib
 import json
 import logging
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -35,6 +36,7 @@ from email.header import Header
 from pathlib import Path
 from typing import Any
 
+import certifi
 import requests
 from exchangelib import (
     DELEGATE,
@@ -89,6 +91,7 @@ from collabd.mailbox.base import (
     Fetched,
     Mailbox,
     MailboxUnavailable,
+    NativeAnswer,
     NativeMeeting,
     SendError,
     SendReceipt,
@@ -97,16 +100,23 @@ from collabd.mailbox.smtp import SecretSource
 
 log = logging.getLogger(__name__)
 
-# A pause asked by the server or caused by an outage starts here and doubles.
+# A pause caused by an outage starts at 1 s and doubles up to this.
 RETRY_MAX_SECONDS = 300.0
+# After a refused login: at most one more try in this long (AD lockout policies count).
+AUTH_RETRY_SECONDS = 600.0
 # Answers from Exchange's attendee response types, as iCalendar PARTSTATs.
 PARTSTAT = {"Accept": "ACCEPTED", "Decline": "DECLINED", "Tentative": "TENTATIVE"}
 # Errors of a call at all (the server, the network, the answer): caught around calls.
 _UNAVAILABLE = (TransportError, requests.exceptions.RequestException, OSError)
-# Exchange's answers that mean "not now" rather than "not this message".
+# Exchange's answers that mean "not now" or "not with this account" rather than "not
+# this message": sending pauses (and says so once) instead of failing message after
+# message, and the mail waits until someone fixes the server or the permissions.
 _TRANSIENT = {"ErrorServerBusy", "ErrorInternalServerTransientError", "ErrorTimeoutExpired",
               "ErrorTooManyObjectsOpened", "ErrorMailboxStoreUnavailable",
-              "ErrorConnectionFailed", "ErrorMailboxMoveInProgress", "ErrorInternalServerError"}
+              "ErrorConnectionFailed", "ErrorMailboxMoveInProgress", "ErrorInternalServerError",
+              "ErrorAccessDenied", "ErrorNonExistentMailbox", "ErrorSendAsDenied",
+              "ErrorQuotaExceeded", "ErrorImpersonateUserDenied",
+              "ErrorImpersonationDenied", "ErrorMailboxLogonFailed"}
 
 
 def _server_side(exc: BaseException) -> bool:
@@ -129,32 +139,66 @@ class CollabdUid(ExtendedProperty):  # type: ignore[misc]
     property_type = "String"
 
 
-with contextlib.suppress(ValueError):  # registered once per process
-    CalendarItem.register("collabd_uid", CollabdUid)
+class CollabdSequence(ExtendedProperty):  # type: ignore[misc]
+    """The iCalendar SEQUENCE of the invite last applied to the item: an older invite
+    retried after a newer one must not move the meeting back."""
+
+    distinguished_property_set_id = "PublicStrings"
+    property_name = "collabd-sequence"
+    property_type = "Integer"
+
+
+for _name, _prop in (("collabd_uid", CollabdUid), ("collabd_sequence", CollabdSequence)):
+    with contextlib.suppress(ValueError):  # registered once per process
+        CalendarItem.register(_name, _prop)
 
 
 class LoggedFaultTolerance(FaultTolerance):  # type: ignore[misc]
-    """exchangelib's back-off on ErrorServerBusy, logged when it starts."""
+    """exchangelib's back-off on ErrorServerBusy, logged, with a budget per operation:
+    FaultTolerance checks each back-off against max_wait on its own, so a server asking
+    again and again for short pauses could hold one call far past the watchdog."""
+
+    def __init__(self, max_wait: float) -> None:
+        super().__init__(max_wait=max_wait)
+        self.waited = 0.0
+
+    def begin(self) -> None:
+        """A new operation (a fetch, a move, a send): its own budget."""
+        self.waited = 0.0
 
     def back_off(self, seconds: float | None) -> None:
         wait = self.DEFAULT_BACKOFF if seconds is None else seconds
-        if wait <= self.max_wait:
-            log.warning("ews: Exchange is throttling (ErrorServerBusy); waiting %.1f s", wait)
+        if self.waited + wait > self.max_wait:
+            raise RateLimitError("Max timeout reached", wait=wait)
+        self.waited += wait
+        log.warning("ews: Exchange is throttling (ErrorServerBusy); waiting %.1f s", wait)
         super().back_off(seconds)
+
+    def raise_response_errors(self, response: Any) -> Any:
+        # FaultTolerance takes a 401 for throttling and retries it: with NTLM each retry
+        # is a failed logon, and a wrong password would lock the service account out.
+        if response.status_code == 401:
+            raise UnauthorizedError(f"Invalid credentials for {response.url}")
+        return super().raise_response_errors(response)
 
 
 def _ca_adapter(ca_file: Path) -> type:
-    """requests' adapter with the company's CA bundle: exchangelib has no `verify` of its
-    own, its sessions take the adapter class from BaseProtocol.HTTP_ADAPTER_CLS."""
+    """requests' adapter trusting the company's CA (and the public ones, which the
+    OAuth2 token endpoint needs): exchangelib has no `verify` of its own, its sessions
+    take the adapter class from BaseProtocol.HTTP_ADAPTER_CLS."""
+    bundle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the process
+        prefix="collabd-ca-", suffix=".pem", delete=False)
+    bundle.write(Path(certifi.where()).read_bytes() + b"\n" + ca_file.read_bytes())
+    bundle.close()
+    path = bundle.name
 
     class CompanyCAAdapter(requests.adapters.HTTPAdapter):
         def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
-            super().cert_verify(conn, url, str(ca_file), cert)
+            super().cert_verify(conn, url, path, cert)
 
         def get_connection_with_tls_context(self, request: Any, verify: Any,
                                             proxies: Any = None, cert: Any = None) -> Any:
-            return super().get_connection_with_tls_context(request, str(ca_file), proxies,
-                                                           cert)
+            return super().get_connection_with_tls_context(request, path, proxies, cert)
 
     return CompanyCAAdapter
 
@@ -193,6 +237,8 @@ class EwsMailbox(Mailbox):
         self._source: Folder | None = None
         self._processed: Folder | None = None
         self._oversize: Folder | None = None
+        self._failed_folder: Folder | None = None
+        self._policy: LoggedFaultTolerance | None = None
         self._failures = 0
         self._retry_at = 0.0
         self._last_error = ""
@@ -228,12 +274,19 @@ class EwsMailbox(Mailbox):
 
     def _connect(self) -> Account:
         s = self.settings
+        # Process-wide in exchangelib; one Exchange per daemon.
         if not s.verify:
             BaseProtocol.HTTP_ADAPTER_CLS = NoVerifyHTTPAdapter
         elif s.ca_file is not None:
             ca_file = self._path(s.ca_file)
             assert ca_file is not None
-            BaseProtocol.HTTP_ADAPTER_CLS = _ca_adapter(ca_file)
+            try:
+                BaseProtocol.HTTP_ADAPTER_CLS = _ca_adapter(ca_file)
+            except OSError as exc:
+                raise MailboxUnavailable(f"EWS: cannot read ews.ca_file {ca_file}: "
+                                         f"{exc.strerror}") from exc
+        else:
+            BaseProtocol.HTTP_ADAPTER_CLS = requests.adapters.HTTPAdapter
         BaseProtocol.TIMEOUT = s.timeout_seconds
         try:
             credentials = self._credentials()
@@ -241,10 +294,10 @@ class EwsMailbox(Mailbox):
             raise MailboxUnavailable(f"EWS: {exc}") from exc
         auth = {"ntlm": NTLM, "basic": BASIC, "oauth2": OAUTH2}[s.auth_type]
         version = Version(build=Build(*map(int, s.version.split(".")))) if s.version else None
+        self._policy = LoggedFaultTolerance(max_wait=s.max_wait_seconds)
         config = Configuration(
             service_endpoint=s.service_endpoint, credentials=credentials, auth_type=auth,
-            version=version, retry_policy=LoggedFaultTolerance(max_wait=s.max_wait_seconds),
-            max_connections=1)
+            version=version, retry_policy=self._policy, max_connections=1)
         try:
             account = Account(
                 primary_smtp_address=self.address, config=config,
@@ -254,6 +307,7 @@ class EwsMailbox(Mailbox):
             self._source = self._folder_at(account, s.folder)
             self._processed = self._ensure_folder(account, s.processed_folder)
             self._oversize = self._ensure_folder(account, s.oversize_folder)
+            self._failed_folder = self._ensure_folder(account, s.failed_folder)
         except UnauthorizedError as exc:
             raise MailboxUnavailable(f"EWS {self.describe()}: login as "
                                      f"{s.username or self.address} refused: {exc}") from exc
@@ -287,6 +341,9 @@ class EwsMailbox(Mailbox):
         return folder
 
     def _ensure(self) -> Account:
+        """The connected account, its throttling budget renewed for one operation."""
+        if self._policy is not None:
+            self._policy.begin()
         if self._account is None:
             if time.monotonic() < self._retry_at:
                 raise MailboxUnavailable(self._last_error)
@@ -309,6 +366,9 @@ class EwsMailbox(Mailbox):
         or password is read again on reconnecting) and pause."""
         self._account = None
         wait = exc.wait if isinstance(exc, RateLimitError) else None
+        if isinstance(exc, UnauthorizedError):
+            # Every retry is a failed logon: few of them, lest the account be locked.
+            wait = max(wait or 0.0, AUTH_RETRY_SECONDS)
         error = MailboxUnavailable(f"EWS: {_say(exc)}" + (
             f" (Exchange asked for a pause of {wait:.0f} s)" if wait else ""))
         self._failed(error, wait)
@@ -419,18 +479,22 @@ class EwsMailbox(Mailbox):
         small = [i for i in items if (i.size or 0) <= limit]
         big = [i for i in items if (i.size or 0) > limit]
         messages: list[Fetched] = []
-        for got in account.fetch([(i.id, i.changekey) for i in small], folder=self._source,
-                                 only_fields=["mime_content"]):
+        unreadable: list[tuple[Any, BaseException]] = []
+        results = account.fetch([(i.id, i.changekey) for i in small], folder=self._source,
+                                only_fields=["mime_content"])
+        for asked, got in zip(small, results, strict=True):
             if isinstance(got, ErrorItemNotFound):
                 continue  # moved or deleted by someone meanwhile
             if isinstance(got, Exception):
-                raise got
+                if _server_side(got):
+                    raise got
+                unreadable.append((asked, got))  # this item's trouble, not the server's
+                continue
             raw = got.mime_content
             if isinstance(raw, str):
                 raw = raw.encode("utf-8")
             if not raw:
-                log.warning("ews: item %s has no MIME content; left in %s", got.id,
-                            self.settings.folder)
+                unreadable.append((asked, ValueError("no MIME content")))
                 continue
             if isinstance(got, MeetingResponse | MeetingRequest | MeetingCancellation |
                           MeetingMessage):
@@ -442,14 +506,35 @@ class EwsMailbox(Mailbox):
                     self.native.answers_changed = True
             messages.append(Fetched(_ref(got.id, got.changekey), raw))
         if big:
-            for got in account.fetch(
-                    [(i.id, i.changekey) for i in big], folder=self._source,
-                    only_fields=["subject", "author", "message_id", "datetime_sent", "size"]):
+            results = account.fetch(
+                [(i.id, i.changekey) for i in big], folder=self._source,
+                only_fields=["subject", "author", "message_id", "datetime_sent", "size"])
+            for asked, got in zip(big, results, strict=True):
+                if isinstance(got, ErrorItemNotFound):
+                    continue
                 if isinstance(got, Exception):
+                    if _server_side(got):
+                        raise got
+                    unreadable.append((asked, got))
                     continue
                 messages.append(Fetched(_ref(got.id, got.changekey, oversize=True),
                                         _oversize_headers(got, limit)))
+        if unreadable:
+            self._set_aside(account, unreadable)
         return messages
+
+    def _set_aside(self, account: Account, unreadable: list[tuple[Any, BaseException]]
+                   ) -> None:
+        """Items Exchange cannot hand over (ErrorMimeContentConversionFailed, a corrupt
+        item): kept whole in the failed folder, where people can open them, so that one
+        bad item does not hold up the mail behind it."""
+        for item, error in unreadable:
+            log.error("ews: item %s cannot be read (%s); moved to %s", item.id,
+                      _say(error), self.settings.failed_folder)
+        for result in account.bulk_move([(i.id, i.changekey) for i, _ in unreadable],
+                                        to_folder=self._failed_folder):
+            if isinstance(result, Exception) and not isinstance(result, ErrorItemNotFound):
+                log.error("ews: could not move an unreadable item aside: %s", _say(result))
 
     def ack(self, refs: Sequence[str]) -> None:
         try:
@@ -466,11 +551,16 @@ class EwsMailbox(Mailbox):
         for ids, folder in ((normal, self._processed), (oversize, self._oversize)):
             if not ids:
                 continue
-            for result in account.bulk_move(ids, to_folder=folder):
+            for moved, result in zip(ids, account.bulk_move(ids, to_folder=folder),
+                                     strict=False):
                 if isinstance(result, ErrorItemNotFound):
                     continue  # moved already (a retried move), or deleted by someone
                 if isinstance(result, Exception):
-                    raise result
+                    if _server_side(result):
+                        raise result
+                    # Journaled already; only its move failed: it stays where it is.
+                    log.error("ews: item %s could not be moved (%s); it stays in %s",
+                              moved[0], _say(result), self.settings.folder)
 
     def _move_pending(self, account: Account, pending: Sequence[str]) -> None:
         self._move(account, pending)
@@ -481,7 +571,11 @@ class EwsMailbox(Mailbox):
     def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
         """Send the MIME as it is: saved as a draft (so the Message-ID Exchange gives it
         can be read), then sent with a copy in Sent Items. Exchange sends to the
-        recipients in the MIME headers; Bcc does not occur in what collabd sends."""
+        recipients in the MIME headers; Bcc does not occur in what collabd sends.
+
+        As with every backend, a crash after Exchange took the message and before the
+        outbox recorded it sends it again after the restart, with the same Message-ID."""
+        draft: Message | None = None
         try:
             account = self._ensure()
             draft = Message(account=account, folder=account.drafts, mime_content=raw)
@@ -492,15 +586,21 @@ class EwsMailbox(Mailbox):
                 raise kept
             draft.changekey = kept.changekey
             draft.send(save_copy=True, copy_to_folder=account.sent)
+            draft = None
         except MailboxUnavailable as exc:
             raise SendError(str(exc), unreachable=True) from exc
         except (EWSError, *_UNAVAILABLE) as exc:
             if _server_side(exc):
                 self._lost(exc)
                 raise SendError(f"EWS: {_say(exc)}", unreachable=True) from exc
-            # ErrorSendAsDenied, a recipient Exchange refuses, ...: this message's trouble.
+            # A recipient or a size Exchange refuses: this message's trouble.
             raise SendError(f"EWS refused the message: {_say(exc)}",
                             permanent=_permanent(exc)) from exc
+        finally:
+            if draft is not None and draft.id:
+                # Not sent: the next try makes a new draft; this one goes.
+                with contextlib.suppress(Exception):
+                    draft.delete()
         return SendReceipt(server_message_id=kept.message_id or None)
 
     # -- check -------------------------------------------------------------------------------
@@ -545,43 +645,60 @@ class EwsCalendar:
     def _find(self, account: Account, uid: str) -> CalendarItem | None:
         found = list(account.calendar.filter(collabd_uid=uid).only(
             "id", "changekey", "start", "end", "location", "subject", "required_attendees",
-            "optional_attendees", "collabd_uid"))
+            "optional_attendees", "collabd_uid", "collabd_sequence"))
         return found[0] if found else None
 
     def save_meeting(self, meeting: NativeMeeting, *, notify: Sequence[str]) -> str:
         """Create the meeting, or update the one with its UID; Exchange sends the
-        invitations (to everyone when the time or place changed, else to those added)."""
+        invitations (to everyone when the time or place changed, else to those added).
+        An invite older than what the item already has (a retried one, overtaken by a
+        newer) changes nothing."""
         try:
             account = self._account()
             item = self._find(account, meeting.uid)
-            required = [_attendee(a.address, a.name) for a in meeting.attendees if a.required]
-            optional = [_attendee(a.address, a.name) for a in meeting.attendees
-                        if not a.required]
+            if item is not None and (item.collabd_sequence or 0) > meeting.sequence:
+                log.info("ews: meeting %s is at sequence %s already; the older invite "
+                         "(%d) is not applied", meeting.uid, item.collabd_sequence,
+                         meeting.sequence)
+                return str(item.id)
+            known = {} if item is None else {
+                (a.mailbox.email_address or "").lower(): a
+                for a in [*(item.required_attendees or []), *(item.optional_attendees or [])]}
+            # Attendees already on the item are kept as Exchange has them (their answers
+            # and its tracking); new ones are added.
+            required = [known.get(a.address.lower()) or _attendee(a.address, a.name)
+                        for a in meeting.attendees if a.required]
+            optional = [known.get(a.address.lower()) or _attendee(a.address, a.name)
+                        for a in meeting.attendees if not a.required]
             start = EWSDateTime.from_datetime(meeting.start)
             end = EWSDateTime.from_datetime(meeting.end)
+            subject, location = meeting.subject[:255], meeting.location[:255]
             if item is None:
                 item = CalendarItem(
-                    account=account, folder=account.calendar, subject=meeting.subject,
-                    start=start, end=end, location=meeting.location,
+                    account=account, folder=account.calendar, subject=subject,
+                    start=start, end=end, location=location,
                     body=HTMLBody(meeting.body_html), required_attendees=required,
                     optional_attendees=optional or None, uid=meeting.uid,
-                    collabd_uid=meeting.uid, legacy_free_busy_status="Busy",
-                    reminder_is_set=True, reminder_minutes_before_start=15)
+                    collabd_uid=meeting.uid, collabd_sequence=meeting.sequence,
+                    legacy_free_busy_status="Busy", reminder_is_set=True,
+                    reminder_minutes_before_start=15)
                 item.save(send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
                 return str(item.id)
             moved = (item.start != start or item.end != end
-                     or (item.location or "") != meeting.location)
-            item.subject, item.start, item.end = meeting.subject, start, end
-            item.location, item.body = meeting.location, HTMLBody(meeting.body_html)
+                     or (item.location or "") != location)
+            item.subject, item.start, item.end = subject, start, end
+            item.location, item.body = location, HTMLBody(meeting.body_html)
             item.required_attendees, item.optional_attendees = required, optional or None
+            item.collabd_sequence = meeting.sequence
             item.save(update_fields=["subject", "start", "end", "location", "body",
-                                     "required_attendees", "optional_attendees"],
+                                     "required_attendees", "optional_attendees",
+                                     "collabd_sequence"],
                       send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY if moved
                       else SEND_TO_CHANGED_AND_SAVE_COPY)
             return str(item.id)
         except SendError:
             raise
-        except (EWSError, *_UNAVAILABLE) as exc:
+        except Exception as exc:  # whatever it is, the outbox must go on
             raise self._error(exc) from exc
 
     def cancel_meeting(self, uid: str, *, reason: str) -> None:
@@ -594,17 +711,28 @@ class EwsCalendar:
             item.cancel(new_body=HTMLBody(reason))
         except SendError:
             raise
-        except (EWSError, *_UNAVAILABLE) as exc:
+        except Exception as exc:  # whatever it is, the outbox must go on
             raise self._error(exc) from exc
 
     def _error(self, exc: Exception) -> SendError:
         if _server_side(exc):
             self.mailbox._lost(exc)
             return SendError(f"EWS: {_say(exc)}", unreachable=True)
+        if not isinstance(exc, EWSError):
+            # exchangelib's own checks (a value it will not send): not going to change.
+            log.error("ews: the meeting could not be written: %s", _say(exc))
+            return SendError(f"the meeting could not be written: {_say(exc)}",
+                             permanent=True)
         return SendError(f"EWS refused the meeting: {_say(exc)}", permanent=_permanent(exc))
 
-    def responses(self, uids: Sequence[str]) -> dict[str, dict[str, str]]:
-        """UID → attendee address → PARTSTAT, for those who answered."""
+    def _failed_read(self, exc: Exception) -> MailboxUnavailable:
+        """A read for the calendar failed: the backend pauses only for server trouble."""
+        if _server_side(exc):
+            return self.mailbox._lost(exc)
+        return MailboxUnavailable(f"EWS: {_say(exc)}")
+
+    def responses(self, uids: Sequence[str]) -> dict[str, dict[str, NativeAnswer]]:
+        """UID → attendee address → (PARTSTAT, when answered), for those who answered."""
         if not uids:
             return {}
         account = self.mailbox._ensure()
@@ -613,14 +741,16 @@ class EwsCalendar:
             items = list(account.calendar.filter(collabd_uid__in=list(uids)).only(
                 "collabd_uid", "required_attendees", "optional_attendees"))
         except (EWSError, *_UNAVAILABLE) as exc:
-            raise self.mailbox._lost(exc) from exc
-        answers: dict[str, dict[str, str]] = {}
+            raise self._failed_read(exc) from exc
+        answers: dict[str, dict[str, NativeAnswer]] = {}
         for item in items:
             for attendee in [*(item.required_attendees or []), *(item.optional_attendees or [])]:
                 partstat = PARTSTAT.get(attendee.response_type or "")
                 address = (attendee.mailbox.email_address or "").lower()
                 if partstat and address:
-                    answers.setdefault(item.collabd_uid, {})[address] = partstat
+                    when = attendee.last_response_time
+                    answers.setdefault(item.collabd_uid, {})[address] = NativeAnswer(
+                        partstat, _plain(when) if when is not None else None)
         return answers
 
     def busy(self, addresses: Sequence[str], start: dt.datetime,
@@ -634,7 +764,7 @@ class EwsCalendar:
                 start=EWSDateTime.from_datetime(start).astimezone(tz),
                 end=EWSDateTime.from_datetime(end).astimezone(tz), requested_view="Detailed"))
         except (EWSError, *_UNAVAILABLE) as exc:
-            raise self.mailbox._lost(exc) from exc
+            raise self._failed_read(exc) from exc
         result: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
         for address, view in zip(addresses, views, strict=False):
             if isinstance(view, Exception):
@@ -680,9 +810,8 @@ def _say(exc: BaseException) -> str:
 def _permanent(exc: BaseException) -> bool:
     """Exchange's refusals that another try will not change."""
     return type(exc).__name__ in {
-        "ErrorSendAsDenied", "ErrorInvalidRecipients", "ErrorMessageSizeExceeded",
-        "ErrorInvalidSmtpAddress", "ErrorAccessDenied", "ErrorNonExistentMailbox",
-        "ErrorMimeContentConversionFailed", "ErrorInvalidRequest"}
+        "ErrorInvalidRecipients", "ErrorMessageSizeExceeded", "ErrorInvalidSmtpAddress",
+        "ErrorMimeContentConversionFailed", "ErrorInvalidRequest", "ErrorItemSave"}
 
 
 def _oversize_headers(item: Any, limit: int) -> bytes:

@@ -114,13 +114,14 @@ _ANSWER_WORDS = {"ACCEPTED": "已接受", "DECLINED": "已拒绝", "TENTATIVE": 
 
 
 def native_answer(meeting: dict[str, Any], attendee: dict[str, Any], partstat: str, *,
-                  organizer: str, stamp: dt.datetime) -> bytes:
+                  answered_at: dt.datetime | None, organizer: str, stamp: dt.datetime
+                  ) -> bytes:
     """An attendee's answer read from the server's calendar (Exchange), written as the
     iMIP REPLY their client would have sent, so that it takes the same way in.
 
-    Its Message-ID is derived from the meeting, the attendee, the answer and the time of
-    the answer it replaces: the same observation read twice is one message (the journal
-    drops the second), a changed answer is a new one.
+    Its Message-ID is derived from the meeting, the attendee, the answer, when it was
+    given and what it replaces: the same observation read twice is one message (the
+    journal drops the second), a changed answer is a new one.
     """
     event = icalendar.Event()
     event.add("uid", meeting["uid"])
@@ -138,7 +139,7 @@ def native_answer(meeting: dict[str, Any], attendee: dict[str, Any], partstat: s
     calendar.add_component(event)
     key = "|".join((meeting["uid"], attendee["address"].lower(), partstat,
                     str(meeting.get("sequence", 0)), str(attendee.get("partstat")),
-                    str(attendee.get("replied"))))
+                    str(attendee.get("replied")), str(answered_at)))
     digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]
     message = EmailMessage(policy=email.policy.SMTP)
     message["From"] = email.utils.formataddr((attendee.get("name") or "", attendee["address"]))

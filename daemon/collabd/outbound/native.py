@@ -64,7 +64,7 @@ def invite_in(raw: bytes) -> NativeInvite | None:
         start=_moment(event.decoded("dtstart")), end=_moment(event.decoded("dtend")),
         location=str(event.get("location", "")),
         body_html=html or f"<pre>{event.get('description', '')}</pre>",
-        attendees=tuple(attendees))
+        attendees=tuple(attendees), sequence=int(event.get("sequence", 0)))
     return NativeInvite(method, meeting, html)
 
 

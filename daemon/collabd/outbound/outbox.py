@@ -125,14 +125,18 @@ class Outbox:
         return sum(1 for e in self.store.values(OUTBOX) if not e["failed"])
 
     def send_due(self, mailbox: Mailbox, *, limit: int | None = None,
-                 should_stop: Callable[[], bool] = lambda: False) -> int:
+                 should_stop: Callable[[], bool] = lambda: False,
+                 progress: Callable[[], None] = lambda: None) -> int:
+        """Send what is due; `progress` is called after each message (the watchdog)."""
         sent = 0
         if self._resume_at is not None and self.clock.now() < self._resume_at:
             return 0
         for message_id, entry in self.due()[:limit]:
             if should_stop():
                 break
-            if self._send_one(mailbox, message_id, entry):
+            done = self._send_one(mailbox, message_id, entry)
+            progress()
+            if done:
                 sent += 1
             elif self._resume_at is not None:
                 break  # the server is down: the rest waits for it too
@@ -165,8 +169,14 @@ class Outbox:
     def _send_one(self, mailbox: Mailbox, message_id: str, entry: dict[str, Any]) -> bool:
         record = entry.get("record")
         raw = entry["raw"].encode("ascii")
+        invite = None
+        if mailbox.calendar is not None:
+            try:
+                invite = invite_in(raw)
+            except Exception:  # an invite it cannot read goes out as iMIP after all
+                log.exception("reading the meeting out of %s failed; sending it as mail",
+                              message_id)
         try:
-            invite = invite_in(raw) if mailbox.calendar is not None else None
             if invite is not None and mailbox.calendar is not None:
                 # The server's own calendar sends the invitations (Exchange).
                 if invite.method == "CANCEL":
@@ -185,6 +195,10 @@ class Outbox:
             else:
                 self._server_up()
                 self._failed(message_id, entry, exc)
+            return False
+        except Exception as exc:  # a backend's bug must not stop the daemon: retried
+            log.exception("sending %s raised", message_id)
+            self._failed(message_id, entry, SendError(f"unexpected error: {exc!r}"))
             return False
         self._server_up()
         now = self.clock.now()

@@ -369,6 +369,12 @@ def on_calendar_reply(event: Event, ctx: Context) -> Outcome:
             _tell_organizer(meeting, ctx, out, "meeting_counter", attendee=invited,
                             proposed=reply.proposed_start, comment=reply.comment)
             continue
+        if answer.partstat == invited.get("partstat") and answer.partstat != "DELEGATED":
+            # The same answer again (a client resending it, or the same answer seen both
+            # in the mail and in the server's calendar): noted, nobody told twice.
+            audit(meeting, ctx.now, "rsvp repeated", by=invited["address"],
+                  partstat=answer.partstat)
+            continue
         invited["partstat"] = answer.partstat
         invited["replied"] = isoformat(ctx.now)
         if reply.comment:
