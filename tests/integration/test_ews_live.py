@@ -11,6 +11,7 @@ mailbox as the only attendee and cancels it.
 from __future__ import annotations
 
 import datetime as dt
+import email
 import os
 import time
 import uuid
@@ -47,7 +48,10 @@ def test_round_trip_on_a_real_exchange(live: EwsMailbox) -> None:
     token = uuid.uuid4().hex[:12]
     raw = message(sender=f"collabd <{live.address}>", to=live.address,
                   subject=f"collabd live test {token}",
-                  message_id=f"<live-{token}@collabd.invalid>")
+                  message_id=f"<live-{token}@collabd.invalid>",
+                  headers={"Auto-Submitted": "auto-generated",
+                           "X-Auto-Response-Suppress": "All",
+                           "X-Collabd-Loop": live.address})
     receipt = live.send(raw, sender=live.address, recipients=[live.address])
     cursor = None
     found = None
@@ -61,7 +65,13 @@ def test_round_trip_on_a_real_exchange(live: EwsMailbox) -> None:
             time.sleep(3)
     assert found is not None, "the message sent to the shared mailbox never arrived"
     live.ack([found.ref])
-    assert receipt.server_message_id
+    # Exchange writes the MIME anew: the headers that keep auto-replies and loops away
+    # must have survived it, and the Message-ID read back must be the one it sent.
+    arrived = email.message_from_bytes(found.raw)
+    assert arrived["Auto-Submitted"] == "auto-generated"
+    assert arrived["X-Auto-Response-Suppress"] == "All"
+    assert arrived["X-Collabd-Loop"] == live.address
+    assert receipt.server_message_id == arrived["Message-ID"]
     busy = live.native.busy([live.address], dt.datetime.now(dt.UTC),
                             dt.datetime.now(dt.UTC) + dt.timedelta(days=1)) if (
         live.native) else {}
