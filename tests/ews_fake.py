@@ -174,17 +174,7 @@ class FakeExchange:
                   ) -> etree._Element:
         """The recorded answer with one response message per fill: each a copy of the
         recording's first one, changed by `fill`."""
-        root = etree.fromstring(_load(template))
-        messages = root.find(f".//{{{M}}}ResponseMessages")
-        assert messages is not None
-        prototype = messages[0]
-        for child in list(messages):
-            messages.remove(child)
-        for fill in fills:
-            message = copy.deepcopy(prototype)
-            fill(message)
-            messages.append(message)
-        return root
+        return self._fill_root(etree.fromstring(_load(template)), fills)
 
     @staticmethod
     def _replace(message: etree._Element, container: str, children: list[etree._Element]
