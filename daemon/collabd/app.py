@@ -410,10 +410,9 @@ class Daemon:
         if not due:
             return 0
         self._answers_read_at = moment
-        meetings = [m for m in self.store.values("records")
-                    if m.get("kind") == "meeting" and m.get("status") == "scheduled"
-                    and m.get("uid") and dt.datetime.fromisoformat(m["end"])
-                    > now - dt.timedelta(days=1)]
+        meetings = [m for m in self.view.records("meeting")
+                    if m.get("status") == "scheduled" and m.get("uid")
+                    and dt.datetime.fromisoformat(m["end"]) > now - dt.timedelta(days=1)]
         if not meetings:
             return 0
         try:

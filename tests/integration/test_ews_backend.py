@@ -267,7 +267,7 @@ def test_oauth2_token_is_read_again_after_the_server_refused_it(
     exchange.fail_next("SyncFolderItems", "ErrorServerBusy_soapfault_BackOff1500ms.xml", 401)
     with pytest.raises(MailboxUnavailable):
         mailbox.fetch(None)
-    mailbox._retry_at = 0.0  # the pause is over
+    mailbox.pause.until = 0.0  # the pause is over
     mailbox.fetch(None)
     assert exchange.requests[-1][2].headers["Authorization"] == "Bearer token-two"
 

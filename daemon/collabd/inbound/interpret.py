@@ -101,22 +101,9 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
     _person(r, rules, "request", "requester", raw.get("requester", ""))
     _person(r, rules, "request", "receiver", raw.get("receiver", ""))
 
-    # The requester defaults to the sender, and the department to theirs.
-    sender = rules.directory.by_address(message.sender)
-    if "requester" not in r.people and not raw.get("requester"):
-        r.people["requester"] = sender or Person(message.sender_name or message.sender,
-                                                 message.sender)
-        r.fields["requester"] = r.people["requester"].name
-    if "requester_dept" not in r.departments and not raw.get("requester_dept"):
-        person = r.people.get("requester")
-        dept = rules.directory.department(person.department) if (
-            person and person.department) else None
-        if dept is not None:
-            r.departments["requester_dept"] = dept
-            r.fields["requester_dept"] = dept.name
-        else:
-            r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
-                            f" {message.sender} 不在组织目录中，无法确定发起部门")
+    if not _default_to_sender(r, rules, message, raw, "requester", "requester_dept"):
+        r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
+                        f" {message.sender} 不在组织目录中，无法确定发起部门")
     receiver = r.people.get("receiver")
     if receiver is not None and "receiver_dept" in r.departments and receiver.department and (
             receiver.department != r.departments["receiver_dept"].name):
@@ -153,6 +140,26 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
     return r
 
 
+def _default_to_sender(r: Reading, rules: Rules, message: InboundMessage,
+                       raw: dict[str, str], person_field: str, dept_field: str) -> bool:
+    """The person left blank is the sender, and the department left blank is that
+    person's. False when the department is blank and cannot be told that way."""
+    if person_field not in r.people and not raw.get(person_field):
+        r.people[person_field] = rules.directory.by_address(message.sender) or Person(
+            message.sender_name or message.sender, message.sender)
+        r.fields[person_field] = r.people[person_field].name
+    if dept_field in r.departments or raw.get(dept_field):
+        return True
+    person = r.people.get(person_field)
+    dept = rules.directory.department(person.department) if (
+        person and person.department) else None
+    if dept is None:
+        return False
+    r.departments[dept_field] = dept
+    r.fields[dept_field] = dept.name
+    return True
+
+
 def read_problem(found: FoundFields, message: InboundMessage, rules: Rules,
                  now: dt.datetime) -> Reading:
     raw = found.values
@@ -174,18 +181,7 @@ def read_problem(found: FoundFields, message: InboundMessage, rules: Rules,
     _department(r, rules, "problem", "reporter_dept", raw.get("reporter_dept", ""))
     _department(r, rules, "problem", "target_dept", raw.get("target_dept", ""))
     _person(r, rules, "problem", "reporter", raw.get("reporter", ""))
-    sender = rules.directory.by_address(message.sender)
-    if "reporter" not in r.people and not raw.get("reporter"):
-        r.people["reporter"] = sender or Person(message.sender_name or message.sender,
-                                                message.sender)
-        r.fields["reporter"] = r.people["reporter"].name
-    if "reporter_dept" not in r.departments and not raw.get("reporter_dept"):
-        person = r.people.get("reporter")
-        dept = rules.directory.department(person.department) if (
-            person and person.department) else None
-        if dept is not None:
-            r.departments["reporter_dept"] = dept
-            r.fields["reporter_dept"] = dept.name
+    _default_to_sender(r, rules, message, raw, "reporter", "reporter_dept")
     severity = raw.get("severity", "")
     if severity:
         chosen, problem = parse_choice(severity, forms.severity, forms.checked_marks,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,37 @@ from collabd.errors import CollabdError
 
 class MailboxUnavailable(CollabdError):
     """The server cannot be reached or refused us; the daemon retries with backoff."""
+
+
+class RetryPause:
+    """A backend's pause after a failure: no new try for 1 s, 2 s, 4 s, ... up to
+    `longest` (or longer, where the server asked for it); meanwhile a try is refused at
+    once with the last error, so that a server in trouble, or one refusing a login, is
+    not asked again and again."""
+
+    def __init__(self, longest: float = 300.0) -> None:
+        self.longest = longest
+        self.failures = 0
+        self.until = 0.0  # time.monotonic() before which nothing is tried
+        self.error = ""
+
+    def failed(self, exc: BaseException, *, at_least: float | None = None) -> None:
+        self.failures += 1
+        wait = min(2.0 ** (self.failures - 1), self.longest)
+        self.until = time.monotonic() + max(wait, at_least or 0.0)
+        self.error = str(exc)
+
+    def check(self) -> None:
+        """Raises MailboxUnavailable while the pause lasts."""
+        if time.monotonic() < self.until:
+            raise MailboxUnavailable(self.error)
+
+    def worked(self) -> None:
+        """A whole cycle worked: the next failure starts at 1 s again."""
+        self.failures = 0
+
+    def remaining(self) -> float:
+        return max(0.0, self.until - time.monotonic())
 
 
 class SendError(Exception):

@@ -30,7 +30,6 @@ import json
 import logging
 import tempfile
 import threading
-import time
 from collections.abc import Sequence
 from email.header import Header
 from pathlib import Path
@@ -93,6 +92,7 @@ from collabd.mailbox.base import (
     MailboxUnavailable,
     NativeAnswer,
     NativeMeeting,
+    RetryPause,
     SendError,
     SendReceipt,
 )
@@ -239,9 +239,7 @@ class EwsMailbox(Mailbox):
         self._oversize: Folder | None = None
         self._failed_folder: Folder | None = None
         self._policy: LoggedFaultTolerance | None = None
-        self._failures = 0
-        self._retry_at = 0.0
-        self._last_error = ""
+        self.pause = RetryPause(RETRY_MAX_SECONDS)
         self._cleaned_up = False
         self.native = EwsCalendar(self) if settings.native_calendar else None
         self.calendar = self.native
@@ -345,21 +343,14 @@ class EwsMailbox(Mailbox):
         if self._policy is not None:
             self._policy.begin()
         if self._account is None:
-            if time.monotonic() < self._retry_at:
-                raise MailboxUnavailable(self._last_error)
+            self.pause.check()
             try:
                 self._account = self._connect()
             except MailboxUnavailable as exc:
-                self._failed(exc)
+                self.pause.failed(exc)
                 raise
             self._cleaned_up = False
         return self._account
-
-    def _failed(self, exc: Exception, wait: float | None = None) -> None:
-        self._failures += 1
-        backoff = min(2.0 ** (self._failures - 1), RETRY_MAX_SECONDS)
-        self._retry_at = time.monotonic() + max(backoff, wait or 0.0)
-        self._last_error = str(exc)
 
     def _lost(self, exc: Exception) -> MailboxUnavailable:
         """An EWS call failed for a reason of the server's: drop the account (a token
@@ -371,7 +362,7 @@ class EwsMailbox(Mailbox):
             wait = max(wait or 0.0, AUTH_RETRY_SECONDS)
         error = MailboxUnavailable(f"EWS: {_say(exc)}" + (
             f" (Exchange asked for a pause of {wait:.0f} s)" if wait else ""))
-        self._failed(error, wait)
+        self.pause.failed(error, at_least=wait)
         return error
 
     def start(self) -> None:
@@ -395,8 +386,8 @@ class EwsMailbox(Mailbox):
     def wait(self, poll: float, until_next: float, stop: threading.Event) -> None:
         """Sync every `ews.poll_seconds` (not the local backend's 2 s), sooner when other
         work is due; while paused, until the pause is over."""
-        pause = self._retry_at - time.monotonic()
-        stop.wait(max(0.0, min(max(poll, self.settings.poll_seconds, pause), until_next)))
+        stop.wait(min(max(poll, self.settings.poll_seconds, self.pause.remaining()),
+                      until_next))
 
     def fetch(self, cursor: str | None, limit: int = 100) -> FetchBatch:
         state = _load(cursor)
@@ -410,10 +401,8 @@ class EwsMailbox(Mailbox):
             else:
                 batch = self._received_page(account, state, limit)
         except (EWSError, *_UNAVAILABLE) as exc:
-            if isinstance(exc, ErrorInvalidSyncStateData):
-                raise  # handled in _sync_page; never here
             raise self._lost(exc) from exc
-        self._failures = 0
+        self.pause.worked()
         return batch
 
     def _sync_page(self, account: Account, state: dict[str, Any], limit: int) -> FetchBatch:

@@ -35,6 +35,7 @@ from collabd.mailbox.base import (
     Fetched,
     Mailbox,
     MailboxUnavailable,
+    RetryPause,
     SendError,
     SendReceipt,
 )
@@ -99,9 +100,7 @@ class ImapMailbox(Mailbox):
         self._delimiter = "/"
         self._prefix = ""  # the personal namespace's prefix ("INBOX." on Courier, Cyrus)
         self._cleaned_up = False  # pending moves done since the last (re)connect
-        self._failures = 0
-        self._retry_at = 0.0  # time.monotonic() before which nothing is tried
-        self._last_error = ""
+        self.pause = RetryPause(RETRY_MAX_SECONDS)
         self._uidnext: int | None = None  # as of the last fetch
         self._warned_expunge = False
         self._unexpunged: set[int] = set()  # ours, copied and flagged, not yet expunged
@@ -179,25 +178,15 @@ class ImapMailbox(Mailbox):
 
     def _ensure(self) -> IMAPClient:
         if self._client is None:
-            if time.monotonic() < self._retry_at:
-                raise MailboxUnavailable(self._last_error)
+            self.pause.check()
             try:
                 self._client = self._connect()
             except MailboxUnavailable as exc:
-                self._failed(exc)
+                self.pause.failed(exc)
                 raise
             self._cleaned_up = False
             self._unexpunged = set()
         return self._client
-
-    def _failed(self, exc: Exception) -> None:
-        """Any failed cycle (connect, select, fetch, move) backs off before the next:
-        a wrong folder name must not turn into a login every few milliseconds, which
-        Gmail and Exmail punish by locking the account."""
-        self._failures += 1
-        self._retry_at = time.monotonic() + min(2.0 ** (self._failures - 1),
-                                                RETRY_MAX_SECONDS)
-        self._last_error = str(exc)
 
     def _drop(self) -> None:
         if self._client is not None:
@@ -206,9 +195,12 @@ class ImapMailbox(Mailbox):
             self._client = None
 
     def _lost(self, exc: Exception) -> MailboxUnavailable:
+        """Any failed cycle (connect, select, fetch, move) pauses before the next: a
+        wrong folder name must not turn into a login every few milliseconds, which
+        Gmail and Exmail punish by locking the account."""
         self._drop()
         error = MailboxUnavailable(f"IMAP {self.settings.host}: {exc}")
-        self._failed(error)
+        self.pause.failed(error)
         return error
 
     def start(self) -> None:
@@ -241,7 +233,7 @@ class ImapMailbox(Mailbox):
             batch = self._fetch(Cursor.load(cursor), limit)
         except _NETWORK as exc:
             raise self._lost(exc) from exc
-        self._failures = 0  # a whole cycle worked: the next failure starts at 1 s again
+        self.pause.worked()
         return batch
 
     def _fetch(self, cursor: Cursor | None, limit: int) -> FetchBatch:
@@ -395,7 +387,7 @@ class ImapMailbox(Mailbox):
             client = self._ensure()
         except MailboxUnavailable:
             # Down: sleep until the next try is due (the fetch reports the outage).
-            stop.wait(max(0.0, min(poll, until_next, self._retry_at - time.monotonic())))
+            stop.wait(min(poll, until_next, self.pause.remaining()))
             return
         if not self.settings.idle or not client.has_capability("IDLE"):
             stop.wait(min(poll, until_next))
@@ -415,7 +407,7 @@ class ImapMailbox(Mailbox):
                 client.idle_done()
         except _NETWORK as exc:
             self._lost(exc)  # the next fetch reconnects, after the backoff
-            stop.wait(max(0.0, min(until_next, self._retry_at - time.monotonic())))
+            stop.wait(min(until_next, self.pause.remaining()))
 
     @staticmethod
     def _idle_until(client: IMAPClient, deadline: float, stop: threading.Event) -> None:

@@ -89,7 +89,7 @@ class SmtpSender:
             try:
                 refused = self._smtp.sendmail(sender, list(recipients), raw)
             except smtplib.SMTPRecipientsRefused as exc:
-                self._reset()
+                # smtplib has sent RSET already: the connection stays good for the next.
                 permanent = all(code >= 500 for code, _ in exc.recipients.values())
                 raise SendError(f"{self.describe()} refused every recipient: "
                                 f"{exc.recipients}", permanent=permanent) from exc
@@ -127,14 +127,6 @@ class SmtpSender:
         except (OSError, smtplib.SMTPException) as exc:
             raise SendError(f"{self.describe()} unreachable: {exc}",
                             unreachable=True) from exc
-
-    def _reset(self) -> None:
-        """After a refused transaction the connection is still good: RSET and keep it."""
-        if self._smtp is not None:
-            try:
-                self._smtp.rset()
-            except (OSError, smtplib.SMTPException):
-                self.close()
 
     def probe(self) -> list[str]:
         """What `collabd check` says about the server."""

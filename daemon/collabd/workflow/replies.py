@@ -95,15 +95,9 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
         if auth.kind == "deliverable":
             _acceptance(record, event, ctx, out, auth)
             return
-    if kind in ("confirm", "reject") and not asked_kind:
-        waiting = signoff.pending_for(record, ctx, sender)
-        if waiting is not None:
-            # The right person, answering the wrong message (the acknowledgement, a
-            # notice): it does not count, and they are told which message to answer.
-            _not_counted(record, event, ctx, out, signoff.Authority(
-                False, waiting["person"], waiting["kind"], waiting.get("round"),
-                "这封回复针对的不是发给您的确认请求邮件，请直接回复那封邮件"))
-            return
+    if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
+            record, event, ctx, out, "这封回复针对的不是发给您的确认请求邮件，请直接回复那封邮件"):
+        return
     receiver_side = _receiver_side(record, ctx, sender)
     if kind == "delivered":
         if receiver_side:
@@ -314,6 +308,19 @@ def _acceptance(record: Record, event: Event, ctx: Context, out: Outcome,
                        new_due=new_due, signoff=entry))
 
 
+def _answered_elsewhere(record: Record, event: Event, ctx: Context, out: Outcome,
+                        why: str) -> bool:
+    """The right person, answering the wrong message (the acknowledgement, a notice)
+    with a confirm or reject: it does not count, and they are told which message to
+    answer. False when nothing waits for them on this record."""
+    waiting = signoff.pending_for(record, ctx, event.message.sender)
+    if waiting is None:
+        return False
+    _not_counted(record, event, ctx, out, signoff.Authority(
+        False, waiting["person"], waiting["kind"], waiting.get("round"), why))
+    return True
+
+
 def _not_counted(record: Record, event: Event, ctx: Context, out: Outcome,
                  auth: signoff.Authority) -> None:
     intent = event.intent
@@ -346,13 +353,9 @@ def _on_meeting(meeting: Record, event: Event, ctx: Context, out: Outcome) -> No
             return
         meetings.on_minutes_signoff(meeting, event, ctx, out, auth)
         return
-    if kind in ("confirm", "reject") and not asked_kind:
-        waiting = signoff.pending_for(meeting, ctx, sender)
-        if waiting is not None:
-            _not_counted(meeting, event, ctx, out, signoff.Authority(
-                False, waiting["person"], waiting["kind"], waiting.get("round"),
-                "这封回复针对的不是发给您的纪要确认邮件，请直接回复那封邮件"))
-            return
+    if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
+            meeting, event, ctx, out, "这封回复针对的不是发给您的纪要确认邮件，请直接回复那封邮件"):
+        return
     organizer = (meeting.get("organizer") or {}).get("address", "")
     if organizer and ctx.rules.directory.same_person(sender, organizer):
         if meeting.get("status") == "scheduled" and meetings.organizer_command(
