@@ -25,7 +25,7 @@ from collabd.inbound.intent import Intent
 from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
 from collabd.inbound.message import InboundMessage
-from collabd.inbound.quotes import new_text
+from collabd.inbound.quotes import Original, new_text
 from collabd.mailbox.base import MEETING_ITEM_HEADER, OVERSIZE_HEADER
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
@@ -166,7 +166,8 @@ class Classifier:
         if thread is not None:
             known = self.rules.directory.by_address(message.sender)
             names = tuple(n for n in (message.sender_name, known.name if known else "") if n)
-            text = new_text(message.body, names)
+            original = Original.load((replied_to or {}).get("quote"))
+            text = new_text(message.body, names, original)
             has_attachment = any(not a.filename.lower().endswith(".ics")
                                  for a in message.body.attachments)
             intent = classify_intent(text, self.rules.signoff.keywords,

@@ -8,6 +8,7 @@ import email.utils
 import functools
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from email import errors as email_errors
 from email.message import Message
@@ -61,6 +62,10 @@ class InboundMessage:
     in_reply_to: list[str] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     headers_repaired: bool = False
+    # Why the From header is not to be trusted for a sign-off (several addresses, an
+    # address in the display name, no usable address): Chinese, for the record.
+    sender_issues: list[str] = field(default_factory=list)
+    sender_header: str | None = None  # the Sender header's address, when there is one
 
     @property
     def key(self) -> str:
@@ -107,10 +112,12 @@ def read_message(raw: bytes) -> InboundMessage:
     ids = message_ids(raw_header(msg, "Message-ID"))
     message_id = ids[0] if ids else f"<sha256-{hashlib.sha256(raw).hexdigest()}@collabd>"
     from_raw = raw_header(msg, "From") or ""
-    from_text = decode_header_value(from_raw)
-    name, address = email.utils.parseaddr(from_text.text)
-    if not address:
-        _, address = email.utils.parseaddr(from_raw)
+    address, name, from_repaired, issues = read_from(from_raw)
+    sender_raw = raw_header(msg, "Sender")
+    sender_header = None
+    if sender_raw:
+        found = [a for _, a in email.utils.getaddresses([sender_raw]) if _ADDRESS.match(a)]
+        sender_header = found[0].lower() if found else None
     subject = decode_header_value(raw_header(msg, "Subject") or "")
     date: dt.datetime | None = None
     date_text = raw_header(msg, "Date")
@@ -126,11 +133,46 @@ def read_message(raw: bytes) -> InboundMessage:
         msg=msg,
         message_id=message_id,
         has_message_id=bool(ids),
-        sender=address.strip().lower(),
-        sender_name=name.strip().strip('"'),
+        sender=address,
+        sender_name=name,
         subject=subject.text,
         date=date,
         in_reply_to=message_ids(raw_header(msg, "In-Reply-To")),
         references=message_ids(raw_header(msg, "References")),
-        headers_repaired=repaired or from_text.repaired or subject.repaired,
+        headers_repaired=repaired or from_repaired or subject.repaired,
+        sender_issues=issues,
+        sender_header=sender_header,
     )
+
+
+_ADDRESS = re.compile(r"^[^@\s<>\"(),;:\[\]\\]+@[^@\s<>\"(),;:\[\]\\]+\.[^@\s<>\"(),;:\[\]\\]+$")
+
+
+def read_from(raw: str) -> tuple[str, str, bool, list[str]]:
+    """The From header → (address, display name, charset repaired, issues).
+
+    The address is taken from the header as it came, before anything is decoded: an
+    encoded word in the display name can hold any text, "张伟 <zhang.wei@…>" included,
+    and must never supply the address. What would make the sender doubtful for a
+    sign-off is returned as issues.
+    """
+    issues: list[str] = []
+    pairs = [(n, a.strip()) for n, a in email.utils.getaddresses([raw]) if a.strip()]
+    valid = [(n, a) for n, a in pairs if _ADDRESS.match(a)]
+    if not valid:
+        if raw.strip():
+            issues.append("发件人（From）中没有可用的邮件地址")
+        return "", "", False, issues
+    if len(pairs) > 1:
+        issues.append(f"发件人（From）中有 {len(pairs)} 个地址")
+    name_raw, address = valid[0]
+    decoded = decode_header_value(name_raw) if name_raw else None
+    name = decoded.text.strip().strip('"').strip() if decoded else ""
+    folded = unicodedata.normalize("NFKC", name).lower()
+    named = re.findall(r"[^\s<>\"'@]+@[^\s<>\"'@]+", folded)
+    # Outlook writes the address itself as the name when there is none: that is fine.
+    if any(n.strip(".,;:()[]") != address.lower() for n in named) or (
+            not named and ("<" in folded or ">" in folded or "@" in folded)):
+        issues.append(f"发件人显示名「{name[:60]}」中含有邮件地址或尖括号，"
+                      f"与实际地址 {address} 不符")
+    return address.lower(), name, bool(decoded and decoded.repaired), issues

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collabd.clock import Clock, isoformat
+from collabd.inbound.quotes import Original
 from collabd.logs import about
 from collabd.mailbox.base import Mailbox, SendError, SendReceipt
 from collabd.outbound.compose import Draft, Person, compose, new_message_id
@@ -97,6 +98,8 @@ class Outbox:
             "asks": draft.asks,
             "to": recipients,
             "at": isoformat(now),
+            # What it says, as fingerprints: a reply quoting it is read without the quote.
+            "quote": Original.of_message(draft.subject, draft.text, draft.html),
             **({"meta": draft.meta} if draft.meta else {}),
         })
         return Queued(message_id, raw, recipients)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,18 @@ class Rules:
     sources: dict[str, SourceMap] = field(default_factory=dict)
     rules_dir: Path | None = None
     defaulted: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def internal_domains(self) -> frozenset[str]:
+        """The company's own mail domains: those signoff.yaml names, and those of the
+        people in the org directory."""
+        domains = {d.lower() for d in self.signoff.authentication.internal_domains}
+        for person in self.directory.people():
+            domains.add(person.address.rsplit("@", 1)[-1].lower())
+        return frozenset(domains)
+
+    def is_internal(self, address: str) -> bool:
+        return "@" in address and address.rsplit("@", 1)[-1].lower() in self.internal_domains
 
 
 def _person(spec: PersonSpec, department: str | None, role: str) -> Person:

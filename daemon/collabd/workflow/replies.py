@@ -87,18 +87,23 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
     kind = intent.kind if intent else "comment"
     sender = event.message.sender
     asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
-    if kind in ("confirm", "reject") and asked_kind:
+    receiver_side = _receiver_side(record, ctx, sender)
+    if asked_kind and (kind in ("confirm", "reject") or not receiver_side):
         auth = signoff.authority(event, ctx)
-        if not auth.ok:
-            _not_counted(record, event, ctx, out, auth)
-            return
-        if auth.kind == "deliverable":
-            _acceptance(record, event, ctx, out, auth)
+        if kind in ("confirm", "reject"):
+            if not auth.ok:
+                _not_counted(record, event, ctx, out, auth)
+                return
+            if auth.kind == "deliverable":
+                _acceptance(record, event, ctx, out, auth)
+                return
+        elif _unclear_answer(record, event, ctx, out, auth):
+            # What they wrote still reaches the other side (附件打不开, a question).
+            _relay(record, event, ctx, out, from_receiver=False)
             return
     if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
-            record, event, ctx, out, "这封回复针对的不是发给您的确认请求邮件，请直接回复那封邮件"):
+            record, event, ctx, out, "这封回复针对的不是发给您的确认请求邮件"):
         return
-    receiver_side = _receiver_side(record, ctx, sender)
     if kind == "delivered":
         if receiver_side:
             _delivered(record, event, ctx, out)
@@ -139,9 +144,11 @@ def _first_response(record: Record, event: Event, ctx: Context, out: Outcome) ->
 
 
 def _comment(record: Record, event: Event, ctx: Context, *, why: str | None) -> None:
+    intent = event.intent
     audit(record, ctx.now, "comment", by=event.message.sender,
-          message=event.message.message_id, text=(event.new_text or "")[:500],
-          intent=event.intent.kind if event.intent else None, note=why)
+          message=event.message.message_id, text=(event.new_text or "")[:2000],
+          intent=intent.kind if intent else None, read_as=intent.why if intent else None,
+          note=why)
 
 
 def _relay(record: Record, event: Event, ctx: Context, out: Outcome,
@@ -310,9 +317,9 @@ def _acceptance(record: Record, event: Event, ctx: Context, out: Outcome,
 
 def _answered_elsewhere(record: Record, event: Event, ctx: Context, out: Outcome,
                         why: str) -> bool:
-    """The right person, answering the wrong message (the acknowledgement, a notice)
-    with a confirm or reject: it does not count, and they are told which message to
-    answer. False when nothing waits for them on this record."""
+    """The right person, answering the wrong message (the acknowledgement, a relay, a
+    notice) with a confirm or reject: it does not count, and they are told so and sent
+    the ask again. False when nothing waits for them on this record."""
     waiting = signoff.pending_for(record, ctx, event.message.sender)
     if waiting is None:
         return False
@@ -321,22 +328,52 @@ def _answered_elsewhere(record: Record, event: Event, ctx: Context, out: Outcome
     return True
 
 
+def _unclear_answer(record: Record, event: Event, ctx: Context, out: Outcome,
+                    auth: signoff.Authority) -> bool:
+    """A reply to an ask that neither clearly confirms nor clearly rejects, from the
+    person asked: recorded, not counted, and asked back. False when it is not an answer
+    to an ask still open (then it is an ordinary comment)."""
+    if not auth.ok:
+        return False
+    pending = signoff.still_pending(record, auth.kind, auth.round, auth.asked)
+    if pending is None:
+        return False
+    intent = event.intent
+    _comment(record, event, ctx, why="回复既不是明确的确认，也不是明确的不确认/驳回")
+    audit(record, ctx.now, "unclear answer, not counted", by=event.message.sender,
+          asked=auth.asked, kind=auth.kind, round=auth.round,
+          text=(event.new_text or "")[:2000], message=event.message.message_id,
+          read_as=intent.why if intent else None)
+    signoff.ask_again(record, event, ctx, out, pending, situation="unclear")
+    return True
+
+
 def _not_counted(record: Record, event: Event, ctx: Context, out: Outcome,
                  auth: signoff.Authority) -> None:
     intent = event.intent
+    message = event.message
     _comment(record, event, ctx, why=auth.reason)
-    audit(record, ctx.now, "sign-off not counted", by=event.message.sender,
-          asked=auth.asked, reason=auth.reason, intent=intent.kind if intent else None)
+    audit(record, ctx.now, "sign-off not counted", by=message.sender,
+          asked=auth.asked, reason=auth.reason, intent=intent.kind if intent else None,
+          text=(event.new_text or "")[:2000], message=message.message_id,
+          sender_issues=message.sender_issues or None)
     # Tell the sender when they are someone we know (a colleague answering for someone
-    # else learns why; a forged From reaches the real person, who should know).
-    known = ctx.rules.directory.by_address(event.message.sender)
-    if known is not None:
-        out.send(ctx.draft(
-            "signoff_not_counted", to=[ctx.person(known)], record=record["id"],
-            purpose="signoff_not_counted", record_title=record.get("title", ""),
-            record_id=record["id"], reason=auth.reason or "",
-            in_reply_to=event.message.message_id if event.message.has_message_id else None,
-        ))
+    # else learns why; a forged From reaches the real person, who should know). When
+    # they are themselves asked to sign here, the message is the ask again.
+    known = ctx.rules.directory.by_address(message.sender)
+    if known is None:
+        return
+    waiting = signoff.pending_for(record, ctx, message.sender)
+    if waiting is not None and not message.sender_issues:
+        signoff.ask_again(record, event, ctx, out, waiting, situation="elsewhere",
+                          reason=auth.reason)
+        return
+    out.send(ctx.draft(
+        "signoff_not_counted", to=[ctx.person(known)], record=record["id"],
+        purpose="signoff_not_counted", record_title=record.get("title", ""),
+        record_id=record["id"], reason=auth.reason or "",
+        in_reply_to=message.message_id if message.has_message_id else None,
+    ))
 
 
 # -- meetings and tasks ------------------------------------------------------------------------
@@ -346,15 +383,18 @@ def _on_meeting(meeting: Record, event: Event, ctx: Context, out: Outcome) -> No
     kind = intent.kind if intent else "comment"
     sender = event.message.sender
     asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
-    if kind in ("confirm", "reject") and asked_kind == "minutes":
+    if asked_kind == "minutes":
         auth = signoff.authority(event, ctx)
-        if not auth.ok:
-            _not_counted(meeting, event, ctx, out, auth)
+        if kind in ("confirm", "reject"):
+            if not auth.ok:
+                _not_counted(meeting, event, ctx, out, auth)
+                return
+            meetings.on_minutes_signoff(meeting, event, ctx, out, auth)
             return
-        meetings.on_minutes_signoff(meeting, event, ctx, out, auth)
-        return
+        if _unclear_answer(meeting, event, ctx, out, auth):
+            return
     if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
-            meeting, event, ctx, out, "这封回复针对的不是发给您的纪要确认邮件，请直接回复那封邮件"):
+            meeting, event, ctx, out, "这封回复针对的不是发给您的纪要确认邮件"):
         return
     organizer = (meeting.get("organizer") or {}).get("address", "")
     if organizer and ctx.rules.directory.same_person(sender, organizer):

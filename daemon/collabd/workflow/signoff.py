@@ -4,6 +4,7 @@ an outside sender's domain. Each sign-off is recorded once."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from collabd.clock import isoformat
 from collabd.inbound.authres import verify_sender
 from collabd.inbound.classify import Event
 from collabd.workflow.context import Context
-from collabd.workflow.outcome import Record
+from collabd.workflow.outcome import Outcome, Record, audit
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,15 @@ def authority(event: Event, ctx: Context) -> Authority:
     if not ctx.rules.directory.same_person(sender, asked):
         return Authority(False, asked, kind, round_,
                          f"确认请求是发给 {asked} 的，回复来自 {sender}，不能代为确认")
+    message = event.message
+    if message.sender_issues:
+        return Authority(False, asked, kind, round_,
+                         "发件人信息可疑（" + "；".join(message.sender_issues) + "），不予计入")
+    if message.sender_header and message.sender_header != sender and not (
+            ctx.rules.is_internal(sender)):
+        return Authority(False, asked, kind, round_,
+                         f"邮件由 {message.sender_header} 代 {sender} 发出"
+                         "（Sender 与 From 不一致），不予计入")
     auth = ctx.rules.signoff.authentication
     if auth.require:
         verdict = verify_sender(event.message, auth.authserv_id, auth.internal_domains)
@@ -66,6 +76,7 @@ def record_signoff(record: Record, ctx: Context, event: Event, auth: Authority,
         "answers": event.replied_to_id,
         "text": (event.new_text or "")[:2000],
         "reason": reason,
+        "read_as": event.intent.why if event.intent else None,
     }
     record.setdefault("signoffs", []).append(entry)
     return entry
@@ -91,3 +102,57 @@ def pending_for(record: Record, ctx: Context, sender: str) -> dict[str, Any] | N
         if ctx.rules.directory.same_person(sender, entry["person"]):
             return dict(entry)
     return None
+
+
+# An unclear answer, or one on the wrong message, is asked again at most this many times
+# per person and round: reminders and escalation go on regardless, and a person (or a
+# robot) answering every message unclearly must not start a ping-pong.
+ASK_AGAIN_LIMIT = 3
+
+
+def still_pending(record: Record, kind: str | None, round_: int | None,
+                  person: str | None) -> dict[str, Any] | None:
+    for entry in record.get("pending_signoffs", []):
+        if entry["kind"] == kind and entry.get("round") == round_ and entry["person"] == person:
+            return dict(entry)
+    return None
+
+
+def ask_again(record: Record, event: Event, ctx: Context, out: Outcome,
+              pending: dict[str, Any], *, situation: str, reason: str | None = None) -> None:
+    """Send the person the ask again, in a message of its own (itself an ask: a reply to
+    it counts), saying what was read and exactly what to answer. `situation`: unclear
+    (neither a clear confirm nor a clear reject) or elsewhere (a decision on the wrong
+    message, or one that did not count)."""
+    kind, round_, person = pending["kind"], pending.get("round"), pending["person"]
+    key = f"{kind}:{round_}:{person}"
+    asked = record.setdefault("asked_again", {})
+    if asked.get(key, 0) >= ASK_AGAIN_LIMIT:
+        audit(record, ctx.now, "not asked again (limit reached)", person=person, kind=kind,
+              round=round_, limit=ASK_AGAIN_LIMIT, message=event.message.message_id)
+        return
+    asked[key] = asked.get(key, 0) + 1
+    minutes = delivery = None
+    due: dt.datetime | None = None
+    if kind == "minutes":
+        rounds = (record.get("minutes") or {}).get("rounds", [])
+        minutes = next((r for r in rounds if r.get("round") == round_), None)
+        if minutes and minutes.get("confirm_due"):
+            due = dt.datetime.fromisoformat(minutes["confirm_due"])
+    elif kind == "deliverable":
+        delivery = next((d for d in record.get("deliveries", []) if d.get("round") == round_),
+                        None)
+        if record.get("acceptance_due"):
+            due = dt.datetime.fromisoformat(record["acceptance_due"])
+    message = event.message
+    out.send(ctx.draft(
+        "signoff_ask_again", to=[ctx.person_by_address(person)], record=record["id"],
+        purpose="signoff_ask_again", asks=person, meta={"signoff": kind, "round": round_},
+        in_reply_to=message.message_id if message.has_message_id else None,
+        references=message.references, person=ctx.person_by_address(person),
+        situation=situation, reason=reason or "", read=(event.new_text or "（空白）")[:500],
+        kind=kind, round=round_, record_data=record, minutes=minutes, delivery=delivery,
+        due=due if due is not None and due > ctx.now else None,
+    ))
+    audit(record, ctx.now, "asked again", person=person, kind=kind, round=round_,
+          situation=situation, reason=reason, message=message.message_id)
