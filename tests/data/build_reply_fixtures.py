@@ -792,7 +792,7 @@ def netease_reply_confirm_gt() -> None:
     head = coremail_head(name, "何芳", "Re:" + orig.subject, orig, sent,
                          "Content-Type: text/plain; charset=GBK\nContent-Transfer-Encoding: base64", "GBK")
     write(name, head, b64(text, "gbk"))
-    expect(name, new, "confirm", None,
+    expect(name, new, "unclear", None,
            "NetEase Coremail webmail, plain-text mode: At ..., \"名字\" <addr> wrote: with > "
            "quoting; GBK base64")
 

@@ -100,7 +100,8 @@ def test_minutes_confirmed_with_a_silent_attendee_chased_and_escalated(h: Harnes
                                                  sender=f"{name} <{who}>", text="确认")) == []
     assert h.record(MEETING)["status"] == "minutes_distributed"
     # 周杰 is silent: 4 h before the 24 h limit a reminder, at the limit an overdue notice
-    # (the organizer in CC), one workday after it his head (研发部 赵强) and the secretary.
+    # (to him alone; the organizer is told in a message of her own), one workday after
+    # it his head (研发部 赵强) and the secretary.
     assert h.at("2026-12-03 09:59") == []
     reminder = h.at("2026-12-03 10:00")
     assert subjects(reminder) == [
@@ -108,8 +109,13 @@ def test_minutes_confirmed_with_a_silent_attendee_chased_and_escalated(h: Harnes
     assert str(reminder[0]["To"]) == "周杰 <zhou.jie@example.com>"
     assert h.at("2026-12-03 10:01") == []  # never twice for the same step
     overdue = h.at("2026-12-03 14:00")
-    assert [str(m["To"]) for m in overdue] == ["周杰 <zhou.jie@example.com>"]
-    assert "he.fang@example.com" in str(overdue[0]["Cc"])
+    assert [str(m["To"]) for m in overdue] == ["周杰 <zhou.jie@example.com>",
+                                               "何芳 <he.fang@example.com>"]
+    assert [m["Cc"] for m in overdue] == [None, None]  # an ask is never copied to anyone
+    # The organizer answering her copy does not sign for him.
+    assert subjects(h.at("2026-12-03 14:30", reply_to(
+        overdue[1], sender="何芳 <he.fang@example.com>", text="确认"))) == []
+    assert not any(s["by"] == "zhou.jie@example.com" for s in h.record(MEETING)["signoffs"])
     assert h.at("2026-12-05 10:00") == []  # Saturday: nothing goes out
     escalated = [m for m in h.at("2026-12-07 09:00") if m["X-Collabd-Record"] == MEETING]
     assert subjects(escalated) == [

@@ -11,7 +11,7 @@ KEYWORDS = default_rules().signoff.keywords
 
 
 @pytest.mark.parametrize("text", [
-    "确认", "確認", "确认！", "已确认", "确认无误", "同意。", "OK", "ＯＫ", "ok，谢谢", "Confirmed",
+    "确认", "確認", "确认！", "已确认", "确认无误", "同意。", "OK，确认", "ＯＫ，同意", "Confirmed",
     "好的，确认。", "没问题", "确认，辛苦了", "  确认  ",
 ])
 def test_confirmations(text: str) -> None:

@@ -25,7 +25,7 @@ from collabd.inbound.intent import Intent
 from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
 from collabd.inbound.message import InboundMessage
-from collabd.inbound.quotes import Original, new_text
+from collabd.inbound.quotes import Original, forwarded_texts, new_text
 from collabd.mailbox.base import MEETING_ITEM_HEADER, OVERSIZE_HEADER
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
@@ -157,7 +157,13 @@ class Classifier:
         tag = subject_tag(message.subject)
         thread = (replied_to or {}).get("record") or tag
 
-        form = self._find_form(message)
+        if _is_resubmission(replied_to):
+            # An answer to "the form was incomplete": what it adds (only the missing
+            # fields, as that message invites, or a whole form) is merged with what the
+            # first one said, later values winning.
+            form = self._correction(message, replied_to or {})
+        else:
+            form = self._find_form(message)
         if form is not None and (thread is None or _is_resubmission(replied_to)):
             reader = read_request if form.kind == "request" else read_problem
             reading = reader(form.found, message, self.rules, now)
@@ -209,8 +215,14 @@ class Classifier:
         sources: list[tuple[str, list[str]]] = []
         if body.text:
             sources.append(("body", text_lines(body.text)))
-        if body.html is not None:
-            sources.append(("html", text_lines(html_to_text(body.html))))
+        html_text = html_to_text(body.html) if body.html is not None else None
+        if html_text is not None:
+            sources.append(("html", text_lines(html_text)))
+        # A form forwarded inline (Outlook's 原始邮件 block, QQ/Foxmail's separator):
+        # the forwarder is the sender, the form says who the requester is.
+        for text in (body.text, html_text):
+            for forwarded in forwarded_texts(text or "")[:2]:
+                sources.append(("forwarded", text_lines(forwarded)))
         for attachment in body.attachments:
             try:
                 lines = attachment_lines(attachment.filename, attachment.data)
@@ -219,6 +231,28 @@ class Classifier:
             if lines is not None:
                 sources.append((f"attachment:{attachment.filename}", lines))
         return sources
+
+    def _correction(self, message: InboundMessage,
+                    asked: dict[str, Any]) -> _Candidate | None:
+        meta = asked.get("meta") or {}
+        kind, before = meta.get("form"), meta.get("fields") or {}
+        if kind not in self.labels:
+            return self._find_form(message)
+        original = Original.load(asked.get("quote"))
+        text = new_text(message.body, (message.sender_name,), original)
+        sources = [("body", text_lines(text))] + [
+            s for s in self._sources(message) if s[0].startswith("attachment:")]
+        best: _Candidate | None = None
+        for source, lines in sources:
+            found = find_fields(lines, self.labels[kind])
+            if not any(found.values.values()):
+                continue
+            merged = FoundFields({**before, **{k: v for k, v in found.values.items() if v}},
+                                 found.labels_seen)
+            candidate = _Candidate(kind, merged, source)
+            if best is None or candidate.score > best.score:
+                best = candidate
+        return best or self._find_form(message)
 
     def _find_form(self, message: InboundMessage) -> _Candidate | None:
         subject = fold(message.subject)

@@ -32,8 +32,8 @@ _EDGE_PUNCT = " \t\r\n,，.。!！?？;；:：、~～…-—_*"
 
 # Verbs that sign (in simplified form, after folding).
 _SIGN_VERBS = r"确认|同意|认可|认同|通过|接受|验收|签字|签|批准|赞同|赞成"
-_NEG = (r"不是很|不是太|不很|不太|不大|不怎么|不能|不可|不予|不便|不|没有|没法|没办法|没|未能|未|无法|难以|恕难|"
-        r"恕不|拒绝|不好|尚不能|暂不能")
+_NEG = (r"不是很|不是太|不很|不太|不大|不怎么|不想|不愿|不会|不敢|不能|不可|不予|不便|不|"
+        r"没有|没法|没办法|没|未能|未|无法|难以|恕难|恕不|拒绝|不好|尚不能|暂不能")
 
 # Phrases that contain a reject word but confirm; consumed before anything else.
 _CONFIRMING_NEGATIONS = re.compile(
@@ -48,19 +48,22 @@ _QUESTION = re.compile(
     r"是否|是不是|对不对|有没有|能不能|可不可以|要不要|行不行|对吗|好吗|请问|想问|问一下|"
     r"(确认|同意|认可|通过|接受)不\1")
 _CONDITION = re.compile(
-    r"不过|但是|但|可是|只是|然而|前提|如果|假如|若是|若|只要|除非|基本上?|原则上|大体上?|"
+    r"不过|但是|但|可是|只是|然而|(?<![之以提])前提|"
+    r"如果|假如|若是|(?<![如倘])若|只要|除非|的话|基本上?|原则上|大体上?|"
     r"大部分|部分|部份|大致|个别|初步|应该|大概|可能|也许|差不多|有待|待定|疑问|疑惑|标注|"
     r"保留意见|有条件|附条件|(?<!确认)(?<!同意)(?<!通过)(?<!可以)吧(?=\s|$|[,，.。!！])|不是不|\bbut\b|\bhowever\b|\bif\b|\bunless\b|"
     r"\bprovided\b|\bexcept\b|\bmostly\b|\bmaybe\b|\bprobably\b|\bpending\b|\btbc\b|\btbd\b")
 _DEFERRAL = re.compile(
     r"再(?:确认|说|看|议|定|回复|答复|沟通|商量|讨论|问问|核|研究|决定|批|签|验)|"
-    r"(?:回头|稍后|晚点|晚些|迟些|改天|明天|明日|后天|下周|下次|过几天|过两天|之后|以后|周[一二三四五六日])"
+    r"等一下|等等|还没看|没看完|未看|还在确认|正在确认|"
+    r"(?:回头|稍后|晚点|晚些|迟些|改天|今天|今晚|下班前|明天|明日|后天|下周|下次|过几天|过两天|之后|以后|周[一二三四五六日])"
     r".{0,6}?(?:答复|回复|回你|确认|看|再说|再议|回来)|等我|等(?:.{1,12})再|"
-    r"先(?:.{1,12})再|看完|看一下|看下|看看|细看|确认一下|核实一下|核对一下|研究一下|考虑一下|"
+    r"先(?:.{1,12})再|(?:看完|看一下|看下|看看|细看)(?![过了])|确认一下|核实一下|核对一下|研究一下|考虑一下|"
     r"考虑考虑|商量|请示|汇报|转给|转交|还没来得及|没来得及|来不及|暂时|暂不|容我|让我|"
     r"\blater\b|get back|will check|let me|need to check|need more time|not yet")
 _RECEIPT = re.compile(
-    r"^(?:收到|已收到|确认收到|收悉|已阅|阅|知道了|知悉|已知悉|好的?|好滴|嗯+|哦|ok收到|"
+    r"^(?:收到|已收到|确认收到|收悉|已阅|阅|知道了|知悉|已知悉|好的?|好滴|嗯+|哦|ok收到|ok的?|okay|"
+    r"👌|👍|🙏|"
     r"好的收到|收到了|谢谢|多谢|感谢|辛苦了?|thanks?|thank you|noted|received|got it)$")
 
 # Decisions.
@@ -69,6 +72,9 @@ _REJECT_BUILTIN = (
     r"|(?:" + _SIGN_VERBS + r")\s*不(?:了|下来|下去|到|过去|能)"
     r"|驳回|退回|打回|拒绝|有异议|有不同意见|有意见|反对|否决|不行|不可以|不合格|不予|"
     r"不\s*ok(?![a-z])|不符(?:合)?|重新(?:起草|提交|修改|整理|编写|出一版)|重做|返工|"
+    r"(?:确认|同意|验收|通过)个?(?:啥|什么|鬼)|"
+    r"(?:补上|补齐|补充|修改|更正|改正|改好|改完|整改)(?:后|之后|以后)?再(?:发|提交|交)|"
+    r"不对|有误|错了|写错|算错|记错|漏了|遗漏|对不上|(?<![如若])(?<!如果)(?<!后续)(?<!以后)有问题(?!.{0,8}(?:联系|找|沟通))|"
     r"not\s+(?:ok|okay|approved?|agreed?|accept(?:ed|able)?|confirm(?:ed)?|good|fine)|"
     r"(?:can\s?not|can't|cannot|won't|will not|do not|don't|does not|doesn't|unable to)\s+"
     r"(?:agree|approve|accept|confirm|sign)|disagree|\brejec(?:t|ted)\b|\bdeclined?\b|"
@@ -85,7 +91,8 @@ _CLAUSE_CONFIRM = re.compile(
     r"行(?:的)?|yes|好的?可以|没毛病)$")
 # Confirm words that are not decisions here: asking, pending, a temporal "before".
 _NOT_A_CONFIRM = re.compile(
-    r"(?:请|烦请|需|需要|要|待|未|尚未|暂未|还未|是否|等待|等)\s*(?:确认|同意|批准|认可)|"
+    r"(?:请|烦请|需|需要|要|待|未|尚未|暂未|还未|是否|等待|等|在|正在|还在)\s*"
+    r"(?:确认|同意|批准|认可)|"
     r"(?:确认|同意|批准)(?:前|之前|以前|后|之后|以后|中|一下)|确认收到")
 # A reject verb used as a noun or in the past (之前驳回的那版, 被退回的): no decision.
 _NOMINAL_REJECT = re.compile(
@@ -93,7 +100,19 @@ _NOMINAL_REJECT = re.compile(
     r"(?:驳回|退回|打回|拒绝|反对)(?:的|过的|了的)|(?:已|已经)重新\w{2}|(?:返工|重做)了")
 _MENTION = re.compile(r"[“\"'「『‘][^“”\"'「」『』‘’\n]{1,12}[”\"'」』’]")
 _TYPOS = (("确任", "确认"), ("确仁", "确认"), ("确忍", "确认"), ("同义", "同意"),
-          ("同易", "同意"), ("认刻", "认可"))
+          ("同易", "同意"), ("同以", "同意"), ("认刻", "认可"))
+# Cantonese, as Hong Kong colleagues write it: 唔 is 不 (but 唔该 is "please"), 退返 is
+# 退回, 咗 is 了.
+_CANTONESE = ((re.compile(r"唔(?!该|好意思|紧要)"), "不"), (re.compile(r"退返"), "退回"),
+              (re.compile(r"咗"), "了"), (re.compile(r"唔该"), "请"))
+# What someone else said is not this person's decision: 老王说他不同意, 领导表示同意.
+_REPORTED = re.compile(
+    r"(?:他|她|他们|她们|对方|老[\u4e00-\u9fff]|小[\u4e00-\u9fff]|[\u4e00-\u9fff]总|领导|"
+    r"[\u4e00-\u9fff]经理)(?:也)?(?:说|表示|认为|觉得|讲)(?:了)?(?:他|她|他们)?(?:也)?"
+    r"(?:不同意|同意|不确认|确认|不认可|认可|反对|驳回|没问题|不行|可以)")
+# "驳回还是确认我都行": a choice left open.
+_EITHER = re.compile(r"(?:驳回|确认|同意|不同意|通过|不通过)(?:还是|或者|或)(?:驳回|确认|同意|"
+                     r"不同意|通过|不通过)")
 _CLAUSE_SPLIT = re.compile(r"[,，.。!！;；:：、\n]+|\s{2,}")
 
 
@@ -122,6 +141,9 @@ def _prepare(text: str) -> str:
     folded = fold(text)
     for typo, right in _TYPOS:
         folded = folded.replace(typo, right)
+    for pattern, replacement in _CANTONESE:
+        folded = pattern.sub(replacement, folded)
+    folded = _REPORTED.sub(lambda m: "~" * len(m.group(0)), folded)
     folded = _MENTION.sub(
         lambda m: m.group(0) if re.search(r"我(?:这次|方|们|这边)?(?:就)?(?:回复|选择|答复)\s*$",
                                           folded[max(0, m.start() - 8):m.start()])
@@ -142,6 +164,12 @@ class _Reading:
 def _read(folded: str, keywords: Keywords) -> _Reading:
     reading = _Reading()
     text = _CONFIRMING_NEGATIONS.sub("⊕", folded)
+    # 虽然…但…: a concession granted, not a condition on the decision.
+    text = re.sub(r"((?:虽然|虽|尽管)[^。！？!?\n]{0,40}?)(但是|但|可是)",
+                  lambda m: m.group(1) + "~" * len(m.group(2)), text)
+    if _EITHER.search(text):
+        reading.hedges.append(_EITHER.search(text).group(0))  # type: ignore[union-attr]
+        text = _EITHER.sub(lambda m: "~" * len(m.group(0)), text)
     for pattern in (_QUESTION, _CONDITION, _DEFERRAL):
         found = pattern.search(text)
         if found:
@@ -190,7 +218,8 @@ def _read(folded: str, keywords: Keywords) -> _Reading:
             if _CLAUSE_CONFIRM.match(clause.strip(_EDGE_PUNCT + "~ ")):
                 reading.confirm_at = masked.find(clause.strip()) if index else 0
                 break
-    if reading.confirm_at is None and reading.reject_at is None:
+    if reading.reject_at is None:
+        # Only "收到" / "好的" / "OK" / 👌: an acknowledgement, not a decision.
         clauses = [c.strip(_EDGE_PUNCT + "~ ") for c in _CLAUSE_SPLIT.split(text)]
         clauses = [c for c in clauses if c]
         reading.weak_only = bool(clauses) and all(_RECEIPT.match(c) for c in clauses)
@@ -206,12 +235,12 @@ def _decide(reading: _Reading) -> tuple[str, str]:
         if any(h in ("?", "？") for h in reading.hedges):
             return "unclear", f"rejects ({reading.reject_word!r}) as a question"
         return "reject", f"rejects: {reading.reject_word!r}"
+    if reading.weak_only:
+        return "unclear", "only acknowledges (收到/已阅/好的/OK): not a sign-off"
     if reading.confirm_at is not None:
         if reading.hedges:
             return "unclear", f"confirms, but hedged by {reading.hedges[0]!r}"
         return "confirm", "confirms, nothing takes it back"
-    if reading.weak_only:
-        return "unclear", "only acknowledges (收到/已阅/好的): not a sign-off"
     if reading.hedges and any(h.startswith("暂时") for h in reading.hedges):
         return "unclear", f"defers: {reading.hedges[-1]!r}"
     return "comment", "no confirm or reject in it"

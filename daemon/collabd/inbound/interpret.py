@@ -39,7 +39,8 @@ class Reading:
     people: dict[str, Person] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
     due: dt.date | None = None
-    source: str = "body"  # body | html | attachment:<name>
+    source: str = "body"  # body | html | forwarded | attachment:<name>
+    raw: dict[str, str] = field(default_factory=dict)  # the values as written, by field
 
     @property
     def complete(self) -> bool:
@@ -85,7 +86,7 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
                  now: dt.datetime) -> Reading:
     raw = found.values
     forms = rules.forms
-    r = Reading("request")
+    r = Reading("request", raw=dict(raw))
     for name in ("background", "content", "acceptance"):
         if raw.get(name):
             r.fields[name] = raw[name]
@@ -164,7 +165,7 @@ def read_problem(found: FoundFields, message: InboundMessage, rules: Rules,
                  now: dt.datetime) -> Reading:
     raw = found.values
     forms = rules.forms
-    r = Reading("problem")
+    r = Reading("problem", raw=dict(raw))
     for name in ("title", "description", "impact"):
         if raw.get(name):
             r.fields[name] = raw[name]

@@ -522,6 +522,35 @@ def strip_text(text: str, names: tuple[str, ...] = (),
     return "\n".join(out).strip()
 
 
+def forwarded_texts(text: str) -> list[str]:
+    """The originals quoted or forwarded inline in a message, each without its quote
+    header (separator, 发件人/发送时间 block or "… 写道："), outermost first: a form
+    forwarded from Outlook, QQ Mail or Foxmail is read from here."""
+    lines = _lines(text)
+    found: list[str] = []
+    i = 0
+    while i < len(lines) and len(found) < 5:
+        span = _quote_start(lines, i) if not _blank(lines[i]) else 0
+        if not span:
+            i += 1
+            continue
+        j = i + span
+        # The header block: labelled lines (and what they wrap onto) up to a blank line.
+        while j < len(lines) and lines[j].strip():
+            labelled = _HEADER_START.match(lines[j]) or _HEADER_NEXT.match(lines[j])
+            following = lines[j + 1] if j + 1 < len(lines) else ""
+            # A header value wrapped onto a line of its own, between two labelled lines.
+            wrapped = _HEADER_START.match(following) or _HEADER_NEXT.match(following)
+            if not (labelled or wrapped):
+                break
+            j += 1
+        body = [re.sub(r"^\s*(?:>\s?)+", "", ln) for ln in lines[j:]]
+        if any(ln.strip() for ln in body):
+            found.append("\n".join(body).strip())
+        i = j
+    return found
+
+
 # HTML containers clients put the quoted original in.
 _HTML_QUOTE_SELECTORS = (
     "blockquote", "div.gmail_quote", "div#divRplyFwdMsg", "div#appendonsend",

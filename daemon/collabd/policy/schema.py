@@ -166,6 +166,9 @@ class FormsFile(Strict):
     # Words in a problem report that raise the default severity.
     severity_keywords: dict[str, list[str]] = Field(default_factory=dict)
     not_understood_per_day: int = Field(default=1, ge=0)
+    # "The form was incomplete" replies to one sender in a day (a sender fixing a form
+    # over several rounds is normal; a robot sending forms in a loop is not).
+    incomplete_replies_per_day: int = Field(default=10, ge=0)
 
 
 # -- signoff.yaml ------------------------------------------------------------------------

@@ -23,16 +23,28 @@ _REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|回复|答复|回覆|转发|轉寄
                            re.IGNORECASE)
 # What our own notices put in front of a subject (a form sent back as a reply to the
 # "incomplete" notice keeps it), and the names of the forms themselves.
+_NOTICE_PREFIX = re.compile(
+    r"^\s*(?:(?:需求表|问题反馈单)信息不完整，请补充后重新发送|未能识别您的邮件|"
+    r"邮件过大，未能处理)\s*[:：]\s*")
 _TITLE_NOISE = re.compile(
     r"(?:需求表|问题反馈单)信息不完整，请补充后重新发送[:：]?|"
     r"《?(?:跨部门)?(?:沟通)?需求[表单]》?(?:（附件）)?|《?(?:跨部门协作)?问题反馈单》?")
 
 
-def _title(reading: Reading, subject: str) -> str:
+def clean_subject(subject: str) -> str:
+    """A subject without reply/forward prefixes and without what our own notices put in
+    front of it, so that answering back and forth never stacks them."""
     cleaned = subject
-    while _REPLY_PREFIX.match(cleaned):
-        cleaned = _REPLY_PREFIX.sub("", cleaned, count=1)
-    cleaned = _TITLE_NOISE.sub("", cleaned).strip(" :：-—_")
+    while True:
+        stripped = _REPLY_PREFIX.sub("", cleaned, count=1)
+        stripped = _NOTICE_PREFIX.sub("", stripped, count=1)
+        if stripped == cleaned:
+            return cleaned.strip()
+        cleaned = stripped
+
+
+def _title(reading: Reading, subject: str) -> str:
+    cleaned = _TITLE_NOISE.sub("", clean_subject(subject)).strip(" :：-—_")
     if len(cleaned) >= 2:
         return cleaned[:60]
     content = reading.fields.get("content") or reading.fields.get("description") or ""
@@ -231,23 +243,71 @@ def form_incomplete(event: Event, ctx: Context) -> Outcome:
     reading = event.reading
     assert reading is not None
     message = event.message
+    out = Outcome()
+    out.inbound = {"kind": f"{reading.kind}_incomplete", "missing": reading.missing,
+                   "errors": reading.errors}
+    if not _may_answer(event, ctx, out, "form_incomplete",
+                       ctx.rules.forms.incomplete_replies_per_day):
+        return out
+    outside = not ctx.rules.is_internal(message.sender)
     missing = [(label_of(ctx.rules, reading.kind, name), QUESTIONS.get(name, ""))
                for name in reading.missing]
-    draft = ctx.draft(
+    rows = _field_rows(ctx, reading.kind, reading.fields)
+    errors = list(reading.errors)
+    if outside:
+        # Whoever wrote from outside gets back only a short excerpt of what they sent:
+        # the shared mailbox must not be a reflector for someone else's text.
+        rows = [(label, excerpt(value)) for label, value in rows]
+        errors = [excerpt(error, 80) for error in errors]
+    out.send(ctx.draft(
         "form_incomplete",
         to=[ctx.person_by_address(message.sender)],
         record=None, purpose="form_incomplete",
         in_reply_to=message.message_id if message.has_message_id else None,
         references=message.references,
-        form=reading.kind, missing=missing, errors=reading.errors,
-        original_subject=message.subject,
-        rows=_field_rows(ctx, reading.kind, reading.fields),
-    )
-    out = Outcome()
-    out.send(draft)
-    out.inbound = {"kind": f"{reading.kind}_incomplete", "missing": reading.missing,
-                   "errors": reading.errors}
+        # What the form said so far: an answer with only the missing fields is merged.
+        meta={"form": reading.kind,
+              "fields": {k: v[:4000] for k, v in reading.raw.items() if v}},
+        form=reading.kind, missing=missing, errors=errors,
+        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200),
+        rows=rows,
+    ))
     return out
+
+
+def excerpt(text: str, limit: int = 30) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+# Replies to senders outside the company (form incomplete, not understood, too large)
+# are limited per hour in all, on top of each kind's limit per sender and day: a
+# flood of forged senders must not turn the shared mailbox into a spam cannon.
+OUTSIDE_REPLIES_PER_HOUR = 30
+
+
+def _may_answer(event: Event, ctx: Context, out: Outcome, kind: str, per_day: int) -> bool:
+    """May the sender get one more `kind` reply? Counts it (in out.meta) when yes."""
+    message = event.message
+    if not message.sender or "@" not in message.sender:
+        out.inbound["not_answered"] = "no usable sender address"
+        return False
+    today = ctx.now.date().isoformat()
+    key = f"{kind.removesuffix('_notice')}:{message.sender}"
+    state: dict[str, Any] = out.meta.get(key) or ctx.view.meta(key) or {}
+    count = int(state.get("count", 0)) if state.get("day") == today else 0
+    if count >= per_day:
+        out.inbound["not_answered"] = f"daily limit of {kind} replies reached"
+        return False
+    if not ctx.rules.is_internal(message.sender):
+        hour_key = f"outside_replies:{ctx.now.strftime('%Y-%m-%dT%H')}"
+        sent = int(out.meta.get(hour_key, ctx.view.meta(hour_key, 0)) or 0)
+        if sent >= OUTSIDE_REPLIES_PER_HOUR:
+            out.inbound["not_answered"] = "hourly limit of replies to outside senders reached"
+            return False
+        out.meta[hour_key] = sent + 1
+    out.meta[key] = {"day": today, "count": count + 1}
+    return True
 
 
 def not_understood(event: Event, ctx: Context) -> Outcome:
@@ -277,21 +337,15 @@ def _answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
                    per_day: int, **context: Any) -> Outcome:
     """Reply to the sender with `template`, at most `per_day` such replies a day each."""
     message = event.message
-    if not message.sender or "@" not in message.sender:
+    if not _may_answer(event, ctx, out, template, per_day):
         return out
-    today = ctx.now.date().isoformat()
-    meta_key = f"{template.removesuffix('_notice')}:{message.sender}"
-    state: dict[str, Any] = ctx.view.meta(meta_key) or {}
-    count = int(state.get("count", 0)) if state.get("day") == today else 0
-    if count >= per_day:
-        out.inbound["not_answered"] = f"daily limit of {template} replies reached"
-        return out
-    out.meta[meta_key] = {"day": today, "count": count + 1}
+    outside = not ctx.rules.is_internal(message.sender)
     out.send(ctx.draft(
         template, to=[ctx.person_by_address(message.sender)], record=None,
         purpose=template,
         in_reply_to=message.message_id if message.has_message_id else None,
-        original_subject=message.subject, **context,
+        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200),
+        **context,
     ))
     return out
 

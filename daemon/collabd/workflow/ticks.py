@@ -153,17 +153,24 @@ def _fire(record: Record, wait: Wait, index: int, step: Step, due: dt.datetime,
     if not to:
         audit(record, ctx.now, "rule fired, nobody to tell", rule=rule, why=why)
         return
-    # A reminder to the one person asked to sign is itself a request to sign: their
-    # reply to it counts, like a reply to the first request.
-    to_waited = wait.asks is not None and [p["address"] for p in to] == [wait.asks]
-    out.send(ctx.draft(
-        step.template, to=to, cc=cc, record=record["id"], purpose=f"rule:{rule}",
-        asks=wait.asks if to_waited else None, meta=wait.meta if to_waited else None,
-        record_data=record, wait=WAITS[wait.name], task=WAIT_TASKS[wait.name],
-        wait_name=wait.name,
-        deadline=wait.deadline, waited=wait.waited, step_index=index, detail=wait.detail,
-        overdue=ctx.now >= wait.deadline,
-    ))
+    common = dict(record=record["id"], purpose=f"rule:{rule}", record_data=record,
+                  wait=WAITS[wait.name], task=WAIT_TASKS[wait.name], wait_name=wait.name,
+                  deadline=wait.deadline, waited=wait.waited, step_index=index,
+                  detail=wait.detail, overdue=ctx.now >= wait.deadline)
+    asked = [p for p in to if wait.asks is not None and p["address"] == wait.asks]
+    if asked:
+        # A reminder to the person asked to sign is itself a request to sign (their
+        # reply to it counts, like a reply to the first request), so it goes to them
+        # alone: nobody in CC can answer it in their name. Whoever else the step names
+        # gets the same notice in a message of their own, which asks nothing.
+        out.send(ctx.draft(step.template, to=asked, asks=wait.asks, meta=wait.meta,
+                           **common))
+        others = [p for p in to if p not in asked]
+        if others or cc:
+            out.send(ctx.draft(step.template, to=others or cc, cc=cc if others else (),
+                               **common))
+    else:
+        out.send(ctx.draft(step.template, to=to, cc=cc, **common))
     if step.status:
         record["escalation"] = step.status
     audit(record, ctx.now, "rule fired", rule=rule, why=why, to=[p["address"] for p in to],
