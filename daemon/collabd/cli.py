@@ -212,25 +212,39 @@ def show(config_path: Path | None, record_id: str, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False,
-                                        allow_dash=True))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(path_type=Path, exists=True, dir_okay=False, allow_dash=True))
 @config_option
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the default).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default).")
 @click.option("--now", "now", metavar="ISO-8601", default=None,
               help="Read dates as of this moment (a year-less 12月10日, a due date passed).")
-def parse(file: Path, config_path: Path | None, as_json: bool, now: str | None) -> None:
-    """Classify one message and extract its fields, without touching any state.
+def parse(files: tuple[Path, ...], config_path: Path | None, as_json: bool,
+          now: str | None) -> None:
+    """Classify messages and extract their fields, without touching any state.
 
-    FILE is a raw .eml (or - for standard input). Uses the deployment's rules when a
-    config is found (--config, $COLLABD_CONFIG or ./collabd.yaml), else the defaults.
+    FILES are raw .eml files (or - for standard input). One file: one JSON object;
+    several: one JSON object per line, in order, each with its "file". Uses the
+    deployment's rules when a config is found (--config, $COLLABD_CONFIG or
+    ./collabd.yaml), else the defaults.
     """
-    from collabd.parsing import parse_file
+    from collabd.parsing import parse_files
 
+    failed = 0
     try:
-        data = parse_file(file, config_path=config_path, now=now)
+        results = parse_files(list(files), config_path=config_path, now=now)
+        if len(files) == 1:
+            data = next(results)
+            if "error" in data:
+                _fail(f"{data['file']}: {data['error']}", 2)
+            _print_json(data)
+            return
+        for path, data in zip(files, results, strict=True):
+            failed += "error" in data
+            click.echo(json.dumps({"file": str(path), **data}, ensure_ascii=False))
     except CollabdError as exc:
         _fail(str(exc), 2)
-    _print_json(data)
+    if failed:
+        sys.exit(2)
 
 
 @main.command()

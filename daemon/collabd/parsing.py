@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,15 +23,16 @@ def _config(config_path: Path | None) -> Config | None:
     return load_config(default) if default.exists() else None
 
 
-def parse_file(file: Path, *, config_path: Path | None = None,
-               now: str | None = None) -> dict[str, Any]:
+def parse_files(files: Sequence[Path], *, config_path: Path | None = None,
+                now: str | None = None) -> Iterator[dict[str, Any]]:
+    """Each file classified and read, in order (rules and state opened once). A file
+    that cannot be read yields {"file", "error"} and the others go on."""
     config = _config(config_path)
     zone = config.tz if config else ZoneInfo(DEFAULT_TZ)
     rules = load_rules(config.rules_dir if config else skeleton_dir("rules"), tz=zone,
                        defaults=skeleton_dir("rules"))
     address = config.settings.mailbox.address if config else "collab@example.com"
     clock = FixedClock(parse_instant(now, zone), zone) if now else SystemClock(zone)
-    raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     lookup: MessageLookup = lambda _: None  # noqa: E731
     if config is not None and (config.state_dir / "db").exists():
         from collabd.store import Store
@@ -41,5 +43,17 @@ def parse_file(file: Path, *, config_path: Path | None = None,
             entry = store.get("messages", message_id)
             return entry if isinstance(entry, dict) else None
 
-    event = Classifier(rules, address).classify(read_message(raw), clock.now(), lookup)
-    return event.to_json()
+    classifier = Classifier(rules, address)
+    for file in files:
+        try:
+            raw = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+        except OSError as exc:
+            yield {"file": str(file), "error": f"cannot read: {exc.strerror or exc}"}
+            continue
+        event = classifier.classify(read_message(raw), clock.now(), lookup)
+        yield event.to_json()
+
+
+def parse_file(file: Path, *, config_path: Path | None = None,
+               now: str | None = None) -> dict[str, Any]:
+    return next(parse_files([file], config_path=config_path, now=now))

@@ -169,11 +169,12 @@ def show_text(data: dict[str, Any]) -> str:
              + ("  [archived]" if data["archived"] else "")]
     if record.get("title"):
         lines.append(f"  {record['title']}")
-    skip = {"id", "kind", "status", "title", "audit", "schema"}
+    skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs"}
     for key, value in record.items():
         if key in skip:
             continue
         lines.append(f"  {key}: {_short(value)}")
+    lines += _signoff_lines(record)
     lines.append("audit trail:")
     for entry in record.get("audit", []):
         detail = ", ".join(f"{k}={_short(v)}" for k, v in entry.items() if k not in {"at", "what"})
@@ -186,6 +187,44 @@ def show_text(data: dict[str, Any]) -> str:
             lines.append(f"  {m.get('at')}  {arrow} {m.get('purpose') or m.get('kind', '')}"
                          f"  {who}  {m['message_id']}")
     return "\n".join(lines)
+
+
+_NOT_COUNTED = ("sign-off not counted", "unclear answer, not counted")
+
+
+def _said(text: str | None) -> str:
+    """What someone wrote, verbatim, on one line (line breaks shown as ⏎)."""
+    return "“" + _short((text or "").replace("\r", "").replace("\n", " ⏎ ")) + "”"
+
+
+def _signoff_lines(record: dict[str, Any]) -> list[str]:
+    """Every sign-off and every answer that did not count, with what was written, the
+    message it came in and why it counted or not: for a person to read."""
+    lines: list[str] = []
+    signoffs = record.get("signoffs", [])
+    if signoffs:
+        lines.append("sign-offs:")
+        for s in signoffs:
+            what = {"minutes": "minutes", "deliverable": "deliverable"}.get(s.get("kind"),
+                                                                             s.get("kind"))
+            lines.append(f"  {s.get('at')}  {s.get('by')}  {what} round {s.get('round')}: "
+                         f"{s.get('decision')}")
+            lines.append(f"      said {_said(s.get('text'))}")
+            detail = f"message {s.get('message')}, answering {s.get('answers')}"
+            if s.get("read_as"):
+                detail += f"; read as: {s['read_as']}"
+            if s.get("reason"):
+                detail += f"; reason: {_short(s['reason'])}"
+            lines.append(f"      ({detail})")
+    refused = [e for e in record.get("audit", []) if e.get("what") in _NOT_COUNTED]
+    if refused:
+        lines.append("answers that did not count:")
+        for e in refused:
+            why = e.get("reason") or e.get("read_as") or ""
+            lines.append(f"  {e.get('at')}  {e.get('by')}  (asked: {e.get('asked')})  "
+                         f"{e['what']}: {why}")
+            lines.append(f"      said {_said(e.get('text'))}  (message {e.get('message')})")
+    return lines
 
 
 def _short(value: Any) -> str:

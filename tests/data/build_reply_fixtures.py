@@ -931,7 +931,7 @@ def gmail_mobile_zh_reply_comment() -> None:
     gmail_message(name, "李静", orig, at(1, 16, 5, 12), "收到，我看完附件再回复。",
                   attr.format(f"{DAEMON_NAME} <{DAEMON_ADDR}> "),
                   attr.format(f"{DAEMON_NAME} {gmail_mailto(DAEMON_ADDR)} "), mobile=True)
-    expect(name, "收到，我看完附件再回复。", "comment", None,
+    expect(name, "收到，我看完附件再回复。", "unclear", None,
            "Gmail Android app zh: 在 …星期二，名字 <addr> 写道： + > quote; a comment while the quote "
            "asks for 确认; UTF-8")
 

@@ -43,7 +43,7 @@ def test_new_text_and_intent_per_client(name: str) -> None:
 
 def test_a_confirm_only_in_the_quote_is_not_a_confirm() -> None:
     assert _read("gt_quoted_only_confirm_in_quote.eml")[1] == "comment"
-    assert _read("gmail_mobile_zh_reply_comment.eml")[1] == "comment"
+    assert _read("gmail_mobile_zh_reply_comment.eml")[1] == "unclear"  # 收到 + 看完再回复
 
 
 def test_confirm_above_a_quote_full_of_reject_words() -> None:

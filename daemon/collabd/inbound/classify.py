@@ -73,11 +73,14 @@ class Event:
                 out["notes"] = list(reading.notes)
         if self.auto_reason:
             out["auto_reason"] = self.auto_reason
+        if self.message.sender_issues:
+            out["sender_issues"] = list(self.message.sender_issues)
         if self.unreadable:
             out["unreadable_attachments"] = list(self.unreadable)
         if self.intent is not None:
             out["intent"] = self.intent.kind
             out["new_text"] = self.new_text
+            out["read_as"] = self.intent.why
             out["reason"] = self.intent.reason if self.intent.kind in (
                 "reject", "progress", "delivered") else None
             if self.intent.kind == "progress":

@@ -110,6 +110,9 @@ _REPORTED = re.compile(
     r"(?:他|她|他们|她们|对方|老[\u4e00-\u9fff]|小[\u4e00-\u9fff]|[\u4e00-\u9fff]总|领导|"
     r"[\u4e00-\u9fff]经理)(?:也)?(?:说|表示|认为|觉得|讲)(?:了)?(?:他|她|他们)?(?:也)?"
     r"(?:不同意|同意|不确认|确认|不认可|认可|反对|驳回|没问题|不行|可以)")
+_DECISION_VOCABULARY = re.compile(
+    r"确认|同意|认可|认同|验收|通过|驳回|批准|签|异议|好的|可以|收到|"
+    r"(?<![a-z])(?:ok|okay|agree|approv|confirm|accept|reject)")
 # "驳回还是确认我都行": a choice left open.
 _EITHER = re.compile(r"(?:驳回|确认|同意|不同意|通过|不通过)(?:还是|或者|或)(?:驳回|确认|同意|"
                      r"不同意|通过|不通过)")
@@ -159,10 +162,12 @@ class _Reading:
     reject_word: str | None = None
     hedges: list[str] = field(default_factory=list)
     weak_only: bool = False
+    touches_decision: bool = False  # speaks of signing at all (确认前, 好的, 同意不同意)
 
 
 def _read(folded: str, keywords: Keywords) -> _Reading:
     reading = _Reading()
+    reading.touches_decision = bool(_DECISION_VOCABULARY.search(folded))
     text = _CONFIRMING_NEGATIONS.sub("⊕", folded)
     # 虽然…但…: a concession granted, not a condition on the decision.
     text = re.sub(r"((?:虽然|虽|尽管)[^。！？!?\n]{0,40}?)(但是|但|可是)",
@@ -241,8 +246,8 @@ def _decide(reading: _Reading) -> tuple[str, str]:
         if reading.hedges:
             return "unclear", f"confirms, but hedged by {reading.hedges[0]!r}"
         return "confirm", "confirms, nothing takes it back"
-    if reading.hedges and any(h.startswith("暂时") for h in reading.hedges):
-        return "unclear", f"defers: {reading.hedges[-1]!r}"
+    if reading.hedges and reading.touches_decision:
+        return "unclear", f"speaks of the decision but leaves it open: {reading.hedges[-1]!r}"
     return "comment", "no confirm or reject in it"
 
 

@@ -196,7 +196,22 @@ def _norm(text: str) -> str:
 
 
 def _significant(norm: str) -> bool:
-    return len(norm) >= (2 if _CJK.search(norm) else 4)
+    """A sentence long enough to be told apart from what a person writes."""
+    return len(norm) >= (6 if _CJK.search(norm) else 12)
+
+
+# A short line that could be someone's whole answer is never taken for a quote, even if
+# what we sent has it on a line of its own.
+_ANSWER_WORDS = re.compile(r"确认|同意|驳回|通过|认可|收到|好的|可以|没问题|异议|ok|agree|approve|"
+                           r"reject|lgtm|yes|no")
+
+
+def _line_worthy(norm: str) -> bool:
+    """Is a whole line worth a fingerprint? Any line but a blank or one that could be
+    an answer on its own (确认, 不同意, OK)."""
+    if len(norm) < (2 if _CJK.search(norm) else 4):
+        return False
+    return _significant(norm) or not _ANSWER_WORDS.search(norm)
 
 
 def _fingerprint(norm: str) -> str:
@@ -217,21 +232,26 @@ class Original:
         self._known = frozenset(fingerprints)
 
     @staticmethod
-    def fingerprints(*texts: str | None) -> str:
+    def fingerprints(*texts: str | None, echo: str | None = None) -> str:
         """Space-separated fingerprints of `texts` (subject, text, HTML already turned
-        into text), for the message index."""
+        into text), for the message index. `echo`: the person's own words quoted back
+        to them (an ask again): theirs, not ours, and not fingerprinted."""
         found: dict[str, None] = {}
+        echoed = {_norm(line) for line in (echo or "").splitlines()}
         for text in texts:
             for line in (text or "").splitlines():
                 norm = _norm(line)
-                if _significant(norm):
+                if norm in echoed:
+                    continue
+                if _line_worthy(norm):
                     found.setdefault(_fingerprint(norm), None)
                 for piece in _pieces(line):
                     found.setdefault(_fingerprint(piece), None)
         return " ".join(found)
 
     @classmethod
-    def of_message(cls, subject: str, text: str, html: str | None) -> str:
+    def of_message(cls, subject: str, text: str, html: str | None,
+                   echo: str | None = None) -> str:
         """Fingerprints of a message we send: subject, text and the text of its HTML
         (tags dropped cheaply: a client quoting the HTML shows the same words)."""
         html_text = None
@@ -240,7 +260,7 @@ class Original:
                                               re.sub(r"<(?:style|head)[^>]*>.*?</(?:style|head)>",
                                                      "", html, flags=re.S | re.I), flags=re.I))
             html_text = re.sub(r"<[^>]+>", " ", html_text)
-        return cls.fingerprints(subject, text, html_text)
+        return cls.fingerprints(subject, text, html_text, echo=echo)
 
     @classmethod
     def load(cls, stored: str | None) -> Original | None:
@@ -250,7 +270,7 @@ class Original:
         """Does `line` (quote marks and all) come from the original?"""
         body = re.sub(r"^\s*(?:[>|]\s?)+", "", line)
         norm = _norm(body)
-        if not _significant(norm):
+        if not _line_worthy(norm):
             return False
         if _fingerprint(norm) in self._known:
             return True
@@ -378,8 +398,17 @@ def _wrapped_quote_lines(lines: list[str], quoted: list[bool]) -> None:
             continue
         above = re.sub(r"^\s*(?:>\s?)+", "", lines[j - 1])
         below = lines[j + 1] if j + 1 < len(lines) else ">"
-        if len(above) >= 50 and _quoted(below) and len(lines[j].strip()) < 60:
+        # A wrap breaks mid-sentence: a quoted line that ends a sentence is followed
+        # by an answer, not by its own tail.
+        mid_sentence = not re.search(r"[。！？.!?；;：:）)」”\"]\s*$", above)
+        if (_width(above) >= 60 and mid_sentence and _quoted(below)
+                and _width(lines[j].strip()) < 60):
             quoted[j] = True
+
+
+def _width(text: str) -> int:
+    """Columns on a screen (a Chinese character takes two): where clients wrap."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _has_text(lines: list[str], quoted: list[bool]) -> bool:

@@ -99,7 +99,8 @@ class Outbox:
             "to": recipients,
             "at": isoformat(now),
             # What it says, as fingerprints: a reply quoting it is read without the quote.
-            "quote": Original.of_message(draft.subject, draft.text, draft.html),
+            "quote": Original.of_message(draft.subject, draft.text, draft.html,
+                                         echo=draft.meta.get("echo")),
             **({"meta": draft.meta} if draft.meta else {}),
         })
         return Queued(message_id, raw, recipients)

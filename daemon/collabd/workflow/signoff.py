@@ -147,7 +147,10 @@ def ask_again(record: Record, event: Event, ctx: Context, out: Outcome,
     message = event.message
     out.send(ctx.draft(
         "signoff_ask_again", to=[ctx.person_by_address(person)], record=record["id"],
-        purpose="signoff_ask_again", asks=person, meta={"signoff": kind, "round": round_},
+        purpose="signoff_ask_again", asks=person,
+        # What they wrote, quoted back to them, is theirs: a reply repeating it is not
+        # a quote of ours (Original.fingerprints leaves it out).
+        meta={"signoff": kind, "round": round_, "echo": (event.new_text or "")[:500]},
         in_reply_to=message.message_id if message.has_message_id else None,
         references=message.references, person=ctx.person_by_address(person),
         situation=situation, reason=reason or "", read=(event.new_text or "（空白）")[:500],
