@@ -412,3 +412,46 @@ def no_review_meetings(config: Config) -> None:
     """No request gets a review meeting (tests of other flows stay uncluttered)."""
     edit_rules(config, "meetings.yaml", ("type: [项目推进]", "type: []"),
                ("urgency: [紧急]", "urgency: []"))
+
+
+# Quote headers as clients write them (CLIENT_FORMATS.md and the peers' suites), each
+# with the marks the client puts before every quoted line: name → (header, marks).
+QUOTE_STYLES = {
+    "netease_mail_master": ("---- 回复的原邮件 ----\n| 发件人 | 王芳<wang.fang@example.com> |\n"
+                            "| 日期 | 2026年12月10日 10:00 |", ""),
+    "qq_english_ui": ("------------------ Original ------------------\n"
+                      "From: \"王芳\"<wang.fang@example.com>;\nDate: Thu, Dec 10, 2026 10:00 AM",
+                      ""),
+    "short_original": ("---Original---\nFrom: \"王芳\"<wang.fang@example.com>", ""),
+    "zoho": ("---- 在 星期四, 10 十二月 2026 10:00:00 +0800 王芳 <wang.fang@example.com> "
+             "撰写 ----", ""),
+    "old_gmail": ("2017-11-24 16:32 GMT+08:00 王芳 <wang.fang@example.com>:", "> "),
+    "old_gmail_wrapped": ("2017-11-24 16:32 GMT+08:00 王芳 <\nwang.fang@example.com>:", "> "),
+    "outlook_zh_cn": ("________________________________\n发件人: 王芳 <wang.fang@example.com>\n"
+                      "发送时间: 2026年12月10日 10:00\n收件人: 张伟\n主题: 方案", ""),
+    "outlook_zh_tw": ("寄件者: 王芳 <wang.fang@example.com>\n寄件日期: 2026年12月10日 上午 10:00\n"
+                      "收件者: 張偉\n主旨: 方案", ""),
+    "foxmail": ("------------------ 原始邮件 ------------------\n"
+                "发件人: \"王芳\"<wang.fang@example.com>;", ""),
+    "welink": ("发件人：王芳\n收件人：张伟\n抄 送：\n主 题：方案\n"
+               "时 间：2026-03-24\u300023:54:15", ""),
+    "gmail_zh": ("王芳 <wang.fang@example.com> 于2026年12月10日周四 10:38写道：", "> "),
+    "gmail_zh_wrapped": ("王芳 <wang.fang@example.com> 于2026年12月10日周四\n10:38写道：", "> "),
+    "apple_zh": ("> 2026年12月10日 14:09，王芳 <wang.fang@example.com> 写道：", "> "),
+    "thunderbird_zh": ("在 2026/12/10 14:10, 王芳 写道:", "> "),
+    "netease_unmarked": ("在 2026-12-10 10:00:48，\"王芳\" <wang.fang@example.com> 写道：", ""),
+    "german": ("Von: 王芳 <wang.fang@example.com>\nGesendet: Donnerstag, 10. Dezember 2026\n"
+               "An: 张伟\nBetreff: Plan", ""),
+    "german_attribution": ("Am 10.12.2026 um 10:00 schrieb 王芳 <wang.fang@example.com>:", "> "),
+    "french": ("Le jeu. 10 déc. 2026 à 10:00, 王芳 <wang.fang@example.com> a écrit :", "> "),
+    "spanish": ("El jue, 10 dic 2026 a las 10:00, 王芳 (<wang.fang@example.com>) escribió:",
+                "> "),
+    "portuguese": ("Em qui., 10 de dez. de 2026 às 10:00, 王芳 <wang.fang@example.com> "
+                   "escreveu:", "> "),
+    "polish": ("W dniu 10.12.2026 o 10:00, 王芳 pisze:", "> "),
+    "russian": ("чт, 10 дек. 2026 г. в 10:00, 王芳 <wang.fang@example.com>:", "> "),
+    "danish": ("Den 10. dec. 2026 kl. 10.00 skrev 王芳 <wang.fang@example.com>:", "> "),
+    "wrote_without_colon": ("On Thu, Dec 10, 2026 at 10:00 AM 王芳 wrote", "> "),
+    "outlook_en": ("-----Original Message-----\nFrom: 王芳 [mailto:wang.fang@example.com]\n"
+                   "Sent: Thursday, December 10, 2026 10:00 AM", ""),
+}

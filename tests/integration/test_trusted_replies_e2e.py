@@ -18,6 +18,7 @@ import pytest
 from collabd.config import Config
 from helpers import (
     DATA,
+    QUOTE_STYLES,
     Harness,
     body_text,
     collabd,
@@ -156,30 +157,7 @@ def test_minutes_answered_unclearly_are_asked_back(deployment: Config) -> None:
 
 GOOD = "确认"
 STYLES = {
-    "netease_mail_master": ("---- 回复的原邮件 ----\n| 发件人 | 跨部门协作秘书<collab@example.com> |\n"
-                            "| 日期 | 2026年12月10日 10:00 |\n| 至 | zhang.wei@example.com |", ""),
-    "qq_english_ui": ("------------------ Original ------------------\n"
-                      "From: \"跨部门协作秘书\"<collab@example.com>;\n"
-                      "Date: Thu, Dec 10, 2026 10:00 AM\nTo: \"张伟\"<zhang.wei@example.com>;\n"
-                      "Subject: 请验收交付物", ""),
-    "short_original": ("---Original---\nFrom: \"跨部门协作秘书\"<collab@example.com>\n"
-                       "Date: Thu, Dec 10, 2026 10:00 AM", ""),
-    "zoho": ("---- 在 星期四, 10 十二月 2026 10:00:00 +0800 跨部门协作秘书 "
-             "<collab@example.com> 撰写 ----", ""),
-    "old_gmail": ("2026-12-10 10:00 GMT+08:00 跨部门协作秘书 <collab@example.com>:", "> "),
-    "german_outlook": ("Von: 跨部门协作秘书 <collab@example.com>\n"
-                       "Gesendet: Donnerstag, 10. Dezember 2026 10:00\nAn: 张伟\n"
-                       "Betreff: 请验收交付物", ""),
-    "french": ("Le jeu. 10 déc. 2026 à 10:00, 跨部门协作秘书 <collab@example.com> a écrit :",
-               "> "),
-    "spanish": ("El jue, 10 dic 2026 a las 10:00, 跨部门协作秘书 (<collab@example.com>) "
-                "escribió:", "> "),
-    "portuguese": ("Em qui., 10 de dez. de 2026 às 10:00, 跨部门协作秘书 "
-                   "<collab@example.com> escreveu:", "> "),
-    "polish": ("W dniu 10.12.2026 o 10:00, 跨部门协作秘书 pisze:", "> "),
-    "russian": ("чт, 10 дек. 2026 г. в 10:00, 跨部门协作秘书 <collab@example.com>:", "> "),
-    "danish": ("Den 10. dec. 2026 kl. 10.00 skrev 跨部门协作秘书 <collab@example.com>:", "> "),
-    "wrote_without_colon": ("On Thu, Dec 10, 2026 at 10:00 AM 跨部门协作秘书 wrote", "> "),
+    **QUOTE_STYLES,
     # A client nobody has catalogued: only knowing what we sent finds the quote.
     "unknown_client": ("====== 原信 ======\n发信人 | 跨部门协作秘书<collab@example.com>\n"
                        "日期 | 2026-12-10 10:00", ""),

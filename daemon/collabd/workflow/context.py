@@ -70,6 +70,10 @@ class Context:
         to_addresses = {p["address"] for p in to_list}
         cc_list = [p for p in _unique(cc) if p["address"] not in to_addresses
                    and p["address"] != self.identity.address]
+        if asks is not None and (cc_list or [p["address"] for p in to_list] != [asks]):
+            # Whoever else could read an ask could answer it in the asked one's name.
+            raise ValueError(f"a message asking {asks} to sign must go to them alone, "
+                             f"not to {sorted(to_addresses)} cc {[p['address'] for p in cc_list]}")
         rendered = self.templates.render(
             template, now=self.now, mailbox=self.identity.address,
             secretary_name=self.identity.display_name, **context)
