@@ -16,7 +16,7 @@ REQUIRED_TEMPLATES = (
     "acceptance_accepted", "acceptance_rejected", "signoff_not_counted", "meeting_invite",
     "meeting_cancel", "meeting_declined", "meeting_counter", "minutes_request",
     "minutes_confirm", "minutes_rejected", "minutes_signed_off", "task_assigned",
-    "oversize_notice", "signoff_ask_again",
+    "oversize_notice", "signoff_ask_again", "problem_closed",
 )
 # Text-only templates (a meeting's agenda).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk")

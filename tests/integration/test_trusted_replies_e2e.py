@@ -371,7 +371,8 @@ def test_a_partial_correction_is_merged_with_the_first_form(h: Harness) -> None:
 
 def test_subjects_never_stack_prefixes(h: Harness) -> None:
     sent = h.at("2026-12-01 10:05", message(sender="刘洋 <liu.yang@example.com>",
-                                            subject="需求表：渠道数据", body="具体需求内容：接入数据\n",
+                                            subject="需求表：渠道数据",
+                                            body="发起部门：市场部\n具体需求内容：接入数据\n",
                                             message_id="<one@example.com>"))
     for round_ in range(3):
         sent = h.at(f"2026-12-01 1{round_ + 1}:00", reply_to(
@@ -401,3 +402,118 @@ def test_parse_reads_several_files_one_json_line_each(tmp_path: object) -> None:
     assert [r["kind"] for r in rows] == ["reply", "request"]
     one = json.loads(collabd("parse", str(files[0])).stdout)
     assert "file" not in one and one["kind"] == "reply"
+
+
+# -- found by trying to break it ---------------------------------------------------------------
+
+def test_an_empty_reply_over_an_unmarked_quote_signs_nothing(h: Harness) -> None:
+    h.at("2026-12-01 10:05", (DATA / "foxmail_gbk_request.eml").read_bytes())
+    # The delivery text has a short line of its own that could read as a confirmation.
+    h.at("2026-12-10 10:00", reply_to(h.sent("新的跨部门需求"), sender=RECEIVER,
+                                      text="已交付，看板地址 https://bi.example.com/sales\n自测没问题"))
+    ask = h.sent("请验收交付物")
+    assert "自测没问题" in body_text(ask)
+    for header in ("________________________________\n发件人: 跨部门协作秘书 <collab@example.com>\n"
+                   "发送时间: 2026年12月10日 10:00\n主题: 请验收",
+                   "------------------ 原始邮件 ------------------\n"
+                   "发件人: \"跨部门协作秘书\"<collab@example.com>;"):
+        h.at("2026-12-10 11:00", styled(ask, sender=REQUESTER, text="", header=header))
+    record = h.record(REQUEST)
+    assert record["status"] == "delivered" and signoffs(h) == []
+    assert [a["text"] for a in record["audit"]
+            if a["what"] == "unclear answer, not counted"] == ["", ""]
+
+
+def test_two_from_headers_never_sign(h: Harness) -> None:
+    ask = delivered(h)
+    raw = reply_to(ask, sender=REQUESTER, text="确认")
+    raw = raw.replace(b"\nTo:", b"\nFrom: attacker@evil.example\r\nTo:", 1)
+    h.at("2026-12-10 11:00", raw)
+    assert signoffs(h) == []
+    [entry] = [a for a in h.record(REQUEST)["audit"] if a["what"] == "sign-off not counted"]
+    assert "2 个发件人" in entry["reason"]
+
+
+def test_our_servers_dmarc_fail_stops_even_an_internal_sender(h: Harness) -> None:
+    edit_rules(h.config, "signoff.yaml", ("  require: false", "  require: true"))
+    h.daemon.reload()
+    ask = delivered(h)
+    forged = reply_to(ask, sender=REQUESTER, text="确认").replace(
+        b"From:", b"Authentication-Results: mx.example.com; spf=fail smtp.mailfrom=example.com;"
+                  b"\r\n dmarc=fail header.from=example.com\r\nFrom:", 1)
+    h.at("2026-12-10 11:00", forged)
+    assert signoffs(h) == []
+    h.at("2026-12-10 12:00", reply_to(ask, sender=REQUESTER, text="确认"))  # no verdict: ours
+    assert [s["decision"] for s in signoffs(h)] == ["accepted"]
+
+
+def test_an_answer_to_an_old_round_is_told_and_asked_the_current_one(h: Harness) -> None:
+    first = delivered(h)
+    h.at("2026-12-10 11:00", reply_to(first, sender=REQUESTER, text="驳回：缺华东区"))
+    h.at("2026-12-11 10:00", reply_to(h.sent("验收未通过"), sender=RECEIVER,
+                                      text="已交付，已补华东区 https://bi.example.com/v2"))
+    sent = h.at("2026-12-11 11:00", reply_to(first, sender=REQUESTER, text="确认"))
+    assert h.record(REQUEST)["status"] == "delivered"
+    [again] = [m for m in sent if "未计入" in str(m["Subject"])]
+    assert "第1次交付" in body_text(again) and "v2" in body_text(again)
+    h.at("2026-12-11 12:00", reply_to(again, sender=REQUESTER, text="确认"))
+    assert [(s["round"], s["decision"]) for s in signoffs(h)] == [
+        (1, "rejected"), (2, "accepted")]
+
+
+def test_a_reject_after_closing_is_told_and_passed_on(h: Harness) -> None:
+    ask = delivered(h)
+    h.at("2026-12-10 11:00", reply_to(ask, sender=REQUESTER, text="确认"))
+    done = h.sent("验收通过")
+    sent = h.at("2026-12-11 09:00", reply_to(
+        done, sender=REQUESTER, text="驳回，刚发现华东区数据缺失，请补齐后重新交付"))
+    assert h.record(REQUEST)["status"] == "closed"
+    told = [m for m in sent if str(m["To"]) == REQUESTER]
+    assert told and "验收关闭" in body_text(told[0])
+    assert any("sun.li@example.com" in str(m["To"]) and "华东区数据缺失" in body_text(m)
+               for m in sent)
+
+
+PROBLEM = ("问题标题：看板数据缺失\n反馈部门：市场部\n涉及部门：研发部\n"
+           "问题描述：华东区数据缺失。\n影响范围：周报。\n严重程度：一般\n")
+
+
+def test_a_problem_closes_only_on_a_real_reply_and_the_handlers_are_told(h: Harness) -> None:
+    h.at("2026-12-01 10:05", message(sender="陈晨 <chen.chen@example.com>",
+                                     subject="问题反馈单：看板数据缺失", body=PROBLEM,
+                                     message_id="<p1@example.com>"))
+    ack = h.sent("问题反馈已登记")
+    problem = "WT-2026-0001"
+    # By the subject tag alone, or with two senders: not counted.
+    h.at("2026-12-01 11:00", message(sender="陈晨 <chen.chen@example.com>",
+                                     subject=f"Re: [{problem}] 看板数据缺失", body="确认，已解决",
+                                     message_id="<p2@example.com>"))
+    h.at("2026-12-01 11:30", message(
+        sender="陈晨 <chen.chen@example.com>, x <attacker@evil.example>",
+        subject=f"Re: [{problem}] 看板数据缺失", body="确认，已解决",
+        message_id="<p3@example.com>", headers={"In-Reply-To": str(ack["Message-ID"])}))
+    # "The problem is still there" is not a confirmation either.
+    h.at("2026-12-01 12:00", reply_to(ack, sender="陈晨 <chen.chen@example.com>",
+                                      text="我这边确认问题依旧存在，请尽快处理"))
+    assert h.record(problem)["status"] != "closed"
+    sent = h.at("2026-12-02 10:00", reply_to(ack, sender="陈晨 <chen.chen@example.com>",
+                                             text="确认，已恢复正常"))
+    assert h.record(problem)["status"] == "closed"
+    [closed] = [m for m in sent if "问题已关闭" in str(m["Subject"])]
+    assert "sun.li@example.com" in str(closed["To"]) and "已恢复正常" in body_text(closed)
+
+
+def test_a_reply_to_our_notice_is_not_answered_again(h: Harness) -> None:
+    [notice] = h.at("2026-12-01 10:05", message(sender="helpdesk@example.com", subject="你好",
+                                                body="请问怎么用", message_id="<hd1@example.com>"))
+    assert "未能识别" in str(notice["Subject"])
+    robot = reply_to(notice, sender="helpdesk+2@example.com", text="[Ticket #1002] 已收到您的邮件")
+    assert h.at("2026-12-01 10:10", robot) == []
+
+
+def test_outside_text_is_not_reflected_with_its_links(h: Harness) -> None:
+    [notice] = h.at("2026-12-01 10:05", message(
+        sender="x@outside.example", subject="【紧急】邮箱账户验证 http://phish.test/login",
+        body="发起部门：市场部\n接收部门：研发部\n具体需求内容：请登录 http://phish.test/login 验证\n",
+        message_id="<ph@outside.example>"))
+    assert "phish.test" not in str(notice["Subject"]) and "phish.test" not in body_text(notice)

@@ -39,6 +39,7 @@ def test_rejections_keep_the_reason(text: str, reason: str | None) -> None:
 @pytest.mark.parametrize("text", [
     "确认吗？", "请确认一下附件的版本", "还未确认，明天回复", "是否确认？", "尚未确认",
     "收到，我看完附件再回复。", "", "这个金额对吗 我记得是15万", "老王说他同意，我还没看。",
+    "补充一下：财务那边也确认了这个差异",
 ])
 def test_not_confirmations(text: str) -> None:
     assert classify(text, KEYWORDS).kind in ("comment", "unclear")
@@ -52,6 +53,12 @@ def test_not_confirmations(text: str) -> None:
     "OK", "👌", "同意不同意我这边都行", "驳回还是确认我都行，看领导意见", "暂时无法确认，资料没收齐",
     "不是不同意，只是第三条可以再讨论", "还在确认，下班前回复你",
     "第2项补上负责人的话可以确认", "ok but fix item 2", "确认，第3条不同意",
+    # found by a reviewer trying to break it
+    "👍🏻", "收到，确认下周一给意见", "确认才怪", "我要是确认就见鬼了", "Approved — NOT",
+    "确认，除华东区外", "除第三条外确认", "確認。惟華東區數據仍缺", "确认（华东区数据待补）",
+    "确认，第4点需要修改", "确认。华东区数据还差两天，补齐后发我",
+    "I can confirm we received it, will review next week", "我不确定，确认吧",
+    "我这边确认问题依旧存在，请尽快处理",
 ])
 def test_unclear_replies_are_never_confirmations(text: str) -> None:
     assert classify(text, KEYWORDS).kind == "unclear"
@@ -62,6 +69,8 @@ def test_unclear_replies_are_never_confirmations(text: str) -> None:
     "we cannot agree", "cannot confirm", "❌ 不通过", "确认个啥，时间都写错了", "唔確認，日期錯咗",
     "这个我不能签", "没法验收，东西还没到货", "不同意，其他都没问题", "NO，数据有误",
     "不是很认可这个版本，建议打回重做", "与会上讨论结果严重不符，请重新起草。",
+    "I don't think I can approve this, the totals are off.", "I cannot really approve this",
+    "我撤回刚才的确认，数据有错", "我收回之前的确认", "撤回确认", "确认作废", "确认个屁",
 ])
 def test_clear_rejections(text: str) -> None:
     assert classify(text, KEYWORDS).kind == "reject"
@@ -71,7 +80,7 @@ def test_clear_rejections(text: str) -> None:
     "无任何异议", "没有不同意见", "不反对", "没有不同意的地方，确认。", "确认。附件里退回的那版已作废",
     "确认。之前驳回的那版请直接删掉", "Agree", "Approved", "LGTM", "👍 确认", "確認無誤，辛苦各位",
     "确任", "验收通过。虽然交付晚了两天，但质量没问题。", "老王说他不同意，我这边没问题，确认。",
-    "确认。我之前说的不同意见已经在这版里改过来了。", "按要求回复：确认",
+    "确认。我之前说的不同意见已经在这版里改过来了。", "按要求回复：确认", "刚才看错了，确认。",
 ])
 def test_clear_confirmations(text: str) -> None:
     assert classify(text, KEYWORDS).kind == "confirm"

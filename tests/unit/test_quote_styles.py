@@ -57,9 +57,19 @@ def test_what_we_sent_is_known_wherever_it_stands() -> None:
     text = ("确认\n\n@@@ 原邮件 @@@\n以下是会议纪要，请于明天10:00前直接回复本邮件：\n"
             "- 回复“确认”表示无异议；\n- 回复“不确认”并写明意见。\n1. 财务部本周完成预审。")
     assert strip_text(text, original=ours) == "确认\n\n@@@ 原邮件 @@@"
-    # Top, bottom and between: every line of ours goes, every line of theirs stays.
+    # Top, bottom and between: every line of ours goes, every line of theirs stays...
+    text = "1. 财务部本周完成预审。\n同意，就按这个时间执行\n- 回复“不确认”并写明意见。\n"
+    assert strip_text(text, original=ours) == "同意，就按这个时间执行"
+    # ...but a line too short to tell apart, between two of ours, is taken as quote:
+    # it could be our own (自测OK) and sign for them.
     text = "1. 财务部本周完成预审。\n同意\n- 回复“不确认”并写明意见。\n"
-    assert strip_text(text, original=ours) == "同意"
+    assert strip_text(text, original=ours) == ""
+    # Nothing written above an unmarked quote, and nothing below it: nothing written.
+    text = ("________________________________\n发件人: 秘书 <collab@example.com>\n"
+            "发送时间: 2026年12月10日 10:00\n\n以下是会议纪要，请于明天10:00前直接回复本邮件：\n"
+            "自测OK\n- 回复“确认”表示无异议；\n")
+    assert strip_text(text, original=ours) == ""
+    assert strip_text(text + "\n\n确认\n", original=ours) == "确认"
     # A short answer is never taken for a quote, even of a message that has it alone.
     bare = Original.load(Original.of_message("s", "请回复：\n确认\n或\n不确认", None))
     assert bare is not None and strip_text("确认", original=bare) == "确认"

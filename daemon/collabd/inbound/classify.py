@@ -185,7 +185,8 @@ class Classifier:
                          replied_to_id=replied_id, intent=intent, new_text=text)
         unreadable = [a.filename for a in message.body.attachments
                       if a.filename.lower().endswith(LEGACY_EXTENSIONS)]
-        return Event("unknown", message, unreadable=unreadable)
+        return Event("unknown", message, unreadable=unreadable, replied_to=replied_to,
+                     replied_to_id=replied_id)
 
     # -- threads -----------------------------------------------------------------------
 
@@ -237,14 +238,16 @@ class Classifier:
 
     def _correction(self, message: InboundMessage,
                     asked: dict[str, Any]) -> _Candidate | None:
-        meta = asked.get("meta") or {}
-        kind, before = meta.get("form"), meta.get("fields") or {}
-        if kind not in self.labels:
-            return self._find_form(message)
+        # Only what they wrote (and attached) is read: the quote of our notice holds the
+        # blank form and what the first mail said, which must not be read as answers.
         original = Original.load(asked.get("quote"))
         text = new_text(message.body, (message.sender_name,), original)
         sources = [("body", text_lines(text))] + [
             s for s in self._sources(message) if s[0].startswith("attachment:")]
+        meta = asked.get("meta") or {}
+        kind, before = meta.get("form"), meta.get("fields") or {}
+        if kind not in self.labels:
+            return self._find_form(message, sources)
         best: _Candidate | None = None
         for source, lines in sources:
             found = find_fields(lines, self.labels[kind])
@@ -255,9 +258,10 @@ class Classifier:
             candidate = _Candidate(kind, merged, source)
             if best is None or candidate.score > best.score:
                 best = candidate
-        return best or self._find_form(message)
+        return best or self._find_form(message, sources)
 
-    def _find_form(self, message: InboundMessage) -> _Candidate | None:
+    def _find_form(self, message: InboundMessage,
+                   sources: list[tuple[str, list[str]]] | None = None) -> _Candidate | None:
         subject = fold(message.subject)
         titled = {
             kind: any(fold(word) in subject for word in spec.title_words)
@@ -265,7 +269,7 @@ class Classifier:
                                ("problem", self.rules.forms.problem))
         }
         best: _Candidate | None = None
-        for source, lines in self._sources(message):
+        for source, lines in sources if sources is not None else self._sources(message):
             head = fold("\n".join(lines[:5]))
             for kind, labels in self.labels.items():
                 found = find_fields(lines, labels)

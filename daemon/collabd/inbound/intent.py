@@ -51,11 +51,17 @@ _CONDITION = re.compile(
     r"不过|但是|但|可是|只是|然而|(?<![之以提])前提|"
     r"如果|假如|若是|(?<![如倘])若|只要|除非|的话|基本上?|原则上|大体上?|"
     r"大部分|部分|部份|大致|个别|初步|应该|大概|可能|也许|差不多|有待|待定|疑问|疑惑|标注|"
-    r"保留意见|有条件|附条件|(?<!确认)(?<!同意)(?<!通过)(?<!可以)吧(?=\s|$|[,，.。!！])|不是不|\bbut\b|\bhowever\b|\bif\b|\bunless\b|"
+    r"保留意见|有条件|附条件|除(?:了)?.{0,12}(?:外|以外|之外)|惟|唯独|待补|待修改|待完善|"
+    r"待确认|需要修改|需修改|要修改|还差|补齐后|补完后|不确定|不清楚|拿不准|说不好|"
+    r"(?<![a-z])(?:don't think|do not think|not sure|i think|i guess|received|will review|"
+    r"next week|tomorrow|once)(?![a-z])|"
+    r"(?<!确认)(?<!同意)(?<!通过)(?<!可以)吧(?=\s|$|[,，.。!！])|不是不|"
+    r"\bbut\b|\bhowever\b|\bif\b|\bunless\b|"
     r"\bprovided\b|\bexcept\b|\bmostly\b|\bmaybe\b|\bprobably\b|\bpending\b|\btbc\b|\btbd\b")
 _DEFERRAL = re.compile(
     r"再(?:确认|说|看|议|定|回复|答复|沟通|商量|讨论|问问|核|研究|决定|批|签|验)|"
     r"等一下|等等|还没看|没看完|未看|还在确认|正在确认|"
+    r"(?:给|提|出)(?:意见|反馈|答复|结论)|"
     r"(?:回头|稍后|晚点|晚些|迟些|改天|今天|今晚|下班前|明天|明日|后天|下周|下次|过几天|过两天|之后|以后|周[一二三四五六日])"
     r".{0,6}?(?:答复|回复|回你|确认|看|再说|再议|回来)|等我|等(?:.{1,12})再|"
     r"先(?:.{1,12})再|(?:看完|看一下|看下|看看|细看)(?![过了])|确认一下|核实一下|核对一下|研究一下|考虑一下|"
@@ -72,12 +78,15 @@ _REJECT_BUILTIN = (
     r"|(?:" + _SIGN_VERBS + r")\s*不(?:了|下来|下去|到|过去|能)"
     r"|驳回|退回|打回|拒绝|有异议|有不同意见|有意见|反对|否决|不行|不可以|不合格|不予|"
     r"不\s*ok(?![a-z])|不符(?:合)?|重新(?:起草|提交|修改|整理|编写|出一版)|重做|返工|"
-    r"(?:确认|同意|验收|通过)个?(?:啥|什么|鬼)|"
+    r"(?:确认|同意|验收|通过)个?(?:啥|什么|鬼|屁)|才怪|见鬼|(?<![a-z])not\s*$|"
+    r"(?:撤回|收回|撤销|取消)(?:刚才|之前|上次|我)?的?(?:确认|同意|验收)|(?:确认|同意)(?:作废|无效)|"
+    r"(?:依旧|仍然|依然|还是|仍)(?:存在|没有?解决|未解决|有问题|不行)|"
     r"(?:补上|补齐|补充|修改|更正|改正|改好|改完|整改)(?:后|之后|以后)?再(?:发|提交|交)|"
     r"不对|有误|错了|写错|算错|记错|漏了|遗漏|对不上|(?<![如若])(?<!如果)(?<!后续)(?<!以后)有问题(?!.{0,8}(?:联系|找|沟通))|"
     r"not\s+(?:ok|okay|approved?|agreed?|accept(?:ed|able)?|confirm(?:ed)?|good|fine)|"
-    r"(?:can\s?not|can't|cannot|won't|will not|do not|don't|does not|doesn't|unable to)\s+"
-    r"(?:agree|approve|accept|confirm|sign)|disagree|\brejec(?:t|ted)\b|\bdeclined?\b|"
+    r"(?:can\s?not|can't|cannot|won't|will not|do not|don't|does not|doesn't|unable to|"
+    r"not able to|not going to|never)\s+(?:\w+\s+){0,4}?(?:agree|approve|accept|confirm|sign)|"
+    r"disagree|\brejec(?:t|ted)\b|\bdeclined?\b|"
     r"^no\b|^nope\b|\bng\b|^否(?=$|[,，.。!！\s])|❌|👎|✖|✗"
 )
 _CONFIRM_BUILTIN = (
@@ -97,7 +106,8 @@ _NOT_A_CONFIRM = re.compile(
 # A reject verb used as a noun or in the past (之前驳回的那版, 被退回的): no decision.
 _NOMINAL_REJECT = re.compile(
     r"(?:被|已|已经|之前|以前|上次|上回|那次|曾经?)\s*(?:驳回|退回|打回|拒绝)|"
-    r"(?:驳回|退回|打回|拒绝|反对)(?:的|过的|了的)|(?:已|已经)重新\w{2}|(?:返工|重做)了")
+    r"(?:驳回|退回|打回|拒绝|反对)(?:的|过的|了的)|(?:已|已经)重新\w{2}|(?:返工|重做)了|"
+    r"(?:刚才|刚刚|之前|我)(?:看|说|回|理解|搞|弄)错了?")
 _MENTION = re.compile(r"[“\"'「『‘][^“”\"'「」『』‘’\n]{1,12}[”\"'」』’]")
 _TYPOS = (("确任", "确认"), ("确仁", "确认"), ("确忍", "确认"), ("同义", "同意"),
           ("同易", "同意"), ("同以", "同意"), ("认刻", "认可"))
@@ -109,7 +119,8 @@ _CANTONESE = ((re.compile(r"唔(?!该|好意思|紧要)"), "不"), (re.compile(r
 _REPORTED = re.compile(
     r"(?:他|她|他们|她们|对方|老[\u4e00-\u9fff]|小[\u4e00-\u9fff]|[\u4e00-\u9fff]总|领导|"
     r"[\u4e00-\u9fff]经理)(?:也)?(?:说|表示|认为|觉得|讲)(?:了)?(?:他|她|他们)?(?:也)?"
-    r"(?:不同意|同意|不确认|确认|不认可|认可|反对|驳回|没问题|不行|可以)")
+    r"(?:不同意|同意|不确认|确认|不认可|认可|反对|驳回|没问题|不行|可以)|"
+    r"(?:那边|方面|部门|团队|小组|同事|他们|对方)(?:也|都|已经|已)*(?:确认|同意|认可)了?")
 _DECISION_VOCABULARY = re.compile(
     r"确认|同意|认可|认同|验收|通过|驳回|批准|签|异议|好的|可以|收到|"
     r"(?<![a-z])(?:ok|okay|agree|approv|confirm|accept|reject)")
@@ -141,7 +152,8 @@ def _words(words: list[str]) -> str:
 def _prepare(text: str) -> str:
     """Folded text with typos mended, mentions and confirming negations neutralised
     (each replaced by a marker of the same length, so positions stay comparable)."""
-    folded = fold(text)
+    # Skin tones and emoji variation selectors: 👍🏻 is 👍.
+    folded = re.sub(r"[\U0001F3FB-\U0001F3FF\uFE0E\uFE0F]", "", fold(text))
     for typo, right in _TYPOS:
         folded = folded.replace(typo, right)
     for pattern, replacement in _CANTONESE:

@@ -113,6 +113,9 @@ def read_message(raw: bytes) -> InboundMessage:
     message_id = ids[0] if ids else f"<sha256-{hashlib.sha256(raw).hexdigest()}@collabd>"
     from_raw = raw_header(msg, "From") or ""
     address, name, from_repaired, issues = read_from(from_raw)
+    from_headers = sum(1 for key, _ in msg.raw_items() if key.lower() == "from")
+    if from_headers > 1:
+        issues.append(f"邮件有 {from_headers} 个发件人（From）字段")
     sender_raw = raw_header(msg, "Sender")
     sender_header = None
     if sender_raw:

@@ -386,6 +386,7 @@ def _mark(lines: list[str], original: Original | None) -> list[bool]:
         for j, line in enumerate(lines):
             if not quoted[j] and original.knows(line):
                 quoted[j] = True
+        _short_lines_inside_known(lines, quoted, original)
         _quote_headers_near_known(lines, quoted)
     return quoted
 
@@ -416,19 +417,39 @@ def _has_text(lines: list[str], quoted: list[bool]) -> bool:
 
 
 def _bottom_quote_end(lines: list[str], start: int, original: Original | None) -> int:
-    """Where the original that opens a bottom-posted reply ends."""
+    """Where the original that opens a bottom-posted reply ends: after its last "> "
+    line when it is marked. Unmarked (Outlook, Foxmail and QQ quote without marks and
+    never put the answer below the quote): after the last line known to be from what
+    we sent, and without that knowledge at the very end — all of it is quote, and a
+    reply that wrote nothing above it wrote nothing."""
     j = start
-    while j < len(lines):
-        line = lines[j]
-        if _blank(line) or _quoted(line) or _HEADER_NEXT.match(line) or _HEADER_START.match(
-                line) or (original is not None and original.knows(line)):
+    while j < len(lines) and ((_blank(lines[j]) and not _quoted(lines[j]))
+                              or _HEADER_NEXT.match(lines[j]) or _HEADER_START.match(lines[j])):
+        j += 1
+    if j < len(lines) and _quoted(lines[j]):
+        while j < len(lines) and (_quoted(lines[j]) or not lines[j].strip()):
             j += 1
-            continue
-        if original is None and not any(_quoted(ln) for ln in lines[start:j + 1]):
-            # An unmarked original (Outlook style) and nothing to tell it by: all of it.
-            return len(lines)
-        break
-    return j
+        return j
+    if original is None:
+        return len(lines)
+    known = [k for k in range(j, len(lines)) if original.knows(lines[k])]
+    return known[-1] + 1 if known else len(lines)
+
+
+def _short_lines_inside_known(lines: list[str], quoted: list[bool],
+                              original: Original) -> None:
+    """A short unmarked line between two unmarked lines of ours (自测OK, 决议：通过) is
+    too short to carry a fingerprint, and is part of the quote: taking it for the
+    person's answer could sign for them."""
+    known = [k for k, line in enumerate(lines) if quoted[k] and not _quoted(line)
+             and original.knows(line)]
+    if len(known) < 2:
+        return
+    for k in range(known[0] + 1, known[-1]):
+        line = lines[k]
+        if not quoted[k] and line.strip() and not _quoted(line) and not _significant(
+                _norm(line)):
+            quoted[k] = True
 
 
 def _quote_headers_near_known(lines: list[str], quoted: list[bool]) -> None:

@@ -24,7 +24,7 @@ _REPLY_PREFIX = re.compile(r"^\s*(?:re|fw|fwd|回复|答复|回覆|转发|轉寄
 # What our own notices put in front of a subject (a form sent back as a reply to the
 # "incomplete" notice keeps it), and the names of the forms themselves.
 _NOTICE_PREFIX = re.compile(
-    r"^\s*(?:(?:需求表|问题反馈单)信息不完整，请补充后重新发送|未能识别您的邮件|"
+    r"\s*(?:(?:需求表|问题反馈单)信息不完整，请补充后重新发送|未能识别您的邮件|"
     r"邮件过大，未能处理)\s*[:：]\s*")
 _TITLE_NOISE = re.compile(
     r"(?:需求表|问题反馈单)信息不完整，请补充后重新发送[:：]?|"
@@ -267,15 +267,28 @@ def form_incomplete(event: Event, ctx: Context) -> Outcome:
         references=message.references,
         # What the form said so far: an answer with only the missing fields is merged.
         meta={"form": reading.kind,
-              "fields": {k: v[:4000] for k, v in reading.raw.items() if v}},
+              "fields": {k: v[:4000] for k, v in reading.raw.items() if v},
+              # Their own values, shown back to them: a correction repeating one is
+              # theirs, not a quote of ours.
+              "echo": "\n".join(f"{label}：{value}" for label, value in rows)[:4000]},
         form=reading.kind, missing=missing, errors=errors,
-        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200),
+        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200,
+                                 outside=outside),
         rows=rows,
     ))
     return out
 
 
-def excerpt(text: str, limit: int = 30) -> str:
+_LINKS = re.compile(r"(?:https?|ftp)://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|"
+                    r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|cn|top|xyz|info|io|cc)\b\S*",
+                    re.IGNORECASE)
+
+
+def excerpt(text: str, limit: int = 30, *, outside: bool = True) -> str:
+    """A short excerpt of what someone sent; from outside, without its links and
+    addresses: what we send back must not carry a stranger's phishing link."""
+    if outside:
+        text = _LINKS.sub("[链接]", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
 
@@ -310,10 +323,18 @@ def _may_answer(event: Event, ctx: Context, out: Outcome, kind: str, per_day: in
     return True
 
 
+# Our own record-less notices: a reply to one of them that is not a form is never
+# answered (an auto-responder or a helpdesk answering us would start a loop).
+OWN_NOTICES = ("not_understood", "oversize_notice", "form_incomplete")
+
+
 def not_understood(event: Event, ctx: Context) -> Outcome:
     """At most N "I could not understand this" replies per sender per day."""
     out = Outcome()
     out.inbound = {"kind": "unknown"}
+    if (event.replied_to or {}).get("purpose") in OWN_NOTICES:
+        out.inbound["not_answered"] = "a reply to our own notice, without a form"
+        return out
     return _answer_sender(event, ctx, out, "not_understood",
                           ctx.rules.forms.not_understood_per_day,
                           unreadable=event.unreadable)
@@ -344,7 +365,8 @@ def _answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
         template, to=[ctx.person_by_address(message.sender)], record=None,
         purpose=template,
         in_reply_to=message.message_id if message.has_message_id else None,
-        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200),
+        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200,
+                                 outside=outside),
         **context,
     ))
     return out

@@ -522,7 +522,10 @@ def on_minutes(meeting: Record, event: Event, ctx: Context, out: Outcome) -> Non
 
 
 def on_minutes_signoff(meeting: Record, event: Event, ctx: Context, out: Outcome,
-                       auth: signoff.Authority) -> None:
+                       auth: signoff.Authority) -> str | None:
+    """Count one attendee's 确认/不确认. Returns why it could not change anything (an
+    old round, a different answer after the first), for the person to be told; None
+    when it counted or merely repeated what was counted."""
     intent = event.intent
     assert intent is not None
     rounds = meeting["minutes"]["rounds"]
@@ -531,16 +534,20 @@ def on_minutes_signoff(meeting: Record, event: Event, ctx: Context, out: Outcome
     if current is None or current["round"] != auth.round or current["status"] != "distributed":
         audit(meeting, ctx.now, "sign-off for an old round, nothing changed", by=person,
               round=auth.round)
-        return
+        return f"这封邮件针对的是第{auth.round}版会议纪要，它已不在等待确认"
     decision = "confirmed" if intent.kind == "confirm" else "rejected"
     before = signoff.existing(meeting, "minutes", auth.round, person)
     # The first answer on a round stands; a 不确认 after a 确认 opens a new round only
     # when the rules say so (reject_after_confirm: new_round).
-    if before is not None and (before["decision"] == decision or decision == "confirmed"
-                               or ctx.rules.signoff.reject_after_confirm == "ignore"):
+    if before is not None and before["decision"] == decision:
         audit(meeting, ctx.now, "sign-off repeated, nothing changed", by=person,
               round=auth.round, decision=decision)
-        return
+        return None
+    if before is not None and (decision == "confirmed"
+                               or ctx.rules.signoff.reject_after_confirm == "ignore"):
+        said = "不确认" if before["decision"] == "rejected" else "确认"
+        return (f"您对第{auth.round}版纪要的答复（{said}）已于 "
+                f"{before['at'][:16].replace('T', ' ')} 记录，之后的不同答复不改变结果")
     signoff.record_signoff(meeting, ctx, event, auth, decision,
                            intent.reason if decision == "rejected" else None)
     signoff.answered(meeting, "minutes", auth.round, person)
@@ -561,7 +568,7 @@ def on_minutes_signoff(meeting: Record, event: Event, ctx: Context, out: Outcome
                 by=ctx.person_by_address(person), reason=intent.reason or "",
                 due=dt.datetime.fromisoformat(meeting["minutes"]["due"]),
             ))
-        return
+        return None
     audit(meeting, ctx.now, "minutes confirmed", by=person, round=auth.round)
     confirmed = {s["by"] for s in meeting.get("signoffs", [])
                  if s["kind"] == "minutes" and s["round"] == auth.round
@@ -569,6 +576,7 @@ def on_minutes_signoff(meeting: Record, event: Event, ctx: Context, out: Outcome
     if all(any(ctx.rules.directory.same_person(p["address"], c) for c in confirmed)
            for p in signers(meeting, ctx)):
         _signed_off(meeting, ctx, out, current)
+    return None
 
 
 def _signed_off(meeting: Record, ctx: Context, out: Outcome, current: dict[str, Any]) -> None:

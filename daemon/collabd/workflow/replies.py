@@ -104,6 +104,16 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
     if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
             record, event, ctx, out, "这封回复针对的不是发给您的确认请求邮件"):
         return
+    if kind == "reject" and record.get("status") == "closed" and not receiver_side:
+        # A 驳回 after the request was accepted and closed changes nothing by itself;
+        # it is not lost either: the person is told, and the other side gets the text.
+        closed = str(record.get("closed") or "")[:16].replace("T", " ")
+        _not_counted(record, event, ctx, out, signoff.Authority(
+            False, sender, None, None,
+            f"需求已于 {closed} 验收关闭，这封回复不会重新打开它；您的意见已转给接收方。"
+            "如需重新处理，请提交《跨部门协作问题反馈单》并注明需求编号"))
+        _relay(record, event, ctx, out, from_receiver=False)
+        return
     if kind == "delivered":
         if receiver_side:
             _delivered(record, event, ctx, out)
@@ -267,15 +277,24 @@ def _acceptance(record: Record, event: Event, ctx: Context, out: Outcome,
     person = auth.asked or event.message.sender
     before = signoff.existing(record, "deliverable", auth.round, person)
     if before is not None:
-        if before["decision"] == decision or decision == "accepted":
-            # A second confirm (or a confirm after a reject on the same round) changes
-            # nothing; the first answer on a round stands.
+        if before["decision"] == decision:
+            # The same answer again (a resend, a second 确认): it was counted once.
             audit(record, ctx.now, "sign-off repeated, nothing changed", by=person,
                   round=auth.round, decision=decision, message=event.message.message_id)
             return
-        if ctx.rules.signoff.reject_after_confirm == "ignore":
-            _comment(record, event, ctx, why="已验收通过；按规则，之后的不确认只记录为意见")
+        if decision == "accepted" or ctx.rules.signoff.reject_after_confirm == "ignore":
+            # The first answer on a round stands; a different one later is not lost in
+            # silence: the person is told, and asked again if a newer round waits.
+            said = "驳回" if before["decision"] == "rejected" else "验收通过"
+            _changed_mind(record, event, ctx, out, person, f"您对第{auth.round}次交付的验收意见"
+                          f"（{said}）已于 {before['at'][:16].replace('T', ' ')} 记录，"
+                          "之后的不同答复不改变结果")
             return
+    if before is None and signoff.still_pending(record, "deliverable", auth.round,
+                                                person) is None:
+        _changed_mind(record, event, ctx, out, person,
+                      f"这封邮件针对的是第{auth.round}次交付，它已不在等待验收")
+        return
     rounds = record.get("deliveries", [])
     current = next((r for r in rounds if r["round"] == auth.round), None)
     entry = signoff.record_signoff(record, ctx, event, auth, decision,
@@ -313,6 +332,15 @@ def _acceptance(record: Record, event: Event, ctx: Context, out: Outcome,
                        cc=_requester_people(record), record=record["id"],
                        purpose="acceptance_rejected", request=record, reason=reason,
                        new_due=new_due, signoff=entry))
+
+
+def _changed_mind(record: Record, event: Event, ctx: Context, out: Outcome, person: str,
+                  reason: str) -> None:
+    """A decision that cannot change what was decided (an answered or superseded
+    round): recorded as not counted, the person told — and sent the current ask when
+    one waits for them."""
+    _not_counted(record, event, ctx, out, signoff.Authority(
+        False, person, None, None, reason))
 
 
 def _answered_elsewhere(record: Record, event: Event, ctx: Context, out: Outcome,
@@ -389,7 +417,9 @@ def _on_meeting(meeting: Record, event: Event, ctx: Context, out: Outcome) -> No
             if not auth.ok:
                 _not_counted(meeting, event, ctx, out, auth)
                 return
-            meetings.on_minutes_signoff(meeting, event, ctx, out, auth)
+            refused = meetings.on_minutes_signoff(meeting, event, ctx, out, auth)
+            if refused is not None:
+                _changed_mind(meeting, event, ctx, out, auth.asked or sender, refused)
             return
         if _unclear_answer(meeting, event, ctx, out, auth):
             return
@@ -444,11 +474,29 @@ def _on_problem(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
         sender, reporter.get("address", ""))
     if intent is not None and intent.kind == "confirm" and from_reporter and (
             record.get("status") != "closed"):
+        doubt = signoff.sender_doubt(event, ctx)
+        if doubt is None and event.replied_to is None:
+            doubt = "这封邮件只凭主题中的编号关联到问题，请直接回复系统发给您的问题反馈邮件"
+        if doubt is not None:
+            _not_counted(record, event, ctx, out, signoff.Authority(
+                False, reporter.get("address"), "problem", None, doubt))
+            return
         record["status"] = "closed"
         record["closed"] = isoformat(ctx.now)
         record["waiting_on"] = []
         audit(record, ctx.now, "resolved (reporter confirmed)", by=sender,
-              message=event.message.message_id)
+              message=event.message.message_id, text=(event.new_text or "")[:2000],
+              read_as=intent.why)
+        # Nobody learns of a closure by silence: the reporter and the side that handled
+        # it are told (the secretary too, when it went up the ladder).
+        secretary = ctx.person(ctx.rules.directory.secretary)
+        out.send(ctx.draft(
+            "problem_closed", to=[reporter, record.get("target_liaison"),
+                                  record.get("target_head")],
+            cc=[secretary] if record.get("escalated") or record.get("escalation") else [],
+            record=record["id"], purpose="problem_closed", problem=record,
+            by=ctx.person_by_address(sender), text=event.new_text or "",
+            closed=ctx.now))
         return
     target = record.get("target_dept")
     dept = ctx.rules.directory.department_of(sender)

@@ -38,22 +38,29 @@ def authority(event: Event, ctx: Context) -> Authority:
     if not ctx.rules.directory.same_person(sender, asked):
         return Authority(False, asked, kind, round_,
                          f"确认请求是发给 {asked} 的，回复来自 {sender}，不能代为确认")
+    doubt = sender_doubt(event, ctx)
+    if doubt is not None:
+        return Authority(False, asked, kind, round_, doubt)
+    return Authority(True, asked, kind, round_)
+
+
+def sender_doubt(event: Event, ctx: Context) -> str | None:
+    """Why this message's sender cannot be taken to be who the From says (Chinese, for
+    the record and the reply), or None."""
     message = event.message
+    sender = message.sender
     if message.sender_issues:
-        return Authority(False, asked, kind, round_,
-                         "发件人信息可疑（" + "；".join(message.sender_issues) + "），不予计入")
+        return "发件人信息可疑（" + "；".join(message.sender_issues) + "），不予计入"
     if message.sender_header and message.sender_header != sender and not (
             ctx.rules.is_internal(sender)):
-        return Authority(False, asked, kind, round_,
-                         f"邮件由 {message.sender_header} 代 {sender} 发出"
-                         "（Sender 与 From 不一致），不予计入")
+        return (f"邮件由 {message.sender_header} 代 {sender} 发出（Sender 与 From 不一致），"
+                "不予计入")
     auth = ctx.rules.signoff.authentication
     if auth.require:
-        verdict = verify_sender(event.message, auth.authserv_id, auth.internal_domains)
+        verdict = verify_sender(message, auth.authserv_id, auth.internal_domains)
         if not verdict.ok:
-            return Authority(False, asked, kind, round_,
-                             f"发件域名未通过验证（{verdict.reason}），确认不予计入")
-    return Authority(True, asked, kind, round_)
+            return f"发件域名未通过验证（{verdict.reason}），确认不予计入"
+    return None
 
 
 def existing(record: Record, kind: str, round_: int | None, person: str) -> dict[str, Any] | None:
