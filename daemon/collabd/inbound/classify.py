@@ -25,7 +25,7 @@ from collabd.inbound.intent import Intent
 from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
 from collabd.inbound.message import InboundMessage
-from collabd.inbound.quotes import Original, forwarded_texts, new_text
+from collabd.inbound.quotes import MAX_TEXT_CHARS, Original, forwarded_texts, new_text
 from collabd.mailbox.base import MEETING_ITEM_HEADER, OVERSIZE_HEADER
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
@@ -218,7 +218,7 @@ class Classifier:
         body = message.body
         sources: list[tuple[str, list[str]]] = []
         if body.text:
-            sources.append(("body", text_lines(body.text)))
+            sources.append(("body", text_lines(body.text[:MAX_TEXT_CHARS])))
         html_text = html_to_text(body.html) if body.html is not None else None
         if html_text is not None:
             sources.append(("html", text_lines(html_text)))

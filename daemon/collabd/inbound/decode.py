@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from email.header import decode_header
 from email.message import Message
+from typing import Any
 
 import charset_normalizer
 from bs4 import BeautifulSoup
@@ -80,21 +81,38 @@ class Decoded:
     charset: str | None = None
 
 
+# Decoding bytes can fail in more ways than UnicodeDecodeError: `idna` and `undefined`
+# raise UnicodeError, a codec the platform lacks LookupError, odd labels ValueError.
+_DECODE_ERRORS = (UnicodeError, LookupError, ValueError, TypeError)
+# Codecs Python has that no mail is written in: bytes-to-bytes (base64, zlib, bz2, hex,
+# uu, quopri) and str-to-str (rot13) ones are told apart by CodecInfo; these are text
+# codecs in name only.
+_NOT_MAIL = frozenset({"idna", "punycode", "undefined", "unicode_escape", "raw_unicode_escape",
+                       "escape", "charmap", "mbcs", "oem", "palmos"})
+
+
 def _codec(label: str | None) -> str | None:
+    """The Python codec a charset label means, or None when it names none that text is
+    written in (the text is then detected)."""
     if not label:
         return None
     name = label.strip().strip('"').lower()
+    if not name or len(name) > 40 or not name.isascii() or not name.isprintable():
+        return None
     name = _SUPERSET.get(name, name)
     try:
-        return codecs.lookup(name).name
-    except LookupError:
+        info = codecs.lookup(name)
+    except _DECODE_ERRORS:
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_MAIL:
+        return None
+    return info.name
 
 
 def _detect(data: bytes, label_codec: str | None = None) -> Decoded | None:
     try:
         return Decoded(data.decode("utf-8"), True, "utf-8")
-    except UnicodeDecodeError:
+    except _DECODE_ERRORS:
         pass
     # This is a tool for Chinese companies: first see whether one of the Chinese
     # readings (or the label's) is plainly Chinese text.
@@ -102,7 +120,7 @@ def _detect(data: bytes, label_codec: str | None = None) -> Decoded | None:
     for candidate in dict.fromkeys(c for c in ("gb18030", "big5hkscs", label_codec) if c):
         try:
             text = data.decode(candidate)
-        except (UnicodeDecodeError, LookupError):
+        except _DECODE_ERRORS:
             continue
         # A header or a name is a few characters: one common character is evidence.
         readings.append((_chinese_score(text, 1 if len(data) < 40 else 4), candidate, text))
@@ -118,11 +136,11 @@ def _detect(data: bytes, label_codec: str | None = None) -> Decoded | None:
         enc = _codec(best.encoding) or best.encoding
         try:
             return Decoded(data.decode(enc), True, enc)
-        except (UnicodeDecodeError, LookupError):
+        except _DECODE_ERRORS:
             return Decoded(str(best), True, best.encoding)
     try:
         return Decoded(data.decode("gb18030"), True, "gb18030")
-    except UnicodeDecodeError:
+    except _DECODE_ERRORS:
         return None
 
 
@@ -143,7 +161,7 @@ def _unmojibake(text: str) -> Decoded | None:
     for candidate in ("big5hkscs", "gb18030", "utf-8"):
         try:
             fixed = raw.decode(candidate)
-        except UnicodeDecodeError:
+        except _DECODE_ERRORS:
             continue
         if len(_CJK.findall(fixed)) >= 2:
             return Decoded(fixed, True, candidate)
@@ -159,12 +177,12 @@ def decode_bytes(data: bytes, label: str | None) -> Decoded:
     if not eight_bit and not wide:
         try:
             return Decoded(data.decode("ascii"), False, codec or "ascii")
-        except UnicodeDecodeError:
+        except _DECODE_ERRORS:
             pass
     if codec is not None and codec not in _SUSPECT:
         try:
             text = data.decode(codec)
-        except UnicodeDecodeError:
+        except _DECODE_ERRORS:
             pass
         else:
             fixed = _unmojibake(text) if codec == "utf-8" else None
@@ -178,21 +196,34 @@ def decode_bytes(data: bytes, label: str | None) -> Decoded:
         if codec is not None and codec == detected.charset:
             detected.repaired = False
         return detected
-    return Decoded(data.decode(codec or "utf-8", errors="replace"), True, codec)
+    try:
+        return Decoded(data.decode(codec or "utf-8", errors="replace"), True, codec)
+    except _DECODE_ERRORS:
+        return Decoded(data.decode("utf-8", errors="replace"), True, "utf-8")
 
 
 def _label_decodes(data: bytes, label: str | None, expected: str) -> bool:
     if not label:
         return True
-    try:
-        return data.decode(label.strip().strip('"').lower()) == expected
-    except (UnicodeDecodeError, LookupError):
+    name = label.strip().strip('"').lower()
+    if _codec(name) is None:
         return False
+    try:
+        return data.decode(name) == expected
+    except _DECODE_ERRORS:
+        return False
+
+
+# A header is read up to this many characters: the stdlib's encoded-word decoder is
+# quadratic, and no real Subject or From is longer (RFC 5322 allows 998 a line).
+MAX_HEADER_CHARS = 8192
 
 
 def decode_header_value(raw: str) -> Decoded:
     """An RFC 2047 header value (or 8-bit raw bytes in a header) → text."""
     repaired = False
+    if len(raw) > MAX_HEADER_CHARS:
+        raw, repaired = raw[:MAX_HEADER_CHARS], True
     pieces: list[str] = []
     try:
         chunks = decode_header(raw)
@@ -239,6 +270,7 @@ class Body:
     calendars: list[bytes] = field(default_factory=list)
     report: str | None = None  # multipart/report's report-type (delivery-status, ...)
     reported_headers: str | None = None  # the bounced message's headers, if included
+    notes: list[str] = field(default_factory=list)  # what was left unread, and why
 
 
 def _payload(part: Message) -> bytes:
@@ -315,9 +347,40 @@ _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "tab
 _SKIP = {"style", "script", "head", "title", "xml", "o:p", "meta"}
 
 
+MAX_HTML_CHARS = 1_000_000
+# Beyond this many tags an HTML body is not a form or a reply someone typed (a mail
+# merge, a generated report, an attack): its text is taken without building a tree,
+# which costs seconds and memory at that size.
+MAX_HTML_TAGS = 20_000
+_TAG = re.compile(r"<[^<>]{0,2000}>")
+_LINE_TAG = re.compile(r"<(?:br|/p|/div|/tr|/li|/h[1-6]|/table|hr)\b[^<>]{0,2000}>",
+                       re.IGNORECASE)
+_CELL_TAG = re.compile(r"</t[dh]\s*>", re.IGNORECASE)
+_DROP = re.compile(r"<(style|script|head|title)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def too_many_tags(html: str) -> bool:
+    return html.count("<", 0, MAX_HTML_CHARS) > MAX_HTML_TAGS
+
+
+def plain_html_text(html: str) -> str:
+    """The text of an HTML body without parsing it into a tree: linear, for bodies too
+    large or too deep to parse (cells become tabs, block ends line breaks)."""
+    import html as html_module
+
+    text = _DROP.sub(" ", html[:MAX_HTML_CHARS])
+    text = _CELL_TAG.sub("\t", _LINE_TAG.sub("\n", text))
+    text = html_module.unescape(_TAG.sub("", text)).replace("\xa0", " ")
+    lines = [" ".join(line.split()) if "\t" not in line else "\t".join(
+        c.strip() for c in line.split("\t") if c.strip()) for line in text.split("\n")]
+    return "\n".join(lines).strip()
+
+
 def html_to_text(html: str) -> str:
     """Readable text of an HTML body; each table row becomes one line of tab-separated
     cells, so a form pasted from Word or Excel reads like `标签\\t值` lines."""
+    if len(html) > MAX_HTML_CHARS or too_many_tags(html):
+        return plain_html_text(html)  # the rest is not read (a form or a reply is short)
     soup = BeautifulSoup(html, "lxml")
     lines: list[str] = []
     current: list[str] = []
@@ -339,41 +402,44 @@ def html_to_text(html: str) -> str:
         # between them (a blank line ends a field's value in the form reader).
         return "\n".join(" ".join(seg.split()) for seg in text.split("\n") if seg.strip())
 
-    def visit(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, NavigableString):
-                if child.__class__.__name__ in ("Comment", "Doctype", "CData",
-                                                "ProcessingInstruction", "Declaration"):
-                    continue
-                current.append(str(child).replace("\xa0", " ").replace("\r", "")
-                               .replace("\n", " "))
+    # Depth-first, with a stack of our own: mail can nest tags deeper than Python's
+    # recursion limit allows.
+    end = object()
+    stack: list[Any] = list(reversed(list((soup.body or soup).children)))
+    while stack:
+        child = stack.pop()
+        if isinstance(child, tuple) and child[0] is end:
+            flush()
+            if child[1] == "table":
+                lines.append("")  # what follows a table is not part of its last cell
+            continue
+        if isinstance(child, NavigableString):
+            if child.__class__.__name__ in ("Comment", "Doctype", "CData",
+                                            "ProcessingInstruction", "Declaration"):
                 continue
-            if not isinstance(child, Tag):
-                continue
-            name = child.name.lower()
-            if name in _SKIP:
-                continue
-            if name == "tr":
-                flush()
-                cells = [cell_text(c) for c in child.find_all(["td", "th"], recursive=False)]
-                cells = [c for c in cells if c]
-                if cells:
-                    lines.append("\t".join(cells))
-                continue
-            if name == "br":
-                current.append("\n")
-                continue
-            if name in _BLOCK:
-                flush()
-                visit(child)
-                flush()
-                if name == "table":
-                    lines.append("")  # what follows a table is not part of its last cell
-            else:
-                visit(child)
+            current.append(str(child).replace("\xa0", " ").replace("\r", "")
+                           .replace("\n", " "))
+            continue
+        if not isinstance(child, Tag):
+            continue
+        name = child.name.lower()
+        if name in _SKIP:
+            continue
+        if name == "tr":
+            flush()
+            cells = [cell_text(c) for c in child.find_all(["td", "th"], recursive=False)]
+            cells = [c for c in cells if c]
+            if cells:
+                lines.append("\t".join(cells))
+            continue
+        if name == "br":
+            current.append("\n")
+            continue
+        if name in _BLOCK:
+            flush()
+            stack.append((end, name))
+        stack.extend(reversed(list(child.children)))
 
-    root = soup.body or soup
-    visit(root)
     flush()
     out: list[str] = []
     for line in lines:

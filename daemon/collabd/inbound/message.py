@@ -66,6 +66,7 @@ class InboundMessage:
     # address in the display name, no usable address): Chinese, for the record.
     sender_issues: list[str] = field(default_factory=list)
     sender_header: str | None = None  # the Sender header's address, when there is one
+    too_deep: bool = False  # nested beyond MAX_MULTIPARTS: only the headers were read
 
     @property
     def key(self) -> str:
@@ -74,7 +75,12 @@ class InboundMessage:
 
     @functools.cached_property
     def body(self) -> Body:
-        return extract_body(self.msg)
+        if self.too_deep:
+            return Body(notes=[f"邮件的 MIME 嵌套超过 {MAX_MULTIPARTS} 层，正文未读取"])
+        try:
+            return extract_body(self.msg)
+        except RecursionError:
+            return Body(notes=["邮件结构嵌套过深，正文未读取"])
 
     @property
     def charset_repaired(self) -> bool:
@@ -102,13 +108,30 @@ class InboundMessage:
         return out
 
 
+# More nested multiparts than any client writes: the parser recurses once per level, so
+# such a message is read for its headers only (and its sender told it was not read).
+MAX_MULTIPARTS = 64
+_MULTIPART = re.compile(rb"multipart/", re.IGNORECASE)
+
+
+def _parse(raw: bytes) -> tuple[Message, bool]:
+    """The parsed message, and whether its body had to be left out."""
+    if len(_MULTIPART.findall(raw[:2_000_000])) > MAX_MULTIPARTS:
+        return _PARSER.parsebytes(raw, headersonly=True), True
+    try:
+        return _PARSER.parsebytes(raw), False
+    except RecursionError:
+        return _PARSER.parsebytes(raw, headersonly=True), True
+
+
 def read_message(raw: bytes) -> InboundMessage:
-    msg = _PARSER.parsebytes(raw)
+    msg, too_deep = _parse(raw)
     repaired = False
     if any(isinstance(d, email_errors.MissingHeaderBodySeparatorDefect) for d in msg.defects):
         fixed = _repair_headers(raw)
         if fixed is not None:
-            msg, repaired = _PARSER.parsebytes(fixed), True
+            msg, too_deep = _parse(fixed)
+            repaired = True
     ids = message_ids(raw_header(msg, "Message-ID"))
     message_id = ids[0] if ids else f"<sha256-{hashlib.sha256(raw).hexdigest()}@collabd>"
     from_raw = raw_header(msg, "From") or ""
@@ -145,6 +168,7 @@ def read_message(raw: bytes) -> InboundMessage:
         headers_repaired=repaired or from_repaired or subject.repaired,
         sender_issues=issues,
         sender_header=sender_header,
+        too_deep=too_deep,
     )
 
 

@@ -35,10 +35,20 @@ from collections.abc import Iterable
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
-from collabd.inbound.decode import Body, html_to_text
+from collabd.inbound.decode import (
+    MAX_HTML_CHARS,
+    Body,
+    html_to_text,
+    plain_html_text,
+    too_many_tags,
+)
 from collabd.textnorm import fold
 
 _Q = r"(?:[>|]\s?)*"  # any depth of "> " quoting before a quote header
+_LEAD_MARKS = re.compile(r"^\s*" + _Q)
+# What a person writes in a reply, or a form, fits in this many characters; what is
+# longer is read up to here (the quote and the rest of a huge body are not searched).
+MAX_TEXT_CHARS = 100_000
 
 # -- separators ------------------------------------------------------------------------
 
@@ -129,7 +139,7 @@ def _attribution(window: str) -> bool:
 
 def _starts_attribution(line: str) -> bool:
     """Could a wrapped attribution start on this line?"""
-    text = re.sub(r"^\s*" + _Q, "", line).strip()
+    text = _LEAD_MARKS.sub("", line).strip()
     if re.search(r"[。！？!?]\s*$", text):
         return False
     return bool(_DATE.search(text) or _ADDRESS.search(text)) or (
@@ -324,7 +334,7 @@ def _quote_start(lines: list[str], i: int) -> int:
             break
         if span == 1 and not _starts_attribution(line):
             break
-        piece = re.sub(r"^\s*" + _Q, "", lines[i + span]).strip()
+        piece = _LEAD_MARKS.sub("", lines[i + span]).strip()
         window = f"{window} {piece}" if window else piece
         if _attribution(window):
             return span + 1
@@ -533,7 +543,7 @@ def _drop_signature_block(lines: list[str], names: tuple[str, ...]) -> list[str]
 # -- entry points ----------------------------------------------------------------------
 
 def _lines(text: str) -> list[str]:
-    return unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace(
+    return unicodedata.normalize("NFC", text[:MAX_TEXT_CHARS]).replace("\r\n", "\n").replace(
         "\r", "\n").split("\n")
 
 
@@ -617,6 +627,8 @@ _OUTLOOK_DIVIDER = re.compile(r"border-top\s*:\s*solid\s+#?[0-9a-f]{3,6}\s+1(?:\
 def strip_html(html: str, names: tuple[str, ...] = (),
                original: Original | None = None) -> str:
     """The new text of an HTML-only reply: quote containers removed, then the text rules."""
+    if len(html) > MAX_HTML_CHARS or too_many_tags(html):
+        return strip_text(plain_html_text(html), names, original)
     soup = BeautifulSoup(html, "lxml")
     for selector in _HTML_QUOTE_SELECTORS:
         for node in soup.select(selector):
