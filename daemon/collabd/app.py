@@ -13,13 +13,14 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import schedule
 
 from collabd.clock import Clock, isoformat
 from collabd.config import Config
-from collabd.inbound.classify import Classifier
+from collabd.inbound.classify import Classifier, read_event
 from collabd.inbound.message import read_message
 from collabd.logs import about
 from collabd.mailbox.base import Mailbox, MailboxUnavailable, SendError
@@ -143,13 +144,16 @@ class Daemon:
         try:
             self.store.open()
             self.journal.ensure()
-            self.journal.recover()
+            moved = self.journal.recover()
             self.mailbox.start()
         except BaseException:
             self.store.wal.close()
             self.lock.release()
             raise
         self._started = True
+        for path in moved:
+            if path.parent == self.journal.bad_dir:
+                self._tell_about_set_aside(path)
         log.info("started on %s, state %s (%d records, %d queued to send)",
                  self.mailbox.describe(), self.config.state_dir,
                  self.store.count("records"), self.outbox.pending_count())
@@ -324,8 +328,27 @@ class Daemon:
         except Exception as exc:
             target = self.journal.shunt(entry, exc)
             log.exception("processing %s raised; set aside in %s", entry.name, target)
+            self._tell_about_set_aside(target)
             return
         self.journal.done(entry)
+
+    def _set_aside_descriptions(self) -> list[dict[str, Any]]:
+        from collabd.journalcli import list_entries
+
+        return list_entries(self.journal, self.config.tz)
+
+    def _tell_about_set_aside(self, path: Path) -> None:
+        """A message set aside is never silent: its sender, if the directory knows
+        them, is told that the secretary has it (the secretary gets the daily summary).
+        Telling must not fail the daemon in turn."""
+        try:
+            head = read_message(path.read_bytes()[:65536].split(b"\r\n\r\n", 1)[0]
+                                .split(b"\n\n", 1)[0] + b"\r\n\r\n")
+            outcome = self.workflow.on_set_aside(head, path.name, self.view, self.clock.now())
+            if outcome.drafts or outcome.meta:
+                self.commit(outcome)
+        except Exception:
+            log.exception("telling the sender of %s failed", path.name)
 
     def handle_raw(self, raw: bytes) -> str | None:
         """Classify one message and commit its effects. Returns the record it concerned."""
@@ -336,7 +359,7 @@ class Daemon:
                      message.key, seen.get("at"), extra=about(seen.get("record")))
             return seen.get("record")
         now = self.clock.now()
-        event = self.classifier.classify(message, now, lookup=self.view.message)
+        event = read_event(self.classifier, message, now, self.view.message)
         outcome = self.workflow.on_event(event, self.view, now)
         inbound = {"dir": "in", "at": isoformat(now), "from": message.sender,
                    "subject": message.subject, **outcome.inbound}
@@ -368,6 +391,8 @@ class Daemon:
         try:
             self.read_native_answers(now)
             outcome = self.workflow.on_tick(self.view, now)
+            outcome.merge(self.workflow.set_aside_summary(
+                self.view, now, self._set_aside_descriptions))
             if outcome.records or outcome.drafts or outcome.meta:
                 self.commit(outcome)
             self.archive_closed(now)

@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import click
 
 from collabd import __version__
-from collabd.clock import Clock, FixedClock, SystemClock, parse_instant
+from collabd.clock import Clock, FixedClock, SystemClock, isoformat, parse_instant
 from collabd.config import CONFIG_ENV, Config, load_config
 from collabd.errors import CollabdError
 
@@ -245,6 +245,89 @@ def parse(files: tuple[Path, ...], config_path: Path | None, as_json: bool,
         _fail(str(exc), 2)
     if failed:
         sys.exit(2)
+
+
+@main.group()
+def journal() -> None:
+    """Messages set aside because processing them failed: list, show, retry, drop."""
+
+
+def _journal(config: Config) -> Any:
+    from collabd.store import Journal
+
+    return Journal(config.state_dir / "queue")
+
+
+def _set_aside(config: Config, name: str) -> tuple[str, Path]:
+    found = _journal(config).find(name)
+    if found is None:
+        _fail(f"no set-aside message named {name!r} (see `collabd journal list`)")
+    return found  # type: ignore[no-any-return]
+
+
+@journal.command("list")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def journal_list(config_path: Path | None, as_json: bool) -> None:
+    """Every message in queue/shunt (processing raised) and queue/bad (the daemon
+    stopped three times on it), with its sender, subject and error."""
+    from collabd import journalcli
+
+    config = _load(config_path)
+    queue = _journal(config)
+    entries = journalcli.list_entries(queue, config.tz)
+    if as_json:
+        _print_json({"set_aside": entries, "waiting": queue.counts()["waiting"]})
+    else:
+        click.echo(journalcli.text(entries, queue.counts()["waiting"]))
+
+
+@journal.command("show")
+@config_option
+@click.argument("name")
+@click.option("--raw", is_flag=True, help="Print the message itself, as it arrived.")
+def journal_show(config_path: Path | None, name: str, raw: bool) -> None:
+    """One set-aside message: what it is, and the full error (or the raw message)."""
+    from collabd import journalcli
+
+    config = _load(config_path)
+    kind, path = _set_aside(config, name)
+    if raw:
+        sys.stdout.buffer.write(path.read_bytes())
+        return
+    _print_json(journalcli.describe(kind, path, config.tz))
+    error = path.with_suffix(".error")
+    if error.exists():
+        click.echo(error.read_text(encoding="utf-8", errors="replace"))
+
+
+@journal.command("retry")
+@config_option
+@click.argument("name")
+def journal_retry(config_path: Path | None, name: str) -> None:
+    """Put a set-aside message back in the queue (after a fix or an upgrade); the
+    running daemon processes it at its next pass."""
+    import getpass
+
+    config = _load(config_path)
+    _, path = _set_aside(config, name)
+    at = isoformat(SystemClock(config.tz).now())
+    target = _journal(config).requeue(path, by=getpass.getuser(), at=at)
+    click.echo(f"requeued {path.name} as {target.name}")
+
+
+@journal.command("drop")
+@config_option
+@click.argument("name")
+def journal_drop(config_path: Path | None, name: str) -> None:
+    """Take a set-aside message out of the list (kept in queue/dropped/, recorded)."""
+    import getpass
+
+    config = _load(config_path)
+    _, path = _set_aside(config, name)
+    at = isoformat(SystemClock(config.tz).now())
+    target = _journal(config).drop(path, by=getpass.getuser(), at=at)
+    click.echo(f"dropped {path.name}; kept as {target}")
 
 
 @main.command()

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from collabd.clock import DEFAULT_TZ, FixedClock, SystemClock, parse_instant
 from collabd.config import Config, default_config_path, load_config
-from collabd.inbound.classify import Classifier, MessageLookup
+from collabd.inbound.classify import Classifier, MessageLookup, read_event
 from collabd.inbound.message import read_message
 from collabd.policy.rules import load_rules
 from collabd.resources import skeleton_dir
@@ -50,7 +50,7 @@ def parse_files(files: Sequence[Path], *, config_path: Path | None = None,
         except OSError as exc:
             yield {"file": str(file), "error": f"cannot read: {exc.strerror or exc}"}
             continue
-        event = classifier.classify(read_message(raw), clock.now(), lookup)
+        event = read_event(classifier, read_message(raw), clock.now(), lookup)
         yield event.to_json()
 
 

@@ -62,7 +62,8 @@ def test_delegation_and_counter_from_an_exchange_reply_shape() -> None:
 def test_requests_and_cancellations_are_not_replies() -> None:
     assert imip.parse(b"BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:x\r\n"
                       b"END:VEVENT\r\nEND:VCALENDAR\r\n") is None
-    assert imip.parse(b"not a calendar") is None
+    with pytest.raises(imip.UnreadableCalendar):
+        imip.parse(b"not a calendar")
 
 
 def test_parse_reports_calendar_reply_keys() -> None:

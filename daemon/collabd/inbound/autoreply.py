@@ -26,8 +26,31 @@ _BOUNCE_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _RECALL_SUBJECT = re.compile(r"^\s*(?:撤回|召回|recall)\s*[:：]", re.IGNORECASE)
-_DAEMON_SENDER = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|noreply-dsn)@",
-                            re.IGNORECASE)
+_DAEMON_SENDER = re.compile(r"^(?:mailer-daemon|postmaster|post_master|mail-daemon|"
+                            r"noreply-dsn)@", re.IGNORECASE)
+# Parts only machines write: delivery reports, abuse/feedback-loop reports (ARF, DMARC
+# failure reports), read receipts, the returned headers of a bounced message.
+_REPORT_PARTS = frozenset({
+    "message/delivery-status", "message/global-delivery-status", "message/feedback-report",
+    "message/disposition-notification", "text/rfc822-headers", "message/rfc822-headers",
+    "message/global-headers", "message/tlsrpt+json", "application/tlsrpt+json",
+    "application/tlsrpt+gzip"})
+# Notices from robots that carry none of the headers above: mailing-list managers,
+# carriers, cloud providers, abuse desks, DMARC and TLS reports.
+_NOTICE_SUBJECT = re.compile(
+    r"^\s*(?:report domain:|dmarc (?:aggregate |forensic |failure )?report|"
+    r"\[dmarc-ietf\]|tls report|email feedback report|abuse report|"
+    r"complaint about message|aws notification message|loop alert|"
+    r"you .{0,80} are not member|メールエラー通知|delivery status\b|"
+    r"mail system error|message could not be delivered|notification of delivery)",
+    re.IGNORECASE)
+# Who answers nothing a person writes: robots, abuse desks, list managers.
+_ROBOT_SENDER = re.compile(
+    r"^(?:mailer-daemon|postmaster|post_master|mail-daemon|no[-_.]?reply|do[-_.]?not[-_.]?"
+    r"reply|bounces?|abuse|feedback(?:loop)?|fbl|dmarc[\w.+-]*|opendmarc[\w.+-]*|"
+    r"[\w.+-]*-(?:admin|owner|request|bounces?)|owner-[\w.+-]+|listserv|majordomo|"
+    r"mailman|notifications?|alerts?|automailer|daemon)(?:\+[^@]*)?@", re.IGNORECASE)
+_REPORT_ATTACHMENT = re.compile(r"\.(?:xml|zip|gz|gzip)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,14 @@ def detect(message: InboundMessage, own_address: str) -> Automatic | None:
         return Automatic("bounce", "delivery status notification (multipart/report)")
     if body.report == "disposition-notification":
         return Automatic("auto_reply", "read receipt (disposition notification)")
+    if body.report:
+        return Automatic("auto_reply", f"machine report (multipart/report; "
+                                       f"report-type={body.report})")
+    reports = body.part_types & _REPORT_PARTS
+    if reports:
+        kind = "bounce" if any("delivery-status" in t or "headers" in t for t in reports) else (
+            "auto_reply")
+        return Automatic(kind, f"a machine report part ({', '.join(sorted(reports))})")
     return_path = header("Return-Path").strip()
     subject = message.subject
     if _DAEMON_SENDER.match(message.sender):
@@ -86,6 +117,17 @@ def detect(message: InboundMessage, own_address: str) -> Automatic | None:
         return Automatic("bounce", f"bounce subject: {subject[:40]}")
     if _RECALL_SUBJECT.search(subject):
         return Automatic("auto_reply", "Outlook recall notice (撤回)")
+    if _NOTICE_SUBJECT.search(subject):
+        return Automatic("auto_reply", f"a robot's notice: {subject[:40]}")
+    if robot_sender(message.sender) and any(
+            _REPORT_ATTACHMENT.search(a.filename) for a in body.attachments):
+        return Automatic("auto_reply", f"a report from {message.sender}")
     # X-Auto-Response-Suppress alone is not enough: Outlook also sets it on people's
     # meeting responses, which must be read.
     return None
+
+
+def robot_sender(address: str) -> bool:
+    """An address no person reads (noreply@, postmaster@, list managers, abuse desks):
+    what it sends may still be read, but it is never answered."""
+    return bool(_ROBOT_SENDER.match(address or ""))

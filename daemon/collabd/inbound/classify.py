@@ -4,12 +4,14 @@ mail (auto-reply or bounce, never answered), or unknown."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from collabd.inbound import autoreply, imip
+from collabd.inbound.budget import BudgetExceeded, budget
 from collabd.inbound.decode import html_to_text
 from collabd.inbound.forms import (
     LEGACY_EXTENSIONS,
@@ -33,6 +35,8 @@ from collabd.textnorm import fold
 # [XQ-2026-0001], [WT-2026-0003], [HY-2026-0002]: the tag every message about a record
 # carries in its subject; replies keep it behind any number of Re:/回复:/答复: prefixes.
 SUBJECT_TAG = re.compile(r"[\[【]\s*((?:XQ|WT|HY|RW)-\d{4}-\d{4,5})\s*[\]】]", re.IGNORECASE)
+
+log = logging.getLogger(__name__)
 
 MessageLookup = Callable[[str], "dict[str, Any] | None"]
 
@@ -128,13 +132,18 @@ class Classifier:
 
     def classify(self, message: InboundMessage, now: dt.datetime,
                  lookup: MessageLookup = lambda _: None) -> Event:
+        self._unreadable: list[str] = []
         mine = autoreply.own(message, self.own_address)
         if mine is not None:
             return Event(mine.kind, message, auto_reason=mine.reason)
         # Before the automatic-mail rules: clients mark meeting responses in ways that
         # look automatic (Outlook's suppression header, Google's sender), and they must
         # be read.
-        calendar = imip.find(message.body.calendars)
+        calendar_broken = None
+        try:
+            calendar = imip.find(message.body.calendars)
+        except imip.UnreadableCalendar as exc:
+            calendar, calendar_broken = None, str(exc)
         if calendar is not None:
             return Event("calendar_reply", message, thread=meeting_of_uid(calendar.uid),
                          calendar=calendar, extra=calendar.to_json())
@@ -185,6 +194,12 @@ class Classifier:
                          replied_to_id=replied_id, intent=intent, new_text=text)
         unreadable = [a.filename for a in message.body.attachments
                       if a.filename.lower().endswith(LEGACY_EXTENSIONS)]
+        unreadable += [name for name in self._unreadable if name not in unreadable]
+        if calendar_broken is not None:
+            # A calendar answer nobody can read, and nothing else in it: recorded, never
+            # answered (its sender is most likely a calendar, not a person).
+            return Event("auto_reply", message,
+                         auto_reason=f"a calendar part that cannot be read ({calendar_broken})")
         return Event("unknown", message, unreadable=unreadable, replied_to=replied_to,
                      replied_to_id=replied_id)
 
@@ -230,7 +245,10 @@ class Classifier:
         for attachment in body.attachments:
             try:
                 lines = attachment_lines(attachment.filename, attachment.data)
-            except UnreadableAttachment:
+            except UnreadableAttachment as exc:
+                # Told to the sender if nothing else in the mail can be read.
+                log.info("attachment %s not read: %s", attachment.filename, exc)
+                self._unreadable.append(attachment.filename)
                 continue
             if lines is not None:
                 sources.append((f"attachment:{attachment.filename}", lines))
@@ -290,3 +308,18 @@ class Classifier:
 def _is_resubmission(replied_to: dict[str, Any] | None) -> bool:
     """A form sent as a reply to our "the form was incomplete" message is a new form."""
     return replied_to is not None and replied_to.get("record") is None
+
+
+def read_event(classifier: Classifier, message: InboundMessage, now: dt.datetime,
+               lookup: MessageLookup = lambda _: None) -> Event:
+    """Classify within the reading budget: a message that cannot be read in time, or
+    whose structure is beyond every bound, is an `unreadable` event (kept, and its
+    sender told), never an exception."""
+    try:
+        with budget():
+            event = classifier.classify(message, now, lookup)
+    except BudgetExceeded as exc:
+        return Event("unreadable", message, extra={"reason": "读取超时", "detail": str(exc)})
+    if message.too_deep and event.kind == "unknown":
+        return Event("unreadable", message, extra={"reason": "邮件结构嵌套过深"})
+    return event

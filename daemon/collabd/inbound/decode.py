@@ -271,6 +271,7 @@ class Body:
     report: str | None = None  # multipart/report's report-type (delivery-status, ...)
     reported_headers: str | None = None  # the bounced message's headers, if included
     notes: list[str] = field(default_factory=list)  # what was left unread, and why
+    part_types: set[str] = field(default_factory=set)  # every content type in the message
 
 
 def _payload(part: Message) -> bytes:
@@ -302,6 +303,7 @@ def extract_body(msg: Message) -> Body:
     if msg.get_content_type() == "multipart/report":
         body.report = str(msg.get_param("report-type") or "unknown").lower()
     for part in msg.walk():
+        body.part_types.add(part.get_content_type())
         if part.is_multipart():
             continue
         ctype = part.get_content_type()

@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -169,18 +170,53 @@ class UnreadableAttachment(Exception):
     pass
 
 
+# An Office file is a zip archive: what it holds is checked before anything inflates
+# it. A form is a few hundred KB of XML; these bounds leave room for pictures in it.
+MAX_UNZIPPED_BYTES = 40 * 1024 * 1024
+MAX_XML_BYTES = 8 * 1024 * 1024
+MAX_ZIP_ENTRIES = 1000
+MAX_RATIO = 200  # a zip bomb inflates thousands of times; real documents tens of times
+MAX_LINES = 5000  # paragraphs, table rows, sheet rows read from one attachment
+MAX_SHEETS = 10
+MAX_COLUMNS = 60
+
+
+def _check_archive(data: bytes, kind: str) -> None:
+    """Refuse an archive that would inflate beyond the bounds (a zip bomb), before
+    python-docx or openpyxl read it whole into memory."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise UnreadableAttachment(f"not a readable {kind} ({exc})") from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise UnreadableAttachment(f"{kind} holds {len(entries)} files (at most "
+                                   f"{MAX_ZIP_ENTRIES} are read)")
+    total = sum(e.file_size for e in entries)
+    xml = sum(e.file_size for e in entries if e.filename.lower().endswith((".xml", ".rels")))
+    packed = sum(e.compress_size for e in entries) or 1
+    if total > MAX_UNZIPPED_BYTES or xml > MAX_XML_BYTES or (
+            xml > 1024 * 1024 and total / packed > MAX_RATIO):
+        raise UnreadableAttachment(
+            f"{kind} inflates to {total // (1024 * 1024)} MB ({xml // (1024 * 1024)} MB of "
+            f"XML): too large to read")
+
+
 def docx_lines(data: bytes) -> list[str]:
     """Paragraphs and table rows of a .docx, in document order."""
     import docx  # python-docx; imported here to keep start-up light
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _check_archive(data, ".docx")
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:
         raise UnreadableAttachment(f"not a readable .docx ({exc})") from None
     lines: list[str] = []
     for block in document.iter_inner_content():
+        if len(lines) >= MAX_LINES:
+            break
         if isinstance(block, Paragraph):
             lines.append(block.text)
         elif isinstance(block, Table):
@@ -211,18 +247,25 @@ def xlsx_lines(data: bytes) -> list[str]:
     """Each non-empty row of each sheet as tab-separated cells."""
     import openpyxl
 
+    _check_archive(data, ".xlsx")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
         raise UnreadableAttachment(f"not a readable .xlsx ({exc})") from None
     lines: list[str] = []
-    for sheet in book.worksheets:
-        for row in sheet.iter_rows(values_only=True):
-            cells = [_cell(v) for v in row if v is not None and str(v).strip()]
-            if cells:
-                lines.append("\t".join(cells))
-        lines.append("")
-    book.close()
+    try:
+        for sheet in book.worksheets[:MAX_SHEETS]:
+            # A form is a few dozen rows: the rest of a sheet of 500,000 is not read.
+            for row in sheet.iter_rows(values_only=True, max_row=MAX_LINES,
+                                       max_col=MAX_COLUMNS):
+                cells = [_cell(v) for v in row if v is not None and str(v).strip()]
+                if cells:
+                    lines.append("\t".join(cells))
+            lines.append("")
+    except Exception as exc:
+        raise UnreadableAttachment(f"not a readable .xlsx ({exc})") from None
+    finally:
+        book.close()
     return lines
 
 

@@ -84,12 +84,23 @@ def _moment(value: Any) -> dt.datetime | None:
     return None
 
 
+class UnreadableCalendar(Exception):
+    """A text/calendar part icalendar cannot make sense of."""
+
+
 def parse(data: bytes) -> CalendarReply | None:
-    """The reply in one text/calendar part, or None when it is not a REPLY/COUNTER."""
+    """The reply in one text/calendar part, or None when it is not a REPLY/COUNTER.
+    Raises UnreadableCalendar for a part that cannot be read at all."""
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-    except (ValueError, IndexError, KeyError):
-        return None
+        return _parse(data)
+    except RecursionError as exc:
+        raise UnreadableCalendar("nested too deep") from exc
+    except Exception as exc:  # icalendar raises all sorts on broken input
+        raise UnreadableCalendar(f"{type(exc).__name__}: {exc}"[:200]) from exc
+
+
+def _parse(data: bytes) -> CalendarReply | None:
+    calendar = icalendar.Calendar.from_ical(data[:1_000_000])
     method = str(calendar.get("method", "")).strip().upper()
     if method not in ("REPLY", "COUNTER"):
         return None
@@ -123,8 +134,17 @@ def parse(data: bytes) -> CalendarReply | None:
 
 
 def find(calendars: list[bytes]) -> CalendarReply | None:
+    """The first calendar reply among the parts; UnreadableCalendar when no part could
+    be read and at least one could not."""
+    broken: UnreadableCalendar | None = None
     for data in calendars:
-        reply = parse(data)
+        try:
+            reply = parse(data)
+        except UnreadableCalendar as exc:
+            broken = exc
+            continue
         if reply is not None:
             return reply
+    if broken is not None:
+        raise broken
     return None

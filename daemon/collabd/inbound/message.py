@@ -16,7 +16,10 @@ from email.parser import BytesParser
 
 from collabd.inbound.decode import Body, decode_header_value, extract_body, raw_header
 
-_MSGID = re.compile(r"<[^<>\s]+>")
+# A Message-ID is printable ASCII (RFC 5322); one with 8-bit or control bytes is not
+# kept (it could not be written back into In-Reply-To), and the message is known by a
+# digest of its bytes instead.
+_MSGID = re.compile(r"<[!-;=?-~]{1,250}>")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a field name: printable, no colon, no space
 
 # compat32: headers stay as they came (encoded words and raw bytes intact), which is

@@ -152,11 +152,20 @@ def compose(draft: Draft, *, sender: Person, message_id: str, now: dt.datetime) 
     if draft.calendar is not None:
         files.append(Attachment("invite.ics", draft.calendar.ics, "application/ics"))
     if files:
-        parts = [body] + [_leaf(clean_header(a.mime_type), a.content, filename=a.filename)
+        parts = [body] + [_leaf(_mime_type(a.mime_type), a.content, filename=a.filename)
                           for a in files]
         body = _multipart("mixed", parts)
     out = [_fold(name, value) for name, value in headers]
     return ("".join(out)).encode("ascii") + body
+
+
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+
+
+def _mime_type(value: str) -> str:
+    """An attachment's type as it came in, if it is a well-formed one."""
+    value = value.strip().lower()
+    return value if _MIME_TYPE.fullmatch(value) else "application/octet-stream"
 
 
 def _fold(name: str, value: str) -> str:

@@ -11,6 +11,7 @@ crashes it is moved to `bad/` for a human. A message whose processing raises is 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import time
@@ -18,6 +19,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from collabd.store.fsutil import fsync_dir, remove_stale_temps, temp_path_for, write_new_file
 
@@ -152,6 +154,58 @@ class Journal:
         fsync_dir(self.shunt_dir)
         fsync_dir(self.incoming)
         return target
+
+    # -- set-aside messages, for an operator (`collabd journal`) ---------------------
+
+    def set_aside(self) -> list[tuple[str, Path]]:
+        """Messages set aside for a human: ("shunt" | "bad", path), oldest first."""
+        found = [(kind, path) for kind, directory in (("shunt", self.shunt_dir),
+                                                     ("bad", self.bad_dir))
+                 if directory.is_dir() for path in directory.glob(f"*{READY}")]
+        return sorted(found, key=lambda item: item[1].name)
+
+    def find(self, name: str) -> tuple[str, Path] | None:
+        """A set-aside message by its file name, or by a unique start of it."""
+        matches = [(k, p) for k, p in self.set_aside()
+                   if p.name == name or p.name.startswith(name)]
+        return matches[0] if len(matches) == 1 else None
+
+    def requeue(self, path: Path, *, by: str, at: str) -> Path:
+        """Put a set-aside message back in the queue, as new (after a fix or upgrade)."""
+        parsed = _parse(path)
+        name = parsed[0] if parsed else path.stem
+        target = self.incoming / f"{name}-0{READY}"
+        os.replace(path, target)
+        path.with_suffix(".error").unlink(missing_ok=True)
+        fsync_dir(self.incoming)
+        fsync_dir(path.parent)
+        self.record("retry", path.name, at=at, by=by)
+        return target
+
+    def drop(self, path: Path, *, by: str, at: str) -> Path:
+        """Take a set-aside message out of the way; it is kept in `dropped/`, never
+        deleted, and the operation recorded."""
+        dropped = self.root / "dropped"
+        dropped.mkdir(parents=True, exist_ok=True)
+        target = dropped / path.name
+        os.replace(path, target)
+        error = path.with_suffix(".error")
+        if error.exists():
+            os.replace(error, target.with_suffix(".error"))
+        fsync_dir(dropped)
+        fsync_dir(path.parent)
+        self.record("drop", path.name, at=at, by=by)
+        return target
+
+    def record(self, action: str, name: str, *, at: str, **detail: Any) -> None:
+        """One line in queue/operations.log: what an operator did to which message."""
+        self.ensure()
+        line = json.dumps({"at": at, "action": action, "message": name, **detail},
+                          ensure_ascii=False)
+        with (self.root / "operations.log").open("a", encoding="utf-8") as log_file:
+            log_file.write(line + "\n")
+            log_file.flush()
+            os.fsync(log_file.fileno())
 
     def counts(self) -> dict[str, int]:
         return {

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 from collabd.inbound.classify import Event
+from collabd.inbound.message import InboundMessage
 from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules
 from collabd.store.view import StateView
@@ -40,7 +43,17 @@ class Workflow:
             return meetings.on_calendar_reply(event, ctx)
         if event.kind == "oversize":
             return intake.too_large(event, ctx)
+        if event.kind == "unreadable":
+            return intake.unreadable(event, ctx)
         return intake.not_understood(event, ctx)
+
+    def on_set_aside(self, head: InboundMessage, name: str, view: StateView,
+                     now: dt.datetime) -> Outcome:
+        return intake.set_aside(head, name, self.context(view, now))
+
+    def set_aside_summary(self, view: StateView, now: dt.datetime,
+                          describe: Callable[[], list[dict[str, Any]]]) -> Outcome:
+        return intake.set_aside_summary(self.context(view, now), describe)
 
     def on_tick(self, view: StateView, now: dt.datetime) -> Outcome:
         return ticks.on_tick(self.context(view, now))

@@ -9,11 +9,14 @@ wrong, with the blank form. Problem reports are stored and routed by severity.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from collabd.clock import isoformat
+from collabd.inbound.autoreply import robot_sender
 from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
+from collabd.inbound.message import InboundMessage
 from collabd.policy.org import Department
 from collabd.workflow import meetings
 from collabd.workflow.context import Context, PersonDict, next_id
@@ -305,6 +308,9 @@ def _may_answer(event: Event, ctx: Context, out: Outcome, kind: str, per_day: in
     if not message.sender or "@" not in message.sender:
         out.inbound["not_answered"] = "no usable sender address"
         return False
+    if robot_sender(message.sender):
+        out.inbound["not_answered"] = "the sender is a robot's address"
+        return False
     today = ctx.now.date().isoformat()
     key = f"{kind.removesuffix('_notice')}:{message.sender}"
     state: dict[str, Any] = out.meta.get(key) or ctx.view.meta(key) or {}
@@ -325,7 +331,7 @@ def _may_answer(event: Event, ctx: Context, out: Outcome, kind: str, per_day: in
 
 # Our own record-less notices: a reply to one of them that is not a form is never
 # answered (an auto-responder or a helpdesk answering us would start a loop).
-OWN_NOTICES = ("not_understood", "oversize_notice", "form_incomplete")
+OWN_NOTICES = ("not_understood", "oversize_notice", "form_incomplete", "unreadable_notice")
 
 
 def not_understood(event: Event, ctx: Context) -> Outcome:
@@ -372,6 +378,27 @@ def _answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
     return out
 
 
+UNREADABLE_REPLIES_PER_DAY = 1
+
+
+def unreadable(event: Event, ctx: Context) -> Outcome:
+    """A message that could not be read within its bounds (its reading ran out of
+    time, its structure is too deep): the message itself is kept; a sender the
+    directory knows is told once a day, anyone else not at all (a stranger's mail that
+    cannot be read is most likely not meant for a person)."""
+    reason = str(event.extra.get("reason") or "内容过于复杂")
+    out = Outcome()
+    out.inbound = {"kind": "unreadable", "reason": reason}
+    if ctx.rules.directory.by_address(event.message.sender) is None:
+        out.inbound["not_answered"] = "sender not in the directory"
+        return out
+    if (event.replied_to or {}).get("purpose") in OWN_NOTICES:
+        out.inbound["not_answered"] = "a reply to our own notice"
+        return out
+    return _answer_sender(event, ctx, out, "unreadable_notice", UNREADABLE_REPLIES_PER_DAY,
+                          reason=reason)
+
+
 def _human_size(size: int) -> str:
     """25 MB, 1.5 MB, 140 KB: as a mail client shows an attachment's size."""
     if size < 1024 * 1024:
@@ -396,4 +423,61 @@ def automatic(event: Event, ctx: Context) -> Outcome:
                       subject=event.message.subject[:80])
             out.put(updated)
             out.inbound["record"] = event.thread
+    return out
+
+
+# -- messages set aside ------------------------------------------------------------------
+
+SET_ASIDE_NOTICES_PER_DAY = 3
+
+
+def set_aside(head: InboundMessage, name: str, ctx: Context) -> Outcome:
+    """A message whose processing failed was set aside: its sender, if the directory
+    knows them, is told (a few times a day at most) that it was not processed and that
+    the secretary has it. Strangers are not answered: most such mail is junk."""
+    out = Outcome()
+    sender = head.sender
+    if head.sender_issues or ctx.rules.directory.by_address(sender) is None:
+        return out
+    today = ctx.now.date().isoformat()
+    key = f"set_aside:{sender}"
+    state: dict[str, Any] = ctx.view.meta(key) or {}
+    count = int(state.get("count", 0)) if state.get("day") == today else 0
+    if count >= SET_ASIDE_NOTICES_PER_DAY:
+        return out
+    out.meta[key] = {"day": today, "count": count + 1}
+    out.send(ctx.draft(
+        "set_aside_notice", to=[ctx.person_by_address(sender)], record=None,
+        purpose="set_aside_notice",
+        in_reply_to=head.message_id if head.has_message_id else None,
+        original_subject=excerpt(clean_subject(head.subject), 200, outside=False),
+        secretary=ctx.person(ctx.rules.directory.secretary), name=name,
+    ))
+    return out
+
+
+SET_ASIDE_REPORTED = "set_aside:reported"
+
+
+def set_aside_summary(ctx: Context,
+                      describe: Callable[[], list[dict[str, Any]]]) -> Outcome:
+    """Once a working day, the secretary gets the list of messages set aside since the
+    last summary (and how many are still waiting for a decision)."""
+    out = Outcome()
+    if not ctx.rules.calendar.is_working_time(ctx.now):
+        return out
+    today = ctx.now.astimezone(ctx.rules.calendar.tz).date().isoformat()
+    if (ctx.view.meta("set_aside:summary_day") or "") == today:
+        return out
+    entries = describe()
+    reported = set(ctx.view.meta(SET_ASIDE_REPORTED) or [])
+    new = [e for e in entries if e["name"] not in reported]
+    out.meta["set_aside:summary_day"] = today
+    if not new:
+        return out
+    out.meta[SET_ASIDE_REPORTED] = sorted({e["name"] for e in entries})[-2000:]
+    out.send(ctx.draft(
+        "set_aside_summary", to=[ctx.person(ctx.rules.directory.secretary)], record=None,
+        purpose="set_aside_summary", new=new, total=len(entries),
+    ))
     return out
