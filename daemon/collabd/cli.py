@@ -248,6 +248,72 @@ def parse(files: tuple[Path, ...], config_path: Path | None, as_json: bool,
 
 
 @main.group()
+def store() -> None:
+    """Repairs of the state after damage, as the refusal to start says (daemon stopped)."""
+
+
+@store.command("truncate-log")
+@config_option
+@click.argument("where", metavar="SEGMENT:LINE")
+def store_truncate_log(config_path: Path | None, where: str) -> None:
+    """Cut the write-ahead log at a damaged line (and drop later segments), keeping a
+    copy of what is cut as SEGMENT.damaged. Only as the refusal to start says."""
+    from collabd.store import StateLock
+    from collabd.store.wal import segments, truncate_at
+
+    config = _load(config_path)
+    name, _, line = where.rpartition(":")
+    wal_dir = config.state_dir / "db" / "wal"
+    path = wal_dir / name
+    if not name or not line.isdigit() or not path.is_file():
+        _fail(f"{where}: expected SEGMENT:LINE naming a file in {wal_dir}", 2)
+    from collabd.store import Store
+
+    with StateLock(config.state_dir):
+        kept, dropped = truncate_at(path, int(line))
+        later = [p for p in segments(wal_dir) if p.name > path.name]
+        for extra in later:
+            extra.rename(extra.with_name(extra.name + ".damaged"))
+        # What was cut was committed: the commit mark is brought back to the new end,
+        # the loss the refusal described being the one accepted by running this.
+        state = Store(config.state_dir)
+        try:
+            state._load()
+        except CollabdError as exc:
+            _fail(f"the log was cut, but the state still does not open:\n{exc}")
+        state.accept_loss()
+    at = isoformat(SystemClock(config.tz).now())
+    _journal(config).record("truncate-log", name, at=at, line=int(line), kept=kept, dropped=dropped,
+                   later_segments=[p.name for p in later])
+    click.echo(f"{name}: kept {kept} entries, dropped {dropped} line(s) from line {line}"
+               + (f" and {len(later)} later segment(s)" if later else "")
+               + "; the cut part is kept as .damaged. Start the daemon again.")
+
+
+@store.command("accept-loss")
+@config_option
+def store_accept_loss(config_path: Path | None) -> None:
+    """Accept that committed log entries are gone (no backup has them): the state
+    restarts from the last entry the log holds. Only as the refusal to start says."""
+    from collabd.store import StateLock, Store
+
+    config = _load(config_path)
+    with StateLock(config.state_dir):
+        state = Store(config.state_dir)
+        try:
+            state._load()
+        except CollabdError as exc:
+            _fail(str(exc))
+        seq, marked = state.accept_loss()
+    _journal(config).record("accept-loss", "db/committed",
+                            at=isoformat(SystemClock(config.tz).now()), log_ends=seq,
+                            was_committed=marked)
+    click.echo(f"the state now starts from entry {seq}"
+               + (f" (entries {seq + 1} to {marked} are lost)" if marked and marked > seq
+                  else "") + ". Start the daemon again.")
+
+
+@main.group()
 def journal() -> None:
     """Messages set aside because processing them failed: list, show, retry, drop."""
 

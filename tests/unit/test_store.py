@@ -197,3 +197,84 @@ def test_record_values_are_not_shared_with_the_caller(tmp_path: Path) -> None:
     value["tags"].append("changed after commit")
     assert store.get("records", "A") == {"id": "A", "tags": ["x"]}
     store.close()
+
+
+def _crash(store: Store) -> None:
+    """The process dies: nothing is checkpointed or closed cleanly."""
+    store.wal.close()
+
+
+@pytest.mark.parametrize("how", ["emptied", "deleted"])
+def test_a_log_that_lost_committed_entries_is_refused_with_what_is_lost(
+        tmp_path: Path, how: str) -> None:
+    store = Store(tmp_path).open()
+    for n in range(3):
+        _put(store, f"XQ-2026-{n:04d}", v=n)
+    store.checkpoint()  # entries 1-3 are in the table files
+    for n in range(3, 13):
+        _put(store, f"XQ-2026-{n:04d}", v=n)  # entries 4-13 only in the log
+    _crash(store)
+    segment = sorted((tmp_path / "db" / "wal").glob("*.wal"))[-1]
+    if how == "emptied":
+        segment.write_bytes(b"")
+    else:
+        segment.unlink()
+    with pytest.raises(StateDamaged) as info:
+        Store(tmp_path).open()
+    text = str(info.value)
+    assert "ends at entry 3, but entry 13 was committed" in text
+    assert "entries 4 to 13" in text and "collabd store accept-loss" in text
+    # Accepting the loss knowingly, as the message says, lets it start from entry 3.
+    again = Store(tmp_path)
+    again._load()
+    assert again.accept_loss() == (3, 13)
+    recovered = Store(tmp_path).open()
+    assert recovered.count("records") == 3
+
+
+def test_a_table_file_rewritten_as_valid_json_is_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path).open()
+    _put(store, "XQ-2026-0001", v=1)
+    store.checkpoint()
+    _put(store, "XQ-2026-0002", v=2)
+    store.close()
+    target = tmp_path / "db" / "records.json"
+    data = json.loads(target.read_bytes())
+    data["records"] = {}  # valid JSON, the same checkpoint position, nothing in it
+    target.write_bytes(json.dumps(data).encode())
+    with pytest.raises(StateDamaged) as info:
+        Store(tmp_path).open()
+    text = str(info.value)
+    assert "does not match the checksum recorded when it was written" in text
+    command = next(line for line in text.splitlines() if line.strip().startswith("cp "))
+    _, source, dest = command.split()
+    Path(dest).write_bytes(Path(source).read_bytes())
+    recovered = Store(tmp_path).open()
+    assert recovered.count("records") == 2
+
+
+def test_mid_log_damage_says_exactly_what_cutting_drops_and_cutting_does_that(
+        tmp_path: Path) -> None:
+    from collabd.store.wal import truncate_at
+
+    store = Store(tmp_path).open()
+    for key in "ABCDE":
+        _put(store, key, v=key)
+    _crash(store)
+    segment = sorted((tmp_path / "db" / "wal").glob("*.wal"))[-1]
+    lines = segment.read_bytes().split(b"\n")
+    lines[2] = lines[2].replace(b'"C"', b'"X"')  # damage entry 3 of 5
+    segment.write_bytes(b"\n".join(lines))
+    with pytest.raises(StateDamaged) as info:
+        Store(tmp_path).open()
+    text = str(info.value)
+    assert f"collabd store truncate-log {segment.name}:3" in text
+    assert "keeps the 2 entries before it (through entry 2)" in text
+    assert "drops line 3 and the 2 line(s) after it" in text
+    assert truncate_at(segment, 3) == (2, 3)
+    assert segment.with_name(segment.name + ".damaged").exists()
+    again = Store(tmp_path)
+    again._load()
+    again.accept_loss()  # entries 3-5 were committed: cutting them is a loss accepted
+    recovered = Store(tmp_path).open()
+    assert sorted(k for k, _ in recovered.items("records")) == ["A", "B"]

@@ -104,7 +104,7 @@ def _codec(label: str | None) -> str | None:
         info = codecs.lookup(name)
     except _DECODE_ERRORS:
         return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_MAIL:
+    if not getattr(info, "_is_text_encoding", True) or info.name.replace("-", "_") in _NOT_MAIL:
         return None
     return info.name
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from email.parser import BytesHeaderParser
 from pathlib import Path
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -33,6 +34,30 @@ from collabd.mailbox.maildir import Maildir
 from collabd.mailbox.smtp import SecretSource, SmtpSender
 
 log = logging.getLogger(__name__)
+
+
+class _LongLinesSMTP(SMTP):
+    """aiosmtpd answers a data line longer than 1,000 octets with `500 Line too long`, a
+    permanent failure: the sender gets a bounce. Real MTAs accept such mail (Postfix
+    folds the lines), and so does this listener, up to the message size limit; only
+    size, recipient and policy are refused. The end of data is recognised only as
+    CRLF.CRLF (aiosmtpd >= 1.4.5, against SMTP smuggling): a bare LF inside the data is
+    kept as it came, the way Postfix's `smtpd_forbid_bare_newline = normalize` does not
+    let it end the message either."""
+
+
+class _Controller(Controller):
+    def __init__(self, handler: Any, *, line_limit: int, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._line_limit = line_limit
+
+    def factory(self) -> SMTP:
+        # The limit is read when the server is made (it sizes the stream reader), so it
+        # is set on a class of its own, not on the instance afterwards.
+        server_class: type[SMTP] = type("_SizedSMTP", (_LongLinesSMTP,),
+                                        {"line_length_limit": self._line_limit})
+        server: SMTP = server_class(self.handler, **self.SMTP_kwargs)
+        return server
 
 
 class _InboxHandler:
@@ -106,8 +131,9 @@ class LocalMailbox(Mailbox):
         if not self.listen or self._controller is not None:
             return
         handler = _InboxHandler(self.inbox, {self.address.casefold()})
-        controller = Controller(
+        controller = _Controller(
             handler,
+            line_limit=self.settings.max_message_bytes + 1024,
             hostname=self.settings.listen_host,
             port=self.settings.listen_port,
             data_size_limit=self.settings.max_message_bytes,

@@ -10,6 +10,7 @@ holds, so replay after a crash applies exactly the entries it lacks and is idemp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -23,7 +24,7 @@ import orjson
 from collabd.store.errors import StateDamaged, StateTooNew
 from collabd.store.fsutil import atomic_write, remove_stale_temps
 from collabd.store.tinystore import AtomicJSONStorage
-from collabd.store.wal import Op, WriteAheadLog
+from collabd.store.wal import CommitMark, Op, WriteAheadLog
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ class Store:
         self.backup_dir = self.db_dir / "backups"
         self.readonly = readonly
         self.wal = WriteAheadLog(self.db_dir / "wal")
+        self.mark = CommitMark(self.db_dir / "committed")
+        self._file_sha: dict[str, str] = {}
         self._tables: dict[str, dict[str, Any]] = {t: {} for t in TABLES}
         self._table_seq: dict[str, int] = dict.fromkeys(TABLES, 0)
         self._file_seq: dict[str, int] = dict.fromkeys(TABLES, 0)
@@ -123,12 +126,43 @@ class Store:
                         "db/wal folder."
                     ),
                 ) from None
+            self._check_mark()
             self.wal.open_for_append(self.seq + 1)
             if fresh:
                 self.checkpoint(force=True)
         self._last_checkpoint = time.monotonic()
         self._opened = True
         return self
+
+    def _check_mark(self) -> None:
+        """Refuse a log that ends before the last commit recorded outside it."""
+        marked = self.mark.read()
+        if marked is None or marked <= self.seq:
+            return
+        lost = marked - self.seq
+        raise StateDamaged(
+            f"the write-ahead log ends at entry {self.seq}, but entry {marked} was committed "
+            f"({self.mark.path}): {lost} committed change(s), entries {self.seq + 1} to "
+            f"{marked}, are missing from {self.wal.directory} (a log segment was truncated "
+            "or deleted)",
+            recovery=(
+                "restore db/wal from a backup that holds those entries. If none exists, "
+                "accept the loss knowingly with\n"
+                "    collabd store accept-loss\n"
+                f"which starts from entry {self.seq}: the records, sent messages and id "
+                f"counters of the {lost} lost change(s) are gone (acknowledgements already "
+                "mailed for them name ids that may be issued again); messages still in "
+                "state/queue are processed again."
+            ),
+        )
+
+    def accept_loss(self) -> tuple[int, int | None]:
+        """Make the commit mark agree with the log (after a loss the operator accepts).
+        Returns (log position, the mark it replaces)."""
+        marked = self.mark.read()
+        self.mark.write(self.seq)
+        self.mark.close()
+        return self.seq, marked
 
     def _is_fresh(self) -> bool:
         has_tables = any((self.db_dir / f"{t}.json").exists() for t in TABLES)
@@ -147,6 +181,24 @@ class Store:
             return {}
         tables = data.get("tables", {}) if isinstance(data, dict) else {}
         return tables if isinstance(tables, dict) else {}
+
+    def _verify(self, table: str, known: dict[str, Any], file_seq: int,
+                storage: AtomicJSONStorage) -> None:
+        """A table file that claims to be the checkpoint the manifest recorded must be
+        that very file: rewritten by hand or disk (valid JSON, other content), it is
+        refused, with the way back."""
+        expected = known.get("sha256")
+        if not expected or known.get("file_seq") != file_seq:
+            return
+        actual = hashlib.sha256(storage.path.read_bytes()).hexdigest()
+        if actual != expected:
+            raise StateDamaged(
+                f"{storage.path} does not match the checksum recorded when it was written "
+                f"(checkpoint at entry {file_seq}, {self.db_dir / MANIFEST}): it was changed "
+                "since",
+                recovery=storage.recovery_hint(),
+            )
+        self._file_sha[table] = actual
 
     def _load(self) -> None:
         fresh = self._is_fresh()
@@ -171,6 +223,8 @@ class Store:
             self._tables[table] = data.get(table, {})
             file_seq = int(meta.get("wal_seq", 0))
             known = manifest.get(table, {})
+            if not self.readonly:
+                self._verify(table, known, file_seq, storage)
             # The manifest vouches for the file only if it is the very file it saw (a
             # restored older copy has another log position, and replays from there).
             if known.get("file_seq") == file_seq:
@@ -242,6 +296,7 @@ class Store:
             return self.seq
         seq = self.seq + 1
         line = self.wal.append(seq, txn.ops)
+        self.mark.write(seq)
         # Apply what was written, decoded again: the in-memory tables then never share
         # objects with the caller, and hold exactly what a replay would produce.
         self._apply(orjson.loads(line[9:])["ops"], seq, replay=False)
@@ -264,14 +319,18 @@ class Store:
         for table in tables:
             storage = self.storage(table)
             storage.backup_tag = f"{self._file_seq[table]:012d}"
-            storage.write({
+            self._file_sha[table] = storage.write_checked({
                 table: self._tables[table],
                 META_TABLE: {"checkpoint": {"wal_seq": self.seq, "schema": SCHEMA_VERSION}},
             })
             self._file_seq[table] = self.seq
         for table in TABLES:
             self._table_seq[table] = self.seq
-        manifest = {t: {"file_seq": self._file_seq[t], "through": self.seq} for t in TABLES}
+        self.mark.write(self.seq)
+        self.mark.sync()
+        manifest = {t: {"file_seq": self._file_seq[t], "through": self.seq,
+                        **({"sha256": self._file_sha[t]} if t in self._file_sha else {})}
+                    for t in TABLES}
         atomic_write(self.db_dir / MANIFEST,
                      json.dumps({"tables": manifest}, indent=1).encode("utf-8"))
         self._dirty.clear()
@@ -290,6 +349,7 @@ class Store:
         if self._opened and not self.readonly:
             self.checkpoint()
         self.wal.close()
+        self.mark.close()
         self._opened = False
 
 

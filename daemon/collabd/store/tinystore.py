@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -55,9 +56,15 @@ class AtomicJSONStorage(Storage):
         return self.decode(data)
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.write_checked(data)
+
+    def write_checked(self, data: dict[str, dict[str, Any]]) -> str:
+        """Replace the file with `data`; returns the SHA-256 of what was written (kept
+        in the checkpoint manifest, checked at the next start)."""
         payload = orjson.dumps(data)
         self._backup_current()
         atomic_write(self.path, payload)
+        return hashlib.sha256(payload).hexdigest()
 
     def close(self) -> None:
         pass

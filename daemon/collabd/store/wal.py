@@ -70,19 +70,96 @@ def _scan_segment(path: Path, *, is_last: bool) -> _Scan:
             rest_is_last_line = end == -1 or end == len(data) - 1
             if is_last and rest_is_last_line:
                 return _Scan(entries, offset)
+            after = data[offset:].count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            last_good = entries[-1].seq if entries else _first_seq(path) - 1
             raise StateDamaged(
                 f"{path}: line {line_no} of the write-ahead log is damaged (checksum mismatch "
                 "in the middle of the log, not a torn last write)",
                 recovery=(
-                    "this is disk damage, not a crash. Keep a copy of the state directory, "
-                    f"then move {path.name} aside; the changes it held after line {line_no - 1} "
-                    "are lost, the inbound journal (state/queue) keeps unprocessed mail."
+                    "this is disk damage, not a crash; keep a copy of the state directory "
+                    "first. The log can be cut at the damaged line:\n"
+                    f"    collabd store truncate-log {path.name}:{line_no}\n"
+                    f"That keeps the {len(entries)} entries before it (through entry "
+                    f"{last_good}) and drops line {line_no} and the {after - 1} line(s) after "
+                    f"it in {path.name}, i.e. every change committed after entry {last_good}"
+                    + (" and every later segment" if not is_last else "") + ". Messages "
+                    "received since then and still in state/queue are processed again; "
+                    "effects of messages already processed in that span are lost. Or "
+                    "restore the state directory from a backup that holds this segment whole."
                 ),
             )
         raw = orjson.loads(line[9:])
         entries.append(Entry(int(raw["seq"]), raw["ops"]))
         offset = end + 1
     return _Scan(entries, None)
+
+
+def truncate_at(path: Path, line_no: int) -> tuple[int, int]:
+    """Cut a segment before its line `line_no` (1-based), keeping a copy of the whole
+    segment beside it. Returns (entries kept, lines dropped)."""
+    data = path.read_bytes()
+    offset = 0
+    for _ in range(line_no - 1):
+        end = data.find(b"\n", offset)
+        if end == -1:
+            raise ValueError(f"{path} has fewer than {line_no} lines")
+        offset = end + 1
+    copy = path.with_name(path.name + ".damaged")
+    copy.write_bytes(data)
+    dropped = data[offset:].count(b"\n") + (0 if data.endswith(b"\n") or offset == len(data)
+                                            else 1)
+    with path.open("r+b") as fh:
+        fh.truncate(offset)
+        fh.flush()
+        os.fsync(fh.fileno())
+    fsync_dir(path.parent)
+    return line_no - 1, dropped
+
+
+class CommitMark:
+    """The position of the last commit, kept outside the log (db/committed).
+
+    Written after every append with one pwrite and no fsync of its own (it is synced at
+    checkpoints): it costs nothing on the commit path and survives a crash of the
+    process (the page cache does). It never runs ahead of the durable log, since the
+    log line is synced first; after a power loss it may lag behind, never lead. At
+    start, a log that ends before it has lost committed entries (a segment truncated
+    or deleted by hand or by disk), and the state is refused.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def read(self) -> int | None:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        line = data.split(b"\n", 1)[0]
+        try:
+            seq, crc = line.split(b" ")
+            if int(crc, 16) != zlib.crc32(seq):
+                return None
+            return int(seq)
+        except ValueError:
+            return None
+
+    def write(self, seq: int) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o640)
+        text = b"%012d" % seq
+        os.pwrite(self._fd, b"%s %08x\n" % (text, zlib.crc32(text)), 0)
+
+    def sync(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
 
 
 class WriteAheadLog:

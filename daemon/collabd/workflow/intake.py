@@ -451,7 +451,7 @@ def set_aside(head: InboundMessage, name: str, ctx: Context) -> Outcome:
         purpose="set_aside_notice",
         in_reply_to=head.message_id if head.has_message_id else None,
         original_subject=excerpt(clean_subject(head.subject), 200, outside=False),
-        secretary=ctx.person(ctx.rules.directory.secretary), name=name,
+        secretary=ctx.person(ctx.rules.directory.secretary), reference=name,
     ))
     return out
 
