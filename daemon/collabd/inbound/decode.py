@@ -116,32 +116,53 @@ def _detect(data: bytes, label_codec: str | None = None) -> Decoded | None:
         pass
     # This is a tool for Chinese companies: first see whether one of the Chinese
     # readings (or the label's) is plainly Chinese text.
-    readings: list[tuple[float, str, str]] = []
+    # Judged on a sample (a codec that reads 64 KiB of it reads the rest), then decoded.
+    sample = _sample(data)
+    readings: list[tuple[float, str]] = []
     for candidate in dict.fromkeys(c for c in ("gb18030", "big5hkscs", label_codec) if c):
         try:
-            text = data.decode(candidate)
+            text = sample.decode(candidate)
         except _DECODE_ERRORS:
             continue
         # A header or a name is a few characters: one common character is evidence.
-        readings.append((_chinese_score(text, 1 if len(data) < 40 else 4), candidate, text))
+        readings.append((_chinese_score(text, 1 if len(data) < 40 else 4), candidate))
     if readings:
-        score, candidate, text = max(readings, key=lambda r: r[0])
+        score, candidate = max(readings, key=lambda r: r[0])
         if score >= 0.35:
-            return Decoded(text, candidate != label_codec, candidate)
+            try:
+                return Decoded(data.decode(candidate), candidate != label_codec, candidate)
+            except _DECODE_ERRORS:
+                return Decoded(data.decode(candidate, errors="replace"), True, candidate)
     # GB18030 decodes almost any byte string without error, Big5 and Latin text
     # included, so it is not tried blindly: the detector weighs which reading is
     # coherent text.
-    best = charset_normalizer.from_bytes(data).best()
+    best = charset_normalizer.from_bytes(sample).best()
     if best is not None and best.encoding:
         enc = _codec(best.encoding) or best.encoding
         try:
             return Decoded(data.decode(enc), True, enc)
         except _DECODE_ERRORS:
-            return Decoded(str(best), True, best.encoding)
+            try:
+                return Decoded(data.decode(enc, errors="replace"), True, enc)
+            except _DECODE_ERRORS:
+                pass
     try:
         return Decoded(data.decode("gb18030"), True, "gb18030")
     except _DECODE_ERRORS:
         return None
+
+
+def _sample(data: bytes, size: int = 65536) -> bytes:
+    """The start of `data`, cut at a line end (never inside a multibyte character)."""
+    if len(data) <= size:
+        return data
+    cut = data.rfind(b"\n", 0, size)
+    return data[:cut if cut > size // 2 else size]
+
+
+# A text or HTML part is read up to this many bytes (with a note): what a person writes
+# is far shorter, and decoding 25 MB of text costs hundreds of MB of memory.
+MAX_PART_BYTES = 2 * 1024 * 1024
 
 
 def _unmojibake(text: str) -> Decoded | None:
@@ -317,7 +338,12 @@ def extract_body(msg: Message) -> Body:
             if disposition != "attachment":
                 continue
         if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-            decoded = decode_bytes(_payload(part), part.get_content_charset())
+            data = _payload(part)
+            if len(data) > MAX_PART_BYTES:
+                body.notes.append(f"正文超过 {MAX_PART_BYTES // (1024 * 1024)} MB，"
+                                  "只读取了开头部分")
+                data = _sample(data, MAX_PART_BYTES)
+            decoded = decode_bytes(data, part.get_content_charset())
             body.repaired = body.repaired or decoded.repaired
             (texts if ctype == "text/plain" else htmls).append(decoded.text)
             continue
