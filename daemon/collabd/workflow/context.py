@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from collabd.clock import isoformat
@@ -40,6 +40,24 @@ class Context:
     view: StateView
     now: dt.datetime
     busy: BusyLookup | None = None
+    # Who is in which of our scheduled meetings, built once per pass (planning many
+    # meetings in one tick must not rescan every meeting for each of them).
+    _attending: dict[str, list[tuple[dt.datetime, dt.datetime]]] | None = field(
+        default=None, repr=False)
+
+    def attending(self) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+        """address → (start, end) of the scheduled meetings it attends, as stored."""
+        if self._attending is None:
+            index: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+            for meeting in self.view.records("meeting"):
+                if meeting.get("status") != "scheduled":
+                    continue
+                span = (dt.datetime.fromisoformat(meeting["start"]),
+                        dt.datetime.fromisoformat(meeting["end"]))
+                for address in {a["address"] for a in meeting.get("attendees", [])}:
+                    index.setdefault(address, []).append(span)
+            self._attending = index
+        return self._attending
 
     @property
     def stamp(self) -> str:

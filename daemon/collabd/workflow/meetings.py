@@ -58,8 +58,11 @@ def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.d
     """When these people are already in a meeting we organised (after `after`), or busy
     by the mail server's calendar where it has one, as sorted intervals with overlapping
     ones merged."""
-    busy = []
-    for meeting in [*ctx.view.records("meeting"), *pending]:
+    busy: list[tuple[dt.datetime, dt.datetime]] = []
+    attending = ctx.attending()
+    for person in people:
+        busy.extend(span for span in attending.get(person, ()) if span[1] > after)
+    for meeting in pending:
         if meeting.get("kind") != "meeting" or meeting.get("status") != "scheduled":
             continue
         end = dt.datetime.fromisoformat(meeting["end"])
@@ -168,7 +171,7 @@ def plan_review(request: Record, ctx: Context, out: Outcome, *, reason: str) -> 
     ])
     earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
     length = _clock(ctx, rules.length)
-    start = find_slot(ctx, earliest, length, attendees, out.records)
+    start = find_slot(ctx, earliest, length, attendees, out.meetings())
     meeting = _new_meeting(
         ctx, out, kind="review", title=f"需求评审会：{request.get('title', '')}",
         start=start, length=length, place=rules.place.text(),
@@ -650,8 +653,7 @@ def mark_risk(record: Record, ctx: Context, out: Outcome, *, reason: str) -> Non
     planned = [m for m in ctx.view.records("meeting")
                if m.get("meeting_kind") == "risk" and m.get("status") == "scheduled"
                and record["id"] in m.get("risk_items", [])]
-    planned += [m for m in out.records if m.get("kind") == "meeting"
-                and record["id"] in m.get("risk_items", [])]
+    planned += [m for m in out.meetings() if record["id"] in m.get("risk_items", [])]
     if planned:
         return
     rules = ctx.rules.meetings.risk
@@ -660,8 +662,8 @@ def mark_risk(record: Record, ctx: Context, out: Outcome, *, reason: str) -> Non
     items = [record]
     attendees = [p for p, _ in _risk_people(record) if p]
     start = find_slot(ctx, earliest, length,
-                               [*attendees, ctx.person(ctx.rules.directory.secretary) or {}],
-                               out.records)
+                      [*attendees, ctx.person(ctx.rules.directory.secretary) or {}],
+                      out.meetings())
     limit = ctx.rules.calendar.add(ctx.now, rules.adhoc_within)
     meeting = plan_risk(items, ctx, out, start=start, length=length, adhoc=True,
                                  reason=reason)

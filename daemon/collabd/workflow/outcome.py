@@ -25,13 +25,24 @@ class Outcome:
     inbound: dict[str, Any] = field(default_factory=dict)
     # Small named values in the meta table (id counters, rate limits).
     meta: dict[str, Any] = field(default_factory=dict)
+    # record id → its place in `records`: a tick after a backlog changes thousands of
+    # records, and finding each by a scan made that quadratic.
+    _where: dict[str, int] = field(default_factory=dict, repr=False)
+    _meetings: list[int] = field(default_factory=list, repr=False)
 
     def put(self, record: Record) -> None:
-        for index, existing in enumerate(self.records):
-            if existing["id"] == record["id"]:
-                self.records[index] = record
-                return
+        index = self._where.get(record["id"])
+        if index is not None:
+            self.records[index] = record
+            return
+        self._where[record["id"]] = len(self.records)
+        if record.get("kind") == "meeting":
+            self._meetings.append(len(self.records))
         self.records.append(record)
+
+    def meetings(self) -> list[Record]:
+        """The meetings among the changed records (without scanning all of them)."""
+        return [self.records[i] for i in self._meetings]
 
     def send(self, draft: Draft) -> None:
         self.drafts.append(draft)
