@@ -26,6 +26,7 @@ that carries a reason or a decision.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html as _html
 import re
@@ -232,6 +233,16 @@ def _pieces(line: str) -> list[str]:
     return [n for n in (_norm(p) for p in _PIECES.split(line)) if _significant(n)]
 
 
+@functools.lru_cache(maxsize=32768)
+def _line_prints(line: str) -> tuple[str, tuple[str, ...]]:
+    """A line's comparable form and its fingerprints (the line's and its sentences').
+    Cached: most lines of what we send are the templates' own, sent again and again."""
+    norm = _norm(line)
+    prints = [_fingerprint(norm)] if _line_worthy(norm) else []
+    prints += [_fingerprint(piece) for piece in _pieces(line)]
+    return norm, tuple(dict.fromkeys(prints))
+
+
 class Original:
     """The text of a message the daemon sent, as fingerprints of its lines and of the
     sentences in them: enough to recognise any of it quoted in a reply (whatever the
@@ -250,13 +261,11 @@ class Original:
         echoed = {_norm(line) for line in (echo or "").splitlines()}
         for text in texts:
             for line in (text or "").splitlines():
-                norm = _norm(line)
+                norm, prints = _line_prints(line)
                 if norm in echoed:
                     continue
-                if _line_worthy(norm):
-                    found.setdefault(_fingerprint(norm), None)
-                for piece in _pieces(line):
-                    found.setdefault(_fingerprint(piece), None)
+                for fingerprint in prints:
+                    found.setdefault(fingerprint, None)
         return " ".join(found)
 
     @classmethod
@@ -582,10 +591,17 @@ def strip_text(text: str, names: tuple[str, ...] = (),
     return "\n".join(out).strip()
 
 
+_FORWARD_HINT = re.compile(
+    r"-{3,}|_{10,}|={5,}|写道|寫道|wrote|撰写|schrieb|escribi|napisa|^[\s>]*[*]*(?:发\s*件\s*人|"
+    r"寄件者|from|von|de|da|fra|från|van|od|от)[*]*\s*[:：]", re.IGNORECASE | re.MULTILINE)
+
+
 def forwarded_texts(text: str) -> list[str]:
     """The originals quoted or forwarded inline in a message, each without its quote
     header (separator, 发件人/发送时间 block or "… 写道："), outermost first: a form
     forwarded from Outlook, QQ Mail or Foxmail is read from here."""
+    if not _FORWARD_HINT.search(text):
+        return []  # no separator, no header, no attribution: nothing forwarded
     lines = _lines(text)
     found: list[str] = []
     i = 0
