@@ -42,7 +42,12 @@ def test_ready_after_listener_is_up_and_watchdog_is_fed(deployment: Config,
             seen.add(server.recv(4096).decode())
         assert "WATCHDOG=1" in seen
         proc.send_signal(signal.SIGHUP)  # a reload, not a death
-        time.sleep(0.5)
+        # The reload happens at the top of the loop's next pass; two watchdog pings
+        # after the signal mean a whole pass ran after it (a loaded CI machine can take
+        # longer than any fixed sleep).
+        pings = 0
+        while pings < 2:
+            pings += server.recv(4096).decode() == "WATCHDOG=1"
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
