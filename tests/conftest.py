@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+# Every tick in every test is also run over every open record and compared with the
+# agenda's (collabd/app.py): the agenda may visit too much, never too little. Set
+# before collabd is imported, and inherited by the daemons the tests start.
+os.environ.setdefault("COLLABD_CHECK_AGENDA", "1")
 
 import pytest
 

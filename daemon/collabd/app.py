@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from collabd.resources import skeleton_dir
 from collabd.sdnotify import Notifier
 from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
 from collabd.store.view import CLOSED, StateView
+from collabd.workflow.agenda import Agenda, next_due
 from collabd.workflow.context import BusyLookup
 from collabd.workflow.engine import Identity, Workflow
 from collabd.workflow.outcome import Outcome
@@ -136,6 +138,10 @@ class Daemon:
         self._answers_read_at: float | None = None
         self._calendar_warned = False
         self._started = False
+        # When each open record next needs the clock, and when each closed one is due
+        # for the archive: a tick visits only what is due (workflow/agenda.py).
+        self.agenda = Agenda()
+        self.to_archive = Agenda()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -151,6 +157,7 @@ class Daemon:
             self.lock.release()
             raise
         self._started = True
+        self._plan(self.store.values("records"), self.clock.now())
         for path in moved:
             if path.parent == self.journal.bad_dir:
                 self._tell_about_set_aside(path)
@@ -191,6 +198,8 @@ class Daemon:
         self.rules, self.templates = rules, templates
         self.workflow = Workflow(rules, templates, self.identity, busy=self._busy_lookup())
         self.classifier = Classifier(rules, self.config.settings.mailbox.address)
+        self.agenda = Agenda()  # other rules, other moments
+        self._plan(self.store.values("records"), self.clock.now())
         log.info("rules and templates reloaded from %s and %s", self.config.rules_dir,
                  self.config.templates_dir)
 
@@ -382,7 +391,22 @@ class Daemon:
             self.outbox.queue(txn, draft)
         if inbound_key is not None:
             txn.put(MESSAGES, inbound_key, inbound or {"dir": "in"})
-        return self.store.commit(txn)
+        seq = self.store.commit(txn)
+        if outcome.records:
+            self._plan([self.store.get("records", r["id"]) or r for r in outcome.records],
+                       self.clock.now())
+        return seq
+
+    def _plan(self, records: Iterable[dict[str, Any]], now: dt.datetime) -> None:
+        """Put records on the agenda (the moment a tick next needs them) and the closed
+        ones on the archive's (the moment they leave the working set)."""
+        ctx = self.workflow.context(self.view, now)
+        keep = dt.timedelta(days=self.config.settings.daemon.archive_after_days)
+        for record in records:
+            self.agenda.set(record["id"], next_due(record, ctx))
+            closed = record.get("status") in CLOSED
+            self.to_archive.set(record["id"], dt.datetime.fromisoformat(
+                record.get("closed") or record["updated"]) + keep if closed else None)
 
     # -- the clock -------------------------------------------------------------------
 
@@ -390,11 +414,18 @@ class Daemon:
         now = self.clock.now()
         try:
             self.read_native_answers(now)
-            outcome = self.workflow.on_tick(self.view, now)
+            due = self.agenda.due(now)
+            outcome = self.workflow.on_tick(self.view, now, only=due)
+            if CHECK_AGENDA:
+                _same_tick(outcome, self.workflow.on_tick(self.view, now), now)
             outcome.merge(self.workflow.set_aside_summary(
                 self.view, now, self._set_aside_descriptions))
             if outcome.records or outcome.drafts or outcome.meta:
                 self.commit(outcome)
+            # Visited and unchanged: still planned from what they are now.
+            changed = {r["id"] for r in outcome.records}
+            self._plan([r for r in (self.store.get("records", i) for i in due
+                                    if i not in changed) if r is not None], now)
             self.archive_closed(now)
         except Exception:
             log.exception("tick at %s raised; the next tick tries again", isoformat(now))
@@ -471,8 +502,9 @@ class Daemon:
         """Move records closed more than `archive_after_days` ago into the archive."""
         days = self.config.settings.daemon.archive_after_days
         cutoff = now - dt.timedelta(days=days)
-        old = [r for r in self.store.values("records")
-               if r.get("status") in CLOSED
+        candidates = (self.store.get("records", i) for i in self.to_archive.due(now))
+        old = [r for r in candidates if r is not None
+               and r.get("status") in CLOSED
                and dt.datetime.fromisoformat(r.get("closed") or r["updated"]) <= cutoff]
         if not old:
             return 0
@@ -480,9 +512,26 @@ class Daemon:
         txn = Txn()
         for record in old:
             txn.delete("records", record["id"])
+            self.to_archive.set(record["id"], None)
+            self.agenda.set(record["id"], None)
         self.store.commit(txn)
         log.info("archived %d closed record(s)", len(old))
         return len(old)
+
+
+# Tests run every tick both ways (only what the agenda says is due, and every open
+# record) and stop at the first difference: the agenda may visit too much, never too
+# little.
+CHECK_AGENDA = os.environ.get("COLLABD_CHECK_AGENDA") == "1"
+
+
+def _same_tick(planned: Outcome, full: Outcome, now: dt.datetime) -> None:
+    def summary(outcome: Outcome) -> tuple[list[str], list[tuple[str, tuple[str, ...]]]]:
+        return (sorted(r["id"] for r in outcome.records),
+                sorted((d.purpose, tuple(d.recipients())) for d in outcome.drafts))
+    if summary(planned) != summary(full):
+        raise AssertionError(f"the agenda's tick at {isoformat(now)} differs from a full one: "
+                             f"{summary(planned)} != {summary(full)}")
 
 
 # Between our clock and the mail server's: an answer this much older than the last time

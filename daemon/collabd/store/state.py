@@ -84,6 +84,10 @@ class Store:
         self._dirty: set[str] = set()
         # records table: kind → keys, so that "every meeting" does not scan every record
         self._kinds: dict[str, set[str]] = {}
+        # records table: key → its place in the table's order (the order a scan sees)
+        self._position: dict[str, int] = {}
+        self._positions_built = False
+        self._next_position = 0
         self._kinds_built = False
         self.seq = 0
         self._since_checkpoint = 0
@@ -251,6 +255,10 @@ class Store:
             if replay and seq <= self._table_seq[table]:
                 continue  # already in this table's checkpoint
             if op[0] == "put":
+                if table == "records" and self._positions_built and (
+                        op[2] not in self._tables[table]):
+                    self._position[op[2]] = self._next_position
+                    self._next_position += 1
                 self._tables[table][op[2]] = op[3]
                 if table == "records":
                     self._index_kind(op[2], op[3])
@@ -258,6 +266,7 @@ class Store:
                 old = self._tables[table].pop(op[2], None)
                 if table == "records" and isinstance(old, dict):
                     self._kinds.get(old.get("kind", ""), set()).discard(op[2])
+                    self._position.pop(op[2], None)
             self._dirty.add(table)
 
     def _index_kind(self, key: str, record: Any) -> None:
@@ -271,6 +280,17 @@ class Store:
                 self._index_kind(key, record)
             self._kinds_built = True
         return sorted(self._kinds.get(kind, ()))
+
+    def in_table_order(self, table: str, keys: Iterable[str]) -> list[str]:
+        """`keys` in the order a scan of the table would meet them (records only)."""
+        if table != "records":
+            order = {k: i for i, k in enumerate(self._tables[table])}
+            return sorted((k for k in keys if k in order), key=order.__getitem__)
+        if not self._positions_built:
+            self._position = {k: i for i, k in enumerate(self._tables["records"])}
+            self._next_position = len(self._position)
+            self._positions_built = True
+        return sorted((k for k in keys if k in self._position), key=self._position.__getitem__)
 
     # -- reading ------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from collabd.inbound.classify import Event
@@ -55,5 +55,6 @@ class Workflow:
                           describe: Callable[[], list[dict[str, Any]]]) -> Outcome:
         return intake.set_aside_summary(self.context(view, now), describe)
 
-    def on_tick(self, view: StateView, now: dt.datetime) -> Outcome:
-        return ticks.on_tick(self.context(view, now))
+    def on_tick(self, view: StateView, now: dt.datetime,
+                only: Collection[str] | None = None) -> Outcome:
+        return ticks.on_tick(self.context(view, now), only)

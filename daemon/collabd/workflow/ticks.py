@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Collection
 
 from collabd.clock import isoformat
 from collabd.policy.calendar import WorkCalendar
 from collabd.policy.rules import resolve_name
 from collabd.policy.schema import WAIT_TASKS, WAITS, Step, When
+from collabd.store.view import CLOSED
 from collabd.workflow import meetings
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
@@ -42,10 +44,18 @@ def _step_time(calendar: WorkCalendar, deadline: dt.datetime, when: When) -> dt.
     return calendar.subtract(deadline, when.offset)
 
 
-def on_tick(ctx: Context) -> Outcome:
+def on_tick(ctx: Context, only: Collection[str] | None = None) -> Outcome:
+    """`only`: the records due now (workflow/agenda.py), visited in the order a full
+    scan would meet them; None visits every open record (rules simulate, --once)."""
     out = Outcome()
     working = ctx.rules.calendar.is_working_time(ctx.now)
-    for stored in list(ctx.view.open_records()):
+    if only is None:
+        visit = list(ctx.view.open_records())
+    else:
+        records = (ctx.view.store.get("records", key)
+                   for key in ctx.view.store.in_table_order("records", only))
+        visit = [r for r in records if r is not None and r.get("status") not in CLOSED]
+    for stored in visit:
         edit = _Edit(stored)
         _transitions(stored, edit, ctx, out, working)
         if working:
