@@ -44,6 +44,9 @@ def _step_time(calendar: WorkCalendar, deadline: dt.datetime, when: When) -> dt.
     return calendar.subtract(deadline, when.offset)
 
 
+MEETINGS_PER_TICK = 50
+
+
 def on_tick(ctx: Context, only: Collection[str] | None = None) -> Outcome:
     """`only`: the records due now (workflow/agenda.py), visited in the order a full
     scan would meet them; None visits every open record (rules simulate, --once)."""
@@ -102,7 +105,11 @@ def _transitions(stored: Record, editable: _Edit, ctx: Context, out: Outcome,
         return
     review = stored.get("review")
     if kind == "request" and review and review.get("status") == "pending" and (
-            stored.get("status") in ("open", "in_progress")):
+            stored.get("status") in ("open", "in_progress")) and (
+            len(out.meetings()) < MEETINGS_PER_TICK):
+        # After a backlog, thousands may wait: a tick plans a bounded number and the
+        # next one goes on (the agenda keeps the rest due), so no tick outlasts the
+        # watchdog and the first invitations leave early.
         meetings.plan_review(editable(), ctx, out, reason=review.get("reason", ""))
     if kind in ("request", "task") and stored.get("status") in ("open", "in_progress") and (
             not stored.get("risk")) and working:
