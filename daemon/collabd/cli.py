@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from collabd import __version__
 from collabd.clock import Clock, FixedClock, SystemClock, isoformat, parse_instant
-from collabd.config import CONFIG_ENV, Config, load_config
+from collabd.configpath import CONFIG_ENV
 from collabd.errors import CollabdError
+
+if TYPE_CHECKING:  # the settings' models are imported by the commands that need them
+    from collabd.config import Config
 
 # sysexits.h codes an MTA understands when `deliver` is its pipe: 75 = try again later.
 EX_DATAERR = 65
@@ -30,6 +33,8 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _load(config_path: Path | None) -> Config:
+    from collabd.config import load_config
+
     try:
         return load_config(config_path)
     except CollabdError as exc:
@@ -133,17 +138,22 @@ def deliver(config_path: Path | None) -> None:
     its next pass (or the next `collabd run`). Works while the daemon runs. Exit code
     75 (EX_TEMPFAIL) tells an MTA to try again later.
     """
-    from collabd.store import Journal
+    from collabd.configpath import quick_settings
+    from collabd.store.journal import Journal
 
-    config = _load(config_path)
+    # Once per message: the two settings it needs, read without the settings' models.
+    quick = quick_settings(config_path)
+    if quick is None:
+        config = _load(config_path)
+        quick = config.state_dir, config.settings.local.max_message_bytes
+    state_dir, limit = quick
     raw = sys.stdin.buffer.read()
     if not raw.strip():
         _fail("no message on standard input (expected a raw RFC 5322 message)", EX_DATAERR)
-    limit = config.settings.local.max_message_bytes
     if len(raw) > limit:
         _fail(f"message is {len(raw)} bytes, over the limit of {limit}", EX_DATAERR)
     try:
-        path = Journal(config.state_dir / "queue").put(raw)
+        path = Journal(state_dir / "queue").put(raw)
     except OSError as exc:
         _fail(f"could not journal the message: {exc}", EX_TEMPFAIL)
     click.echo(f"queued {path.name}", err=True)
@@ -405,6 +415,7 @@ def check(config_path: Path | None, offline: bool) -> None:
     Exits non-zero with file:line messages on any error.
     """
     from collabd.checks import run_checks
+    from collabd.config import load_config
 
     try:
         config = load_config(config_path)

@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from collabd.clock import DEFAULT_TZ
+from collabd.configpath import CONFIG_ENV, CONFIG_NAME, default_config_path
 from collabd.yamlsrc import ConfigError, load_yaml, validate
 
-CONFIG_NAME = "collabd.yaml"
-CONFIG_ENV = "COLLABD_CONFIG"
+__all__ = ["CONFIG_ENV", "CONFIG_NAME", "Config", "ConfigError", "default_config_path",
+           "load_config"]
+
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -315,11 +317,6 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.settings.timezone)
-
-
-def default_config_path() -> Path:
-    env = os.environ.get(CONFIG_ENV)
-    return Path(env) if env else Path(CONFIG_NAME)
 
 
 def load_config(path: Path | None = None) -> Config:

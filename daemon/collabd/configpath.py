@@ -1,0 +1,45 @@
+"""Where a deployment's config is, and the two settings an MTA pipe needs, read fast.
+
+`collabd deliver` runs once per message (an MTA pipe): it needs the state directory and
+the size limit, not the validated settings, whose models cost a tenth of a second to
+import. A config it cannot read this way is loaded the full way, for the error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG_ENV = "COLLABD_CONFIG"
+CONFIG_NAME = "collabd.yaml"
+DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else Path(CONFIG_NAME)
+
+
+def quick_settings(path: Path | None) -> tuple[Path, int] | None:
+    """(state directory, local.max_message_bytes), or None when the file does not read
+    as plain settings (then the caller loads it properly and reports why)."""
+    import yaml
+
+    path = (path or default_config_path()).absolute()
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    paths = data.get("paths") or {}
+    local = data.get("local") or {}
+    if not isinstance(paths, dict) or not isinstance(local, dict):
+        return None
+    state = paths.get("state", "state")
+    limit = local.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)
+    if not isinstance(state, str) or not isinstance(limit, int) or isinstance(limit, bool):
+        return None
+    state_path = Path(state)
+    return (state_path if state_path.is_absolute() else path.parent / state_path), limit
