@@ -18,7 +18,7 @@ import heapq
 from collections.abc import Iterable
 
 from collabd.store.view import CLOSED
-from collabd.workflow import ticks
+from collabd.workflow import meetings, ticks
 from collabd.workflow.context import Context
 from collabd.workflow.outcome import Record
 from collabd.workflow.waits import waits
@@ -61,16 +61,11 @@ def _falls_behind(record: Record, ctx: Context) -> dt.datetime | None:
     the rules' deviation (planned_percent grows with time; this is a little early at
     worst, since it ignores rounding)."""
     progress = (record.get("progress") or {}).get("percent")
-    due = record.get("due_date")
-    if progress is None or not due:
+    span = meetings.plan_span(record, ctx)
+    if progress is None or span is None:
         return None
     deviation = ctx.rules.meetings.risk.deviation
-    start = dt.datetime.fromisoformat(record.get("responded") or record["created"])
-    day = dt.date.fromisoformat(due)
-    intervals = ctx.rules.calendar.intervals(day)
-    end = intervals[-1][1] if intervals else dt.datetime.combine(
-        day, ctx.rules.calendar.end, tzinfo=ctx.rules.calendar.tz)
-    total = (end - start).total_seconds()
+    start, total = span
     if total <= 0:
         return NOW if 100 - progress > deviation else None
     if progress + deviation >= 100:

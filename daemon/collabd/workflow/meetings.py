@@ -627,8 +627,9 @@ def _create_tasks(meeting: Record, ctx: Context, out: Outcome,
     return tasks
 
 
-def planned_percent(item: Record, now: dt.datetime, ctx: Context) -> int | None:
-    """Where the plan says the work should be now: the share of its time that passed."""
+def plan_span(item: Record, ctx: Context) -> tuple[dt.datetime, float] | None:
+    """When the planned work started (the response, else the request) and how many
+    seconds it has until close of business of its due date; None without a due date."""
     due = item.get("due_date")
     if not due:
         return None
@@ -637,7 +638,15 @@ def planned_percent(item: Record, now: dt.datetime, ctx: Context) -> int | None:
     intervals = ctx.rules.calendar.intervals(day)
     end = intervals[-1][1] if intervals else dt.datetime.combine(
         day, ctx.rules.calendar.end, tzinfo=ctx.rules.calendar.tz)
-    total = (end - start).total_seconds()
+    return start, (end - start).total_seconds()
+
+
+def planned_percent(item: Record, now: dt.datetime, ctx: Context) -> int | None:
+    """Where the plan says the work should be now: the share of its time that passed."""
+    span = plan_span(item, ctx)
+    if span is None:
+        return None
+    start, total = span
     if total <= 0:
         return 100
     return max(0, min(100, round((now - start).total_seconds() / total * 100)))
