@@ -91,15 +91,24 @@ def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
     raise AssertionError(f"unknown backend {settings.backend}")  # the schema prevents it
 
 
+# In the daemon's loop a pass fetches, processes and sends at most this much, so that a
+# backlog streams: the first acknowledgements leave while the rest is still coming in,
+# and the watchdog is fed between batches. (`run --once` drains everything.)
+PROCESS_BATCH = 200
+GROUP_COMMIT = 50  # messages whose commits share one fdatasync
+FETCH_BATCHES_PER_PASS = 2
+
+
 @dataclass
 class PassResult:
     fetched: int = 0
     processed: int = 0
     sent: int = 0
+    more: bool = False  # a batch bound was reached: another pass follows at once
 
     @property
     def busy(self) -> bool:
-        return bool(self.fetched or self.processed or self.sent)
+        return bool(self.fetched or self.processed or self.sent or self.more)
 
 
 class Daemon:
@@ -236,7 +245,7 @@ class Daemon:
         while not self.stopping:
             if self._reload.is_set():
                 self.reload()
-            result = self.fetch_and_process()
+            result = self.fetch_and_process(bounded=True)
             if result.processed:
                 # What the new mail set in motion (a review meeting to plan) happens now,
                 # not at the next scheduled tick.
@@ -264,16 +273,23 @@ class Daemon:
 
     # -- receiving -------------------------------------------------------------------
 
-    def fetch_and_process(self) -> PassResult:
+    def fetch_and_process(self, *, bounded: bool = False) -> PassResult:
+        """Fetch and process; `bounded` (the daemon's loop): at most a batch of each,
+        with `more` set when something is left for the next pass."""
         result = PassResult()
-        result.fetched = self.fetch()
-        result.processed = self.process_journal()
+        result.fetched = self.fetch(max_batches=FETCH_BATCHES_PER_PASS if bounded else None)
+        result.processed = self.process_journal(limit=PROCESS_BATCH if bounded else None)
+        if bounded:
+            result.more = (result.fetched >= FETCH_BATCHES_PER_PASS * FETCH_BATCH
+                           or result.processed >= PROCESS_BATCH)
         return result
 
-    def fetch(self) -> int:
+    def fetch(self, *, max_batches: int | None = None) -> int:
         """Journal what the server has for us, then acknowledge it there."""
         total = 0
-        while not self.stopping:
+        batches = 0
+        while not self.stopping and (max_batches is None or batches < max_batches):
+            batches += 1
             try:
                 batch = self.mailbox.fetch(self.view.meta(CURSOR_KEY), FETCH_BATCH)
             except MailboxUnavailable as exc:
@@ -318,28 +334,49 @@ class Daemon:
             log.info("mailbox reachable again after %.0f s", down)
             self._mailbox_down_since = None
 
-    def process_journal(self) -> int:
+    def process_journal(self, *, limit: int | None = None) -> int:
+        """Process what the journal holds. Group commit: the commits of up to
+        GROUP_COMMIT messages share one fdatasync, and only then are their journal
+        entries removed (a crash before it redoes them; a Message-ID seen makes a redo
+        change nothing), and only then can anything they queued be sent."""
         count = 0
-        for entry in self.journal:
-            if self.stopping:
-                # Put it back untouched: it was not processed.
-                self.journal.release(entry)
-                break
-            self.process_entry(entry)
-            count += 1
-            self.notifier.watchdog()
+        settled: list[JournalEntry] = []
+        try:
+            for entry in self.journal:
+                if self.stopping or (limit is not None and count >= limit):
+                    # Put it back untouched: it was not processed.
+                    self.journal.release(entry)
+                    break
+                if self.process_entry(entry, sync=False):
+                    settled.append(entry)
+                count += 1
+                if len(settled) >= GROUP_COMMIT:
+                    self._settle(settled)
+                self.notifier.watchdog()
+        finally:
+            self._settle(settled)
         return count
 
-    def process_entry(self, entry: JournalEntry) -> None:
+    def _settle(self, entries: list[JournalEntry]) -> None:
+        self.store.sync()
+        for entry in entries:
+            self.journal.done(entry)
+        entries.clear()
+
+    def process_entry(self, entry: JournalEntry, *, sync: bool = True) -> bool:
+        """Process one journal entry; True when it is done with (to be removed from the
+        journal once its commit is durable), False when it was set aside."""
         try:
             raw = entry.read()
-            self.handle_raw(raw)
+            self.handle_raw(raw, sync=sync)
         except Exception as exc:
             target = self.journal.shunt(entry, exc)
             log.exception("processing %s raised; set aside in %s", entry.name, target)
             self._tell_about_set_aside(target)
-            return
-        self.journal.done(entry)
+            return False
+        if sync:
+            self.journal.done(entry)
+        return True
 
     def _set_aside_descriptions(self) -> list[dict[str, Any]]:
         from collabd.journalcli import list_entries
@@ -359,7 +396,7 @@ class Daemon:
         except Exception:
             log.exception("telling the sender of %s failed", path.name)
 
-    def handle_raw(self, raw: bytes) -> str | None:
+    def handle_raw(self, raw: bytes, *, sync: bool = True) -> str | None:
         """Classify one message and commit its effects. Returns the record it concerned."""
         message = read_message(raw)
         seen = self.view.message(message.key)
@@ -372,7 +409,7 @@ class Daemon:
         outcome = self.workflow.on_event(event, self.view, now)
         inbound = {"dir": "in", "at": isoformat(now), "from": message.sender,
                    "subject": message.subject, **outcome.inbound}
-        self.commit(outcome, inbound_key=message.key, inbound=inbound)
+        self.commit(outcome, inbound_key=message.key, inbound=inbound, sync=sync)
         record = inbound.get("record")
         log.info("processed %s from %s as %s", message.key, message.sender or "(no sender)",
                  inbound.get("kind", "unknown"), extra=about(record))
@@ -381,7 +418,7 @@ class Daemon:
     # -- committing ------------------------------------------------------------------
 
     def commit(self, outcome: Outcome, *, inbound_key: str | None = None,
-               inbound: dict[str, Any] | None = None) -> int:
+               inbound: dict[str, Any] | None = None, sync: bool = True) -> int:
         txn = Txn()
         for record in outcome.records:
             txn.put("records", record["id"], record)
@@ -391,7 +428,7 @@ class Daemon:
             self.outbox.queue(txn, draft)
         if inbound_key is not None:
             txn.put(MESSAGES, inbound_key, inbound or {"dir": "in"})
-        seq = self.store.commit(txn)
+        seq = self.store.commit(txn, sync=sync)
         if outcome.records:
             self._plan([self.store.get("records", r["id"]) or r for r in outcome.records],
                        self.clock.now())

@@ -93,6 +93,7 @@ class Store:
         self._since_checkpoint = 0
         self._last_checkpoint = 0.0
         self._opened = False
+        self._unsynced = False
 
     # -- opening ------------------------------------------------------------------
 
@@ -308,21 +309,37 @@ class Store:
 
     # -- writing ------------------------------------------------------------------
 
-    def commit(self, txn: Txn) -> int:
-        """Make `txn` durable (one fdatasync) and visible. Returns its log position."""
+    def commit(self, txn: Txn, *, sync: bool = True) -> int:
+        """Make `txn` durable (one fdatasync) and visible. Returns its log position.
+
+        `sync=False` (group commit): visible at once, durable at the next `sync()` or
+        synced commit. Whoever defers must not let anything out of the process that
+        depends on it (mail sent, a journal entry removed, a server acknowledged) before
+        that: a crash in between loses the unsynced tail, which is then redone."""
         if self.readonly:
             raise RuntimeError("store opened read-only")
         if not txn.ops:
             return self.seq
         seq = self.seq + 1
-        line = self.wal.append(seq, txn.ops)
-        self.mark.write(seq)
+        line = self.wal.append(seq, txn.ops, sync=sync)
+        if sync:
+            # The mark never runs ahead of what the log has made durable.
+            self.mark.write(seq)
+        else:
+            self._unsynced = True
         # Apply what was written, decoded again: the in-memory tables then never share
         # objects with the caller, and hold exactly what a replay would produce.
         self._apply(orjson.loads(line[9:])["ops"], seq, replay=False)
         self.seq = seq
         self._since_checkpoint += 1
         return seq
+
+    def sync(self) -> None:
+        """Make every commit so far durable (one fdatasync for a whole batch)."""
+        if self._unsynced:
+            self.wal.sync()
+            self.mark.write(self.seq)
+            self._unsynced = False
 
     def checkpoint_due(self) -> bool:
         if not self._dirty:
@@ -335,6 +352,7 @@ class Store:
         """Write every changed table file at the current log position."""
         if self.readonly:
             return
+        self.sync()
         tables = TABLES if force else tuple(t for t in TABLES if t in self._dirty)
         for table in tables:
             storage = self.storage(table)

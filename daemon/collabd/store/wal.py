@@ -222,16 +222,21 @@ class WriteAheadLog:
             self._open_segment(path)
             fsync_dir(self.directory)
 
-    def append(self, seq: int, ops: list[Op]) -> bytes:
+    def append(self, seq: int, ops: list[Op], *, sync: bool = True) -> bytes:
         if self._fd is None:
             raise RuntimeError("write-ahead log is not open for writing")
         line = encode(seq, ops)
         view = memoryview(line)
         while view:
             view = view[os.write(self._fd, view) :]
-        os.fdatasync(self._fd)
+        if sync:
+            os.fdatasync(self._fd)
         self.last_seq = seq
         return line
+
+    def sync(self) -> None:
+        if self._fd is not None:
+            os.fdatasync(self._fd)
 
     def drop_segments_before(self, seq: int) -> None:
         """Delete segments all of whose entries are <= `seq` (no longer needed to recover)."""
