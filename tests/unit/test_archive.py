@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from collabd.config import Config
 from collabd.workflow.outcome import Outcome, new_record
@@ -30,3 +31,29 @@ def test_closed_records_are_archived_and_still_shown(deployment: Config) -> None
     shown = collabd("show", "XQ-2026-0001", config=deployment)
     assert "[archived]" in shown.stdout.decode()
     assert "已验收的需求" in shown.stdout.decode()
+
+
+def test_archive_files_hold_a_thousand_and_old_year_files_are_still_read(tmp_path: Path) -> None:
+    from tinydb.table import Document
+
+    from collabd.store.archive import Archive
+    from collabd.store.tinystore import AtomicJSONStorage, CollabdTinyDB
+
+    archive = Archive(tmp_path)
+    archive.put_many({"id": f"XQ-2026-{n:04d}", "status": "closed"} for n in range(1, 2501))
+    names = archive.files()
+    assert names == ["XQ-2026/0000", "XQ-2026/0001", "XQ-2026/0002"]
+    before = {n: (tmp_path / "archive" / f"{n}.json").stat().st_mtime_ns for n in names}
+    archive.put_many([{"id": "XQ-2026-2501", "status": "closed", "late": True}])
+    after = {n: (tmp_path / "archive" / f"{n}.json").stat().st_mtime_ns for n in names}
+    # Only the file of the record moved is rewritten.
+    assert [n for n in names if before[n] != after[n]] == ["XQ-2026/0002"]
+    assert archive.get("XQ-2026-2501") == {"id": "XQ-2026-2501", "status": "closed",
+                                           "late": True}
+    # An archive written by an earlier version (one file per year) is still read.
+    legacy = CollabdTinyDB(tmp_path / "archive" / "2025.json", storage=AtomicJSONStorage)
+    legacy.table("records").insert(Document({"id": "XQ-2025-0007", "status": "closed"},
+                                            doc_id="XQ-2025-0007"))
+    legacy.close()
+    assert archive.get("XQ-2025-0007") == {"id": "XQ-2025-0007", "status": "closed"}
+    assert sum(1 for _ in archive.search(status="closed")) == 2502

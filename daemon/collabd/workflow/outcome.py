@@ -30,6 +30,11 @@ class Outcome:
     _where: dict[str, int] = field(default_factory=dict, repr=False)
     _meetings: list[int] = field(default_factory=list, repr=False)
 
+    def __post_init__(self) -> None:
+        records, self.records = self.records, []
+        for record in records:
+            self.put(record)
+
     def put(self, record: Record) -> None:
         index = self._where.get(record["id"])
         if index is not None:
