@@ -291,12 +291,10 @@ def store_truncate_log(config_path: Path | None, where: str) -> None:
             extra.rename(extra.with_name(extra.name + ".damaged"))
         # What was cut was committed: the commit mark is brought back to the new end,
         # the loss the refusal described being the one accepted by running this.
-        state = Store(config.state_dir)
         try:
-            state._load()
+            Store(config.state_dir).accept_loss()
         except CollabdError as exc:
             _fail(f"the log was cut, but the state still does not open:\n{exc}")
-        state.accept_loss()
     at = isoformat(SystemClock(config.tz).now())
     _journal(config).record("truncate-log", name, at=at, line=int(line), kept=kept, dropped=dropped,
                    later_segments=[p.name for p in later])
@@ -314,12 +312,10 @@ def store_accept_loss(config_path: Path | None) -> None:
 
     config = _load(config_path)
     with StateLock(config.state_dir):
-        state = Store(config.state_dir)
         try:
-            state._load()
+            seq, marked = Store(config.state_dir).accept_loss()
         except CollabdError as exc:
             _fail(str(exc))
-        seq, marked = state.accept_loss()
     _journal(config).record("accept-loss", "db/committed",
                             at=isoformat(SystemClock(config.tz).now()), log_ends=seq,
                             was_committed=marked)

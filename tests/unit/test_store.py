@@ -225,9 +225,7 @@ def test_a_log_that_lost_committed_entries_is_refused_with_what_is_lost(
     assert "ends at entry 3, but entry 13 was committed" in text
     assert "entries 4 to 13" in text and "collabd store accept-loss" in text
     # Accepting the loss knowingly, as the message says, lets it start from entry 3.
-    again = Store(tmp_path)
-    again._load()
-    assert again.accept_loss() == (3, 13)
+    assert Store(tmp_path).accept_loss() == (3, 13)
     recovered = Store(tmp_path).open()
     assert recovered.count("records") == 3
 
@@ -273,8 +271,6 @@ def test_mid_log_damage_says_exactly_what_cutting_drops_and_cutting_does_that(
     assert "drops line 3 and the 2 line(s) after it" in text
     assert truncate_at(segment, 3) == (2, 3)
     assert segment.with_name(segment.name + ".damaged").exists()
-    again = Store(tmp_path)
-    again._load()
-    again.accept_loss()  # entries 3-5 were committed: cutting them is a loss accepted
+    Store(tmp_path).accept_loss()  # entries 3-5 were committed: cutting them is accepted
     recovered = Store(tmp_path).open()
     assert sorted(k for k, _ in recovered.items("records")) == ["A", "B"]

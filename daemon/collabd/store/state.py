@@ -162,8 +162,11 @@ class Store:
         )
 
     def accept_loss(self) -> tuple[int, int | None]:
-        """Make the commit mark agree with the log (after a loss the operator accepts).
-        Returns (log position, the mark it replaces)."""
+        """Read the state as its files and log have it, and make the commit mark agree
+        with the log (after a loss the operator accepts; the caller holds the lock).
+        Returns (log position, the mark it replaces). Raises StateDamaged for any
+        other damage."""
+        self._load()
         marked = self.mark.read()
         self.mark.write(self.seq)
         self.mark.close()
@@ -282,11 +285,8 @@ class Store:
             self._kinds_built = True
         return sorted(self._kinds.get(kind, ()))
 
-    def in_table_order(self, table: str, keys: Iterable[str]) -> list[str]:
-        """`keys` in the order a scan of the table would meet them (records only)."""
-        if table != "records":
-            order = {k: i for i, k in enumerate(self._tables[table])}
-            return sorted((k for k in keys if k in order), key=order.__getitem__)
+    def in_record_order(self, keys: Iterable[str]) -> list[str]:
+        """The records among `keys`, in the order a scan of the records table meets them."""
         if not self._positions_built:
             self._position = {k: i for i, k in enumerate(self._tables["records"])}
             self._next_position = len(self._position)

@@ -56,7 +56,7 @@ def on_tick(ctx: Context, only: Collection[str] | None = None) -> Outcome:
         visit = list(ctx.view.open_records())
     else:
         records = (ctx.view.store.get("records", key)
-                   for key in ctx.view.store.in_table_order("records", only))
+                   for key in ctx.view.store.in_record_order(only))
         visit = [r for r in records if r is not None and r.get("status") not in CLOSED]
     for stored in visit:
         edit = _Edit(stored)
