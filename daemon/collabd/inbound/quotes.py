@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import html as _html
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -114,13 +113,6 @@ _DATE = re.compile(
 _INTRO = re.compile(
     r"^\s*" + _Q + r"(?:在|于|於|on|am|le|el|em|il|op|den|på|w dniu|dnia|в|vào|at|"
     r"\d|\"|'|\S+\s*<)", re.IGNORECASE)
-# Old Gmail: "2014-10-17 11:28 GMT+03:00 Name <addr>:" (also without the colon, and
-# "2013/7/20 name <addr>").
-_GMAIL_OLD = re.compile(
-    r"^\s*" + _Q + r"\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:\s+\d{1,2}:\d{2}(?:\s*GMT[+-]\d{1,2}:\d{2})?)?"
-    r"\s+\S.*?(?:<[^<>]*@[^<>]*>?\s*:?|<\s*)?\s*$", re.IGNORECASE)
-
-
 def _attribution(window: str) -> bool:
     """Is this (possibly joined) text a "… wrote:" line introducing a quote?"""
     text = window.strip()
@@ -148,6 +140,8 @@ def _starts_attribution(line: str) -> bool:
 
 
 def _gmail_old(line: str) -> bool:
+    """Old Gmail: "2014-10-17 11:28 GMT+03:00 Name <addr>:" (also without the colon,
+    and "2013/7/20 name <addr>")."""
     stripped = line.strip()
     if not re.match(r"^" + _Q + r"\d{4}[-/]\d{1,2}[-/]\d{1,2}\s", stripped):
         return False
@@ -272,14 +266,9 @@ class Original:
     def of_message(cls, subject: str, text: str, html: str | None,
                    echo: str | None = None) -> str:
         """Fingerprints of a message we send: subject, text and the text of its HTML
-        (tags dropped cheaply: a client quoting the HTML shows the same words)."""
-        html_text = None
-        if html:
-            html_text = _html.unescape(re.sub(r"<(?:br|/p|/div|/tr|/li|/h\d)[^>]*>", "\n",
-                                              re.sub(r"<(?:style|head)[^>]*>.*?</(?:style|head)>",
-                                                     "", html, flags=re.S | re.I), flags=re.I))
-            html_text = re.sub(r"<[^>]+>", " ", html_text)
-        return cls.fingerprints(subject, text, html_text, echo=echo)
+        (read without a tree: a client quoting the HTML shows the same words)."""
+        return cls.fingerprints(subject, text, plain_html_text(html) if html else None,
+                                echo=echo)
 
     @classmethod
     def load(cls, stored: str | None) -> Original | None:
@@ -287,7 +276,7 @@ class Original:
 
     def knows(self, line: str) -> bool:
         """Does `line` (quote marks and all) come from the original?"""
-        body = re.sub(r"^\s*(?:[>|]\s?)+", "", line)
+        body = _LEAD_MARKS.sub("", line)
         norm = _norm(body)
         if not _line_worthy(norm):
             return False
