@@ -169,14 +169,15 @@ class Classifier:
         tag = subject_tag(message.subject)
         thread = (replied_to or {}).get("record") or tag
 
-        if _is_resubmission(replied_to):
+        resubmission = _is_resubmission(replied_to)
+        if resubmission:
             # An answer to "the form was incomplete": what it adds (only the missing
             # fields, as that message invites, or a whole form) is merged with what the
             # first one said, later values winning.
             form = self._correction(message, replied_to or {})
         else:
             form = self._find_form(message)
-        if form is not None and (thread is None or _is_resubmission(replied_to)):
+        if form is not None and (thread is None or resubmission):
             reader = read_request if form.kind == "request" else read_problem
             reading = reader(form.found, message, self.rules, now)
             reading.source = form.source
@@ -242,7 +243,11 @@ class Classifier:
         for text in (body.text, html_text):
             for forwarded in forwarded_texts(text or "")[:2]:
                 sources.append(("forwarded", text_lines(forwarded)))
-        for attachment in body.attachments:
+        return sources + self._attachment_sources(message)
+
+    def _attachment_sources(self, message: InboundMessage) -> list[tuple[str, list[str]]]:
+        sources: list[tuple[str, list[str]]] = []
+        for attachment in message.body.attachments:
             try:
                 lines = attachment_lines(attachment.filename, attachment.data)
             except UnreadableAttachment as exc:
@@ -260,8 +265,7 @@ class Classifier:
         # blank form and what the first mail said, which must not be read as answers.
         original = Original.load(asked.get("quote"))
         text = new_text(message.body, (message.sender_name,), original)
-        sources = [("body", text_lines(text))] + [
-            s for s in self._sources(message) if s[0].startswith("attachment:")]
+        sources = [("body", text_lines(text)), *self._attachment_sources(message)]
         meta = asked.get("meta") or {}
         kind, before = meta.get("form"), meta.get("fields") or {}
         if kind not in self.labels:
