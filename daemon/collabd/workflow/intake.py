@@ -249,7 +249,7 @@ def form_incomplete(event: Event, ctx: Context) -> Outcome:
     out = Outcome()
     out.inbound = {"kind": f"{reading.kind}_incomplete", "missing": reading.missing,
                    "errors": reading.errors}
-    if not _may_answer(event, ctx, out, "form_incomplete",
+    if not _may_answer(message, ctx, out, "form_incomplete",
                        ctx.rules.forms.incomplete_replies_per_day):
         return out
     outside = not ctx.rules.is_internal(message.sender)
@@ -275,8 +275,7 @@ def form_incomplete(event: Event, ctx: Context) -> Outcome:
               # theirs, not a quote of ours.
               "echo": "\n".join(f"{label}：{value}" for label, value in rows)[:4000]},
         form=reading.kind, missing=missing, errors=errors,
-        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200,
-                                 outside=outside),
+        original_subject=_their_subject(message, outside),
         rows=rows,
     ))
     return out
@@ -302,9 +301,14 @@ def excerpt(text: str, limit: int = 30, *, outside: bool = True) -> str:
 OUTSIDE_REPLIES_PER_HOUR = 30
 
 
-def _may_answer(event: Event, ctx: Context, out: Outcome, kind: str, per_day: int) -> bool:
+def _their_subject(message: InboundMessage, outside: bool) -> str:
+    """The sender's subject, as our reply quotes it back."""
+    return excerpt(clean_subject(message.subject), 60 if outside else 200, outside=outside)
+
+
+def _may_answer(message: InboundMessage, ctx: Context, out: Outcome, kind: str,
+                per_day: int) -> bool:
     """May the sender get one more `kind` reply? Counts it (in out.meta) when yes."""
-    message = event.message
     if not message.sender or "@" not in message.sender:
         out.inbound["not_answered"] = "no usable sender address"
         return False
@@ -364,15 +368,13 @@ def _answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
                    per_day: int, **context: Any) -> Outcome:
     """Reply to the sender with `template`, at most `per_day` such replies a day each."""
     message = event.message
-    if not _may_answer(event, ctx, out, template, per_day):
+    if not _may_answer(message, ctx, out, template, per_day):
         return out
-    outside = not ctx.rules.is_internal(message.sender)
     out.send(ctx.draft(
         template, to=[ctx.person_by_address(message.sender)], record=None,
         purpose=template,
         in_reply_to=message.message_id if message.has_message_id else None,
-        original_subject=excerpt(clean_subject(message.subject), 60 if outside else 200,
-                                 outside=outside),
+        original_subject=_their_subject(message, not ctx.rules.is_internal(message.sender)),
         **context,
     ))
     return out
@@ -436,21 +438,15 @@ def set_aside(head: InboundMessage, name: str, ctx: Context) -> Outcome:
     knows them, is told (a few times a day at most) that it was not processed and that
     the secretary has it. Strangers are not answered: most such mail is junk."""
     out = Outcome()
-    sender = head.sender
-    if head.sender_issues or ctx.rules.directory.by_address(sender) is None:
+    if head.sender_issues or ctx.rules.directory.by_address(head.sender) is None:
         return out
-    today = ctx.now.date().isoformat()
-    key = f"set_aside:{sender}"
-    state: dict[str, Any] = ctx.view.meta(key) or {}
-    count = int(state.get("count", 0)) if state.get("day") == today else 0
-    if count >= SET_ASIDE_NOTICES_PER_DAY:
+    if not _may_answer(head, ctx, out, "set_aside_notice", SET_ASIDE_NOTICES_PER_DAY):
         return out
-    out.meta[key] = {"day": today, "count": count + 1}
     out.send(ctx.draft(
-        "set_aside_notice", to=[ctx.person_by_address(sender)], record=None,
+        "set_aside_notice", to=[ctx.person_by_address(head.sender)], record=None,
         purpose="set_aside_notice",
         in_reply_to=head.message_id if head.has_message_id else None,
-        original_subject=excerpt(clean_subject(head.subject), 200, outside=False),
+        original_subject=_their_subject(head, outside=False),
         secretary=ctx.person(ctx.rules.directory.secretary), reference=name,
     ))
     return out
