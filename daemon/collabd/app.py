@@ -441,9 +441,8 @@ class Daemon:
         keep = dt.timedelta(days=self.config.settings.daemon.archive_after_days)
         for record in records:
             self.agenda.set(record["id"], next_due(record, ctx))
-            closed = record.get("status") in CLOSED
-            self.to_archive.set(record["id"], dt.datetime.fromisoformat(
-                record.get("closed") or record["updated"]) + keep if closed else None)
+            closed = _closed_at(record)
+            self.to_archive.set(record["id"], closed + keep if closed else None)
 
     # -- the clock -------------------------------------------------------------------
 
@@ -540,9 +539,8 @@ class Daemon:
         days = self.config.settings.daemon.archive_after_days
         cutoff = now - dt.timedelta(days=days)
         candidates = (self.store.get("records", i) for i in self.to_archive.due(now))
-        old = [r for r in candidates if r is not None
-               and r.get("status") in CLOSED
-               and dt.datetime.fromisoformat(r.get("closed") or r["updated"]) <= cutoff]
+        old = [r for r in candidates
+               if r is not None and (closed := _closed_at(r)) and closed <= cutoff]
         if not old:
             return 0
         self.archive.put_many(old)
@@ -554,6 +552,14 @@ class Daemon:
         self.store.commit(txn)
         log.info("archived %d closed record(s)", len(old))
         return len(old)
+
+
+def _closed_at(record: dict[str, Any]) -> dt.datetime | None:
+    """When a closed record was closed (its last update, for older records); None for an
+    open one."""
+    if record.get("status") not in CLOSED:
+        return None
+    return dt.datetime.fromisoformat(record.get("closed") or record["updated"])
 
 
 # Tests run every tick both ways (only what the agenda says is due, and every open

@@ -184,8 +184,9 @@ def _read(folded: str, keywords: Keywords) -> _Reading:
     # 虽然…但…: a concession granted, not a condition on the decision.
     text = re.sub(r"((?:虽然|虽|尽管)[^。！？!?\n]{0,40}?)(但是|但|可是)",
                   lambda m: m.group(1) + "~" * len(m.group(2)), text)
-    if _EITHER.search(text):
-        reading.hedges.append(_EITHER.search(text).group(0))  # type: ignore[union-attr]
+    either = _EITHER.search(text)
+    if either:
+        reading.hedges.append(either.group(0))
         text = _EITHER.sub(lambda m: "~" * len(m.group(0)), text)
     for pattern in (_QUESTION, _CONDITION, _DEFERRAL):
         found = pattern.search(text)

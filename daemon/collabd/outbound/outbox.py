@@ -219,15 +219,14 @@ class Outbox:
             return False
         self._server_up()
         now = self.clock.now()
-        txn = marks
-        txn.delete(OUTBOX, message_id)
+        marks.delete(OUTBOX, message_id)
         index = dict(self.store.get(MESSAGES, message_id) or {"dir": "out", "record": record})
         index["sent"] = isoformat(now)
         if receipt.server_message_id and receipt.server_message_id != message_id:
             # Exchange assigns its own Message-ID; replies will name that one.
             index["server_message_id"] = receipt.server_message_id
-            txn.put(MESSAGES, receipt.server_message_id, {**index, "alias_of": message_id})
-        txn.put(MESSAGES, message_id, index)
+            marks.put(MESSAGES, receipt.server_message_id, {**index, "alias_of": message_id})
+        marks.put(MESSAGES, message_id, index)
         log.info("sent %s (%s) to %s", message_id, entry.get("purpose"),
                  ", ".join(entry["recipients"]), extra=about(record))
         return True

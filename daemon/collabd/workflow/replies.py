@@ -108,10 +108,9 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
         # A 驳回 after the request was accepted and closed changes nothing by itself;
         # it is not lost either: the person is told, and the other side gets the text.
         closed = str(record.get("closed") or "")[:16].replace("T", " ")
-        _not_counted(record, event, ctx, out, signoff.Authority(
-            False, sender, None, None,
-            f"需求已于 {closed} 验收关闭，这封回复不会重新打开它；您的意见已转给接收方。"
-            "如需重新处理，请提交《跨部门协作问题反馈单》并注明需求编号"))
+        _changed_mind(record, event, ctx, out, sender,
+                      f"需求已于 {closed} 验收关闭，这封回复不会重新打开它；您的意见已转给接收方。"
+                      "如需重新处理，请提交《跨部门协作问题反馈单》并注明需求编号")
         _relay(record, event, ctx, out, from_receiver=False)
         return
     if kind == "delivered":
