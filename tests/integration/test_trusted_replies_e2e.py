@@ -96,8 +96,9 @@ def test_an_unclear_answer_is_asked_back_and_signs_nothing(h: Harness, text: str
     assert "“确认”" in body and "“驳回：整改意见”" in body  # exactly what to answer
     # The comment still reaches the other side.
     assert any("sun.li@example.com" in str(m["To"]) for m in sent if m is not again)
-    # The ask stays open: answering the ask-back with 确认 accepts the deliverable.
-    h.at("2026-12-10 12:00", reply_to(again, sender=REQUESTER, text="确认"))
+    # The ask stays open: answering the ask-back as its own words put it accepts the
+    # deliverable (its instruction line “确认”：验收通过 is not taken for a quote of it).
+    h.at("2026-12-10 12:00", reply_to(again, sender=REQUESTER, text="确认，验收通过"))
     assert h.record(REQUEST)["status"] == "closed"
     assert [s["answers"] for s in signoffs(h)] == [str(again["Message-ID"])]
 

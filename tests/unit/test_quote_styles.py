@@ -88,3 +88,13 @@ def test_forwarded_texts_are_the_originals_without_their_headers() -> None:
             "发送时间: 2026年12月1日 9:00\n收件人: 张伟\n主题: 需求表\n\n发起部门：市场部\n接收部门：研发部")
     assert forwarded_texts(text) == ["发起部门：市场部\n接收部门：研发部"]
     assert forwarded_texts("没有转发的内容") == []
+
+
+def test_an_answer_in_the_words_of_our_instruction_is_not_a_quote_of_it() -> None:
+    asked = Original.load(Original.of_message(
+        "s", "请只回复以下两种之一：\n- “确认”：验收通过；\n- “驳回：整改意见”：写明需要整改的内容。", None))
+    assert asked is not None
+    # The instruction quotes the words; the answer does not. The quoted instruction,
+    # unmarked below the answer, still goes.
+    text = "确认，验收通过\n\n- “确认”：验收通过；\n- “驳回：整改意见”：写明需要整改的内容。"
+    assert strip_text(text, original=asked) == "确认，验收通过"

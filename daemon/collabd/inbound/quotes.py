@@ -190,13 +190,17 @@ _SIGN_OFF = re.compile(
 
 # -- what we sent -----------------------------------------------------------------------
 
-_NOT_TEXT = re.compile(r"[\W_]+", re.UNICODE)
+# Quotation marks stay in the comparable form: our instructions quote the answer words
+# (- “确认”：验收通过；) and a person answering with those words does not (确认，验收通过),
+# while a client quoting our text keeps them.
+_NOT_TEXT = re.compile(r"(?:(?![“”‘’「」『』\"'])[\W_])+", re.UNICODE)
 _PIECES = re.compile(r"[\n\t。！？!?；;]|[.:：,，](?=\s)")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def _norm(text: str) -> str:
-    """The comparable core of a piece of text: folded, without spaces or punctuation."""
+    """The comparable core of a piece of text: folded, without spaces or punctuation
+    other than quotation marks."""
     return _NOT_TEXT.sub("", fold(text))
 
 
