@@ -164,16 +164,51 @@ def deliver(config_path: Path | None) -> None:
     click.echo(f"queued {path.name}", err=True)
 
 
-def _open_view(config: Config) -> Any:
+def _open_view(config: Config, *, summary: bool = False) -> Any:
+    """The state, read-only. `summary`: only what `status` shows (the summary the
+    daemon keeps, not every record), unless that summary cannot serve."""
     from collabd.store import Archive, Store
+    from collabd.store.derived import Unavailable
     from collabd.store.view import StateView
 
-    store = Store(config.state_dir, readonly=True)
+    store = Store(config.state_dir, readonly=True, summary=summary)
     try:
-        store.open()
+        try:
+            store.open()
+        except Unavailable:
+            store = Store(config.state_dir, readonly=True)
+            store.open()
     except CollabdError as exc:
         _fail(str(exc))
     return StateView(store, Archive(store.db_dir))
+
+
+def _show_data(config_path: Path | None, state_dir: Path,
+               record_id: str) -> dict[str, Any] | None:
+    """One record and its messages, read from slices of the state files (a few
+    milliseconds at any size); the whole state only if those cannot serve."""
+    import time
+
+    from collabd import report
+    from collabd.store.archive import Archive
+    from collabd.store.derived import Unavailable, read_one
+
+    db_dir = state_dir / "db"
+    for attempt in range(3):
+        try:
+            record, messages = read_one(db_dir, record_id)
+        except Unavailable:
+            time.sleep(0.05 * attempt)  # the daemon may be writing a checkpoint
+            continue
+        except (OSError, ValueError):
+            break
+        if record is not None:
+            return report.show_record(record, messages, archived=False)
+        archived = Archive(db_dir).get(record_id)
+        if archived is None:
+            return None
+        return report.show_record(archived, messages, archived=True)
+    return report.show(_open_view(_load(config_path)), record_id)
 
 
 @main.command()
@@ -190,18 +225,20 @@ def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
     from collabd.store import Journal
 
     config = _load(config_path)
-    view = _open_view(config)
-    calendar = None
-    try:
+    view = _open_view(config, summary=True)
+
+    def calendar() -> Any:
         from collabd.policy.rules import load_rules
         from collabd.resources import skeleton_dir
 
-        calendar = load_rules(config.rules_dir, tz=config.tz,
+        try:
+            return load_rules(config.rules_dir, tz=config.tz,
                               defaults=skeleton_dir("rules")).calendar
-    except CollabdError:
-        pass  # the state can still be shown; due dates then end at 18:00
+        except CollabdError:
+            return None  # the state can still be shown; due dates then end at 18:00
+
     data = report.status(view, Journal(config.state_dir / "queue"), config.state_dir,
-                         _clock(config, now).now(), calendar)
+                         _clock(config, now).now(), report.LazyCalendar(calendar))
     if as_json:
         _print_json(data)
     else:
@@ -215,9 +252,12 @@ def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
 def show(config_path: Path | None, record_id: str, as_json: bool) -> None:
     """One record (XQ-…, WT-…, …) with its full audit trail and messages."""
     from collabd import report
+    from collabd.configpath import quick_settings
 
-    config = _load(config_path)
-    data = report.show(_open_view(config), record_id.strip().upper())
+    # The state directory is all it needs: read without the settings' models.
+    quick = quick_settings(config_path)
+    state_dir = quick[0] if quick is not None else _load(config_path).state_dir
+    data = _show_data(config_path, state_dir, record_id.strip().upper())
     if data is None:
         _fail(f"no record {record_id} (open or archived)")
     if as_json:

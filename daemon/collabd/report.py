@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collabd.clock import isoformat
-from collabd.policy.calendar import WorkCalendar
-from collabd.store import Journal
 from collabd.store.lock import LOCK_NAME
-from collabd.store.view import StateView
+
+if TYPE_CHECKING:
+    from collabd.policy.calendar import WorkCalendar
+    from collabd.store import Journal
+    from collabd.store.view import StateView
 
 
 def daemon_state(state_dir: Path) -> dict[str, Any]:
@@ -33,8 +37,33 @@ def daemon_state(state_dir: Path) -> dict[str, Any]:
         os.close(fd)
 
 
-def day_end(calendar: WorkCalendar | None, day: str) -> str:
+class LazyCalendar:
+    """The working calendar, loaded (rules files, holidays) only if a record needs it:
+    most of what `status` shows has its deadline as a timestamp already."""
+
+    def __init__(self, load: Callable[[], WorkCalendar | None]) -> None:
+        self._load = load
+        self._loaded = False
+        self._calendar: WorkCalendar | None = None
+        self._ends: dict[str, str] = {}
+
+    def get(self) -> WorkCalendar | None:
+        if not self._loaded:
+            self._calendar = self._load()
+            self._loaded = True
+        return self._calendar
+
+    def day_end(self, day: str) -> str:
+        end = self._ends.get(day)
+        if end is None:
+            end = self._ends[day] = day_end(self.get(), day)
+        return end
+
+
+def day_end(calendar: WorkCalendar | LazyCalendar | None, day: str) -> str:
     """Close of business of a due date (a date means the end of that working day)."""
+    if isinstance(calendar, LazyCalendar):
+        return calendar.day_end(day)
     date = dt.date.fromisoformat(day)
     if calendar is not None:
         intervals = calendar.intervals(date)
@@ -44,15 +73,18 @@ def day_end(calendar: WorkCalendar | None, day: str) -> str:
     return f"{day}T18:00:00+08:00"
 
 
-def _due(record: dict[str, Any], calendar: WorkCalendar | None = None) -> str | None:
+def _due(record: dict[str, Any],
+         calendar: WorkCalendar | LazyCalendar | None = None) -> str | None:
     """The deadline of what the record waits for now."""
     status = record.get("status")
     kind = record.get("kind")
     value: Any = None
     if kind == "request":
-        value = {"open": record.get("response_due"),
-                 "delivered": record.get("acceptance_due")}.get(status or "")
-        if status == "in_progress" and record.get("due_date"):
+        if status == "open":
+            value = record.get("response_due")
+        elif status == "delivered":
+            value = record.get("acceptance_due")
+        elif status == "in_progress" and record.get("due_date"):
             value = day_end(calendar, record["due_date"])
     elif kind == "meeting":
         minutes = record.get("minutes") or {}
@@ -69,36 +101,45 @@ def _due(record: dict[str, Any], calendar: WorkCalendar | None = None) -> str | 
     return str(value) if value else None
 
 
+_NOT_OVERDUE = frozenset({"closed", "done", "scheduled"})
+
+
+@functools.lru_cache(maxsize=4096)
+def _instant(text: str) -> dt.datetime:
+    """A deadline as a moment (cached: 100,000 records share a few thousand)."""
+    return dt.datetime.fromisoformat(text)
+
+
 def record_summary(record: dict[str, Any], now: dt.datetime,
-                   calendar: WorkCalendar | None = None) -> dict[str, Any]:
+                   calendar: WorkCalendar | LazyCalendar | None = None) -> dict[str, Any]:
     due = _due(record, calendar)
-    overdue = bool(due and dt.datetime.fromisoformat(due) < now
-                   and record.get("status") not in {"closed", "done", "scheduled"})
+    overdue = bool(due and record.get("status") not in _NOT_OVERDUE
+                   and _instant(due) < now)
+    get = record.get
     return {
         "id": record["id"],
-        "kind": record.get("kind"),
-        "status": record.get("status"),
-        "title": record.get("title", ""),
+        "kind": get("kind"),
+        "status": get("status"),
+        "title": get("title", ""),
         "due": due,
         "overdue": overdue,
-        "waiting_on": list(record.get("waiting_on", [])),
-        "escalation": record.get("escalation"),
-        "risk": bool(record.get("risk")),
-        "updated": record.get("updated"),
+        "waiting_on": get("waiting_on") or [],  # shared, not copied: the report is read-only
+        "escalation": get("escalation"),
+        "risk": bool(get("risk")),
+        "updated": get("updated"),
     }
 
 
 def status(view: StateView, journal: Journal, state_dir: Path,
-           now: dt.datetime, calendar: WorkCalendar | None = None) -> dict[str, Any]:
+           now: dt.datetime,
+           calendar: WorkCalendar | LazyCalendar | None = None) -> dict[str, Any]:
     open_records = sorted(view.open_records(), key=lambda r: r["id"])
     summaries = [record_summary(r, now, calendar) for r in open_records]
     by_kind: dict[str, int] = {}
     for s in summaries:
         by_kind[str(s["kind"])] = by_kind.get(str(s["kind"]), 0) + 1
     outbox = list(view.store.values("outbox"))
-    processed = sum(1 for m in view.store.values("messages") if m.get("dir") == "in")
-    sent = sum(1 for m in view.store.values("messages")
-               if m.get("dir") == "out" and m.get("sent"))
+    processed, sent = view.store.message_counts()
     return {
         "generated": isoformat(now),
         "state_dir": str(state_dir),
@@ -150,16 +191,20 @@ def status_text(report: dict[str, Any]) -> str:
 
 
 def show(view: StateView, record_id: str) -> dict[str, Any] | None:
-    record = view.record(record_id)
+    """One record from a loaded state (the CLI reads slices instead: `show_record`)."""
+    working = view.store.get("records", record_id)
+    record = working if working is not None else view.archive.get(record_id)
     if record is None:
         return None
-    messages = [
-        {"message_id": mid, **entry}
-        for mid, entry in view.store.items("messages")
-        if entry.get("record") == record_id
-    ]
+    entries = {mid: entry for mid, entry in view.store.items("messages")
+               if entry.get("record") == record_id}
+    return show_record(record, entries, archived=working is None)
+
+
+def show_record(record: dict[str, Any], entries: dict[str, dict[str, Any]], *,
+                archived: bool) -> dict[str, Any]:
+    messages = [{"message_id": mid, **entry} for mid, entry in entries.items()]
     messages.sort(key=lambda m: str(m.get("at", "")))
-    archived = view.store.get("records", record_id) is None
     return {"record": record, "messages": messages, "archived": archived}
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from collabd.store import derived
 from collabd.store.errors import StateDamaged, StateTooNew
 from collabd.store.fsutil import atomic_write, remove_stale_temps
 from collabd.store.tinystore import AtomicJSONStorage
@@ -40,6 +41,22 @@ MANIFEST = "checkpoint.json"
 CHECKPOINT_EVERY_COMMITS = 5000
 CHECKPOINT_EVERY_SECONDS = 300.0
 KEEP_BACKUPS = 5
+# The meta entry that counts the message index (inbound processed, outbound sent): kept
+# by every commit that changes the index, so `status` reads two numbers, not the index.
+COUNTS_KEY = "_message_counts"
+# A table the summary reader does not load: no log entry is applied to it.
+_SKIPPED = 1 << 62
+
+
+def _counted(entry: Any) -> tuple[int, int]:
+    """What one message-index entry adds to (processed, sent)."""
+    if not isinstance(entry, dict):
+        return 0, 0
+    if entry.get("dir") == "in":
+        return 1, 0
+    if entry.get("dir") == "out" and entry.get("sent") and not entry.get("alias_of"):
+        return 0, 1  # an alias (the id Exchange gave it) is the same message
+    return 0, 0
 
 
 @dataclass
@@ -70,8 +87,13 @@ class Store:
     thousand open records free of copying.
     """
 
-    def __init__(self, state_dir: Path, *, readonly: bool = False) -> None:
+    def __init__(self, state_dir: Path, *, readonly: bool = False,
+                 summary: bool = False) -> None:
+        """`summary=True` (read-only): the records table holds `derived.project`ions
+        read from summary.json and the log, the message index is not loaded; opening
+        raises derived.Unavailable when the summary cannot serve."""
         self.state_dir = state_dir
+        self.summary = summary and readonly
         self.db_dir = state_dir / "db"
         self.backup_dir = self.db_dir / "backups"
         self.readonly = readonly
@@ -94,6 +116,7 @@ class Store:
         self._last_checkpoint = 0.0
         self._opened = False
         self._unsynced = False
+        self._counts: list[int] | None = None
 
     # -- opening ------------------------------------------------------------------
 
@@ -133,11 +156,21 @@ class Store:
                 ) from None
             self._check_mark()
             self.wal.open_for_append(self.seq + 1)
-            if fresh:
+            if self.get("meta", COUNTS_KEY) is None and self._tables["messages"]:
+                # A state from before the counts were kept: count once, keep from now on.
+                counts = self.message_counts()
+                txn = Txn()
+                txn.put("meta", COUNTS_KEY, {"processed": counts[0], "sent": counts[1]})
+                self.commit(txn)
+            if fresh or not all(p.exists() for p in self._derived_files()):
                 self.checkpoint(force=True)
         self._last_checkpoint = time.monotonic()
         self._opened = True
         return self
+
+    def _derived_files(self) -> list[Path]:
+        return [self.db_dir / derived.SUMMARY, derived.index_path(self.db_dir, "records"),
+                derived.index_path(self.db_dir, "messages")]
 
     def _check_mark(self) -> None:
         """Refuse a log that ends before the last commit recorded outside it."""
@@ -212,6 +245,9 @@ class Store:
         fresh = self._is_fresh()
         manifest = self._read_manifest()
         for table in TABLES:
+            if self.summary and table in ("records", "messages"):
+                self._load_summary(table, manifest)
+                continue
             storage = self.storage(table)
             data = storage.read()
             if data is None:
@@ -240,24 +276,40 @@ class Store:
             else:
                 self._table_seq[table] = file_seq
             self._file_seq[table] = file_seq
-        low = min(self._table_seq.values())
+        low = min(v for v in self._table_seq.values())
         first = self.wal.first_available_seq()
+        if self.summary and first is not None and first > low + 1:
+            raise derived.Unavailable("the log does not reach back to the summary")
         if first is not None and first > low + 1:
             raise _LogGap(
                 f"the write-ahead log starts at entry {first} but {self.db_dir} holds tables "
                 f"only up to entry {low}"
             )
-        self.seq = max(self._table_seq.values())
+        self.seq = max(v for v in self._table_seq.values() if v != _SKIPPED)
         for entry in self.wal.read(after=low, repair=not self.readonly):
             self._apply(entry.ops, entry.seq, replay=True)
             self.seq = max(self.seq, entry.seq)
             self._since_checkpoint += 1
+
+    def _load_summary(self, table: str, manifest: dict[str, dict[str, int]]) -> None:
+        if table == "messages":
+            self._tables[table] = {}
+            self._table_seq[table] = _SKIPPED
+            return
+        seq, records = derived.read_summary(self.db_dir)
+        known = manifest.get(table, {})
+        self._tables[table] = records
+        self._table_seq[table] = (max(seq, int(known.get("through", 0)))
+                                  if known.get("file_seq") == seq else seq)
+        self._file_seq[table] = seq
 
     def _apply(self, ops: list[Op], seq: int, *, replay: bool) -> None:
         for op in ops:
             table = op[1]
             if replay and seq <= self._table_seq[table]:
                 continue  # already in this table's checkpoint
+            if self.summary and op[0] == "put" and table == "records":
+                op = [op[0], table, op[2], derived.project(op[3])]
             if op[0] == "put":
                 if table == "records" and self._positions_built and (
                         op[2] not in self._tables[table]):
@@ -321,7 +373,12 @@ class Store:
         if not txn.ops:
             return self.seq
         seq = self.seq + 1
-        line = self.wal.append(seq, txn.ops, sync=sync)
+        ops = txn.ops
+        counts = self._counts_after(ops)
+        if counts is not None:
+            ops = [*ops, ["put", "meta", COUNTS_KEY, {"processed": counts[0],
+                                                      "sent": counts[1]}]]
+        line = self.wal.append(seq, ops, sync=sync)
         if sync:
             # The mark never runs ahead of what the log has made durable.
             self.mark.write(seq)
@@ -333,6 +390,40 @@ class Store:
         self.seq = seq
         self._since_checkpoint += 1
         return seq
+
+    def _counts_after(self, ops: list[Op]) -> list[int] | None:
+        """The message counts once `ops` are applied, if they change the index."""
+        if not any(op[1] == "messages" for op in ops):
+            return None
+        if self._counts is None:
+            self._counts = self.message_counts()
+        counts = list(self._counts)
+        table = self._tables["messages"]
+        pending: dict[str, Any] = {}
+        for op in ops:
+            if op[1] != "messages":
+                continue
+            key = op[2]
+            old = pending[key] if key in pending else table.get(key)
+            new = op[3] if op[0] == "put" else None
+            pending[key] = new
+            for i, (a, b) in enumerate(zip(_counted(old), _counted(new), strict=True)):
+                counts[i] += b - a
+        self._counts = counts
+        return counts
+
+    def message_counts(self) -> list[int]:
+        """[inbound messages processed, outbound messages sent], from the index itself
+        (the summary reader has only the kept counts: `meta` COUNTS_KEY)."""
+        if self.summary:
+            kept = self.get("meta", COUNTS_KEY) or {}
+            return [int(kept.get("processed", 0)), int(kept.get("sent", 0))]
+        processed = sent = 0
+        for entry in self._tables["messages"].values():
+            p, s = _counted(entry)
+            processed += p
+            sent += s
+        return [processed, sent]
 
     def sync(self) -> None:
         """Make every commit so far durable (one fdatasync for a whole batch)."""
@@ -357,10 +448,24 @@ class Store:
         for table in tables:
             storage = self.storage(table)
             storage.backup_tag = f"{self._file_seq[table]:012d}"
-            self._file_sha[table] = storage.write_checked({
-                table: self._tables[table],
-                META_TABLE: {"checkpoint": {"wal_seq": self.seq, "schema": SCHEMA_VERSION}},
-            })
+            if table in ("records", "messages"):
+                # Laid out so that `show` reads one record's slice (derived.py).
+                payload, at = derived.layout(
+                    table, self._tables[table].items(), self.seq, SCHEMA_VERSION,
+                    group=derived.message_group if table == "messages" else None)
+                self._file_sha[table] = storage.write_payload(payload)
+                atomic_write(derived.index_path(self.db_dir, table),
+                             derived.index_bytes(self.seq, len(payload), at), sync_dir=False)
+                if table == "records":
+                    atomic_write(self.db_dir / derived.SUMMARY,
+                                 derived.summary_bytes(self.seq, self._tables[table].items()),
+                                 sync_dir=False)
+            else:
+                self._file_sha[table] = storage.write_checked({
+                    table: self._tables[table],
+                    META_TABLE: {"checkpoint": {"wal_seq": self.seq,
+                                                "schema": SCHEMA_VERSION}},
+                })
             self._file_seq[table] = self.seq
         for table in TABLES:
             self._table_seq[table] = self.seq

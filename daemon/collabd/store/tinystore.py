@@ -61,7 +61,11 @@ class AtomicJSONStorage(Storage):
     def write_checked(self, data: dict[str, dict[str, Any]]) -> str:
         """Replace the file with `data`; returns the SHA-256 of what was written (kept
         in the checkpoint manifest, checked at the next start)."""
-        payload = orjson.dumps(data)
+        return self.write_payload(orjson.dumps(data))
+
+    def write_payload(self, payload: bytes) -> str:
+        """Replace the file with `payload`, JSON already encoded (in a layout the caller
+        chose); returns its SHA-256."""
         self._backup_current()
         atomic_write(self.path, payload)
         return hashlib.sha256(payload).hexdigest()

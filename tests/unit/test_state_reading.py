@@ -1,0 +1,181 @@
+"""`status` and `show` read what the daemon keeps for them, and agree with the whole state.
+
+`status` reads the summary written at each checkpoint plus the log after it; `show` reads
+one record's slice of the table files plus the log entries that name it. Whatever the
+mix of checkpointed and uncheckpointed changes, both must say exactly what loading the
+whole state says, and fall back to loading it when what they read cannot serve.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from collabd import report
+from collabd.config import Config
+from collabd.store import Archive, Journal, Store, Txn, derived
+from collabd.store.view import StateView
+from collabd.workflow.outcome import Outcome, new_record
+from helpers import at, collabd, daemon_at
+
+NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def _request(n: int, status: str = "open", **extra: object) -> dict[str, object]:
+    rid = f"XQ-2026-{n:04d}"
+    return {"id": rid, "kind": "request", "status": status, "title": f"需求{n}",
+            "response_due": f"2026-11-{10 + n % 20:02d}T18:00:00+08:00",
+            "waiting_on": [f"p{n}@example.com"], "audit": [{"at": "x", "what": "y"}] * 3,
+            "fields": {"content": "很长的内容" * 20}, **extra}
+
+
+def _history(state: Path) -> Store:
+    """A store with checkpointed and uncheckpointed changes of every kind, left open."""
+    store = Store(state).open()
+    txn = Txn()
+    for n in range(1, 41):
+        txn.put("records", f"XQ-2026-{n:04d}", _request(n))
+        txn.put("messages", f"<in-{n}@example.com>", {"dir": "in", "record": f"XQ-2026-{n:04d}"})
+        txn.put("messages", f"<out-{n}@collab>", {"dir": "out", "record": f"XQ-2026-{n:04d}"})
+    txn.put("messages", "<noise@example.com>", {"dir": "in"})
+    store.commit(txn)
+    store.checkpoint()
+    # After the checkpoint: changes, a new record, a deletion, sends, an Exchange alias.
+    after = Txn()
+    after.put("records", "XQ-2026-0003", _request(3, "delivered",
+                                                  acceptance_due="2026-11-01T18:00:00+08:00"))
+    after.put("records", "XQ-2026-0041", _request(41, risk={"level": "high"}))
+    after.delete("records", "XQ-2026-0005")
+    after.put("records", "XQ-2026-0006", _request(6, "closed"))
+    for n in (1, 2, 3):
+        after.put("messages", f"<out-{n}@collab>",
+                  {"dir": "out", "record": f"XQ-2026-{n:04d}", "sent": "2026-12-01T09:00"})
+    after.put("messages", "<exchange-1@server>",
+              {"dir": "out", "record": "XQ-2026-0001", "sent": "x", "alias_of": "<out-1@collab>"})
+    after.delete("messages", "<in-4@example.com>")
+    after.put("messages", "<in-41@example.com>", {"dir": "in", "record": "XQ-2026-0041"})
+    store.commit(after)
+    return store
+
+
+def _full_status(state: Path) -> dict[str, object]:
+    full = Store(state, readonly=True).open()
+    return report.status(StateView(full, Archive(full.db_dir)), Journal(state / "queue"),
+                         state, NOW)
+
+
+def test_status_from_the_summary_is_the_status_of_the_whole_state(tmp_path: Path) -> None:
+    store = _history(tmp_path)
+    try:
+        summary = Store(tmp_path, readonly=True, summary=True).open()
+        assert summary.count("messages") == 0  # the message index was not loaded
+        quick = report.status(StateView(summary, Archive(summary.db_dir)),
+                              Journal(tmp_path / "queue"), tmp_path, NOW)
+        full = _full_status(tmp_path)
+        assert quick == full
+        ids = [s["id"] for s in quick["open"]]  # type: ignore[index, union-attr]
+        assert "XQ-2026-0041" in ids and "XQ-2026-0005" not in ids and "XQ-2026-0006" not in ids
+        assert quick["mail"] == {"processed": 41, "sent": 3}  # alias not counted twice
+        listed = quick["open"]
+        overdue = {s["id"] for s in listed if s["overdue"]}  # type: ignore[index, union-attr]
+        assert "XQ-2026-0003" in overdue  # its acceptance is due, read from the log tail
+    finally:
+        store.close()
+    # After the next checkpoint (the summary rewritten), still the same.
+    summary = Store(tmp_path, readonly=True, summary=True).open()
+    assert report.status(StateView(summary, Archive(summary.db_dir)),
+                         Journal(tmp_path / "queue"), tmp_path, NOW) == _full_status(tmp_path)
+
+
+def test_status_falls_back_to_the_whole_state_without_a_usable_summary(tmp_path: Path) -> None:
+    store = _history(tmp_path)
+    store.close()
+    (tmp_path / "db" / derived.SUMMARY).write_bytes(b"{not json")
+    with pytest.raises(derived.Unavailable):
+        Store(tmp_path, readonly=True, summary=True).open()
+    (tmp_path / "db" / derived.SUMMARY).unlink()
+    with pytest.raises(derived.Unavailable):
+        Store(tmp_path, readonly=True, summary=True).open()
+    # The daemon writes it again when it next opens the state.
+    Store(tmp_path).open().close()
+    summary = Store(tmp_path, readonly=True, summary=True).open()
+    assert summary.count("records") == 40  # 41 put, 1 deleted (a closed one stays)
+
+
+def test_the_commands_answer_the_same_when_what_they_read_is_damaged(
+        deployment: Config) -> None:
+    daemon = daemon_at(deployment, at("2026-12-01 10:00"))
+    try:
+        now = daemon.clock.now()
+        daemon.commit(Outcome(records=[
+            new_record("request", "XQ-2026-0001", now, status="open", title="数据看板"),
+            new_record("request", "XQ-2026-0002", now, status="open", title="预算支持")]))
+    finally:
+        daemon.close()
+    before = (collabd("status", "--json", "--now", "2026-12-01T10:00:00+08:00",
+                      config=deployment).stdout,
+              collabd("show", "XQ-2026-0002", config=deployment).stdout)
+    assert "预算支持" in before[1].decode()
+    db = deployment.state_dir / "db"
+    for name in (derived.SUMMARY, "records.idx.json", "messages.idx.json"):
+        (db / name).write_bytes(b"damaged")
+    after = (collabd("status", "--json", "--now", "2026-12-01T10:00:00+08:00",
+                     config=deployment).stdout,
+             collabd("show", "XQ-2026-0002", config=deployment).stdout)
+    assert after == before
+
+
+def _full_show(state: Path, record_id: str) -> dict[str, object] | None:
+    full = Store(state, readonly=True).open()
+    return report.show(StateView(full, Archive(full.db_dir)), record_id)
+
+
+def _quick_show(state: Path, record_id: str) -> dict[str, object] | None:
+    record, messages = derived.read_one(state / "db", record_id)
+    if record is None:
+        return None
+    return report.show_record(record, messages, archived=False)
+
+
+@pytest.mark.parametrize("record_id", ["XQ-2026-0001", "XQ-2026-0003", "XQ-2026-0004",
+                                       "XQ-2026-0005", "XQ-2026-0010", "XQ-2026-0041"])
+def test_show_from_slices_is_show_of_the_whole_state(tmp_path: Path, record_id: str) -> None:
+    store = _history(tmp_path)
+    try:
+        assert _quick_show(tmp_path, record_id) == _full_show(tmp_path, record_id)
+    finally:
+        store.close()
+    assert _quick_show(tmp_path, record_id) == _full_show(tmp_path, record_id)
+
+
+def test_show_refuses_a_slice_of_a_table_file_its_index_does_not_describe(
+        tmp_path: Path) -> None:
+    store = _history(tmp_path)
+    store.close()
+    index = derived.index_path(tmp_path / "db", "records").read_bytes()
+    store = Store(tmp_path).open()
+    txn = Txn()
+    txn.put("records", "XQ-2026-0001", _request(1, "in_progress"))
+    store.commit(txn)
+    store.checkpoint()
+    store.close()
+    # A reader that read the index just before the daemon rewrote the table file.
+    derived.index_path(tmp_path / "db", "records").write_bytes(index)
+    with pytest.raises(derived.Unavailable):
+        derived.read_one(tmp_path / "db", "XQ-2026-0001")
+
+
+def test_the_table_files_stay_ordinary_tinydb_files(tmp_path: Path) -> None:
+    from collabd.store.tinystore import AtomicJSONStorage, CollabdTinyDB
+
+    store = _history(tmp_path)
+    store.close()
+    with CollabdTinyDB(tmp_path / "db" / "records.json", storage=AtomicJSONStorage) as db:
+        assert db.table("records").get(doc_id="XQ-2026-0041")["risk"] == {"level": "high"}
+        assert len(db.table("records")) == 40
+    with CollabdTinyDB(tmp_path / "db" / "messages.json", storage=AtomicJSONStorage) as db:
+        assert len(db.table("messages")) == 82  # 81 + alias + in-41 - in-4
+        assert db.table("messages").get(doc_id="<noise@example.com>") == {"dir": "in"}
