@@ -11,6 +11,7 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import logging
+import re
 import socket
 import time
 from collections.abc import Sequence
@@ -225,7 +226,19 @@ class LocalMailbox(Mailbox):
         return findings
 
 
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*([^\r\n]*)\r?\n(?![ \t])", re.I | re.M)
+
+
 def _message_digest(raw: bytes) -> str:
-    headers = BytesHeaderParser().parsebytes(raw)
-    message_id = str(headers.get("Message-ID", "")) or hashlib.sha1(raw).hexdigest()
+    # Our own messages carry a one-line Message-ID: found in the header block without
+    # parsing the message (which cost a tenth of the time of a backlog). Anything else
+    # is parsed as before, so the digest of a message never changes.
+    end = raw.find(b"\n\n")
+    end = raw.find(b"\r\n\r\n") if end < 0 else end
+    found = _MESSAGE_ID.search(raw, 0, end if end >= 0 else len(raw))
+    if found is not None and found.group(1).strip() and found.group(1).isascii():
+        message_id = found.group(1).decode("ascii")
+    else:
+        headers = BytesHeaderParser().parsebytes(raw)
+        message_id = str(headers.get("Message-ID", "")) or hashlib.sha1(raw).hexdigest()
     return hashlib.sha1(message_id.encode("utf-8", "replace")).hexdigest()[:20]

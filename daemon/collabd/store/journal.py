@@ -113,9 +113,11 @@ class Journal:
         return moved
 
     def pending(self) -> list[Path]:
-        if not self.incoming.is_dir():
-            return []
-        return sorted(self.incoming.glob(f"*{READY}"))
+        """Messages waiting, oldest first (names sort by arrival). Sorted as strings:
+        comparing 10,000 Paths costs a second."""
+        names = _ready_names(self.incoming)
+        names.sort()
+        return [self.incoming / name for name in names]
 
     def __iter__(self) -> Iterator[JournalEntry]:
         for path in self.pending():
@@ -209,14 +211,17 @@ class Journal:
 
     def counts(self) -> dict[str, int]:
         return {
-            "waiting": len(self.pending()),
-            "shunt": _count(self.shunt_dir),
-            "bad": _count(self.bad_dir),
+            "waiting": len(_ready_names(self.incoming)),
+            "shunt": len(_ready_names(self.shunt_dir)),
+            "bad": len(_ready_names(self.bad_dir)),
         }
 
 
-def _count(directory: Path) -> int:
-    return len(list(directory.glob(f"*{READY}"))) if directory.is_dir() else 0
+def _ready_names(directory: Path) -> list[str]:
+    try:
+        return [n for n in os.listdir(directory) if n.endswith(READY) and not n.startswith(".")]
+    except FileNotFoundError:
+        return []
 
 
 def _write_error(message_path: Path, text: str) -> None:
