@@ -1,0 +1,241 @@
+"""How collabd's costs grow with the store: 1k, 10k, 100k open records, 100k archived.
+
+The records are shaped exactly as intake writes them: a few dozen real request forms
+go through the daemon, and their records and message-index entries are cloned under
+new ids up to the size measured. For each size, one JSON line:
+
+  load_s            a fresh process opening the state and starting the daemon
+  rss_mb            that process's resident memory after its first tick
+  intake_ms         one request through journal, parse, commit, send (mean of 100)
+  tick_ms           the steady rule tick (median of 5)
+  after_batch_*     the ticks after 1,000 requests arrive at once: how many, the longest
+  status_s, show_s  `collabd status --json` and `collabd show ID` (median of 3)
+  checkpoint_s      writing the table files (the daemon's periodic checkpoint)
+
+and for 100k archived (with 1k open): archiving one record by the sweep, looking one
+up, and `collabd show` of an archived one. Never passes or fails.
+
+Run: python bench/scale.py [--sizes 1000,10000,100000] [--archived 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from collabd.app import Daemon
+from collabd.clock import FixedClock
+from collabd.config import Config, load_config
+from collabd.deployment import init_deployment
+from collabd.store import Archive, Store, Txn
+from intake import NOW, TZ, request_message
+
+TEMPLATES = 40
+BIN = Path(sys.executable).parent
+
+
+def _templates(root: Path) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """Request records and message-index entries as the real intake writes them."""
+    config = load_config(init_deployment(root / "templates"))
+    daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
+    daemon.start()
+    try:
+        for n in range(TEMPLATES):
+            daemon.journal.put(request_message(n))
+        daemon.process_journal()
+        records = [r for r in daemon.store.values("records") if r.get("kind") == "request"]
+        messages = list(daemon.store.items("messages"))
+    finally:
+        daemon.close()
+    return records, messages
+
+
+def _clone(template: dict[str, Any], old_id: str, new_id: str, **changes: Any) -> Any:
+    data = orjson.dumps(template).replace(old_id.encode(), new_id.encode())
+    return {**orjson.loads(data), **changes}
+
+
+def populate(config: Config, open_count: int, archived: int,
+             templates: tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]) -> None:
+    records, messages = templates
+    by_record: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for mid, entry in messages:
+        by_record.setdefault(str(entry.get("record")), []).append((mid, entry))
+    store = Store(config.state_dir).open()
+    try:
+        txn = Txn()
+        for n in range(open_count):
+            template = records[n % len(records)]
+            new_id = f"XQ-2026-{n + 1:06d}"
+            txn.put("records", new_id, _clone(template, template["id"], new_id))
+            for mid, entry in by_record.get(template["id"], []):
+                txn.put("messages", mid.replace("@", f".{n}@", 1),
+                        _clone(entry, template["id"], new_id))
+            if len(txn.ops) >= 2000:
+                store.commit(txn, sync=False)
+                txn = Txn()
+        counter = Txn()
+        counter.put("meta", "seq:XQ:2026", {"value": open_count + archived + 10})
+        store.commit(txn)
+        store.commit(counter)
+    finally:
+        store.close()
+    if archived:
+        closed = NOW - dt.timedelta(days=60)
+        archive = Archive(config.state_dir / "db")
+        batch = []
+        for n in range(archived):
+            template = records[n % len(records)]
+            new_id = f"XQ-2025-{n + 1:06d}"
+            batch.append(_clone(template, template["id"], new_id, status="closed",
+                                closed=closed.isoformat()))
+            if len(batch) >= 5000:
+                archive.put_many(batch)
+                batch = []
+        archive.put_many(batch)
+
+
+def _wall(args: list[str], config: Config, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        subprocess.run([str(BIN / "collabd"), *args], check=True, capture_output=True,
+                       env={**os.environ, "COLLABD_CONFIG": str(config.path)})
+        times.append(time.perf_counter() - began)
+    return statistics.median(times)
+
+
+def _fresh_process(config: Config) -> tuple[float, float]:
+    code = (
+        "import sys, time, datetime as dt; from zoneinfo import ZoneInfo\n"
+        "t = time.perf_counter()\n"
+        "from collabd.app import Daemon; from collabd.clock import FixedClock\n"
+        "from collabd.config import load_config\n"
+        "c = load_config(__import__('pathlib').Path(sys.argv[1]))\n"
+        "d = Daemon(c, FixedClock(dt.datetime(2026,12,1,10,tzinfo=ZoneInfo('Asia/Shanghai'))),"
+        " listen=False)\n"
+        "d.start(); took = time.perf_counter() - t; d.tick()\n"
+        "rss = [l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1]\n"
+        "print(took, int(rss) / 1024)\n"
+        "d.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(config.path)], check=True,
+                         capture_output=True, text=True)
+    took, rss = out.stdout.split()
+    return float(took), float(rss)
+
+
+def settle(daemon: Daemon) -> None:
+    """Not timed: the ticks that plan what the cloned records call for (review meetings
+    for a fifth of them), and sending all it queued, so what follows is steady state."""
+    while daemon.agenda.due(NOW):
+        daemon.tick()
+    while daemon.outbox.pending_count():
+        daemon.outbox.send_due(daemon.mailbox)
+
+
+def measure_open(root: Path, size: int, templates: Any) -> dict[str, Any]:
+    config = load_config(init_deployment(root / f"open-{size}"))
+    populate(config, size, 0, templates)
+    load_s, rss = _fresh_process(config)
+    daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
+    daemon.start()
+    try:
+        settle(daemon)
+        intake = []
+        for n in range(100):
+            raw = request_message(10_000 + n)
+            began = time.perf_counter()
+            daemon.journal.put(raw)
+            daemon.process_journal()
+            daemon.outbox.send_due(daemon.mailbox)
+            intake.append(time.perf_counter() - began)
+        settle(daemon)
+        ticks = []
+        for _ in range(5):
+            began = time.perf_counter()
+            daemon.tick()
+            ticks.append(time.perf_counter() - began)
+        for n in range(1000):
+            daemon.journal.put(request_message(20_000 + n))
+        daemon.process_journal()
+        after = []
+        while daemon.agenda.due(NOW) and len(after) < 1000:
+            began = time.perf_counter()
+            daemon.tick()
+            after.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        daemon.store.checkpoint(force=True)
+        checkpoint_s = time.perf_counter() - began
+    finally:
+        daemon.close()
+    return {"bench": "scale", "open_records": size, "load_s": round(load_s, 2),
+            "rss_mb": round(rss), "intake_ms": round(statistics.mean(intake) * 1000, 2),
+            "tick_ms": round(statistics.median(ticks) * 1000, 3),
+            "after_batch_ticks": len(after),
+            "after_batch_longest_s": round(max(after, default=0.0), 3),
+            "status_s": round(_wall(["status", "--json"], config), 3),
+            "show_s": round(_wall(["show", "XQ-2026-000001"], config), 3),
+            "checkpoint_s": round(checkpoint_s, 2)}
+
+
+def measure_archived(root: Path, archived: int, templates: Any) -> dict[str, Any]:
+    config = load_config(init_deployment(root / f"archived-{archived}"))
+    populate(config, 1000, archived, templates)
+    daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
+    daemon.start()
+    try:
+        record = dict(daemon.store.get("records", "XQ-2026-000001") or {})
+        record.update(status="closed", closed=(NOW - dt.timedelta(days=60)).isoformat())
+        txn = Txn()
+        txn.put("records", record["id"], record)
+        daemon.store.commit(txn)
+        daemon.to_archive.set(record["id"], NOW - dt.timedelta(days=1))
+        began = time.perf_counter()
+        moved = daemon.archive_closed(NOW)
+        sweep = time.perf_counter() - began
+        lookups = []
+        for n in (7, archived // 2 + 7, archived - 3):
+            began = time.perf_counter()
+            found = daemon.archive.get(f"XQ-2025-{n:06d}")
+            lookups.append(time.perf_counter() - began)
+            assert found is not None
+    finally:
+        daemon.close()
+    return {"bench": "scale", "archived_records": archived, "open_records": 1000,
+            "sweep_one_ms": round(sweep * 1000, 1), "moved": moved,
+            "lookup_ms": round(statistics.median(lookups) * 1000, 2),
+            "show_archived_s": round(
+                _wall(["show", f"XQ-2025-{archived // 2 + 7:06d}"], config), 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--archived", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="collabd-scale-",
+                                     dir=os.environ.get("TMPDIR")) as tmp:
+        root = Path(tmp)
+        templates = _templates(root)
+        for size in (int(s) for s in args.sizes.split(",") if s):
+            print(json.dumps(measure_open(root, size, templates)), flush=True)
+        if args.archived:
+            print(json.dumps(measure_archived(root, args.archived, templates)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
