@@ -56,7 +56,11 @@ def _templates(root: Path) -> tuple[list[dict[str, Any]], list[tuple[str, dict[s
         for n in range(TEMPLATES):
             daemon.journal.put(request_message(n))
         daemon.process_journal()
-        records = [r for r in daemon.store.values("records") if r.get("kind") == "request"]
+        # Left out: requests whose review meeting is still to be planned. A store of
+        # 100,000 open requests has planned its meetings long ago; planning is measured
+        # by the batch of 1,000 that arrive at once.
+        records = [r for r in daemon.store.values("records") if r.get("kind") == "request"
+                   and (r.get("review") or {}).get("status") != "pending"]
         messages = list(daemon.store.items("messages"))
     finally:
         daemon.close()

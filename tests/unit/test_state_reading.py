@@ -9,6 +9,8 @@ whole state says, and fall back to loading it when what they read cannot serve.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -179,3 +181,73 @@ def test_the_table_files_stay_ordinary_tinydb_files(tmp_path: Path) -> None:
     with CollabdTinyDB(tmp_path / "db" / "messages.json", storage=AtomicJSONStorage) as db:
         assert len(db.table("messages")) == 82  # 81 + alias + in-41 - in-4
         assert db.table("messages").get(doc_id="<noise@example.com>") == {"dir": "in"}
+
+
+def _everything(store: Store) -> dict[str, object]:
+    return {t: dict(store.items(t)) for t in ("records", "messages", "outbox", "meta")}
+
+
+def _kinds(store: Store) -> dict[str, list[str]]:
+    return {k: store.keys_of_kind(k) for k in ("request", "meeting")}
+
+
+def test_the_daemon_reads_its_files_as_slices_and_finds_what_decoding_finds(
+        tmp_path: Path) -> None:
+    _history(tmp_path).close()
+    expected = _everything(Store(tmp_path, readonly=True).open())
+    assert len(expected["records"]) == 40 and len(expected["messages"]) == 82  # type: ignore[arg-type]
+    store = Store(tmp_path).open()
+    assert _everything(store) == expected
+    assert _kinds(store)["request"] == sorted(expected["records"])  # type: ignore[arg-type]
+    assert store.group_keys("XQ-2026-0001") == ["<in-1@example.com>", "<out-1@collab>",
+                                                "<exchange-1@server>"]
+    store.close()
+    db = tmp_path / "db"
+    # Indexes that do not fit the files (a reader of the wrong version, a disk error):
+    # the daemon decodes the files instead, and finds the same.
+    for index in (derived.index_path(db, "records"), derived.keys_index_path(db, "messages")):
+        lines = index.read_bytes().split(b"\n")
+        lines[3], lines[4] = lines[4], lines[3]
+        index.write_bytes(b"\n".join(lines))
+    (db / derived.SUMMARY).write_bytes(b"{}")
+    store = Store(tmp_path).open()
+    assert _everything(store) == expected
+    assert _kinds(store)["request"] == sorted(expected["records"])  # type: ignore[arg-type]
+    # A change committed now is read back either way after a crash (no checkpoint).
+    txn = Txn()
+    txn.put("records", "XQ-2026-0042", _request(42))
+    txn.put("messages", "<out-1@collab>", {"dir": "out", "record": "XQ-2026-0042"})
+    store.commit(txn)
+    store.wal.close()
+    again = Store(tmp_path).open()
+    assert again.get("records", "XQ-2026-0042") == _request(42)
+    assert again.group_keys("XQ-2026-0042") == ["<out-1@collab>"]
+    assert "<out-1@collab>" not in again.group_keys("XQ-2026-0001")
+    assert _everything(again) == _everything(Store(tmp_path, readonly=True).open())
+    again.close()
+
+
+def test_a_state_written_before_the_indexes_is_read_and_rewritten(tmp_path: Path) -> None:
+    from collabd.store.tinystore import AtomicJSONStorage
+
+    _history(tmp_path).close()
+    expected = _everything(Store(tmp_path, readonly=True).open())
+    db = tmp_path / "db"
+    for table in ("records", "messages"):  # as the previous version wrote them
+        storage = AtomicJSONStorage(db / f"{table}.json")
+        data = storage.read()
+        assert data is not None
+        storage.write_checked(data)
+    for leftover in (*db.glob("*.idx.json"), db / derived.SUMMARY):
+        leftover.unlink()
+    manifest = json.loads((db / "checkpoint.json").read_text())
+    for table in ("records", "messages"):
+        manifest["tables"][table]["sha256"] = hashlib.sha256(
+            (db / f"{table}.json").read_bytes()).hexdigest()
+        manifest["tables"][table].pop("summary_sha256", None)
+    (db / "checkpoint.json").write_text(json.dumps(manifest))
+    store = Store(tmp_path).open()
+    assert _everything(store) == expected
+    store.close()
+    assert (db / derived.SUMMARY).exists() and derived.index_path(db, "records").exists()
+    assert derived.read_one(db, "XQ-2026-0003")[0] == expected["records"]["XQ-2026-0003"]  # type: ignore[index]

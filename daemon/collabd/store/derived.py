@@ -35,6 +35,7 @@ META_TABLE = "_checkpoint"
 SUMMARY_KEYS = ("id", "kind", "status", "title", "updated", "waiting_on", "escalation",
                 "response_due", "acceptance_due", "due_date", "start")
 _TRAILER = re.compile(rb'"wal_seq":(\d+)')
+_TRAILER_FULL = re.compile(rb'"checkpoint":\{"wal_seq":(\d+),"schema":(\d+)\}\}\}$')
 
 
 class Unavailable(Exception):
@@ -63,50 +64,83 @@ def message_group(entry: Any) -> str:
     return record if isinstance(record, str) else ""
 
 
-def layout(table: str, items: Iterable[tuple[str, Any]], wal_seq: int, schema: int, *,
-           group: Any = None) -> tuple[bytes, dict[str, list[int]]]:
-    """A TinyDB table file's bytes, and where each value (or each group of entries) lies.
-
-    Without `group`: key → [offset, length] of its value. With `group` (a function of
-    the value): entries are written grouped, and group → [offset, length] of the run
-    `"key":value,"key":value` (read back by wrapping it in braces)."""
+def layout(table: str, entries: Iterable[tuple[str, str | None, bytes]], wal_seq: int,
+           schema: int) -> tuple[bytes, dict[str, list[int]], dict[str, list[int]]]:
+    """A TinyDB table file's bytes from (key, group, encoded value) in the order given,
+    and where things lie in it: key → [offset, length] of its value, and group →
+    [offset, length] of the run `"key":value,"key":value` of its entries (given one
+    after the other; read back by wrapping the run in braces)."""
     dumps = orjson.dumps
     parts: list[bytes] = []
     at: dict[str, list[int]] = {}
+    groups: dict[str, list[int]] = {}
     head = b'{"' + table.encode() + b'":{'
     parts.append(head)
     pos = len(head)
-    first = True
-    pairs = list(items)
-    if group is not None:
-        keyed = sorted(((group(v), k, v) for k, v in pairs), key=lambda t: t[0])
-        for name, key, value in keyed:
-            piece = (b"" if first else b",") + dumps(key) + b":" + dumps(value)
-            start = pos + (0 if first else 1)
-            span = at.get(name)
+    for key, name, value in entries:
+        sep = b"," if pos > len(head) else b""
+        prefix = sep + dumps(key) + b":"
+        start = pos + len(sep)
+        at[key] = [pos + len(prefix), len(value)]
+        pos += len(prefix) + len(value)
+        if name is not None:
+            span = groups.get(name)
             if span is None:
-                at[name] = [start, len(piece) - (0 if first else 1)]
+                groups[name] = [start, pos - start]
             else:
-                span[1] = start + len(piece) - (0 if first else 1) - span[0]
-            parts.append(piece)
-            pos += len(piece)
-            first = False
-    else:
-        for key, value in pairs:
-            kb = dumps(key)
-            vb = dumps(value)
-            piece = (b"" if first else b",") + kb + b":" + vb
-            at[key] = [pos + len(piece) - len(vb), len(vb)]
-            parts.append(piece)
-            pos += len(piece)
-            first = False
+                span[1] = pos - span[0]
+        parts.append(prefix)
+        parts.append(value)
     parts.append(b'},"' + META_TABLE.encode() + b'":{"checkpoint":'
                  + dumps({"wal_seq": wal_seq, "schema": schema}) + b"}}")
-    return b"".join(parts), at
+    return b"".join(parts), at, groups
+
+
+def trailer(data: bytes) -> tuple[int, int] | None:
+    """(log position, schema) a table file written by `layout` ends with."""
+    found = _TRAILER_FULL.search(data, max(0, len(data) - 160))
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def slices(table: str, data: bytes, index_file: Path) -> dict[str, bytes]:
+    """Each value of a table file written by `layout`, as the bytes it is written as,
+    cut where its index says — after checking that the index describes this very file
+    and that the cuts fall exactly between `"key":` and the next entry. Unavailable
+    otherwise (the caller then decodes the file)."""
+    found = trailer(data)
+    if found is None:
+        raise Unavailable(f"{table}: no checkpoint trailer")
+    index = _Index.load(index_file, table)
+    if index.file_seq != found[0] or index.size != len(data):
+        raise Unavailable(f"{index_file.name} describes another {table} file")
+    dumps = orjson.dumps
+    out: dict[str, bytes] = {}
+    pos = len(b'{"' + table.encode() + b'":{')
+    for line in index.data.split(b"\n")[1:]:
+        if not line:
+            continue
+        key_b, off_b, len_b = line.split(b"\t")
+        key = key_b.decode("utf-8", "surrogatepass")
+        prefix = (b"," if out else b"") + dumps(key) + b":"
+        off, length = int(off_b), int(len_b)
+        if off != pos + len(prefix) or data[pos:off] != prefix:
+            raise Unavailable(f"{index_file.name} does not match {table} at {key!r}")
+        out[key] = data[off:off + length]
+        pos = off + length
+    if data[pos:pos + 3] != b'},"':
+        raise Unavailable(f"{index_file.name} does not cover all of {table}")
+    return out
 
 
 def index_path(db_dir: Path, table: str) -> Path:
+    """records: where each record lies; messages: where each record's group of
+    message-index entries lies (for `show`)."""
     return db_dir / f"{table}{INDEX_SUFFIX}"
+
+
+def keys_index_path(db_dir: Path, table: str) -> Path:
+    """Where each entry of a grouped table lies (for loading it without decoding)."""
+    return db_dir / f"{table}.keys{INDEX_SUFFIX}"
 
 
 INDEX_MAGIC = b"collabd-index 1"
@@ -121,17 +155,19 @@ def index_bytes(file_seq: int, size: int, at: dict[str, list[int]]) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
-def summary_bytes(seq: int, records: Iterable[tuple[str, Any]]) -> bytes:
-    return orjson.dumps({"seq": seq, "records": {k: project(v) for k, v in records}})
+def summary_index_path(db_dir: Path) -> Path:
+    return db_dir / f"summary{INDEX_SUFFIX}"
 
 
 # -- reading --------------------------------------------------------------------
 
 
 def read_summary(db_dir: Path) -> tuple[int, dict[str, dict[str, Any]]]:
+    """summary.json: (log position, record id → projection). Written by `layout`, so
+    the daemon reads it back as slices (no decoding) and `status` as one document."""
     try:
         data = orjson.loads((db_dir / SUMMARY).read_bytes())
-        return int(data["seq"]), dict(data["records"])
+        return int(data[META_TABLE]["checkpoint"]["wal_seq"]), dict(data["records"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise Unavailable(f"{SUMMARY}: {exc}") from None
 
@@ -177,15 +213,19 @@ def _slice(path: Path, index: _Index, span: list[int]) -> bytes:
 
 
 class _Index:
-    def __init__(self, db_dir: Path, table: str) -> None:
+    def __init__(self, db_dir: Path, table: str, path: Path | None = None) -> None:
         try:
-            self.data = index_path(db_dir, table).read_bytes()
+            self.data = (path or index_path(db_dir, table)).read_bytes()
             magic, file_seq, size = self.data[: self.data.index(b"\n")].rsplit(b" ", 2)
             if magic != INDEX_MAGIC:
                 raise ValueError("not an index")
             self.file_seq, self.size = int(file_seq), int(size)
         except (OSError, ValueError) as exc:
             raise Unavailable(f"{table} index: {exc}") from None
+
+    @classmethod
+    def load(cls, path: Path, table: str) -> _Index:
+        return cls(path.parent, table, path)
 
     def find(self, key: str) -> list[int] | None:
         needle = b"\n" + key.encode("utf-8", "surrogatepass") + b"\t"

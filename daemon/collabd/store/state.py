@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from collabd.store import derived
+from collabd.store.derived import Unavailable
 from collabd.store.errors import StateDamaged, StateTooNew
 from collabd.store.fsutil import atomic_write, remove_stale_temps
 from collabd.store.tinystore import AtomicJSONStorage
@@ -44,6 +45,8 @@ KEEP_BACKUPS = 5
 # The meta entry that counts the message index (inbound processed, outbound sent): kept
 # by every commit that changes the index, so `status` reads two numbers, not the index.
 COUNTS_KEY = "_message_counts"
+# Tables the daemon keeps encoded in memory (see Store).
+ENCODED = frozenset({"records", "messages"})
 # A table the summary reader does not load: no log entry is applied to it.
 _SKIPPED = 1 << 62
 
@@ -82,9 +85,11 @@ class Txn:
 class Store:
     """All durable records of one state directory.
 
-    Values handed out by `get`/`values` are the stored objects themselves: callers
-    treat them as read-only and commit changed copies. This keeps a rule tick over ten
-    thousand open records free of copying.
+    The daemon keeps the records and the message index encoded (the JSON bytes they
+    are written as, a third of their size as Python objects: 100,000 open records fit
+    in a few hundred megabytes), and `get`/`values` decode a fresh copy; the other
+    tables, and every table of a read-only store, are kept as objects and handed out
+    as they are. Either way callers treat values as read-only and commit changed copies.
     """
 
     def __init__(self, state_dir: Path, *, readonly: bool = False,
@@ -94,6 +99,11 @@ class Store:
         raises derived.Unavailable when the summary cannot serve."""
         self.state_dir = state_dir
         self.summary = summary and readonly
+        self._encoded = frozenset() if readonly else ENCODED
+        # records: each record's `derived.project`ion, encoded (for summary.json)
+        self._projection: dict[str, bytes] = {}
+        # messages: record id ('' for none) → keys of its message-index entries
+        self._groups: dict[str, list[str]] = {}
         self.db_dir = state_dir / "db"
         self.backup_dir = self.db_dir / "backups"
         self.readonly = readonly
@@ -117,6 +127,7 @@ class Store:
         self._opened = False
         self._unsynced = False
         self._counts: list[int] | None = None
+        self._summary_sha: str | None = None
 
     # -- opening ------------------------------------------------------------------
 
@@ -249,26 +260,24 @@ class Store:
                 self._load_summary(table, manifest)
                 continue
             storage = self.storage(table)
-            data = storage.read()
-            if data is None:
-                if not fresh and not self.readonly:
-                    raise StateDamaged(
-                        f"{storage.path} is missing while the rest of the state exists",
-                        recovery=storage.recovery_hint(),
-                    )
-                data = {}
-            meta = data.get(META_TABLE, {}).get("checkpoint", {})
-            schema = int(meta.get("schema", SCHEMA_VERSION))
-            if schema > SCHEMA_VERSION:
-                raise StateTooNew(
-                    f"{storage.path} was written by a newer collabd (state schema {schema}, "
-                    f"this version knows {SCHEMA_VERSION}); upgrade collabd to run on it."
-                )
-            self._tables[table] = data.get(table, {})
-            file_seq = int(meta.get("wal_seq", 0))
             known = manifest.get(table, {})
-            if not self.readonly:
-                self._verify(table, known, file_seq, storage)
+            if table in self._encoded:
+                file_seq = self._read_encoded(table, storage, known, fresh)
+            else:
+                data = storage.read()
+                if data is None:
+                    if not fresh and not self.readonly:
+                        raise StateDamaged(
+                            f"{storage.path} is missing while the rest of the state exists",
+                            recovery=storage.recovery_hint(),
+                        )
+                    data = {}
+                meta = data.get(META_TABLE, {}).get("checkpoint", {})
+                self._check_schema(storage, int(meta.get("schema", SCHEMA_VERSION)))
+                self._tables[table] = data.get(table, {})
+                file_seq = int(meta.get("wal_seq", 0))
+                if not self.readonly:
+                    self._verify(table, known, file_seq, storage)
             # The manifest vouches for the file only if it is the very file it saw (a
             # restored older copy has another log position, and replays from there).
             if known.get("file_seq") == file_seq:
@@ -291,6 +300,95 @@ class Store:
             self.seq = max(self.seq, entry.seq)
             self._since_checkpoint += 1
 
+    @staticmethod
+    def _check_schema(storage: AtomicJSONStorage, schema: int) -> None:
+        if schema > SCHEMA_VERSION:
+            raise StateTooNew(
+                f"{storage.path} was written by a newer collabd (state schema {schema}, "
+                f"this version knows {SCHEMA_VERSION}); upgrade collabd to run on it."
+            )
+
+    def _read_encoded(self, table: str, storage: AtomicJSONStorage, known: dict[str, Any],
+                      fresh: bool) -> int:
+        """Load a table the daemon keeps encoded; returns the log position of its file.
+
+        A file the manifest vouches for (same position, same SHA-256) is cut into its
+        values where its index says, nothing decoded; any other (an older copy put
+        back, a file from before the index, an index that does not fit) is decoded
+        and its values encoded again."""
+        try:
+            raw = storage.path.read_bytes()
+        except FileNotFoundError:
+            if not fresh:
+                raise StateDamaged(
+                    f"{storage.path} is missing while the rest of the state exists",
+                    recovery=storage.recovery_hint(),
+                ) from None
+            self._tables[table] = {}
+            return 0
+        values: dict[str, bytes] | None = None
+        found = derived.trailer(raw)
+        file_seq = found[0] if found else -1
+        if found is not None and known.get("file_seq") == file_seq and known.get("sha256"):
+            self._check_schema(storage, found[1])
+            self._verify_bytes(table, known, raw, storage)
+            try:
+                keys_index = (derived.index_path(self.db_dir, table) if table == "records"
+                              else derived.keys_index_path(self.db_dir, table))
+                values = derived.slices(table, raw, keys_index)
+            except Unavailable:
+                values = None
+        if values is None:
+            data = storage.decode(raw)
+            meta = data.get(META_TABLE, {}).get("checkpoint", {})
+            self._check_schema(storage, int(meta.get("schema", SCHEMA_VERSION)))
+            file_seq = int(meta.get("wal_seq", 0))
+            self._verify(table, known, file_seq, storage)
+            dumps = orjson.dumps
+            values = {k: dumps(v) for k, v in data.get(table, {}).items()}
+            del data
+        del raw
+        self._tables[table] = values
+        if table == "records":
+            self._projection = self._projections_from_summary(known, file_seq, values)
+        else:
+            self._groups = {}
+            for key, value in values.items():
+                self._groups.setdefault(derived.message_group(orjson.loads(value)),
+                                        []).append(key)
+        return file_seq
+
+    def _projections_from_summary(self, known: dict[str, Any], file_seq: int,
+                                  values: dict[str, bytes]) -> dict[str, bytes]:
+        """Each record's projection: cut from summary.json when the manifest vouches for
+        it (same SHA-256, same position, same records), else computed one by one (a
+        decoded summary would leave the heap fragmented: hundreds of megabytes)."""
+        try:
+            data = (self.db_dir / derived.SUMMARY).read_bytes()
+            if known.get("summary_sha256") == hashlib.sha256(data).hexdigest():
+                found = derived.trailer(data)
+                projections = derived.slices("records", data,
+                                             derived.summary_index_path(self.db_dir))
+                if found and found[0] == file_seq and projections.keys() == values.keys():
+                    self._summary_sha = known["summary_sha256"]
+                    return projections
+        except (OSError, Unavailable):
+            pass
+        loads, dumps = orjson.loads, orjson.dumps
+        return {k: dumps(derived.project(loads(v))) for k, v in values.items()}
+
+    def _verify_bytes(self, table: str, known: dict[str, Any], raw: bytes,
+                      storage: AtomicJSONStorage) -> None:
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != known.get("sha256"):
+            raise StateDamaged(
+                f"{storage.path} does not match the checksum recorded when it was written "
+                f"(checkpoint at entry {known.get('file_seq')}, {self.db_dir / MANIFEST}): "
+                "it was changed since",
+                recovery=storage.recovery_hint(),
+            )
+        self._file_sha[table] = actual
+
     def _load_summary(self, table: str, manifest: dict[str, dict[str, int]]) -> None:
         if table == "messages":
             self._tables[table] = {}
@@ -303,13 +401,21 @@ class Store:
                                   if known.get("file_seq") == seq else seq)
         self._file_seq[table] = seq
 
-    def _apply(self, ops: list[Op], seq: int, *, replay: bool) -> None:
+    def _apply(self, ops: list[Op], seq: int, *, replay: bool, copy: bool = False) -> None:
+        """Apply log entries to the tables. `copy`: the values are the caller's objects
+        (a commit), so what is kept must not share them."""
         for op in ops:
             table = op[1]
             if replay and seq <= self._table_seq[table]:
                 continue  # already in this table's checkpoint
+            if table in self._encoded:
+                self._apply_encoded(op)
+                self._dirty.add(table)
+                continue
             if self.summary and op[0] == "put" and table == "records":
                 op = [op[0], table, op[2], derived.project(op[3])]
+            elif copy and op[0] == "put":
+                op = [op[0], table, op[2], orjson.loads(orjson.dumps(op[3]))]
             if op[0] == "put":
                 if table == "records" and self._positions_built and (
                         op[2] not in self._tables[table]):
@@ -325,6 +431,46 @@ class Store:
                     self._position.pop(op[2], None)
             self._dirty.add(table)
 
+    def _apply_encoded(self, op: Op) -> None:
+        kind, table, key = op[0], op[1], op[2]
+        values = self._tables[table]
+        old = values.get(key)
+        if kind == "put":
+            value = op[3]
+            values[key] = orjson.dumps(value)
+            if table == "records":
+                if self._positions_built and old is None:
+                    self._position[key] = self._next_position
+                    self._next_position += 1
+                self._projection[key] = orjson.dumps(derived.project(value))
+                self._index_kind(key, value)
+            else:
+                group = derived.message_group(value)
+                if old is not None:
+                    before = derived.message_group(orjson.loads(old))
+                    if before == group:
+                        return
+                    self._ungroup(before, key)
+                self._groups.setdefault(group, []).append(key)
+            return
+        if old is None:
+            return
+        del values[key]
+        if table == "records":
+            self._projection.pop(key, None)
+            self._position.pop(key, None)
+            for keys in self._kinds.values():
+                keys.discard(key)
+        else:
+            self._ungroup(derived.message_group(orjson.loads(old)), key)
+
+    def _ungroup(self, group: str, key: str) -> None:
+        keys = self._groups.get(group)
+        if keys is not None:
+            keys.remove(key)
+            if not keys:
+                del self._groups[group]
+
     def _index_kind(self, key: str, record: Any) -> None:
         kind = record.get("kind", "") if isinstance(record, dict) else ""
         self._kinds.setdefault(kind, set()).add(key)
@@ -332,8 +478,12 @@ class Store:
     def keys_of_kind(self, kind: str) -> list[str]:
         """Keys of the records of one kind (requests, meetings, tasks…), in key order."""
         if not self._kinds_built:
-            for key, record in self._tables["records"].items():
-                self._index_kind(key, record)
+            if "records" in self._encoded:
+                for key, projection in self._projection.items():
+                    self._index_kind(key, orjson.loads(projection))
+            else:
+                for key, record in self._tables["records"].items():
+                    self._index_kind(key, record)
             self._kinds_built = True
         return sorted(self._kinds.get(kind, ()))
 
@@ -348,13 +498,25 @@ class Store:
     # -- reading ------------------------------------------------------------------
 
     def get(self, table: str, key: str) -> Any | None:
-        return self._tables[table].get(key)
+        value = self._tables[table].get(key)
+        if value is not None and table in self._encoded:
+            return orjson.loads(value)
+        return value
 
     def values(self, table: str) -> Iterable[Any]:
+        if table in self._encoded:
+            return map(orjson.loads, self._tables[table].values())
         return self._tables[table].values()
 
     def items(self, table: str) -> Iterator[tuple[str, Any]]:
+        if table in self._encoded:
+            loads = orjson.loads
+            return ((k, loads(v)) for k, v in self._tables[table].items())
         return iter(self._tables[table].items())
+
+    def group_keys(self, record_id: str) -> list[str]:
+        """Keys of the message-index entries of one record (the daemon's store)."""
+        return list(self._groups.get(record_id, ()))
 
     def count(self, table: str) -> int:
         return len(self._tables[table])
@@ -378,15 +540,15 @@ class Store:
         if counts is not None:
             ops = [*ops, ["put", "meta", COUNTS_KEY, {"processed": counts[0],
                                                       "sent": counts[1]}]]
-        line = self.wal.append(seq, ops, sync=sync)
+        self.wal.append(seq, ops, sync=sync)
         if sync:
             # The mark never runs ahead of what the log has made durable.
             self.mark.write(seq)
         else:
             self._unsynced = True
-        # Apply what was written, decoded again: the in-memory tables then never share
-        # objects with the caller, and hold exactly what a replay would produce.
-        self._apply(orjson.loads(line[9:])["ops"], seq, replay=False)
+        # The in-memory tables never share objects with the caller, and hold exactly
+        # what a replay of the line would produce.
+        self._apply(ops, seq, replay=False, copy=True)
         self.seq = seq
         self._since_checkpoint += 1
         return seq
@@ -398,13 +560,12 @@ class Store:
         if self._counts is None:
             self._counts = self.message_counts()
         counts = list(self._counts)
-        table = self._tables["messages"]
         pending: dict[str, Any] = {}
         for op in ops:
             if op[1] != "messages":
                 continue
             key = op[2]
-            old = pending[key] if key in pending else table.get(key)
+            old = pending[key] if key in pending else self.get("messages", key)
             new = op[3] if op[0] == "put" else None
             pending[key] = new
             for i, (a, b) in enumerate(zip(_counted(old), _counted(new), strict=True)):
@@ -419,7 +580,7 @@ class Store:
             kept = self.get("meta", COUNTS_KEY) or {}
             return [int(kept.get("processed", 0)), int(kept.get("sent", 0))]
         processed = sent = 0
-        for entry in self._tables["messages"].values():
+        for entry in self.values("messages"):
             p, s = _counted(entry)
             processed += p
             sent += s
@@ -448,18 +609,8 @@ class Store:
         for table in tables:
             storage = self.storage(table)
             storage.backup_tag = f"{self._file_seq[table]:012d}"
-            if table in ("records", "messages"):
-                # Laid out so that `show` reads one record's slice (derived.py).
-                payload, at = derived.layout(
-                    table, self._tables[table].items(), self.seq, SCHEMA_VERSION,
-                    group=derived.message_group if table == "messages" else None)
-                self._file_sha[table] = storage.write_payload(payload)
-                atomic_write(derived.index_path(self.db_dir, table),
-                             derived.index_bytes(self.seq, len(payload), at), sync_dir=False)
-                if table == "records":
-                    atomic_write(self.db_dir / derived.SUMMARY,
-                                 derived.summary_bytes(self.seq, self._tables[table].items()),
-                                 sync_dir=False)
+            if table in self._encoded:
+                self._write_encoded(table, storage)
             else:
                 self._file_sha[table] = storage.write_checked({
                     table: self._tables[table],
@@ -474,6 +625,8 @@ class Store:
         manifest = {t: {"file_seq": self._file_seq[t], "through": self.seq,
                         **({"sha256": self._file_sha[t]} if t in self._file_sha else {})}
                     for t in TABLES}
+        if self._summary_sha is not None:
+            manifest["records"]["summary_sha256"] = self._summary_sha
         atomic_write(self.db_dir / MANIFEST,
                      json.dumps({"tables": manifest}, indent=1).encode("utf-8"))
         self._dirty.clear()
@@ -487,6 +640,33 @@ class Store:
             for backup in self.storage(table).backups():
                 oldest = min(oldest, int(backup.name.split(".")[-2]))
         self.wal.drop_segments_before(oldest)
+
+    def _write_encoded(self, table: str, storage: AtomicJSONStorage) -> None:
+        """Write a table from its encoded values, laid out so that `show` and the next
+        start read slices of it (derived.py), with its indexes (and the summary)."""
+        values = self._tables[table]
+        if table == "records":
+            entries: Iterable[tuple[str, str | None, bytes]] = (
+                (k, None, v) for k, v in values.items())
+        else:
+            entries = ((k, g, values[k]) for g, keys in self._groups.items() for k in keys)
+        payload, at, groups = derived.layout(table, entries, self.seq, SCHEMA_VERSION)
+        self._file_sha[table] = storage.write_payload(payload)
+        if table == "records":
+            atomic_write(derived.index_path(self.db_dir, table),
+                         derived.index_bytes(self.seq, len(payload), at), sync_dir=False)
+            summary, places, _ = derived.layout(
+                table, ((k, None, self._projection[k]) for k in values), self.seq,
+                SCHEMA_VERSION)
+            atomic_write(self.db_dir / derived.SUMMARY, summary, sync_dir=False)
+            atomic_write(derived.summary_index_path(self.db_dir),
+                         derived.index_bytes(self.seq, len(summary), places), sync_dir=False)
+            self._summary_sha = hashlib.sha256(summary).hexdigest()
+        else:
+            atomic_write(derived.keys_index_path(self.db_dir, table),
+                         derived.index_bytes(self.seq, len(payload), at), sync_dir=False)
+            atomic_write(derived.index_path(self.db_dir, table),
+                         derived.index_bytes(self.seq, len(payload), groups), sync_dir=False)
 
     def close(self) -> None:
         if self._opened and not self.readonly:
