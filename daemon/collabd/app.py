@@ -254,8 +254,10 @@ class Daemon:
             result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping,
                                                progress=self.notifier.watchdog)
             self.notifier.watchdog()
+            self.store.poll_checkpoint()
             if self.store.checkpoint_due() and not result.busy:
-                self.store.checkpoint()
+                # Written by a thread: at 100,000 records the files take seconds.
+                self.store.checkpoint(background=True)
             if not result.busy:
                 self.mailbox.wait(poll, self._until_next(), self._wake)
                 self._wake.clear()

@@ -251,3 +251,32 @@ def test_a_state_written_before_the_indexes_is_read_and_rewritten(tmp_path: Path
     store.close()
     assert (db / derived.SUMMARY).exists() and derived.index_path(db, "records").exists()
     assert derived.read_one(db, "XQ-2026-0003")[0] == expected["records"]["XQ-2026-0003"]  # type: ignore[index]
+
+
+@pytest.mark.parametrize("completed", [True, False])
+def test_commits_go_on_while_a_checkpoint_is_written_and_a_crash_loses_none(
+        tmp_path: Path, completed: bool) -> None:
+    store = _history(tmp_path)
+    store.checkpoint(background=True)
+    # Committed while the files are being written: not in them, in the log.
+    txn = Txn()
+    txn.put("records", "XQ-2026-0043", _request(43))
+    txn.delete("records", "XQ-2026-0002")
+    txn.put("messages", "<in-43@example.com>", {"dir": "in", "record": "XQ-2026-0043"})
+    store.commit(txn)
+    assert not store.checkpoint_due()  # one at a time
+    job = store._in_flight
+    assert job is not None
+    job.join()
+    if completed:
+        store.poll_checkpoint()
+        assert store._in_flight is None
+    expected = _everything(store)
+    # Crash: no close(); with `completed` False, before the manifest was written.
+    store.wal.close()
+    again = Store(tmp_path).open()
+    assert _everything(again) == expected
+    assert again.get("records", "XQ-2026-0002") is None
+    assert again.group_keys("XQ-2026-0043") == ["<in-43@example.com>"]
+    again.close()
+    assert _everything(Store(tmp_path).open()) == expected

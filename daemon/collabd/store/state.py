@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,7 @@ class Store:
         self._unsynced = False
         self._counts: list[int] | None = None
         self._summary_sha: str | None = None
+        self._in_flight: _Checkpoint | None = None
 
     # -- opening ------------------------------------------------------------------
 
@@ -180,8 +182,10 @@ class Store:
         return self
 
     def _derived_files(self) -> list[Path]:
-        return [self.db_dir / derived.SUMMARY, derived.index_path(self.db_dir, "records"),
-                derived.index_path(self.db_dir, "messages")]
+        return [self.db_dir / derived.SUMMARY, derived.summary_index_path(self.db_dir),
+                derived.index_path(self.db_dir, "records"),
+                derived.index_path(self.db_dir, "messages"),
+                derived.keys_index_path(self.db_dir, "messages")]
 
     def _check_mark(self) -> None:
         """Refuse a log that ends before the last commit recorded outside it."""
@@ -594,83 +598,141 @@ class Store:
             self._unsynced = False
 
     def checkpoint_due(self) -> bool:
-        if not self._dirty:
+        if not self._dirty or self._in_flight is not None:
             return False
         if self._since_checkpoint >= CHECKPOINT_EVERY_COMMITS:
             return True
         return time.monotonic() - self._last_checkpoint >= CHECKPOINT_EVERY_SECONDS
 
-    def checkpoint(self, *, force: bool = False) -> None:
-        """Write every changed table file at the current log position."""
+    def checkpoint(self, *, force: bool = False, background: bool = False) -> None:
+        """Write every changed table file at the current log position.
+
+        `background`: the files are written by a thread while commits go on (at
+        100,000 records that is seconds of disk writing); `poll_checkpoint` completes
+        it. What is written is a snapshot: the encoded values are immutable bytes, so
+        copying the tables' dicts is enough, and every later commit goes to a new log
+        segment. Until the manifest is written the previous checkpoint stays the one
+        a start relies on."""
         if self.readonly:
             return
+        self.finish_checkpoint()
         self.sync()
+        seq = self.seq
         tables = TABLES if force else tuple(t for t in TABLES if t in self._dirty)
+        jobs: list[tuple[str, AtomicJSONStorage, Any]] = []
         for table in tables:
             storage = self.storage(table)
             storage.backup_tag = f"{self._file_seq[table]:012d}"
             if table in self._encoded:
-                self._write_encoded(table, storage)
+                jobs.append((table, storage, self._snapshot(table)))
             else:
-                self._file_sha[table] = storage.write_checked({
+                jobs.append((table, storage, orjson.dumps({
                     table: self._tables[table],
-                    META_TABLE: {"checkpoint": {"wal_seq": self.seq,
-                                                "schema": SCHEMA_VERSION}},
-                })
-            self._file_seq[table] = self.seq
+                    META_TABLE: {"checkpoint": {"wal_seq": seq, "schema": SCHEMA_VERSION}},
+                })))
+        self._dirty.clear()
+        self._since_checkpoint = 0
+        self._last_checkpoint = time.monotonic()
+        self.wal.rotate(seq + 1)
+
+        def write() -> dict[str, tuple[str, str | None]]:
+            written: dict[str, tuple[str, str | None]] = {}
+            for table, storage, data in jobs:
+                if isinstance(data, bytes):
+                    written[table] = (storage.write_payload(data), None)
+                else:
+                    written[table] = self._write_encoded(table, storage, seq, data)
+            return written
+
+        if not background:
+            self._finalize(seq, write())
+            return
+        job = _Checkpoint(seq, write)
+        self._in_flight = job
+        job.start()
+
+    def poll_checkpoint(self) -> None:
+        """Complete a background checkpoint whose files are written (raises what
+        writing them raised)."""
+        if self._in_flight is not None and not self._in_flight.is_alive():
+            self.finish_checkpoint()
+
+    def finish_checkpoint(self) -> None:
+        """Wait for a background checkpoint and complete it."""
+        job, self._in_flight = self._in_flight, None
+        if job is None:
+            return
+        job.join()
+        if job.error is not None:
+            self._dirty.update(TABLES)  # written again by the next checkpoint
+            raise job.error
+        self._finalize(job.seq, job.result)
+
+    def _finalize(self, seq: int, written: dict[str, tuple[str, str | None]]) -> None:
+        for table, (sha, summary_sha) in written.items():
+            self._file_sha[table] = sha
+            self._file_seq[table] = seq
+            if summary_sha is not None:
+                self._summary_sha = summary_sha
         for table in TABLES:
-            self._table_seq[table] = self.seq
-        self.mark.write(self.seq)
+            self._table_seq[table] = seq
         self.mark.sync()
-        manifest = {t: {"file_seq": self._file_seq[t], "through": self.seq,
+        manifest = {t: {"file_seq": self._file_seq[t], "through": seq,
                         **({"sha256": self._file_sha[t]} if t in self._file_sha else {})}
                     for t in TABLES}
         if self._summary_sha is not None:
             manifest["records"]["summary_sha256"] = self._summary_sha
         atomic_write(self.db_dir / MANIFEST,
                      json.dumps({"tables": manifest}, indent=1).encode("utf-8"))
-        self._dirty.clear()
-        self._since_checkpoint = 0
-        self._last_checkpoint = time.monotonic()
-        self.wal.rotate(self.seq + 1)
         # Keep the log back to the oldest kept copy, so restoring any kept copy of a
         # table and replaying the log loses nothing.
-        oldest = self.seq
+        oldest = seq
         for table in TABLES:
             for backup in self.storage(table).backups():
                 oldest = min(oldest, int(backup.name.split(".")[-2]))
         self.wal.drop_segments_before(oldest)
 
-    def _write_encoded(self, table: str, storage: AtomicJSONStorage) -> None:
-        """Write a table from its encoded values, laid out so that `show` and the next
-        start read slices of it (derived.py), with its indexes (and the summary)."""
-        values = self._tables[table]
+    def _snapshot(self, table: str) -> tuple[dict[str, bytes], Any]:
+        values = dict(self._tables[table])
+        if table == "records":
+            return values, dict(self._projection)
+        return values, {g: list(keys) for g, keys in self._groups.items()}
+
+    def _write_encoded(self, table: str, storage: AtomicJSONStorage, seq: int,
+                       snapshot: tuple[dict[str, bytes], Any]) -> tuple[str, str | None]:
+        """Write a table from a snapshot of its encoded values, laid out so that `show`
+        and the next start read slices of it (derived.py), with its indexes (and the
+        summary). Touches nothing in memory: it may run in a thread."""
+        values, extra = snapshot
         if table == "records":
             entries: Iterable[tuple[str, str | None, bytes]] = (
                 (k, None, v) for k, v in values.items())
         else:
-            entries = ((k, g, values[k]) for g, keys in self._groups.items() for k in keys)
-        payload, at, groups = derived.layout(table, entries, self.seq, SCHEMA_VERSION)
-        self._file_sha[table] = storage.write_payload(payload)
+            entries = ((k, g, values[k]) for g, keys in extra.items() for k in keys)
+        payload, at, groups = derived.layout(table, entries, seq, SCHEMA_VERSION)
+        sha = storage.write_payload(payload)
+        size = len(payload)
+        del payload
+        summary_sha = None
         if table == "records":
             atomic_write(derived.index_path(self.db_dir, table),
-                         derived.index_bytes(self.seq, len(payload), at), sync_dir=False)
+                         derived.index_bytes(seq, size, at), sync_dir=False)
             summary, places, _ = derived.layout(
-                table, ((k, None, self._projection[k]) for k in values), self.seq,
-                SCHEMA_VERSION)
+                table, ((k, None, extra[k]) for k in values), seq, SCHEMA_VERSION)
             atomic_write(self.db_dir / derived.SUMMARY, summary, sync_dir=False)
             atomic_write(derived.summary_index_path(self.db_dir),
-                         derived.index_bytes(self.seq, len(summary), places), sync_dir=False)
-            self._summary_sha = hashlib.sha256(summary).hexdigest()
+                         derived.index_bytes(seq, len(summary), places), sync_dir=False)
+            summary_sha = hashlib.sha256(summary).hexdigest()
         else:
             atomic_write(derived.keys_index_path(self.db_dir, table),
-                         derived.index_bytes(self.seq, len(payload), at), sync_dir=False)
+                         derived.index_bytes(seq, size, at), sync_dir=False)
             atomic_write(derived.index_path(self.db_dir, table),
-                         derived.index_bytes(self.seq, len(payload), groups), sync_dir=False)
+                         derived.index_bytes(seq, size, groups), sync_dir=False)
+        return sha, summary_sha
 
     def close(self) -> None:
         if self._opened and not self.readonly:
-            self.checkpoint()
+            self.checkpoint()  # completes one in flight first
         self.wal.close()
         self.mark.close()
         self._opened = False
@@ -678,3 +740,21 @@ class Store:
 
 class _LogGap(Exception):
     pass
+
+
+class _Checkpoint(threading.Thread):
+    """Table files being written in the background (Store.checkpoint)."""
+
+    def __init__(self, seq: int, write: Callable[[], dict[str, tuple[str, str | None]]]
+                 ) -> None:
+        super().__init__(name="collabd-checkpoint", daemon=True)
+        self.seq = seq
+        self._write = write
+        self.result: dict[str, tuple[str, str | None]] = {}
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._write()
+        except BaseException as exc:  # handed to the thread that completes it
+            self.error = exc
