@@ -84,6 +84,26 @@ warnings.simplefilter("ignore")  # aiosmtpd: AUTH without TLS, on loopback
 sys.path.insert(0, sys.argv[2])
 from servers import Submission
 server = Submission(types.SimpleNamespace(lmtp_port=int(sys.argv[1]))).start()
+lmtp = server.handler._lmtp
+def timed(sender, rcpt, content):
+    began = time.time()
+    try:
+        lmtp(sender, rcpt, content)
+    finally:
+        if time.time() - began > 1:
+            print(f"slow LMTP delivery to {rcpt}: {time.time() - began:.1f} s at "
+                  f"{time.strftime('%H:%M:%S')}", file=sys.stderr, flush=True)
+server.handler._lmtp = timed
+import os
+if os.environ.get("COLLABD_BENCH_TRACE"):
+    data = server.handler.handle_DATA
+    async def traced(srv, session, envelope):
+        import re
+        mid = re.search(rb"Message-ID: (<[^>]*>)", envelope.original_content or b"", re.I)
+        print(f"{time.time():.3f} accepted {mid.group(1).decode() if mid else '?'} "
+              f"for {envelope.rcpt_tos}", file=sys.stderr, flush=True)
+        return await data(srv, session, envelope)
+    server.handler.handle_DATA = traced
 print(server.port, flush=True)
 sys.stdin.read()
 server.close()

@@ -167,6 +167,10 @@ class ImapServer(TlsOptions):
     # Re-issued at least this often: inside RFC 2177's 29 minutes, and inside the idle
     # timeouts of NAT gateways and firewalls on the way.
     idle_renew_seconds: float = Field(default=5 * 60, gt=0, le=29 * 60)
+    # And the mailbox is looked at (SELECT, UIDNEXT) at least this often even in IDLE:
+    # a server can miss telling of mail that arrived just as the IDLE began (Dovecot
+    # then waits for its own 30-second recheck), and mail must not wait for that.
+    idle_recheck_seconds: float = Field(default=2.0, gt=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
 
     @property

@@ -394,7 +394,8 @@ class ImapMailbox(Mailbox):
             return
         # The IDLE is issued anew on every wait, so never held longer than
         # idle_renew_seconds: far inside the server's 29-minute limit (RFC 2177).
-        deadline = time.monotonic() + min(until_next, self.settings.idle_renew_seconds)
+        deadline = time.monotonic() + min(until_next, self.settings.idle_renew_seconds,
+                                          self.settings.idle_recheck_seconds)
         try:
             selected = client.select_folder(self._folder(self.settings.folder))
             if self._uidnext is not None and selected.get(b"UIDNEXT") not in (
