@@ -13,8 +13,10 @@ new ids up to the size measured. For each size, one JSON line:
   checkpoint_s      writing the table files (the daemon's periodic checkpoint, in a
                     thread), and checkpoint_pause_ms: what the daemon's loop waits for it
 
-and for 100k archived (with 1k open): archiving one record by the sweep, looking one
-up, and `collabd show` of an archived one. Never passes or fails.
+and for 100k archived (with 1k open, and their message index archived with them):
+archiving one record by the sweep, looking one up, looking up an archived message by
+its id and one never seen (the duplicate check of every new message), and `collabd
+show` of an archived one. Never passes or fails.
 
 Run: python bench/scale.py [--sizes 1000,10000,100000] [--archived 100000]
 """
@@ -102,15 +104,18 @@ def populate(config: Config, open_count: int, archived: int,
         closed = NOW - dt.timedelta(days=60)
         archive = Archive(config.state_dir / "db")
         batch = []
+        entries: dict[str, Any] = {}
         for n in range(archived):
             template = records[n % len(records)]
             new_id = f"XQ-2025-{n + 1:06d}"
             batch.append(_clone(template, template["id"], new_id, status="closed",
                                 closed=closed.isoformat()))
+            for mid, entry in by_record.get(template["id"], []):
+                entries[mid.replace("@", f".a{n}@", 1)] = _clone(entry, template["id"], new_id)
             if len(batch) >= 5000:
-                archive.put_many(batch)
-                batch = []
-        archive.put_many(batch)
+                archive.put_many(batch, entries)
+                batch, entries = [], {}
+        archive.put_many(batch, entries)
 
 
 def _wall(args: list[str], config: Config, runs: int = 3) -> float:
@@ -221,11 +226,24 @@ def measure_archived(root: Path, archived: int, templates: Any) -> dict[str, Any
             found = daemon.archive.get(f"XQ-2025-{n:06d}")
             lookups.append(time.perf_counter() - began)
             assert found is not None
+        # A message of an archived record, by its id (a late reply); and one never seen
+        # (what every new inbound message costs: the duplicate check).
+        archived_mid = next(iter(daemon.archive.messages_of(f"XQ-2025-{archived // 2:06d}")))
+        began = time.perf_counter()
+        assert daemon.view.message(archived_mid) is not None
+        message_hit = time.perf_counter() - began
+        misses = []
+        for n in range(20):
+            began = time.perf_counter()
+            assert daemon.view.message(f"<never-{n}@example.com>") is None
+            misses.append(time.perf_counter() - began)
     finally:
         daemon.close()
     return {"bench": "scale", "archived_records": archived, "open_records": 1000,
             "sweep_one_ms": round(sweep * 1000, 1), "moved": moved,
             "lookup_ms": round(statistics.median(lookups) * 1000, 2),
+            "message_lookup_ms": round(message_hit * 1000, 2),
+            "unknown_message_ms": round(statistics.median(misses) * 1000, 3),
             "show_archived_s": round(
                 _wall(["show", f"XQ-2025-{archived // 2 + 7:06d}"], config), 3)}
 

@@ -545,8 +545,14 @@ class Daemon:
                if r is not None and (closed := _closed_at(r)) and closed <= cutoff]
         if not old:
             return 0
-        self.archive.put_many(old)
+        # Their message-index entries go with them, out of the working set.
+        messages = {key: entry for record in old
+                    for key in self.store.group_keys(record["id"])
+                    if (entry := self.store.get(MESSAGES, key)) is not None}
+        self.archive.put_many(old, messages)
         txn = Txn()
+        for key in messages:
+            txn.delete(MESSAGES, key)
         for record in old:
             txn.delete("records", record["id"])
             self.to_archive.set(record["id"], None)

@@ -204,10 +204,12 @@ def _show_data(config_path: Path | None, state_dir: Path,
             break
         if record is not None:
             return report.show_record(record, messages, archived=False)
-        archived = Archive(db_dir).get(record_id)
+        archive = Archive(db_dir)
+        archived = archive.get(record_id)
         if archived is None:
             return None
-        return report.show_record(archived, messages, archived=True)
+        return report.show_record(archived, {**messages, **archive.messages_of(record_id)},
+                                  archived=True)
     return report.show(_open_view(_load(config_path)), record_id)
 
 

@@ -35,13 +35,11 @@ def parse_files(files: Sequence[Path], *, config_path: Path | None = None,
     clock = FixedClock(parse_instant(now, zone), zone) if now else SystemClock(zone)
     lookup: MessageLookup = lambda _: None  # noqa: E731
     if config is not None and (config.state_dir / "db").exists():
-        from collabd.store import Store
+        from collabd.store import Archive, Store
+        from collabd.store.view import StateView
 
         store = Store(config.state_dir, readonly=True).open()
-
-        def lookup(message_id: str) -> dict[str, Any] | None:
-            entry = store.get("messages", message_id)
-            return entry if isinstance(entry, dict) else None
+        lookup = StateView(store, Archive(store.db_dir)).message
 
     classifier = Classifier(rules, address)
     for file in files:

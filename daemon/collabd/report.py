@@ -198,6 +198,8 @@ def show(view: StateView, record_id: str) -> dict[str, Any] | None:
         return None
     entries = {mid: entry for mid, entry in view.store.items("messages")
                if entry.get("record") == record_id}
+    if working is None:
+        entries.update(view.archive.messages_of(record_id))
     return show_record(record, entries, archived=working is None)
 
 

@@ -57,3 +57,49 @@ def test_archive_files_hold_a_thousand_and_old_year_files_are_still_read(tmp_pat
     legacy.close()
     assert archive.get("XQ-2025-0007") == {"id": "XQ-2025-0007", "status": "closed"}
     assert sum(1 for _ in archive.search(status="closed")) == 2502
+
+
+def test_an_archived_records_messages_leave_the_working_set_and_are_still_known(
+        deployment: Config) -> None:
+    from collabd.store import Txn
+    from helpers import SHARED
+
+    request = (
+        "From: 张伟 <zhang.wei@example.com>\r\nTo: " + SHARED + "\r\n"
+        "Subject: =?utf-8?b?6Leo6YOo6Zeo5rKf6YCa6ZyA5rGC6KGo?=\r\n"
+        "Message-ID: <old-request@example.com>\r\n"
+        "Date: Tue, 01 Dec 2026 10:00:00 +0800\r\n\r\nhello\r\n").encode()
+    daemon = daemon_at(deployment, at("2026-12-01 10:00"))
+    try:
+        now = daemon.clock.now()
+        closed = new_record("request", "XQ-2026-0001", now, status="closed",
+                            closed=now.isoformat(), title="已验收的需求")
+        daemon.commit(Outcome(records=[closed]))
+        txn = Txn()
+        txn.put("messages", "<old-request@example.com>",
+                {"dir": "in", "record": "XQ-2026-0001", "kind": "request", "at": "x"})
+        txn.put("messages", "<our-ack@collab>",
+                {"dir": "out", "record": "XQ-2026-0001", "purpose": "request_ack",
+                 "to": ["zhang.wei@example.com"], "at": "y", "sent": "y"})
+        daemon.store.commit(txn)
+        processed_before = daemon.store.message_counts()
+        daemon.clock.advance(dt.timedelta(days=31))  # type: ignore[attr-defined]
+        daemon.tick()
+        assert daemon.store.get("records", "XQ-2026-0001") is None
+        # Out of the daemon's working set (and its memory) …
+        assert daemon.store.get("messages", "<our-ack@collab>") is None
+        assert daemon.store.group_keys("XQ-2026-0001") == []
+        # … still known by id: a reply threads to the record, a resend is no new request.
+        assert daemon.view.message("<our-ack@collab>")["purpose"] == "request_ack"  # type: ignore[index]
+        assert daemon.view.message("<old-request@example.com>")["record"] == "XQ-2026-0001"  # type: ignore[index]
+        assert daemon.view.message("<never-seen@example.com>") is None
+        daemon.journal.put(request)
+        daemon.process_journal()
+        assert daemon.store.count("records") == 0  # the same message again changes nothing
+        # Counted once, ever: archiving does not take it back.
+        assert daemon.store.message_counts() == processed_before
+    finally:
+        daemon.close()
+    shown = collabd("show", "XQ-2026-0001", config=deployment).stdout.decode()
+    assert "[archived]" in shown and "<our-ack@collab>" in shown
+    assert "<old-request@example.com>" in shown

@@ -5,10 +5,17 @@ with XQ-2026-12000 … XQ-2026-12999. Archiving rewrites only the files of the r
 it moves (at most 1,000 records each), and reading one record reads one such file: both
 cost the same at 100 archived records as at 100,000. Archives written by earlier
 versions (`archive/<year>.json`, a whole year in one file) are still read.
+
+The message-index entries of archived records go with them (table `messages` of the
+same file), out of the daemon's memory; `archive/messages/<2 hex>.idx`, append-only
+lines `Message-ID<TAB>record id` in 256 buckets by hash, still tell an archived
+message by its id (a reply to it, or the same message sent again).
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,11 +24,13 @@ from typing import Any
 from tinydb import Query
 from tinydb.table import Document
 
+from collabd.store.fsutil import fsync_dir
 from collabd.store.tinystore import AtomicJSONStorage, CollabdTinyDB
 
 _YEAR = re.compile(r"-(\d{4})-")
 _ID = re.compile(r"^([A-Z]{2,4})-(\d{4})-(\d{1,9})$")
 TABLE = "records"
+MESSAGES = "messages"
 PER_FILE = 1000
 
 
@@ -64,10 +73,18 @@ class Archive:
                         if p.parent.name != "backups")
         return legacy + chunks
 
-    def put_many(self, records: Iterable[dict[str, Any]]) -> int:
+    def put_many(self, records: Iterable[dict[str, Any]],
+                 messages: dict[str, dict[str, Any]] | None = None) -> int:
+        """Archive records, and the message-index entries (Message-ID → entry) that
+        belong to them: into the records' files, and each Message-ID into its bucket of
+        `messages/` (so that a reply or a resend of an archived message is still known
+        by its id: `message`)."""
         by_file: dict[str, list[dict[str, Any]]] = {}
         for record in records:
             by_file.setdefault(chunk_of(record["id"]), []).append(record)
+        entries_by_file: dict[str, dict[str, dict[str, Any]]] = {}
+        for mid, entry in (messages or {}).items():
+            entries_by_file.setdefault(chunk_of(str(entry.get("record"))), {})[mid] = entry
         for name, batch in by_file.items():
             (self.dir / name).parent.mkdir(parents=True, exist_ok=True)
             with self._db(name) as db:
@@ -77,7 +94,67 @@ class Archive:
                 if present:
                     table.remove(doc_ids=present)
                 table.insert_multiple(Document(r, doc_id=r["id"]) for r in batch)
+                entries = entries_by_file.get(name)
+                if entries:
+                    index = db.table(MESSAGES)
+                    index.remove(doc_ids=[m for m in entries if index.contains(doc_id=m)])
+                    index.insert_multiple(
+                        Document(e, doc_id=m)  # type: ignore[arg-type]
+                        for m, e in entries.items())
+        if messages:
+            self._add_to_buckets(messages)
         return sum(len(b) for b in by_file.values())
+
+    # -- archived messages ----------------------------------------------------------
+
+    def _bucket(self, message_id: str) -> Path:
+        digest = hashlib.sha1(message_id.encode("utf-8", "surrogatepass")).hexdigest()
+        return self.dir / "messages" / f"{digest[:2]}.idx"
+
+    def _add_to_buckets(self, messages: dict[str, dict[str, Any]]) -> None:
+        """Append `Message-ID<TAB>record id` lines (append-only: the cost of archiving
+        does not grow with the archive; a line written twice after a crash is harmless)."""
+        lines: dict[Path, list[bytes]] = {}
+        for mid, entry in messages.items():
+            if "\t" in mid or "\n" in mid:
+                continue
+            lines.setdefault(self._bucket(mid), []).append(
+                b"%s\t%s\n" % (mid.encode("utf-8", "surrogatepass"),
+                                str(entry.get("record") or "").encode("utf-8")))
+        if not lines:
+            return
+        directory = self.dir / "messages"
+        directory.mkdir(parents=True, exist_ok=True)
+        for path, batch in lines.items():
+            with path.open("ab") as fh:
+                fh.write(b"".join(batch))
+                fh.flush()
+                os.fsync(fh.fileno())
+        fsync_dir(directory)
+
+    def message(self, message_id: str) -> dict[str, Any] | None:
+        """The index entry of an archived message, by its Message-ID."""
+        path = self._bucket(message_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        needle = b"\n" + message_id.encode("utf-8", "surrogatepass") + b"\t"
+        at = (b"\n" + data).rfind(needle)
+        if at < 0:
+            return None
+        end = data.find(b"\n", at)
+        record_id = data[at + len(needle) - 1:end].decode("utf-8")
+        return self.messages_of(record_id).get(message_id)
+
+    def messages_of(self, record_id: str) -> dict[str, dict[str, Any]]:
+        """The archived message-index entries of one record."""
+        name = chunk_of(record_id)
+        if not (self.dir / f"{name}.json").exists():
+            return {}
+        with self._db(name) as db:
+            docs = db.table(MESSAGES).all()
+        return {str(d.doc_id): dict(d) for d in docs if d.get("record") == record_id}
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         for name in (chunk_of(record_id), _year_of(record_id)):  # then a legacy year file

@@ -569,8 +569,12 @@ class Store:
             if op[1] != "messages":
                 continue
             key = op[2]
+            if op[0] != "put":
+                # Counted ever since: an entry that leaves for the archive stays counted.
+                pending[key] = None
+                continue
             old = pending[key] if key in pending else self.get("messages", key)
-            new = op[3] if op[0] == "put" else None
+            new = op[3]
             pending[key] = new
             for i, (a, b) in enumerate(zip(_counted(old), _counted(new), strict=True)):
                 counts[i] += b - a
@@ -578,10 +582,12 @@ class Store:
         return counts
 
     def message_counts(self) -> list[int]:
-        """[inbound messages processed, outbound messages sent], from the index itself
-        (the summary reader has only the kept counts: `meta` COUNTS_KEY)."""
-        if self.summary:
-            kept = self.get("meta", COUNTS_KEY) or {}
+        """[inbound messages processed, outbound messages sent] ever: as kept in `meta`
+        (COUNTS_KEY) by every commit that adds to the message index; counted from the
+        index itself for a state from before they were kept."""
+        kept = self.get("meta", COUNTS_KEY)
+        if isinstance(kept, dict) or self.summary:
+            kept = kept or {}
             return [int(kept.get("processed", 0)), int(kept.get("sent", 0))]
         processed = sent = 0
         for entry in self.values("messages"):

@@ -38,7 +38,10 @@ class StateView:
                 yield record
 
     def message(self, message_id: str) -> dict[str, Any] | None:
+        """A message we know (received or sent), in the working set or archived."""
         entry = self.store.get("messages", message_id)
+        if entry is None:
+            entry = self.archive.message(message_id)
         return entry if isinstance(entry, dict) else None
 
     def meta(self, key: str, default: Any = None) -> Any:
