@@ -11,6 +11,7 @@ trusted.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from dataclasses import dataclass, field
 from email.header import decode_header
@@ -52,16 +53,14 @@ _COMMON_SIMPLIFIED = (
 )
 
 
+@functools.cache
 def _common_set() -> frozenset[str]:
+    """The common characters, simplified and traditional (built on first use: loading
+    OpenCC's s2t tables costs 70 ms, which `collabd parse` of clean mail need not pay)."""
     import opencc
-
-    from collabd.textnorm import _T2S  # noqa: F401 - OpenCC is loaded there already
 
     traditional = opencc.OpenCC("s2t").convert(_COMMON_SIMPLIFIED)
     return frozenset(_COMMON_SIMPLIFIED + traditional)
-
-
-_COMMON = _common_set()
 
 
 def _chinese_score(text: str, minimum: int = 4) -> float:
@@ -70,7 +69,8 @@ def _chinese_score(text: str, minimum: int = 4) -> float:
     if len(cjk) < minimum:
         return -1.0
     hangul = sum(1 for c in text if "\uac00" <= c <= "\ud7a3")
-    return sum(1 for c in cjk if c in _COMMON) / (len(cjk) + hangul)
+    common = _common_set()
+    return sum(1 for c in cjk if c in common) / (len(cjk) + hangul)
 _LATIN1_MOJIBAKE = re.compile(r"[\u00a0-\u00ff]")
 
 
