@@ -52,6 +52,13 @@ ENCODED = frozenset({"records", "messages"})
 _SKIPPED = 1 << 62
 
 
+def encode(value: Any) -> bytes:
+    """A value as the JSON bytes it is kept as. Copied to its exact size: orjson hands
+    back bytes that keep a 4 KiB buffer, whatever the length (a 400-byte message-index
+    entry would hold ten times its size, for as long as it is kept)."""
+    return bytes(memoryview(orjson.dumps(value)))
+
+
 def _counted(entry: Any) -> tuple[int, int]:
     """What one message-index entry adds to (processed, sent)."""
     if not isinstance(entry, dict):
@@ -348,8 +355,7 @@ class Store:
             self._check_schema(storage, int(meta.get("schema", SCHEMA_VERSION)))
             file_seq = int(meta.get("wal_seq", 0))
             self._verify(table, known, file_seq, storage)
-            dumps = orjson.dumps
-            values = {k: dumps(v) for k, v in data.get(table, {}).items()}
+            values = {k: encode(v) for k, v in data.get(table, {}).items()}
             del data
         del raw
         self._tables[table] = values
@@ -378,8 +384,8 @@ class Store:
                     return projections
         except (OSError, Unavailable):
             pass
-        loads, dumps = orjson.loads, orjson.dumps
-        return {k: dumps(derived.project(loads(v))) for k, v in values.items()}
+        loads = orjson.loads
+        return {k: encode(derived.project(loads(v))) for k, v in values.items()}
 
     def _verify_bytes(self, table: str, known: dict[str, Any], raw: bytes,
                       storage: AtomicJSONStorage) -> None:
@@ -441,12 +447,12 @@ class Store:
         old = values.get(key)
         if kind == "put":
             value = op[3]
-            values[key] = orjson.dumps(value)
+            values[key] = encode(value)
             if table == "records":
                 if self._positions_built and old is None:
                     self._position[key] = self._next_position
                     self._next_position += 1
-                self._projection[key] = orjson.dumps(derived.project(value))
+                self._projection[key] = encode(derived.project(value))
                 self._index_kind(key, value)
             else:
                 group = derived.message_group(value)
