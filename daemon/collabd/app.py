@@ -449,6 +449,10 @@ class Daemon:
     # -- the clock -------------------------------------------------------------------
 
     def tick(self) -> None:
+        with self.store.reading():  # each due record decoded once, not per reader
+            self._tick()
+
+    def _tick(self) -> None:
         now = self.clock.now()
         try:
             self.read_native_answers(now)

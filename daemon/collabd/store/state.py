@@ -10,6 +10,7 @@ holds, so replay after a crash applies exactly the entries it lacks and is idemp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -137,6 +138,7 @@ class Store:
         self._counts: list[int] | None = None
         self._summary_sha: str | None = None
         self._in_flight: _Checkpoint | None = None
+        self._memo: dict[tuple[str, str], Any] | None = None
 
     # -- opening ------------------------------------------------------------------
 
@@ -443,6 +445,8 @@ class Store:
 
     def _apply_encoded(self, op: Op) -> None:
         kind, table, key = op[0], op[1], op[2]
+        if self._memo is not None:
+            self._memo.pop((table, key), None)
         values = self._tables[table]
         old = values.get(key)
         if kind == "put":
@@ -510,8 +514,28 @@ class Store:
     def get(self, table: str, key: str) -> Any | None:
         value = self._tables[table].get(key)
         if value is not None and table in self._encoded:
-            return orjson.loads(value)
+            memo = self._memo
+            if memo is None:
+                return orjson.loads(value)
+            found = memo.get((table, key))
+            if found is None:
+                found = memo[(table, key)] = orjson.loads(value)
+            return found
         return value
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within: a value read twice is decoded once, and the same object is handed out
+        (a tick reads each due record in the workflow, then again to plan it). What a
+        commit changes is forgotten at once."""
+        outer = self._memo
+        if outer is None:
+            self._memo = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._memo = None
 
     def values(self, table: str) -> Iterable[Any]:
         if table in self._encoded:
