@@ -179,6 +179,12 @@ class Mailbox(ABC):
     def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
         """Send one message exactly as given. Raises SendError."""
 
+    def flush(self) -> None:
+        """Make durable what `send` left to be made durable with the next ones (a
+        backend that files sent mail itself shares one directory fsync per batch).
+        Called before the batch is recorded as sent. Others send durably: nothing."""
+        return None
+
     def wait(self, poll: float, until_next: float, stop: threading.Event) -> None:
         """Block until new mail may have come, or the daemon has other work due in
         `until_next` seconds, or `stop` is set. Polling backends sleep at most `poll`

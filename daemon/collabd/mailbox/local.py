@@ -33,6 +33,7 @@ from collabd.mailbox.base import (
 )
 from collabd.mailbox.maildir import Maildir
 from collabd.mailbox.smtp import SecretSource, SmtpSender
+from collabd.store.fsutil import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ class LocalMailbox(Mailbox):
         self.listen = listen
         self._controller: Controller | None = None
         self._filed_digests: set[str] | None = None
+        self._unflushed = False
 
     def _filed(self) -> set[str]:
         """Digests of the Message-IDs already in the sent folder (read once)."""
@@ -196,13 +198,22 @@ class LocalMailbox(Mailbox):
             # Named by the time it is filed, so the folder lists in sending order.
             name = f"{time.time_ns()}.M{digest}.collabd"
             try:
-                self.sent.deliver(raw, name)
+                # Each file is fsynced; the directory once per batch (flush), before the
+                # batch is recorded as sent. A crash in between sends the batch again,
+                # and a message whose file survived is not filed twice.
+                self.sent.deliver(raw, name, sync_dir=False)
             except OSError as exc:
                 raise SendError(f"cannot write to {self.sent.root}: {exc}") from exc
             self._filed().add(digest)
+            self._unflushed = True
         if self.relay is not None:
             self.relay.send(raw, sender, recipients)
         return SendReceipt()
+
+    def flush(self) -> None:
+        if self._unflushed:
+            fsync_dir(self.sent.new)
+            self._unflushed = False
 
     def check(self) -> list[tuple[bool, str]]:
         findings = [(True, f"inbox Maildir {self.inbox.root}"),

@@ -34,8 +34,9 @@ class Maildir:
         usec = int((now - sec) * 1_000_000)
         return f"{sec}.M{usec:06d}P{os.getpid()}R{secrets.token_hex(4)}.{_HOST}"
 
-    def deliver(self, raw: bytes, name: str | None = None) -> Path:
-        """Write one message; it is durable and visible in new/ when this returns."""
+    def deliver(self, raw: bytes, name: str | None = None, *, sync_dir: bool = True) -> Path:
+        """Write one message; it is durable and visible in new/ when this returns
+        (with `sync_dir=False`: once the caller has fsynced new/, e.g. for a batch)."""
         self.ensure()
         name = name or self.unique_name()
         # The temp name is always fresh: a given final name (the sent folder uses one per
@@ -44,7 +45,8 @@ class Maildir:
         write_new_file(tmp, raw)
         final = self.new / name
         os.replace(tmp, final)
-        fsync_dir(self.new)
+        if sync_dir:
+            fsync_dir(self.new)
         return final
 
     def contains(self, name: str) -> bool:

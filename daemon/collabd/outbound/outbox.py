@@ -149,12 +149,14 @@ class Outbox:
                 if done:
                     sent += 1
                     if len(marks.ops) >= 2 * MARK_BATCH:
+                        mailbox.flush()
                         self.store.commit(marks)
                         marks = Txn()
                 elif self._resume_at is not None:
                     break  # the server is down: the rest waits for it too
         finally:
             if marks:
+                mailbox.flush()
                 self.store.commit(marks)
         return sent
 
