@@ -164,19 +164,23 @@ def deliver(config_path: Path | None) -> None:
     click.echo(f"queued {path.name}", err=True)
 
 
-def _open_view(config: Config, *, summary: bool = False) -> Any:
+def _open_view(config: Config) -> Any:
+    return _open_state(config.state_dir)
+
+
+def _open_state(state_dir: Path, *, summary: bool = False) -> Any:
     """The state, read-only. `summary`: only what `status` shows (the summary the
     daemon keeps, not every record), unless that summary cannot serve."""
     from collabd.store import Archive, Store
     from collabd.store.derived import Unavailable
     from collabd.store.view import StateView
 
-    store = Store(config.state_dir, readonly=True, summary=summary)
+    store = Store(state_dir, readonly=True, summary=summary)
     try:
         try:
             store.open()
         except Unavailable:
-            store = Store(config.state_dir, readonly=True)
+            store = Store(state_dir, readonly=True)
             store.open()
     except CollabdError as exc:
         _fail(str(exc))
@@ -223,24 +227,40 @@ def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
 
     Reads the state without locking it, so it works while the daemon runs.
     """
+    from zoneinfo import ZoneInfo
+
     from collabd import report
+    from collabd.configpath import quick_paths
     from collabd.store import Journal
 
-    config = _load(config_path)
-    view = _open_view(config, summary=True)
+    # What it needs of the settings, read without their models (a tenth of a second);
+    # a file that does not read plainly is loaded properly, for its errors.
+    quick = quick_paths(config_path)
+    try:
+        state_dir, rules_dir, tz = (quick[0], quick[1], ZoneInfo(quick[2])) if quick else (
+            None, None, None)
+    except (ValueError, KeyError):
+        state_dir = rules_dir = tz = None
+    if state_dir is None or rules_dir is None or tz is None:
+        config = _load(config_path)
+        state_dir, rules_dir, tz = config.state_dir, config.rules_dir, config.tz
+    view = _open_state(state_dir, summary=True)
 
     def calendar() -> Any:
         from collabd.policy.rules import load_rules
         from collabd.resources import skeleton_dir
 
         try:
-            return load_rules(config.rules_dir, tz=config.tz,
-                              defaults=skeleton_dir("rules")).calendar
+            return load_rules(rules_dir, tz=tz, defaults=skeleton_dir("rules")).calendar
         except CollabdError:
             return None  # the state can still be shown; due dates then end at 18:00
 
-    data = report.status(view, Journal(config.state_dir / "queue"), config.state_dir,
-                         _clock(config, now).now(), report.LazyCalendar(calendar))
+    try:
+        moment = parse_instant(now, tz) if now else SystemClock(tz).now()
+    except ValueError as exc:
+        _fail(f"--now: {exc}", 2)
+    data = report.status(view, Journal(state_dir / "queue"), state_dir, moment,
+                         report.LazyCalendar(calendar))
     if as_json:
         _print_json(data)
     else:

@@ -20,6 +20,31 @@ def default_config_path() -> Path:
     return Path(env) if env else Path(CONFIG_NAME)
 
 
+def quick_paths(path: Path | None) -> tuple[Path, Path, str] | None:
+    """(state directory, rules directory, timezone name) for the read-only commands, or
+    None when the file does not read as plain settings (then loaded properly)."""
+    import yaml
+
+    path = (path or default_config_path()).absolute()
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("paths") or {}, dict):
+        return None
+    paths = data.get("paths") or {}
+    state, rules = paths.get("state", "state"), paths.get("rules", "rules")
+    timezone = data.get("timezone", "Asia/Shanghai")
+    if not all(isinstance(v, str) for v in (state, rules, timezone)):
+        return None
+
+    def resolve(p: str) -> Path:
+        return Path(p) if Path(p).is_absolute() else path.parent / p
+
+    return resolve(state), resolve(rules), timezone
+
+
 def quick_settings(path: Path | None) -> tuple[Path, int] | None:
     """(state directory, local.max_message_bytes), or None when the file does not read
     as plain settings (then the caller loads it properly and reports why)."""

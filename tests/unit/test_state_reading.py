@@ -226,6 +226,9 @@ def test_the_daemon_reads_its_files_as_slices_and_finds_what_decoding_finds(
     assert "<out-1@collab>" not in again.group_keys("XQ-2026-0001")
     assert _everything(again) == _everything(Store(tmp_path, readonly=True).open())
     again.close()
+    # What did not serve was written anew: the summary serves `status` again.
+    assert Store(tmp_path, readonly=True, summary=True).open().count("records") == 41
+    assert derived.read_one(db, "XQ-2026-0042")[0] == _request(42)
 
 
 def test_a_state_written_before_the_indexes_is_read_and_rewritten(tmp_path: Path) -> None:

@@ -352,6 +352,8 @@ class Store:
             except Unavailable:
                 values = None
         if values is None:
+            # Its indexes did not serve: the next checkpoint writes them anew.
+            self._dirty.add(table)
             data = storage.decode(raw)
             meta = data.get(META_TABLE, {}).get("checkpoint", {})
             self._check_schema(storage, int(meta.get("schema", SCHEMA_VERSION)))
@@ -386,6 +388,7 @@ class Store:
                     return projections
         except (OSError, Unavailable):
             pass
+        self._dirty.add("records")  # the next checkpoint writes the summary anew
         loads = orjson.loads
         return {k: encode(derived.project(loads(v))) for k, v in values.items()}
 
