@@ -303,8 +303,8 @@ class Daemon:
                 self._mailbox_down(exc)
                 return total
             self._mailbox_up()
-            for fetched in batch.messages:
-                self.journal.put(fetched.raw)
+            # One flush for the batch (fsutil.rename_batch), before it is acknowledged.
+            self.journal.put_many([fetched.raw for fetched in batch.messages])
             self.notifier.watchdog()  # a backlog is fetched batch by batch
             if batch.cursor is not None and batch.cursor != self.view.meta(CURSOR_KEY):
                 txn = Txn()

@@ -217,3 +217,57 @@ def test_pause_between_retries_grows_and_is_capped(tmp_path: Path) -> None:
         pauses.append(pause)
         clock.advance(dt.timedelta(seconds=pause))
     assert pauses == [30, 60, 120, 240, 480, 600, 600, 600]
+
+
+def test_a_batch_the_sent_folder_could_not_file_stays_queued_and_is_filed_once(
+        tmp_path: Path, monkeypatch: object) -> None:
+    import pytest
+
+    from collabd.config import LocalBackend
+    from collabd.mailbox import local
+
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path / "state").open()
+    outbox = _outbox(store, clock)
+    mailbox = local.LocalMailbox(LocalBackend(), state_dir=tmp_path / "state",
+                                 address="collab@example.com", listen=False)
+    mailbox.start()
+    for n in (1, 2, 3):
+        txn = Txn()
+        outbox.queue(txn, _draft(n))
+        store.commit(txn)
+    real = local.rename_batch
+    failing = pytest.MonkeyPatch()
+    failing.setattr(local, "rename_batch", lambda *_: (_ for _ in ()).throw(
+        OSError(28, "No space left on device")))
+    outbox.send_due(mailbox)
+    failing.undo()
+    assert local.rename_batch is real
+    # Nothing filed, nothing recorded as sent: all three are still to go.
+    assert list(mailbox.sent.new.iterdir()) == []
+    assert outbox.pending_count() == 3
+    assert list(mailbox.sent.tmp.iterdir()) == []
+    assert outbox.send_due(mailbox) == 3
+    assert len(list(mailbox.sent.new.iterdir())) == 3
+    assert outbox.pending_count() == 0
+    mailbox.stop()
+    store.close()
+
+
+def test_a_batch_of_journal_entries_is_whole_or_not_there(tmp_path: Path) -> None:
+    from collabd.store import Journal, fsutil
+
+    journal = Journal(tmp_path / "queue")
+    raws = [f"Message-ID: <m{n}@x>\r\n\r\nbody {n}\r\n".encode() for n in range(5)]
+    paths = journal.put_many(raws)
+    assert [p.read_bytes() for p in paths] == raws
+    assert sorted(p.name for p in journal.pending()) == sorted(p.name for p in paths)
+    # A crash after the temp files were written, before they were renamed: at the next
+    # start they are removed, and nothing half-written is ever read as a message.
+    incoming = tmp_path / "queue" / "in"
+    for raw in raws[:2]:
+        fsutil.write_new_file(fsutil.temp_path_for(incoming / "x.eml"), raw, sync=False)
+    again = Journal(tmp_path / "queue")
+    again.recover()
+    assert sorted(p.name for p in again.pending()) == sorted(p.name for p in paths)
+    assert not [p for p in incoming.iterdir() if p.name.startswith(".")]

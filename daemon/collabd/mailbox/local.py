@@ -33,7 +33,7 @@ from collabd.mailbox.base import (
 )
 from collabd.mailbox.maildir import Maildir
 from collabd.mailbox.smtp import SecretSource, SmtpSender
-from collabd.store.fsutil import fsync_dir
+from collabd.store.fsutil import rename_batch
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class LocalMailbox(Mailbox):
         self.listen = listen
         self._controller: Controller | None = None
         self._filed_digests: set[str] | None = None
-        self._unflushed = False
+        self._staged: list[tuple[Path, Path]] = []
 
     def _filed(self) -> set[str]:
         """Digests of the Message-IDs already in the sent folder (read once)."""
@@ -130,6 +130,8 @@ class LocalMailbox(Mailbox):
     def start(self) -> None:
         self.inbox.ensure()
         self.sent.ensure()
+        for left in self.sent.tmp.iterdir():  # staged by a run that died before filing
+            left.unlink(missing_ok=True)
         self.inbox.clean_tmp()
         if not self.listen or self._controller is not None:
             return
@@ -198,22 +200,28 @@ class LocalMailbox(Mailbox):
             # Named by the time it is filed, so the folder lists in sending order.
             name = f"{time.time_ns()}.M{digest}.collabd"
             try:
-                # Each file is fsynced; the directory once per batch (flush), before the
-                # batch is recorded as sent. A crash in between sends the batch again,
-                # and a message whose file survived is not filed twice.
-                self.sent.deliver(raw, name, sync_dir=False)
+                # Filed in new/ with the rest of the batch, by one flush (flush), before
+                # the batch is recorded as sent. A crash before sends the batch again,
+                # and a message whose file was filed is not filed twice.
+                self._staged.append(self.sent.stage(raw, name))
             except OSError as exc:
                 raise SendError(f"cannot write to {self.sent.root}: {exc}") from exc
             self._filed().add(digest)
-            self._unflushed = True
         if self.relay is not None:
             self.relay.send(raw, sender, recipients)
         return SendReceipt()
 
     def flush(self) -> None:
-        if self._unflushed:
-            fsync_dir(self.sent.new)
-            self._unflushed = False
+        staged, self._staged = self._staged, []
+        try:
+            rename_batch(staged, self.sent.new)
+        except OSError as exc:
+            # Not filed: forgotten, so that sending them again files them.
+            for tmp, final in staged:
+                tmp.unlink(missing_ok=True)
+                if not final.exists():
+                    self._filed().discard(final.name.split(".M", 1)[1].split(".", 1)[0])
+            raise SendError(f"cannot file sent mail in {self.sent.root}: {exc}") from exc
 
     def check(self) -> list[tuple[bool, str]]:
         findings = [(True, f"inbox Maildir {self.inbox.root}"),

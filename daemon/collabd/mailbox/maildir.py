@@ -34,20 +34,24 @@ class Maildir:
         usec = int((now - sec) * 1_000_000)
         return f"{sec}.M{usec:06d}P{os.getpid()}R{secrets.token_hex(4)}.{_HOST}"
 
-    def deliver(self, raw: bytes, name: str | None = None, *, sync_dir: bool = True) -> Path:
-        """Write one message; it is durable and visible in new/ when this returns
-        (with `sync_dir=False`: once the caller has fsynced new/, e.g. for a batch)."""
+    def deliver(self, raw: bytes, name: str | None = None) -> Path:
+        """Write one message; it is durable and visible in new/ when this returns."""
+        tmp, final = self.stage(raw, name, sync=True)
+        os.replace(tmp, final)
+        fsync_dir(self.new)
+        return final
+
+    def stage(self, raw: bytes, name: str | None = None, *,
+              sync: bool = False) -> tuple[Path, Path]:
+        """Write one message into tmp/; returns (temp path, its name in new/), for the
+        caller to move there (a batch: fsutil.rename_batch)."""
         self.ensure()
         name = name or self.unique_name()
         # The temp name is always fresh: a given final name (the sent folder uses one per
         # Message-ID) must not collide with a temp file a crash left behind.
         tmp = self.tmp / f"{name}.{secrets.token_hex(4)}"
-        write_new_file(tmp, raw)
-        final = self.new / name
-        os.replace(tmp, final)
-        if sync_dir:
-            fsync_dir(self.new)
-        return final
+        write_new_file(tmp, raw, sync=sync)
+        return tmp, self.new / name
 
     def contains(self, name: str) -> bool:
         if (self.new / name).exists():

@@ -149,16 +149,27 @@ class Outbox:
                 if done:
                     sent += 1
                     if len(marks.ops) >= 2 * MARK_BATCH:
-                        mailbox.flush()
-                        self.store.commit(marks)
+                        if not self._commit_marks(mailbox, marks):
+                            break
                         marks = Txn()
                 elif self._resume_at is not None:
                     break  # the server is down: the rest waits for it too
         finally:
             if marks:
-                mailbox.flush()
-                self.store.commit(marks)
+                self._commit_marks(mailbox, marks)
         return sent
+
+    def _commit_marks(self, mailbox: Mailbox, marks: Txn) -> bool:
+        """Record a batch as sent, once the backend made its part durable; if it could
+        not, the batch stays queued and is sent again (never recorded unsent)."""
+        try:
+            mailbox.flush()
+        except SendError as exc:
+            log.error("the last %d message(s) sent are not recorded as sent and go again: "
+                      "%s", sum(1 for op in marks.ops if op[0] == "del"), exc)
+            return False
+        self.store.commit(marks)
+        return True
 
     @property
     def server_down(self) -> bool:

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from collabd.store.fsutil import fsync_dir, remove_stale_temps, temp_path_for, write_new_file
+from collabd.store.fsutil import (
+    fsync_dir,
+    remove_stale_temps,
+    rename_batch,
+    temp_path_for,
+    write_new_file,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,19 +69,30 @@ class Journal:
 
     def put(self, raw: bytes) -> Path:
         """Write `raw` durably into the queue; when this returns, a crash cannot lose it."""
+        return self.put_many([raw])[0]
+
+    def put_many(self, raws: list[bytes]) -> list[Path]:
+        """Write a batch durably into the queue, sharing one flush (fsutil.sync_batch);
+        when this returns, a crash cannot lose any of them. A crash before leaves whole
+        files or none under their final names (each is renamed into place whole)."""
         self.ensure()
-        digest = hashlib.sha1(raw).hexdigest()[:16]
-        name = f"{time.time_ns():020d}-{digest}-0{READY}"
-        final = self.incoming / name
-        tmp = temp_path_for(final)
+        pairs: list[tuple[Path, Path]] = []
         try:
-            write_new_file(tmp, raw)
-            os.replace(tmp, final)
+            for raw in raws:
+                digest = hashlib.sha1(raw).hexdigest()[:16]
+                final = self.incoming / f"{time.time_ns():020d}-{digest}-0{READY}"
+                pairs.append((temp_path_for(final), final))
+                write_new_file(pairs[-1][0], raw, sync=len(raws) == 1)
+            if len(raws) == 1:
+                os.replace(*pairs[0])
+                fsync_dir(self.incoming)
+            else:
+                rename_batch(pairs, self.incoming)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            for tmp, _final in pairs:
+                tmp.unlink(missing_ok=True)
             raise
-        fsync_dir(self.incoming)
-        return final
+        return [final for _tmp, final in pairs]
 
     # -- consumer side (the daemon) ----------------------------------------------
 
