@@ -97,7 +97,10 @@ class Archive:
                 entries = entries_by_file.get(name)
                 if entries:
                     index = db.table(MESSAGES)
-                    index.remove(doc_ids=[m for m in entries if index.contains(doc_id=m)])
+                    # One read of the table (contains() would read the file per id).
+                    present = [d.doc_id for d in index.all() if d.doc_id in entries]
+                    if present:
+                        index.remove(doc_ids=present)
                     index.insert_multiple(
                         Document(e, doc_id=m)  # type: ignore[arg-type]
                         for m, e in entries.items())
