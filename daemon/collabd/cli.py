@@ -208,11 +208,10 @@ def _show_data(config_path: Path | None, state_dir: Path,
             break
         if record is not None:
             return report.show_record(record, messages, archived=False)
-        archive = Archive(db_dir)
-        archived = archive.get(record_id)
+        archived, archived_messages = Archive(db_dir).get_with_messages(record_id)
         if archived is None:
             return None
-        return report.show_record(archived, {**messages, **archive.messages_of(record_id)},
+        return report.show_record(archived, {**messages, **archived_messages},
                                   archived=True)
     return report.show(_open_view(_load(config_path)), record_id)
 

@@ -169,6 +169,18 @@ class Archive:
                 return dict(doc)
         return None
 
+    def get_with_messages(self, record_id: str) -> tuple[dict[str, Any] | None,
+                                                         dict[str, dict[str, Any]]]:
+        """An archived record and its message-index entries, from one read of its file
+        (`collabd show`)."""
+        path = self.dir / f"{chunk_of(record_id)}.json"
+        data = AtomicJSONStorage(path).read() if path.exists() else None
+        if data is None or record_id not in data.get(TABLE, {}):
+            return self.get(record_id), {}  # not there, or in a legacy year file
+        messages = {mid: entry for mid, entry in data.get(MESSAGES, {}).items()
+                    if entry.get("record") == record_id}
+        return dict(data[TABLE][record_id]), messages
+
     def search(self, **equals: Any) -> Iterator[dict[str, Any]]:
         """Archived records whose top-level keys equal the given values."""
         q = Query()
