@@ -28,7 +28,7 @@ from collabd.mailbox.base import Mailbox, MailboxUnavailable, SendError
 from collabd.mailbox.local import LocalMailbox
 from collabd.outbound.compose import Person
 from collabd.outbound.invites import native_answer
-from collabd.outbound.outbox import MESSAGES, Outbox, SendPolicy
+from collabd.outbound.outbox import MESSAGES, OUTBOX, Outbox, SendPolicy
 from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules, load_rules
 from collabd.resources import skeleton_dir
@@ -547,6 +547,14 @@ class Daemon:
         candidates = (self.store.get("records", i) for i in self.to_archive.due(now))
         old = [r for r in candidates
                if r is not None and (closed := _closed_at(r)) and closed <= cutoff]
+        if not old:
+            return 0
+        # A record whose mail is still to be sent stays until it is: its message-index
+        # entries are what a reply to that mail will be read against.
+        sending = {e.get("record") for e in self.store.values(OUTBOX)}
+        for record in [r for r in old if r["id"] in sending]:
+            old.remove(record)
+            self.to_archive.set(record["id"], now + dt.timedelta(minutes=10))
         if not old:
             return 0
         # Their message-index entries go with them, out of the working set.

@@ -103,3 +103,50 @@ def test_an_archived_records_messages_leave_the_working_set_and_are_still_known(
     shown = collabd("show", "XQ-2026-0001", config=deployment).stdout.decode()
     assert "[archived]" in shown and "<our-ack@collab>" in shown
     assert "<old-request@example.com>" in shown
+
+
+def test_an_archived_message_is_found_after_a_torn_append(tmp_path: Path) -> None:
+    from collabd.store.archive import Archive
+
+    archive = Archive(tmp_path)
+    record = {"id": "XQ-2026-0001", "status": "closed"}
+    entry = {"dir": "out", "record": "XQ-2026-0001", "purpose": "request_ack"}
+    archive.put_many([record], {"<first@x>": entry})
+    bucket = archive._bucket("<a@b>")
+    with bucket.open("ab") as fh:  # a crash in the middle of appending its line
+        fh.write(b"<a@b>\tXQ-20")
+    archive.put_many([record], {"<a@b>": entry, "<first@x>": entry})  # the sweep again
+    assert archive.message("<a@b>") == entry
+    assert archive.message("<first@x>") == entry
+    assert archive.message("<never@x>") is None
+
+
+def test_a_record_whose_mail_is_still_queued_is_not_archived_yet(
+        deployment: Config) -> None:
+    from collabd.outbound.compose import Draft, Person
+    from collabd.store import Txn
+
+    daemon = daemon_at(deployment, at("2026-12-01 10:00"))
+    try:
+        now = daemon.clock.now()
+        closed = new_record("request", "XQ-2026-0001", now, status="closed",
+                            closed=now.isoformat(), title="已验收的需求")
+        daemon.commit(Outcome(records=[closed]))
+        txn = Txn()
+        queued = daemon.outbox.queue(txn, Draft(
+            to=[Person("zhang.wei@example.com", "张伟")], subject="[XQ-2026-0001] 已关闭",
+            text="已验收。", record="XQ-2026-0001"))
+        daemon.store.commit(txn)
+        daemon.clock.advance(dt.timedelta(days=31))  # type: ignore[attr-defined]
+        daemon.tick()
+        # Its notice is still to go: the record and the notice's index entry stay.
+        assert daemon.store.get("records", "XQ-2026-0001") is not None
+        assert daemon.store.get("messages", queued.message_id)["purpose"]  # type: ignore[index]
+        daemon.outbox.send_due(daemon.mailbox)
+        daemon.clock.advance(dt.timedelta(minutes=11))  # type: ignore[attr-defined]
+        daemon.tick()
+        assert daemon.store.get("records", "XQ-2026-0001") is None
+        archived = daemon.view.message(queued.message_id)
+        assert archived is not None and archived.get("sent")
+    finally:
+        daemon.close()

@@ -232,7 +232,8 @@ def test_a_batch_the_sent_folder_could_not_file_stays_queued_and_is_filed_once(
     mailbox = local.LocalMailbox(LocalBackend(), state_dir=tmp_path / "state",
                                  address="collab@example.com", listen=False)
     mailbox.start()
-    for n in (1, 2, 3):
+    # More than one batch of sent marks (50), so a failure meets the batch boundary.
+    for n in range(1, 61):
         txn = Txn()
         outbox.queue(txn, _draft(n))
         store.commit(txn)
@@ -243,12 +244,12 @@ def test_a_batch_the_sent_folder_could_not_file_stays_queued_and_is_filed_once(
     outbox.send_due(mailbox)
     failing.undo()
     assert local.rename_batch is real
-    # Nothing filed, nothing recorded as sent: all three are still to go.
+    # Nothing filed, nothing recorded as sent: all sixty are still to go.
     assert list(mailbox.sent.new.iterdir()) == []
-    assert outbox.pending_count() == 3
+    assert outbox.pending_count() == 60
     assert list(mailbox.sent.tmp.iterdir()) == []
-    assert outbox.send_due(mailbox) == 3
-    assert len(list(mailbox.sent.new.iterdir())) == 3
+    assert outbox.send_due(mailbox) == 60
+    assert len(list(mailbox.sent.new.iterdir())) == 60
     assert outbox.pending_count() == 0
     mailbox.stop()
     store.close()
@@ -271,3 +272,21 @@ def test_a_batch_of_journal_entries_is_whole_or_not_there(tmp_path: Path) -> Non
     again.recover()
     assert sorted(p.name for p in again.pending()) == sorted(p.name for p in paths)
     assert not [p for p in incoming.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failed_commit_counts_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path).open()
+    txn = Txn()
+    txn.put("messages", "<a@x>", {"dir": "in", "record": "XQ-2026-0001"})
+    real = store.wal.append
+
+    def full(*args: object, **kwargs: object) -> bytes:
+        raise OSError(28, "No space left on device")
+
+    store.wal.append = full  # type: ignore[method-assign]
+    with contextlib.suppress(OSError):
+        store.commit(txn)
+    store.wal.append = real  # type: ignore[method-assign]
+    store.commit(txn)  # the same change, retried
+    assert store.message_counts() == [1, 0]
+    store.close()

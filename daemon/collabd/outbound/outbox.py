@@ -149,9 +149,10 @@ class Outbox:
                 if done:
                     sent += 1
                     if len(marks.ops) >= 2 * MARK_BATCH:
-                        if not self._commit_marks(mailbox, marks):
+                        committed = self._commit_marks(mailbox, marks)
+                        marks = Txn()  # recorded, or to go again: never recorded later
+                        if not committed:
                             break
-                        marks = Txn()
                 elif self._resume_at is not None:
                     break  # the server is down: the rest waits for it too
         finally:

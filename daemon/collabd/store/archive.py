@@ -39,6 +39,12 @@ def _year_of(record_id: str) -> str:
     return found.group(1) if found else "other"
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"
+
+
 def chunk_of(record_id: str) -> str:
     """The archive file (relative, without .json) a record belongs in."""
     found = _ID.match(record_id)
@@ -130,6 +136,8 @@ class Archive:
         directory.mkdir(parents=True, exist_ok=True)
         for path, batch in lines.items():
             with path.open("ab") as fh:
+                if fh.tell() and not _ends_with_newline(path):
+                    batch.insert(0, b"\n")  # after a torn append: start a line of our own
                 fh.write(b"".join(batch))
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -143,12 +151,18 @@ class Archive:
         except FileNotFoundError:
             return None
         needle = b"\n" + message_id.encode("utf-8", "surrogatepass") + b"\t"
-        at = (b"\n" + data).rfind(needle)
-        if at < 0:
-            return None
-        end = data.find(b"\n", at)
-        record_id = data[at + len(needle) - 1:end].decode("utf-8")
-        return self.messages_of(record_id).get(message_id)
+        lines = b"\n" + data
+        before = len(lines)
+        while (at := lines.rfind(needle, 0, before)) >= 0:
+            before = at
+            end = lines.find(b"\n", at + len(needle))
+            if end < 0:
+                continue  # a line torn by a crash while appending
+            record_id = lines[at + len(needle):end].decode("utf-8", "replace")
+            found = self.messages_of(record_id).get(message_id)
+            if found is not None:
+                return found
+        return None
 
     def messages_of(self, record_id: str) -> dict[str, dict[str, Any]]:
         """The archived message-index entries of one record."""

@@ -578,6 +578,8 @@ class Store:
             ops = [*ops, ["put", "meta", COUNTS_KEY, {"processed": counts[0],
                                                       "sent": counts[1]}]]
         self.wal.append(seq, ops, sync=sync)
+        if counts is not None:
+            self._counts = counts  # only once written: a failed commit counts nothing
         if sync:
             # The mark never runs ahead of what the log has made durable.
             self.mark.write(seq)
@@ -611,7 +613,6 @@ class Store:
             pending[key] = new
             for i, (a, b) in enumerate(zip(_counted(old), _counted(new), strict=True)):
                 counts[i] += b - a
-        self._counts = counts
         return counts
 
     def message_counts(self) -> list[int]:
