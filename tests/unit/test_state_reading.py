@@ -284,3 +284,23 @@ def test_commits_go_on_while_a_checkpoint_is_written_and_a_crash_loses_none(
     assert again.group_keys("XQ-2026-0043") == ["<in-43@example.com>"]
     again.close()
     assert _everything(Store(tmp_path).open()) == expected
+
+
+def test_keys_with_tabs_and_newlines_are_indexed_like_any_other(tmp_path: Path) -> None:
+    from collabd.store import Archive
+
+    odd = "<odd\tid\nwith\\both@example.com>"
+    store = Store(tmp_path).open()
+    txn = Txn()
+    txn.put("records", "XQ-2026-0001", _request(1))
+    txn.put("messages", odd, {"dir": "in", "record": "XQ-2026-0001"})
+    store.commit(txn)
+    store.close()
+    again = Store(tmp_path).open()
+    assert "messages" not in again._dirty  # loaded from its index, not decoded
+    assert again.get("messages", odd) == {"dir": "in", "record": "XQ-2026-0001"}
+    again.close()
+    assert odd in derived.read_one(tmp_path / "db", "XQ-2026-0001")[1]
+    archive = Archive(tmp_path / "db")
+    archive.put_many([_request(1, "closed")], {odd: {"dir": "in", "record": "XQ-2026-0001"}})
+    assert archive.message(odd) == {"dir": "in", "record": "XQ-2026-0001"}

@@ -24,6 +24,7 @@ from typing import Any
 from tinydb import Query
 from tinydb.table import Document
 
+from collabd.store.derived import key_bytes, key_of
 from collabd.store.fsutil import fsync_dir
 from collabd.store.tinystore import AtomicJSONStorage, CollabdTinyDB
 
@@ -125,11 +126,8 @@ class Archive:
         does not grow with the archive; a line written twice after a crash is harmless)."""
         lines: dict[Path, list[bytes]] = {}
         for mid, entry in messages.items():
-            if "\t" in mid or "\n" in mid:
-                continue
             lines.setdefault(self._bucket(mid), []).append(
-                b"%s\t%s\n" % (mid.encode("utf-8", "surrogatepass"),
-                                str(entry.get("record") or "").encode("utf-8")))
+                b"%s\t%s\n" % (key_bytes(mid), key_bytes(str(entry.get("record") or ""))))
         if not lines:
             return
         directory = self.dir / "messages"
@@ -150,7 +148,7 @@ class Archive:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
-        needle = b"\n" + message_id.encode("utf-8", "surrogatepass") + b"\t"
+        needle = b"\n" + key_bytes(message_id) + b"\t"
         lines = b"\n" + data
         before = len(lines)
         while (at := lines.rfind(needle, 0, before)) >= 0:
@@ -158,7 +156,7 @@ class Archive:
             end = lines.find(b"\n", at + len(needle))
             if end < 0:
                 continue  # a line torn by a crash while appending
-            record_id = lines[at + len(needle):end].decode("utf-8", "replace")
+            record_id = key_of(lines[at + len(needle):end])
             found = self.messages_of(record_id).get(message_id)
             if found is not None:
                 return found

@@ -120,7 +120,7 @@ def slices(table: str, data: bytes, index_file: Path) -> dict[str, bytes]:
         if not line:
             continue
         key_b, off_b, len_b = line.split(b"\t")
-        key = key_b.decode("utf-8", "surrogatepass")
+        key = key_of(key_b)
         prefix = (b"," if out else b"") + dumps(key) + b":"
         off, length = int(off_b), int(len_b)
         if off != pos + len(prefix) or data[pos:off] != prefix:
@@ -150,9 +150,26 @@ def index_bytes(file_seq: int, size: int, at: dict[str, list[int]]) -> bytes:
     """One line per key, `\nkey\toffset\tlength`: a lookup is one bytes.find, with
     nothing parsed (a JSON index of 100,000 keys costs 70 ms to load)."""
     lines = [b"%s %d %d" % (INDEX_MAGIC, file_seq, size)]
-    lines += [b"%s\t%d\t%d" % (k.encode("utf-8", "surrogatepass"), off, length)
-              for k, (off, length) in at.items() if "\t" not in k and "\n" not in k]
+    lines += [b"%s\t%d\t%d" % (key_bytes(k), off, length) for k, (off, length) in at.items()]
     return b"\n".join(lines) + b"\n"
+
+
+def key_bytes(key: str) -> bytes:
+    """A key as it is written in an index line: tab, newline and backslash escaped (a
+    Message-ID is whatever a sender wrote)."""
+    if "\\" in key or "\t" in key or "\n" in key or "\r" in key:
+        key = (key.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+               .replace("\r", "\\r"))
+    return key.encode("utf-8", "surrogatepass")
+
+
+def key_of(data: bytes) -> str:
+    """The key an index line names (`key_bytes` undone)."""
+    key = data.decode("utf-8", "surrogatepass")
+    if "\\" not in key:
+        return key
+    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m.group(1),
+                                                                          m.group(1)), key)
 
 
 def summary_index_path(db_dir: Path) -> Path:
@@ -228,7 +245,7 @@ class _Index:
         return cls(path.parent, table, path)
 
     def find(self, key: str) -> list[int] | None:
-        needle = b"\n" + key.encode("utf-8", "surrogatepass") + b"\t"
+        needle = b"\n" + key_bytes(key) + b"\t"
         at = self.data.find(needle)
         if at < 0:
             return None
