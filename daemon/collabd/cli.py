@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -41,11 +42,12 @@ def _load(config_path: Path | None) -> Config:
         _fail(str(exc), 2)
 
 
-def _clock(config: Config, now: str | None) -> Clock:
+def _clock(tz: ZoneInfo, now: str | None) -> Clock:
+    """The system clock, or one fixed at `--now`."""
     if now is None:
-        return SystemClock(config.tz)
+        return SystemClock(tz)
     try:
-        return FixedClock(parse_instant(now, config.tz), config.tz)
+        return FixedClock(parse_instant(now, tz), tz)
     except ValueError as exc:
         _fail(f"--now: {exc}", 2)
 
@@ -113,7 +115,7 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
 
     config = _load(config_path)
     logs.setup(config.settings.daemon.log_level)
-    clock = _clock(config, now)
+    clock = _clock(config.tz, now)
     daemon = Daemon(config, clock, listen=not once)
     try:
         if once:
@@ -216,6 +218,22 @@ def _show_data(config_path: Path | None, state_dir: Path,
     return report.show(_open_view(_load(config_path)), record_id)
 
 
+def _status_settings(config_path: Path | None) -> tuple[Path, Path, ZoneInfo]:
+    """State directory, rules directory and timezone, read without the settings' models
+    (a tenth of a second); a file that does not read plainly is loaded properly, for
+    its errors."""
+    from collabd.configpath import quick_paths
+
+    quick = quick_paths(config_path)
+    if quick is not None:
+        try:
+            return quick[0], quick[1], ZoneInfo(quick[2])
+        except (ValueError, KeyError):
+            pass  # not a timezone: the full load says so
+    config = _load(config_path)
+    return config.state_dir, config.rules_dir, config.tz
+
+
 @main.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -226,23 +244,10 @@ def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
 
     Reads the state without locking it, so it works while the daemon runs.
     """
-    from zoneinfo import ZoneInfo
-
     from collabd import report
-    from collabd.configpath import quick_paths
     from collabd.store import Journal
 
-    # What it needs of the settings, read without their models (a tenth of a second);
-    # a file that does not read plainly is loaded properly, for its errors.
-    quick = quick_paths(config_path)
-    try:
-        state_dir, rules_dir, tz = (quick[0], quick[1], ZoneInfo(quick[2])) if quick else (
-            None, None, None)
-    except (ValueError, KeyError):
-        state_dir = rules_dir = tz = None
-    if state_dir is None or rules_dir is None or tz is None:
-        config = _load(config_path)
-        state_dir, rules_dir, tz = config.state_dir, config.rules_dir, config.tz
+    state_dir, rules_dir, tz = _status_settings(config_path)
     view = _open_state(state_dir, summary=True)
 
     def calendar() -> Any:
@@ -254,12 +259,8 @@ def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
         except CollabdError:
             return None  # the state can still be shown; due dates then end at 18:00
 
-    try:
-        moment = parse_instant(now, tz) if now else SystemClock(tz).now()
-    except ValueError as exc:
-        _fail(f"--now: {exc}", 2)
-    data = report.status(view, Journal(state_dir / "queue"), state_dir, moment,
-                         report.LazyCalendar(calendar))
+    data = report.status(view, Journal(state_dir / "queue"), state_dir,
+                         _clock(tz, now).now(), report.LazyCalendar(calendar))
     if as_json:
         _print_json(data)
     else:

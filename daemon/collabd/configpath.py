@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 CONFIG_ENV = "COLLABD_CONFIG"
 CONFIG_NAME = "collabd.yaml"
@@ -20,9 +21,9 @@ def default_config_path() -> Path:
     return Path(env) if env else Path(CONFIG_NAME)
 
 
-def quick_paths(path: Path | None) -> tuple[Path, Path, str] | None:
-    """(state directory, rules directory, timezone name) for the read-only commands, or
-    None when the file does not read as plain settings (then loaded properly)."""
+def _plain(path: Path | None) -> tuple[Path, dict[str, Any]] | None:
+    """The config file's path and its YAML as plain data, or None when it does not
+    read as a mapping (then the caller loads it properly and reports why)."""
     import yaml
 
     path = (path or default_config_path()).absolute()
@@ -31,33 +32,37 @@ def quick_paths(path: Path | None) -> tuple[Path, Path, str] | None:
                          Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeError, yaml.YAMLError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("paths") or {}, dict):
+    return (path, data) if isinstance(data, dict) else None
+
+
+def _resolve(path: Path, value: str) -> Path:
+    return Path(value) if Path(value).is_absolute() else path.parent / value
+
+
+def quick_paths(path: Path | None) -> tuple[Path, Path, str] | None:
+    """(state directory, rules directory, timezone name) for the read-only commands, or
+    None when the file does not read as plain settings (then loaded properly)."""
+    plain = _plain(path)
+    if plain is None:
         return None
+    path, data = plain
     paths = data.get("paths") or {}
+    if not isinstance(paths, dict):
+        return None
     state, rules = paths.get("state", "state"), paths.get("rules", "rules")
     timezone = data.get("timezone", "Asia/Shanghai")
     if not all(isinstance(v, str) for v in (state, rules, timezone)):
         return None
-
-    def resolve(p: str) -> Path:
-        return Path(p) if Path(p).is_absolute() else path.parent / p
-
-    return resolve(state), resolve(rules), timezone
+    return _resolve(path, state), _resolve(path, rules), timezone
 
 
 def quick_settings(path: Path | None) -> tuple[Path, int] | None:
     """(state directory, local.max_message_bytes), or None when the file does not read
     as plain settings (then the caller loads it properly and reports why)."""
-    import yaml
-
-    path = (path or default_config_path()).absolute()
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"),
-                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, UnicodeError, yaml.YAMLError):
+    plain = _plain(path)
+    if plain is None:
         return None
-    if not isinstance(data, dict):
-        return None
+    path, data = plain
     paths = data.get("paths") or {}
     local = data.get("local") or {}
     if not isinstance(paths, dict) or not isinstance(local, dict):
@@ -66,5 +71,4 @@ def quick_settings(path: Path | None) -> tuple[Path, int] | None:
     limit = local.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)
     if not isinstance(state, str) or not isinstance(limit, int) or isinstance(limit, bool):
         return None
-    state_path = Path(state)
-    return (state_path if state_path.is_absolute() else path.parent / state_path), limit
+    return _resolve(path, state), limit

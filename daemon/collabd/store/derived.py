@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from collabd.store.wal import SEGMENT_SUFFIX, Entry, segments
+from collabd.store.wal import Entry, first_seq, segments
 
 SUMMARY = "summary.json"
 MANIFEST = "checkpoint.json"
@@ -34,8 +34,8 @@ META_TABLE = "_checkpoint"
 # What `status` reads of a record: the keys of report.record_summary and report._due.
 SUMMARY_KEYS = ("id", "kind", "status", "title", "updated", "waiting_on", "escalation",
                 "response_due", "acceptance_due", "due_date", "start")
-_TRAILER = re.compile(rb'"wal_seq":(\d+)')
-_TRAILER_FULL = re.compile(rb'"checkpoint":\{"wal_seq":(\d+),"schema":(\d+)\}\}\}$')
+TRAILER_BYTES = 160
+_TRAILER = re.compile(rb'"checkpoint":\{"wal_seq":(\d+),"schema":(\d+)\}\}\}$')
 
 
 class Unavailable(Exception):
@@ -98,21 +98,19 @@ def layout(table: str, entries: Iterable[tuple[str, str | None, bytes]], wal_seq
 
 def trailer(data: bytes) -> tuple[int, int] | None:
     """(log position, schema) a table file written by `layout` ends with."""
-    found = _TRAILER_FULL.search(data, max(0, len(data) - 160))
+    found = _TRAILER.search(data, max(0, len(data) - TRAILER_BYTES))
     return (int(found.group(1)), int(found.group(2))) if found else None
 
 
-def slices(table: str, data: bytes, index_file: Path) -> dict[str, bytes]:
+def slices(table: str, data: bytes, index_file: Path,
+           offsets: list[int] | None = None) -> dict[str, bytes]:
     """Each value of a table file written by `layout`, as the bytes it is written as,
     cut where its index says — after checking that the index describes this very file
     and that the cuts fall exactly between `"key":` and the next entry. Unavailable
-    otherwise (the caller then decodes the file)."""
-    found = trailer(data)
-    if found is None:
-        raise Unavailable(f"{table}: no checkpoint trailer")
-    index = _Index.load(index_file, table)
-    if index.file_seq != found[0] or index.size != len(data):
-        raise Unavailable(f"{index_file.name} describes another {table} file")
+    otherwise (the caller then decodes the file). `offsets` receives where each value
+    starts, in file order."""
+    index = _Index(index_file, table)
+    index.describes(data)
     dumps = orjson.dumps
     out: dict[str, bytes] = {}
     pos = len(b'{"' + table.encode() + b'":{')
@@ -126,10 +124,34 @@ def slices(table: str, data: bytes, index_file: Path) -> dict[str, bytes]:
         if off != pos + len(prefix) or data[pos:off] != prefix:
             raise Unavailable(f"{index_file.name} does not match {table} at {key!r}")
         out[key] = data[off:off + length]
+        if offsets is not None:
+            offsets.append(off)
         pos = off + length
     if data[pos:pos + 3] != b'},"':
         raise Unavailable(f"{index_file.name} does not cover all of {table}")
     return out
+
+
+def groups_of(data: bytes, index_file: Path, keys: Iterable[str],
+              offsets: list[int]) -> dict[str, list[str]]:
+    """Group → its keys, for a table file written grouped by `layout`, from its group
+    index (`index_path`) and where each value starts (`slices`), nothing decoded.
+    Unavailable when the index does not describe this file or a value lies outside
+    every group."""
+    index = _Index(index_file, "groups")
+    index.describes(data)
+    spans = sorted((int(off), int(off) + int(length), key_of(name))
+                   for name, off, length in (line.split(b"\t")
+                                             for line in index.data.split(b"\n")[1:] if line))
+    groups: dict[str, list[str]] = {}
+    at = 0
+    for key, offset in zip(keys, offsets, strict=True):
+        while at < len(spans) and offset >= spans[at][1]:
+            at += 1
+        if at == len(spans) or offset < spans[at][0]:
+            raise Unavailable(f"{index_file.name}: {key!r} lies in no group")
+        groups.setdefault(spans[at][2], []).append(key)
+    return groups
 
 
 def index_path(db_dir: Path, table: str) -> Path:
@@ -194,12 +216,12 @@ def log_after(wal_dir: Path, after: int, needles: tuple[bytes, ...] = ()) -> Ite
     may be appending). With `needles`, only entries whose line contains one of them are
     decoded (the others cannot concern what is looked for)."""
     segs = segments(wal_dir)
-    first_kept = int(segs[0].name[: -len(SEGMENT_SUFFIX)]) if segs else after + 1
+    first_kept = first_seq(segs[0]) if segs else after + 1
     if first_kept > after + 1:
         raise Unavailable(f"the log starts at entry {first_kept}, after {after + 1}")
     for index, seg in enumerate(segs):
-        if index + 1 < len(segs) and int(segs[index + 1].name[: -len(SEGMENT_SUFFIX)]) <= after + 1:
-            continue
+        if index + 1 < len(segs) and first_seq(segs[index + 1]) <= after + 1:
+            continue  # entirely before `after`
         data = seg.read_bytes()
         for line in data.split(b"\n"):
             if len(line) < 10 or line[8:9] != b" ":
@@ -222,17 +244,17 @@ def _slice(path: Path, index: _Index, span: list[int]) -> bytes:
         size = os.fstat(fh.fileno()).st_size
         if size != index.size:
             raise Unavailable(f"{path.name} changed size")
-        tail = os.pread(fh.fileno(), 96, max(0, size - 96))
-        found = _TRAILER.search(tail)
-        if found is None or int(found.group(1)) != index.file_seq:
+        found = trailer(os.pread(fh.fileno(), TRAILER_BYTES, max(0, size - TRAILER_BYTES)))
+        if found is None or found[0] != index.file_seq:
             raise Unavailable(f"{path.name} is not the checkpoint its index describes")
         return os.pread(fh.fileno(), span[1], span[0])
 
 
 class _Index:
-    def __init__(self, db_dir: Path, table: str, path: Path | None = None) -> None:
+    def __init__(self, path: Path, table: str) -> None:
+        self.path = path
         try:
-            self.data = (path or index_path(db_dir, table)).read_bytes()
+            self.data = path.read_bytes()
             magic, file_seq, size = self.data[: self.data.index(b"\n")].rsplit(b" ", 2)
             if magic != INDEX_MAGIC:
                 raise ValueError("not an index")
@@ -240,9 +262,11 @@ class _Index:
         except (OSError, ValueError) as exc:
             raise Unavailable(f"{table} index: {exc}") from None
 
-    @classmethod
-    def load(cls, path: Path, table: str) -> _Index:
-        return cls(path.parent, table, path)
+    def describes(self, data: bytes) -> None:
+        """Unavailable unless this is the index of that very table file."""
+        found = trailer(data)
+        if found is None or found[0] != self.file_seq or len(data) != self.size:
+            raise Unavailable(f"{self.path.name} describes another file")
 
     def find(self, key: str) -> list[int] | None:
         needle = b"\n" + key_bytes(key) + b"\t"
@@ -270,8 +294,8 @@ def read_one(db_dir: Path, record_id: str) -> tuple[dict[str, Any] | None,
                                                     dict[str, dict[str, Any]]]:
     """One record of the working set (None if it is not there) and its message-index
     entries, read from slices of the table files and the log after them."""
-    rec_index = _Index(db_dir, "records")
-    msg_index = _Index(db_dir, "messages")
+    rec_index = _Index(index_path(db_dir, "records"), "records")
+    msg_index = _Index(index_path(db_dir, "messages"), "messages")
     record: dict[str, Any] | None = None
     span = rec_index.find(record_id)
     if span is not None:

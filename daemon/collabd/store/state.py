@@ -248,14 +248,16 @@ class Store:
         return tables if isinstance(tables, dict) else {}
 
     def _verify(self, table: str, known: dict[str, Any], file_seq: int,
-                storage: AtomicJSONStorage) -> None:
+                storage: AtomicJSONStorage, raw: bytes | None = None) -> None:
         """A table file that claims to be the checkpoint the manifest recorded must be
         that very file: rewritten by hand or disk (valid JSON, other content), it is
-        refused, with the way back."""
+        refused, with the way back. `raw`: its bytes, when the caller has read them."""
         expected = known.get("sha256")
         if not expected or known.get("file_seq") != file_seq:
             return
-        actual = hashlib.sha256(storage.path.read_bytes()).hexdigest()
+        if raw is None:
+            raw = storage.path.read_bytes()
+        actual = hashlib.sha256(raw).hexdigest()
         if actual != expected:
             raise StateDamaged(
                 f"{storage.path} does not match the checksum recorded when it was written "
@@ -344,13 +346,19 @@ class Store:
         file_seq = found[0] if found else -1
         if found is not None and known.get("file_seq") == file_seq and known.get("sha256"):
             self._check_schema(storage, found[1])
-            self._verify_bytes(table, known, raw, storage)
+            self._verify(table, known, file_seq, storage, raw)
             try:
-                keys_index = (derived.index_path(self.db_dir, table) if table == "records"
-                              else derived.keys_index_path(self.db_dir, table))
-                values = derived.slices(table, raw, keys_index)
+                if table == "records":
+                    values = derived.slices(table, raw, derived.index_path(self.db_dir, table))
+                else:
+                    offsets: list[int] = []
+                    values = derived.slices(table, raw, derived.keys_index_path(
+                        self.db_dir, table), offsets)
+                    self._groups = derived.groups_of(raw, derived.index_path(
+                        self.db_dir, table), values, offsets)
             except Unavailable:
                 values = None
+        sliced = values is not None
         if values is None:
             # Its indexes did not serve: the next checkpoint writes them anew.
             self._dirty.add(table)
@@ -358,14 +366,14 @@ class Store:
             meta = data.get(META_TABLE, {}).get("checkpoint", {})
             self._check_schema(storage, int(meta.get("schema", SCHEMA_VERSION)))
             file_seq = int(meta.get("wal_seq", 0))
-            self._verify(table, known, file_seq, storage)
+            self._verify(table, known, file_seq, storage, raw)
             values = {k: encode(v) for k, v in data.get(table, {}).items()}
             del data
         del raw
         self._tables[table] = values
         if table == "records":
             self._projection = self._projections_from_summary(known, file_seq, values)
-        else:
+        elif not sliced:
             self._groups = {}
             for key, value in values.items():
                 self._groups.setdefault(derived.message_group(orjson.loads(value)),
@@ -391,18 +399,6 @@ class Store:
         self._dirty.add("records")  # the next checkpoint writes the summary anew
         loads = orjson.loads
         return {k: encode(derived.project(loads(v))) for k, v in values.items()}
-
-    def _verify_bytes(self, table: str, known: dict[str, Any], raw: bytes,
-                      storage: AtomicJSONStorage) -> None:
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != known.get("sha256"):
-            raise StateDamaged(
-                f"{storage.path} does not match the checksum recorded when it was written "
-                f"(checkpoint at entry {known.get('file_seq')}, {self.db_dir / MANIFEST}): "
-                "it was changed since",
-                recovery=storage.recovery_hint(),
-            )
-        self._file_sha[table] = actual
 
     def _load_summary(self, table: str, manifest: dict[str, dict[str, int]]) -> None:
         if table == "messages":

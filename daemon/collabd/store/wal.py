@@ -41,7 +41,7 @@ def segments(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.name.endswith(SEGMENT_SUFFIX))
 
 
-def _first_seq(segment: Path) -> int:
+def first_seq(segment: Path) -> int:
     return int(segment.name[: -len(SEGMENT_SUFFIX)])
 
 
@@ -71,7 +71,7 @@ def _scan_segment(path: Path, *, is_last: bool) -> _Scan:
             if is_last and rest_is_last_line:
                 return _Scan(entries, offset)
             after = data[offset:].count(b"\n") + (0 if data.endswith(b"\n") else 1)
-            last_good = entries[-1].seq if entries else _first_seq(path) - 1
+            last_good = entries[-1].seq if entries else first_seq(path) - 1
             raise StateDamaged(
                 f"{path}: line {line_no} of the write-ahead log is damaged (checksum mismatch "
                 "in the middle of the log, not a torn last write)",
@@ -182,7 +182,7 @@ class WriteAheadLog:
         segs = segments(self.directory)
         for index, seg in enumerate(segs):
             is_last = index == len(segs) - 1
-            if not is_last and _first_seq(segs[index + 1]) <= after + 1:
+            if not is_last and first_seq(segs[index + 1]) <= after + 1:
                 continue  # entirely before what the checkpoint already holds
             scan = _scan_segment(seg, is_last=is_last)
             if scan.torn_at is not None and repair:
@@ -197,7 +197,7 @@ class WriteAheadLog:
 
     def first_available_seq(self) -> int | None:
         segs = segments(self.directory)
-        return _first_seq(segs[0]) if segs else None
+        return first_seq(segs[0]) if segs else None
 
     # -- writing ---------------------------------------------------------------
 
@@ -243,7 +243,7 @@ class WriteAheadLog:
         segs = segments(self.directory)
         dropped = False
         for index, seg in enumerate(segs[:-1]):
-            if _first_seq(segs[index + 1]) - 1 <= seq and seg != self._segment:
+            if first_seq(segs[index + 1]) - 1 <= seq and seg != self._segment:
                 seg.unlink(missing_ok=True)
                 dropped = True
         if dropped:
