@@ -19,6 +19,7 @@ Run: python bench/backlog.py [--local] [-n 10000]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -28,15 +29,65 @@ import tempfile
 import threading
 import time
 import types
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from collabd.app import Daemon
 from collabd.clock import FixedClock
-from collabd.config import load_config
+from collabd.config import Config, load_config
 from collabd.deployment import init_deployment
 from intake import NOW, TZ, request_message
+
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+
+
+@dataclass
+class _Run:
+    daemon: Daemon
+    start: float
+    ticks: list[float]
+
+    def result(self, backend: str, count: int, first_ack: float | None) -> dict[str, object]:
+        took = time.perf_counter() - self.start
+        return {"bench": "backlog", "backend": backend, "messages": count,
+                "drain_per_s": round(count / took, 1), "seconds": round(took, 1),
+                "first_ack_s": round(first_ack or -1, 2),
+                "longest_tick_s": round(max(self.ticks, default=0.0), 3),
+                "ticks": len(self.ticks),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+    def check_time(self) -> None:
+        if time.perf_counter() - self.start > 1800:
+            raise RuntimeError("the backlog did not drain in 30 minutes")
+
+
+@contextlib.contextmanager
+def _running(config: Config) -> Iterator[_Run]:
+    """The daemon's real loop in a thread, on a fixed clock in working hours, its ticks
+    timed; stopped and closed on the way out."""
+    daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
+    ticks: list[float] = []
+    real_tick = daemon.tick
+
+    def timed_tick() -> None:
+        began = time.perf_counter()
+        real_tick()
+        ticks.append(time.perf_counter() - began)
+
+    daemon.tick = timed_tick  # type: ignore[method-assign]
+    run = _Run(daemon, time.perf_counter(), ticks)
+    daemon.start()
+    loop = threading.Thread(target=daemon.run_forever, kwargs={"install_signals": False})
+    loop.start()
+    try:
+        yield run
+    finally:
+        daemon.request_stop()
+        loop.join()
+        daemon.close()
 
 
 def run_local(count: int) -> dict[str, object]:
@@ -47,35 +98,18 @@ def run_local(count: int) -> dict[str, object]:
     for n in range(count):
         (new / f"{n:08d}.backlog").write_bytes(request_message(n))
     sent_dir = config.state_dir / "mail" / "sent" / "new"
-    daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
-    ticks = _timed_ticks(daemon)
-    start = time.perf_counter()
-    daemon.start()
-    loop = threading.Thread(target=daemon.run_forever, kwargs={"install_signals": False})
-    loop.start()
     first_ack = None
-    try:
+    with _running(config) as run:
         while True:
             # Polled cheaply and not too often: this thread shares the GIL with the daemon.
             time.sleep(0.2 if first_ack is not None else 0.02)
             sent = len(os.listdir(sent_dir)) if sent_dir.is_dir() else 0
             if first_ack is None and sent:
-                first_ack = time.perf_counter() - start
-            left = len(os.listdir(new)) + daemon.journal.counts()["waiting"]
-            if not left and daemon.outbox.pending_count() == 0 and sent >= 2 * count:
-                break
-            if time.perf_counter() - start > 1800:
-                raise RuntimeError("the backlog did not drain in 30 minutes")
-        took = time.perf_counter() - start
-    finally:
-        daemon.request_stop()
-        loop.join()
-        daemon.close()
-    return {"bench": "backlog", "backend": "local", "messages": count,
-            "drain_per_s": round(count / took, 1), "seconds": round(took, 1),
-            "first_ack_s": round(first_ack or -1, 2),
-            "longest_tick_s": round(max(ticks, default=0.0), 3), "ticks": len(ticks),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+                first_ack = time.perf_counter() - run.start
+            left = len(os.listdir(new)) + run.daemon.journal.counts()["waiting"]
+            if not left and run.daemon.outbox.pending_count() == 0 and sent >= 2 * count:
+                return run.result("local", count, first_ack)
+            run.check_time()
 
 
 SUBMISSION = """
@@ -110,76 +144,53 @@ server.close()
 """
 
 
+@contextlib.contextmanager
+def submission_server(lmtp_port: int) -> Iterator[int]:
+    """The tests' SMTP submission server delivering into Dovecot by LMTP, in a process
+    of its own (so that it does not share the daemon's CPU); yields its port."""
+    helper = subprocess.Popen([sys.executable, "-c", SUBMISSION, str(lmtp_port), str(TESTS)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert helper.stdout is not None
+        yield int(helper.stdout.readline())
+    finally:
+        helper.communicate("")
+
+
 def run_dovecot(count: int) -> dict[str, object]:
-    tests = Path(__file__).resolve().parent.parent / "tests"
-    sys.path.insert(0, str(tests))
+    sys.path.insert(0, str(TESTS))
     # The tests' own servers and addresses.
     from helpers import SHARED
     from servers import Dovecot, imap_deployment
 
     root = Path(tempfile.mkdtemp(prefix="collabd-backlog-"))
     dovecot = Dovecot().start()
-    helper = subprocess.Popen([sys.executable, "-c", SUBMISSION, str(dovecot.lmtp_port),
-                               str(tests)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
     try:
-        assert helper.stdout is not None
-        port = int(helper.stdout.readline())
-        submission = types.SimpleNamespace(port=port)
-        with dovecot.login(SHARED) as client:
-            for n in range(count):
-                client.append("INBOX", request_message(n))
-        requester = "zhang.wei@example.com"  # request 0's sender (bench/intake.PEOPLE)
-        config = imap_deployment(root / "deploy", dovecot, submission)  # type: ignore[arg-type]
-        daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
-        ticks = _timed_ticks(daemon)
-        start = time.perf_counter()
-        daemon.start()
-        loop = threading.Thread(target=daemon.run_forever, kwargs={"install_signals": False})
-        loop.start()
-        first_ack = None
-        try:
-            with dovecot.login(requester) as watcher:
-                while first_ack is None:
-                    if watcher.folder_exists("INBOX") and watcher.folder_status(
-                            "INBOX", ["MESSAGES"])[b"MESSAGES"]:
-                        first_ack = time.perf_counter() - start
-                    else:
-                        time.sleep(0.05)
-            while True:
-                time.sleep(0.5)
-                processed = daemon.store.message_counts()[0]
-                if (processed >= count and daemon.journal.counts()["waiting"] == 0
-                        and daemon.outbox.pending_count() == 0):
-                    break
-                if time.perf_counter() - start > 1800:
-                    raise RuntimeError("the backlog did not drain in 30 minutes")
-            took = time.perf_counter() - start
-        finally:
-            daemon.request_stop()
-            loop.join()
-            daemon.close()
+        with submission_server(dovecot.lmtp_port) as port:
+            with dovecot.login(SHARED) as client:
+                for n in range(count):
+                    client.append("INBOX", request_message(n))
+            requester = "zhang.wei@example.com"  # request 0's sender (bench/intake.PEOPLE)
+            config = imap_deployment(root / "deploy", dovecot,
+                                     types.SimpleNamespace(port=port))  # type: ignore[arg-type]
+            first_ack = None
+            with _running(config) as run:
+                with dovecot.login(requester) as watcher:
+                    while first_ack is None:
+                        if watcher.folder_exists("INBOX") and watcher.folder_status(
+                                "INBOX", ["MESSAGES"])[b"MESSAGES"]:
+                            first_ack = time.perf_counter() - run.start
+                        else:
+                            time.sleep(0.05)
+                while True:
+                    time.sleep(0.5)
+                    processed = run.daemon.store.message_counts()[0]
+                    if (processed >= count and run.daemon.journal.counts()["waiting"] == 0
+                            and run.daemon.outbox.pending_count() == 0):
+                        return run.result("imap (Dovecot)", count, first_ack)
+                    run.check_time()
     finally:
-        helper.communicate("")
         dovecot.cleanup()
-    return {"bench": "backlog", "backend": "imap (Dovecot)", "messages": count,
-            "drain_per_s": round(count / took, 1), "seconds": round(took, 1),
-            "first_ack_s": round(first_ack, 2),
-            "longest_tick_s": round(max(ticks, default=0.0), 3), "ticks": len(ticks),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
-
-
-def _timed_ticks(daemon: Daemon) -> list[float]:
-    ticks: list[float] = []
-    real_tick = daemon.tick
-
-    def timed_tick() -> None:
-        began = time.perf_counter()
-        real_tick()
-        ticks.append(time.perf_counter() - began)
-
-    daemon.tick = timed_tick  # type: ignore[method-assign]
-    return ticks
 
 
 def main() -> None:

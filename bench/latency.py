@@ -35,14 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from imapclient import IMAPClient
 
-from backlog import SUBMISSION
+from backlog import submission_server
 from collabd.config import Config
 from helpers import SHARED
 from intake import PEOPLE, request_message
 from scale import _templates, populate
 from servers import PASSWORD, Dovecot, imap_deployment
 
-TESTS = Path(__file__).resolve().parent.parent / "tests"
 NOW = "2026-12-01T10:00:00+08:00"
 
 
@@ -132,18 +131,13 @@ def main() -> None:
                                      dir=os.environ.get("TMPDIR")) as tmp:
         root = Path(tmp)
         dovecot = Dovecot().start()
-        helper = subprocess.Popen([sys.executable, "-c", SUBMISSION,
-                                   str(dovecot.lmtp_port), str(TESTS)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
-            assert helper.stdout is not None
-            port = int(helper.stdout.readline())
-            templates = _templates(root)
-            for size in (int(s) for s in args.sizes.split(",") if s):
-                print(json.dumps(measure(root, size, args.n, dovecot, port, templates)),
-                      flush=True)
+            with submission_server(dovecot.lmtp_port) as port:
+                templates = _templates(root)
+                for size in (int(s) for s in args.sizes.split(",") if s):
+                    print(json.dumps(measure(root, size, args.n, dovecot, port, templates)),
+                          flush=True)
         finally:
-            helper.communicate("")
             dovecot.cleanup()
 
 

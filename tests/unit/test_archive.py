@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from collabd.app import Daemon
 from collabd.config import Config
 from collabd.workflow.outcome import Outcome, new_record
 from helpers import at, collabd, daemon_at
@@ -59,6 +60,14 @@ def test_archive_files_hold_a_thousand_and_old_year_files_are_still_read(tmp_pat
     assert sum(1 for _ in archive.search(status="closed")) == 2502
 
 
+def _close_one(daemon: Daemon) -> None:
+    """XQ-2026-0001, closed now (archived once `archive_after_days` have passed)."""
+    now = daemon.clock.now()
+    daemon.commit(Outcome(records=[new_record(
+        "request", "XQ-2026-0001", now, status="closed", closed=now.isoformat(),
+        title="已验收的需求")]))
+
+
 def test_an_archived_records_messages_leave_the_working_set_and_are_still_known(
         deployment: Config) -> None:
     from collabd.store import Txn
@@ -71,10 +80,7 @@ def test_an_archived_records_messages_leave_the_working_set_and_are_still_known(
         "Date: Tue, 01 Dec 2026 10:00:00 +0800\r\n\r\nhello\r\n").encode()
     daemon = daemon_at(deployment, at("2026-12-01 10:00"))
     try:
-        now = daemon.clock.now()
-        closed = new_record("request", "XQ-2026-0001", now, status="closed",
-                            closed=now.isoformat(), title="已验收的需求")
-        daemon.commit(Outcome(records=[closed]))
+        _close_one(daemon)
         txn = Txn()
         txn.put("messages", "<old-request@example.com>",
                 {"dir": "in", "record": "XQ-2026-0001", "kind": "request", "at": "x"})
@@ -128,10 +134,7 @@ def test_a_record_whose_mail_is_still_queued_is_not_archived_yet(
 
     daemon = daemon_at(deployment, at("2026-12-01 10:00"))
     try:
-        now = daemon.clock.now()
-        closed = new_record("request", "XQ-2026-0001", now, status="closed",
-                            closed=now.isoformat(), title="已验收的需求")
-        daemon.commit(Outcome(records=[closed]))
+        _close_one(daemon)
         txn = Txn()
         queued = daemon.outbox.queue(txn, Draft(
             to=[Person("zhang.wei@example.com", "张伟")], subject="[XQ-2026-0001] 已关闭",
