@@ -304,3 +304,55 @@ def test_keys_with_tabs_and_newlines_are_indexed_like_any_other(tmp_path: Path) 
     archive = Archive(tmp_path / "db")
     archive.put_many([_request(1, "closed")], {odd: {"dir": "in", "record": "XQ-2026-0001"}})
     assert archive.message(odd) == {"dir": "in", "record": "XQ-2026-0001"}
+
+
+def test_what_a_checkpoint_wrote_is_read_from_its_file_not_kept_in_memory(
+        tmp_path: Path) -> None:
+    import shutil
+    import tracemalloc
+
+    big = "很长的内容" * 1000  # 15 KB a record: 300 records are 4.5 MB on disk
+    store = Store(tmp_path).open()
+    txn = Txn()
+    for n in range(1, 301):
+        txn.put("records", f"XQ-2026-{n:04d}", _request(n, fields={"content": big}))
+        txn.put("messages", f"<in-{n}@example.com>",
+                {"dir": "in", "record": f"XQ-2026-{n:04d}", "quote": [big[:300]] * 10})
+    store.commit(txn)
+    store.close()
+    expected = _everything(Store(tmp_path, readonly=True).open())
+
+    tracemalloc.start()
+    try:
+        store = Store(tmp_path).open()
+        held = tracemalloc.get_traced_memory()[0]
+        assert held < 1_500_000, f"the open store holds {held} bytes"
+        assert _everything(store) == expected
+        # Changed since: held until the next checkpoint, which a commit overtakes.
+        txn = Txn()
+        txn.put("records", "XQ-2026-0007", _request(7, "closed"))
+        txn.put("messages", "<in-9@example.com>", {"dir": "in", "record": "XQ-2026-0010"})
+        store.commit(txn)
+        store.checkpoint(force=True, background=True)
+        during = Txn()
+        during.put("records", "XQ-2026-0008", _request(8, "delivered"))
+        during.delete("records", "XQ-2026-0009")
+        store.commit(during)
+        store.finish_checkpoint()
+        # The files the values were first read from are gone (kept copies dropped):
+        # every value is read from where the last checkpoint put it.
+        shutil.rmtree(tmp_path / "db" / "backups")
+        expected["records"]["XQ-2026-0007"] = _request(7, "closed")  # type: ignore[index]
+        expected["records"]["XQ-2026-0008"] = _request(8, "delivered")  # type: ignore[index]
+        del expected["records"]["XQ-2026-0009"]  # type: ignore[attr-defined]
+        expected["messages"]["<in-9@example.com>"] = {  # type: ignore[index]
+            "dir": "in", "record": "XQ-2026-0010"}
+        assert _everything(store) == expected
+        assert store.group_keys("XQ-2026-0010") == ["<in-10@example.com>", "<in-9@example.com>"]
+        store.checkpoint()
+        assert tracemalloc.get_traced_memory()[0] < 1_500_000
+        assert _everything(store) == expected
+        store.close()
+    finally:
+        tracemalloc.stop()
+    assert _everything(Store(tmp_path).open()) == expected

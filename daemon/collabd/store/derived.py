@@ -109,10 +109,38 @@ def slices(table: str, data: bytes, index_file: Path,
     and that the cuts fall exactly between `"key":` and the next entry. Unavailable
     otherwise (the caller then decodes the file). `offsets` receives where each value
     starts, in file order."""
+    return _cut(table, data, index_file, offsets, handles=False)  # type: ignore[return-value]
+
+
+def places(table: str, data: bytes, index_file: Path,
+           offsets: list[int] | None = None) -> dict[str, int]:
+    """As `slices`, but each value is where it lies in the file, as one int
+    (`handle`), nothing copied: the caller reads it back with `read_at`."""
+    return _cut(table, data, index_file, offsets, handles=True)  # type: ignore[return-value]
+
+
+def handle(offset: int, length: int) -> int:
+    """Where a value lies in a table file, as one int (offset and length)."""
+    return offset << 32 | length
+
+
+def read_at(fd: int, place: int) -> bytes:
+    """The bytes at a `handle` in the open file `fd` (a checkpoint file, never written
+    in place: a newer checkpoint is a new file)."""
+    length = place & 0xFFFFFFFF
+    data = os.pread(fd, length, place >> 32)
+    if len(data) != length:
+        raise OSError(f"a table file is shorter than its index says ({len(data)} of "
+                      f"{length} bytes at {place >> 32})")
+    return data
+
+
+def _cut(table: str, data: bytes, index_file: Path, offsets: list[int] | None,
+         handles: bool) -> dict[str, bytes] | dict[str, int]:
     index = _Index(index_file, table)
     index.describes(data)
     dumps = orjson.dumps
-    out: dict[str, bytes] = {}
+    out: dict[str, Any] = {}
     pos = len(b'{"' + table.encode() + b'":{')
     for line in index.data.split(b"\n")[1:]:
         if not line:
@@ -123,7 +151,7 @@ def slices(table: str, data: bytes, index_file: Path,
         off, length = int(off_b), int(len_b)
         if off != pos + len(prefix) or data[pos:off] != prefix:
             raise Unavailable(f"{index_file.name} does not match {table} at {key!r}")
-        out[key] = data[off:off + length]
+        out[key] = handle(off, length) if handles else data[off:off + length]
         if offsets is not None:
             offsets.append(off)
         pos = off + length

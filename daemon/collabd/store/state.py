@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -94,11 +95,15 @@ class Txn:
 class Store:
     """All durable records of one state directory.
 
-    The daemon keeps the records and the message index encoded (the JSON bytes they
-    are written as, a third of their size as Python objects: 100,000 open records fit
-    in a few hundred megabytes), and `get`/`values` decode a fresh copy; the other
-    tables, and every table of a read-only store, are kept as objects and handed out
-    as they are. Either way callers treat values as read-only and commit changed copies.
+    The daemon keeps the records and the message index encoded: a value written by
+    the last checkpoint stays in its table file and the table holds where it lies (an
+    int, `derived.handle`; the file is kept open, and a checkpoint writes a new file,
+    never this one), a value changed since is held as the JSON bytes it will be
+    written as. `get`/`values` read and decode a fresh copy. So the daemon's memory
+    does not grow with what it stores, only with what changed since the last
+    checkpoint. The other tables, and every table of a read-only store, are kept as
+    objects and handed out as they are. Either way callers treat values as read-only
+    and commit changed copies.
     """
 
     def __init__(self, state_dir: Path, *, readonly: bool = False,
@@ -139,6 +144,8 @@ class Store:
         self._summary_sha: str | None = None
         self._in_flight: _Checkpoint | None = None
         self._memo: dict[tuple[str, str], Any] | None = None
+        # encoded tables: the open checkpoint file their int values point into
+        self._fd: dict[str, int] = {}
 
     # -- opening ------------------------------------------------------------------
 
@@ -332,7 +339,7 @@ class Store:
         back, a file from before the index, an index that does not fit) is decoded
         and its values encoded again."""
         try:
-            raw = storage.path.read_bytes()
+            fd = os.open(storage.path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             if not fresh:
                 raise StateDamaged(
@@ -341,7 +348,15 @@ class Store:
                 ) from None
             self._tables[table] = {}
             return 0
-        values: dict[str, bytes] | None = None
+        try:
+            # Read through the descriptor that is kept: the bytes verified below are
+            # those of the very file the values will be read from.
+            with open(fd, "rb", closefd=False) as fh:
+                raw = fh.read()
+        except BaseException:
+            os.close(fd)
+            raise
+        values: dict[str, Any] | None = None
         found = derived.trailer(raw)
         file_seq = found[0] if found else -1
         if found is not None and known.get("file_seq") == file_seq and known.get("sha256"):
@@ -349,17 +364,20 @@ class Store:
             self._verify(table, known, file_seq, storage, raw)
             try:
                 if table == "records":
-                    values = derived.slices(table, raw, derived.index_path(self.db_dir, table))
+                    values = derived.places(table, raw, derived.index_path(self.db_dir, table))
                 else:
                     offsets: list[int] = []
-                    values = derived.slices(table, raw, derived.keys_index_path(
+                    values = derived.places(table, raw, derived.keys_index_path(
                         self.db_dir, table), offsets)
                     self._groups = derived.groups_of(raw, derived.index_path(
                         self.db_dir, table), values, offsets)
             except Unavailable:
                 values = None
         sliced = values is not None
-        if values is None:
+        if sliced:
+            self._keep_file(table, fd)
+        else:
+            os.close(fd)
             # Its indexes did not serve: the next checkpoint writes them anew.
             self._dirty.add(table)
             data = storage.decode(raw)
@@ -370,6 +388,7 @@ class Store:
             values = {k: encode(v) for k, v in data.get(table, {}).items()}
             del data
         del raw
+        assert values is not None
         self._tables[table] = values
         if table == "records":
             self._projection = self._projections_from_summary(known, file_seq, values)
@@ -380,8 +399,22 @@ class Store:
                                         []).append(key)
         return file_seq
 
+    def _keep_file(self, table: str, fd: int) -> None:
+        """From now on the table's int values point into the file open as `fd`."""
+        old = self._fd.pop(table, None)
+        if old is not None:
+            os.close(old)
+        self._fd[table] = fd
+
+    def _bytes(self, table: str, value: Any) -> bytes:
+        """An encoded table's value as its JSON bytes (read from the checkpoint file
+        when that is where it is)."""
+        if value.__class__ is int:
+            return derived.read_at(self._fd[table], value)
+        return value  # type: ignore[no-any-return]
+
     def _projections_from_summary(self, known: dict[str, Any], file_seq: int,
-                                  values: dict[str, bytes]) -> dict[str, bytes]:
+                                  values: dict[str, Any]) -> dict[str, bytes]:
         """Each record's projection: cut from summary.json when the manifest vouches for
         it (same SHA-256, same position, same records), else computed one by one (a
         decoded summary would leave the heap fragmented: hundreds of megabytes)."""
@@ -397,8 +430,9 @@ class Store:
         except (OSError, Unavailable):
             pass
         self._dirty.add("records")  # the next checkpoint writes the summary anew
-        loads = orjson.loads
-        return {k: encode(derived.project(loads(v))) for k, v in values.items()}
+        loads, read = orjson.loads, self._bytes
+        return {k: encode(derived.project(loads(read("records", v))))
+                for k, v in values.items()}
 
     def _load_summary(self, table: str, manifest: dict[str, dict[str, int]]) -> None:
         if table == "messages":
@@ -460,7 +494,7 @@ class Store:
             else:
                 group = derived.message_group(value)
                 if old is not None:
-                    before = derived.message_group(orjson.loads(old))
+                    before = derived.message_group(orjson.loads(self._bytes(table, old)))
                     if before == group:
                         return
                     self._ungroup(before, key)
@@ -475,7 +509,7 @@ class Store:
             for keys in self._kinds.values():
                 keys.discard(key)
         else:
-            self._ungroup(derived.message_group(orjson.loads(old)), key)
+            self._ungroup(derived.message_group(orjson.loads(self._bytes(table, old))), key)
 
     def _ungroup(self, group: str, key: str) -> None:
         keys = self._groups.get(group)
@@ -515,10 +549,10 @@ class Store:
         if value is not None and table in self._encoded:
             memo = self._memo
             if memo is None:
-                return orjson.loads(value)
+                return orjson.loads(self._bytes(table, value))
             found = memo.get((table, key))
             if found is None:
-                found = memo[(table, key)] = orjson.loads(value)
+                found = memo[(table, key)] = orjson.loads(self._bytes(table, value))
             return found
         return value
 
@@ -538,13 +572,14 @@ class Store:
 
     def values(self, table: str) -> Iterable[Any]:
         if table in self._encoded:
-            return map(orjson.loads, self._tables[table].values())
+            loads, read = orjson.loads, self._bytes
+            return (loads(read(table, v)) for v in self._tables[table].values())
         return self._tables[table].values()
 
     def items(self, table: str) -> Iterator[tuple[str, Any]]:
         if table in self._encoded:
-            loads = orjson.loads
-            return ((k, loads(v)) for k, v in self._tables[table].items())
+            loads, read = orjson.loads, self._bytes
+            return ((k, loads(read(table, v))) for k, v in self._tables[table].items())
         return iter(self._tables[table].items())
 
     def group_keys(self, record_id: str) -> list[str]:
@@ -671,13 +706,19 @@ class Store:
         self._last_checkpoint = time.monotonic()
         self.wal.rotate(seq + 1)
 
-        def write() -> dict[str, tuple[str, str | None]]:
-            written: dict[str, tuple[str, str | None]] = {}
-            for table, storage, data in jobs:
-                if isinstance(data, bytes):
-                    written[table] = (storage.write_payload(data), None)
-                else:
-                    written[table] = self._write_encoded(table, storage, seq, data)
+        def write() -> dict[str, _Written]:
+            written: dict[str, _Written] = {}
+            try:
+                for table, storage, data in jobs:
+                    if isinstance(data, bytes):
+                        written[table] = _Written(storage.write_payload(data))
+                    else:
+                        written[table] = self._write_encoded(table, storage, seq, data)
+            except BaseException:
+                for done in written.values():
+                    if done.fd is not None:
+                        os.close(done.fd)
+                raise
             return written
 
         if not background:
@@ -704,12 +745,19 @@ class Store:
             raise job.error
         self._finalize(job.seq, job.result)
 
-    def _finalize(self, seq: int, written: dict[str, tuple[str, str | None]]) -> None:
-        for table, (sha, summary_sha) in written.items():
-            self._file_sha[table] = sha
+    def _finalize(self, seq: int, written: dict[str, _Written]) -> None:
+        for table, done in written.items():
+            self._file_sha[table] = done.sha
             self._file_seq[table] = seq
-            if summary_sha is not None:
-                self._summary_sha = summary_sha
+            if done.summary_sha is not None:
+                self._summary_sha = done.summary_sha
+            if done.fd is not None:
+                # What is unchanged since the snapshot now lives in the new file only.
+                values = self._tables[table]
+                for key, place in done.places.items():
+                    if values.get(key) is done.snapshot[key]:
+                        values[key] = place
+                self._keep_file(table, done.fd)
         for table in TABLES:
             self._table_seq[table] = seq
         self.mark.sync()
@@ -728,27 +776,41 @@ class Store:
                 oldest = min(oldest, int(backup.name.split(".")[-2]))
         self.wal.drop_segments_before(oldest)
 
-    def _snapshot(self, table: str) -> tuple[dict[str, bytes], Any]:
+    def _snapshot(self, table: str) -> tuple[dict[str, Any], Any, int | None]:
         values = dict(self._tables[table])
+        fd = self._fd.get(table)
         if table == "records":
-            return values, dict(self._projection)
-        return values, {g: list(keys) for g, keys in self._groups.items()}
+            return values, dict(self._projection), fd
+        return values, {g: list(keys) for g, keys in self._groups.items()}, fd
 
     def _write_encoded(self, table: str, storage: AtomicJSONStorage, seq: int,
-                       snapshot: tuple[dict[str, bytes], Any]) -> tuple[str, str | None]:
+                       snapshot: tuple[dict[str, Any], Any, int | None]) -> _Written:
         """Write a table from a snapshot of its encoded values, laid out so that `show`
         and the next start read slices of it (derived.py), with its indexes (and the
-        summary). Touches nothing in memory: it may run in a thread."""
-        values, extra = snapshot
+        summary); the new file is opened for the values to be read from it. Touches
+        nothing in memory: it may run in a thread."""
+        values, extra, fd = snapshot
+
+        def raw(value: Any) -> bytes:
+            if value.__class__ is int:
+                assert fd is not None
+                return derived.read_at(fd, value)
+            return value  # type: ignore[no-any-return]
+
         if table == "records":
             entries: Iterable[tuple[str, str | None, bytes]] = (
-                (k, None, v) for k, v in values.items())
+                (k, None, raw(v)) for k, v in values.items())
         else:
-            entries = ((k, g, values[k]) for g, keys in extra.items() for k in keys)
+            entries = ((k, g, raw(values[k])) for g, keys in extra.items() for k in keys)
         payload, at, groups = derived.layout(table, entries, seq, SCHEMA_VERSION)
         sha = storage.write_payload(payload)
         size = len(payload)
         del payload
+        kept = os.open(storage.path, os.O_RDONLY | os.O_CLOEXEC)
+        if os.fstat(kept).st_size != size:  # not the file just written: keep the bytes
+            os.close(kept)
+            raise OSError(f"{storage.path} changed while it was being written")
+        handles = {k: derived.handle(off, length) for k, (off, length) in at.items()}
         summary_sha = None
         if table == "records":
             atomic_write(derived.index_path(self.db_dir, table),
@@ -764,13 +826,16 @@ class Store:
                          derived.index_bytes(seq, size, at), sync_dir=False)
             atomic_write(derived.index_path(self.db_dir, table),
                          derived.index_bytes(seq, size, groups), sync_dir=False)
-        return sha, summary_sha
+        return _Written(sha, summary_sha, kept, handles, values)
 
     def close(self) -> None:
         if self._opened and not self.readonly:
             self.checkpoint()  # completes one in flight first
         self.wal.close()
         self.mark.close()
+        for fd in self._fd.values():
+            os.close(fd)
+        self._fd.clear()
         self._opened = False
 
 
@@ -778,15 +843,27 @@ class _LogGap(Exception):
     pass
 
 
+@dataclass
+class _Written:
+    """A table file a checkpoint wrote: its SHA-256 (and the summary's), and for an
+    encoded table the file open for reading, where each value lies in it, and the
+    snapshot it was written from."""
+
+    sha: str
+    summary_sha: str | None = None
+    fd: int | None = None
+    places: dict[str, int] = field(default_factory=dict)
+    snapshot: dict[str, Any] = field(default_factory=dict)
+
+
 class _Checkpoint(threading.Thread):
     """Table files being written in the background (Store.checkpoint)."""
 
-    def __init__(self, seq: int, write: Callable[[], dict[str, tuple[str, str | None]]]
-                 ) -> None:
+    def __init__(self, seq: int, write: Callable[[], dict[str, _Written]]) -> None:
         super().__init__(name="collabd-checkpoint", daemon=True)
         self.seq = seq
         self._write = write
-        self.result: dict[str, tuple[str, str | None]] = {}
+        self.result: dict[str, _Written] = {}
         self.error: BaseException | None = None
 
     def run(self) -> None:
