@@ -60,6 +60,60 @@ def test_archive_files_hold_a_thousand_and_old_year_files_are_still_read(tmp_pat
     assert sum(1 for _ in archive.search(status="closed")) == 2502
 
 
+def test_an_archived_record_is_read_by_its_files_index_and_without_it_alike(
+        tmp_path: Path) -> None:
+    import json
+
+    from tinydb import TinyDB
+
+    from collabd.store.archive import Archive
+
+    archive = Archive(tmp_path)
+    records = [{"id": f"XQ-2026-{n:04d}", "status": "closed", "title": f"需求{n}\t\"引号\""}
+               for n in range(1, 1201)]
+    entries = {f"<m{n}.{k}@example.com>": {"dir": "in", "record": f"XQ-2026-{n:04d}", "k": k}
+               for n in range(1, 1201) for k in range(3)}
+    entries["<odd\tid@example.com>"] = {"dir": "out", "record": "XQ-2026-0007"}
+    archive.put_many(records[:600], {m: e for m, e in entries.items()
+                                     if e["record"] <= "XQ-2026-0600"})
+    archive.put_many(records[600:], {m: e for m, e in entries.items()
+                                     if e["record"] > "XQ-2026-0600"})
+    # Appended to a file already holding records: still one piece, still indexed.
+    archive.put_many([{"id": "XQ-2026-0005", "status": "closed", "late": True}],
+                     {"<late@example.com>": {"dir": "in", "record": "XQ-2026-0005"}})
+
+    def everything() -> dict[str, object]:
+        return {rid: archive.get_with_messages(rid)
+                for rid in ("XQ-2026-0005", "XQ-2026-0007", "XQ-2026-0999", "XQ-2026-1200",
+                            "XQ-2026-1201", "XQ-2027-0001")}
+
+    indexed = everything()
+    assert indexed["XQ-2026-0005"] == (
+        {"id": "XQ-2026-0005", "status": "closed", "late": True},
+        {**{f"<m5.{k}@example.com>": {"dir": "in", "record": "XQ-2026-0005", "k": k}
+            for k in range(3)}, "<late@example.com>": {"dir": "in", "record": "XQ-2026-0005"}})
+    assert set(indexed["XQ-2026-0007"][1]) == {  # type: ignore[index]
+        "<m7.0@example.com>", "<m7.1@example.com>", "<m7.2@example.com>",
+        "<odd\tid@example.com>"}
+    assert indexed["XQ-2026-1201"] == (None, {}) and indexed["XQ-2027-0001"] == (None, {})
+    assert archive.message("<odd\tid@example.com>") == entries["<odd\tid@example.com>"]
+    # Still an ordinary TinyDB file.
+    file = tmp_path / "archive" / "XQ-2026" / "0000.json"
+    with TinyDB(file) as db:
+        assert db.table("records").get(doc_id="XQ-2026-0999")["status"] == "closed"  # type: ignore[index]
+        assert len(db.table("messages")) == 999 * 3 + 2
+    # An index that does not describe its file (a crash between the two writes, a file
+    # put back from a copy) is not used: the file is decoded, with the same answers.
+    data = json.loads(file.read_bytes())
+    data["records"]["XQ-2026-0999"]["title"] = "改过"
+    file.write_text(json.dumps(data, ensure_ascii=False))
+    assert archive.get("XQ-2026-0999")["title"] == "改过"  # type: ignore[index]
+    data["records"]["XQ-2026-0999"]["title"] = indexed["XQ-2026-0999"][0]["title"]  # type: ignore[index]
+    file.write_text(json.dumps(data, ensure_ascii=False))
+    (tmp_path / "archive" / "XQ-2026" / "0001.idx").unlink()
+    assert everything() == indexed
+
+
 def _close_one(daemon: Daemon) -> None:
     """XQ-2026-0001, closed now (archived once `archive_after_days` have passed)."""
     now = daemon.clock.now()

@@ -6,6 +6,13 @@ it moves (at most 1,000 records each), and reading one record reads one such fil
 cost the same at 100 archived records as at 100,000. Archives written by earlier
 versions (`archive/<year>.json`, a whole year in one file) are still read.
 
+Each file is written in one piece, its message-index entries grouped by record, with
+`<file>.idx` beside it: where each record and each record's entries lie, and the
+SHA-256 and size of the file it describes. Reading one record (`show`, a late reply)
+reads the file, checks it is the one the index describes, and decodes only that
+record's slices; a file without a matching index (an older version's, a crash between
+the two writes) is decoded whole, as before.
+
 The message-index entries of archived records go with them (table `messages` of the
 same file), out of the daemon's memory; `archive/messages/<2 hex>.idx`, append-only
 lines `Message-ID<TAB>record id` in 256 buckets by hash, still tell an archived
@@ -21,11 +28,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb import Query
-from tinydb.table import Document
 
+from collabd.store import derived
 from collabd.store.derived import key_bytes, key_of
-from collabd.store.fsutil import fsync_dir
+from collabd.store.fsutil import atomic_write, fsync_dir
 from collabd.store.tinystore import AtomicJSONStorage, CollabdTinyDB
 
 _YEAR = re.compile(r"-(\d{4})-")
@@ -33,6 +41,7 @@ _ID = re.compile(r"^([A-Z]{2,4})-(\d{4})-(\d{1,9})$")
 TABLE = "records"
 MESSAGES = "messages"
 PER_FILE = 1000
+INDEX_MAGIC = b"collabd-archive-index 1"
 
 
 def _year_of(record_id: str) -> str:
@@ -93,27 +102,82 @@ class Archive:
         for mid, entry in (messages or {}).items():
             entries_by_file.setdefault(chunk_of(str(entry.get("record"))), {})[mid] = entry
         for name, batch in by_file.items():
-            (self.dir / name).parent.mkdir(parents=True, exist_ok=True)
-            with self._db(name) as db:
-                table = db.table(TABLE)
-                ids = {r["id"] for r in batch}
-                present = [doc.doc_id for doc in table.all() if doc.doc_id in ids]
-                if present:
-                    table.remove(doc_ids=present)
-                table.insert_multiple(Document(r, doc_id=r["id"]) for r in batch)
-                entries = entries_by_file.get(name)
-                if entries:
-                    index = db.table(MESSAGES)
-                    # One read of the table (contains() would read the file per id).
-                    present = [d.doc_id for d in index.all() if d.doc_id in entries]
-                    if present:
-                        index.remove(doc_ids=present)
-                    index.insert_multiple(
-                        Document(e, doc_id=m)  # type: ignore[arg-type]
-                        for m, e in entries.items())
+            path = self.dir / f"{name}.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            data = self._storage(name).read() or {}  # a damaged file is refused
+            tables = {table: dict(data.get(table) or {}) for table in (TABLE, MESSAGES)}
+            tables.update((t, v) for t, v in data.items() if t not in tables)
+            tables[TABLE].update((r["id"], r) for r in batch)
+            tables[MESSAGES].update(entries_by_file.get(name) or {})
+            self._write(name, tables)
         if messages:
             self._add_to_buckets(messages)
         return sum(len(b) for b in by_file.values())
+
+    def _storage(self, name: str) -> AtomicJSONStorage:
+        path = self.dir / f"{name}.json"
+        return AtomicJSONStorage(path, backup_dir=path.parent / "backups", keep=2)
+
+    def _write(self, name: str, tables: dict[str, dict[str, Any]]) -> None:
+        """One archive file (an ordinary TinyDB file), then its index."""
+        grouped: dict[str, list[str]] = {}
+        for mid, entry in tables[MESSAGES].items():
+            grouped.setdefault(derived.message_group(entry), []).append(mid)
+        dumps = orjson.dumps
+        layout = [(TABLE, ((k, None, dumps(v)) for k, v in tables[TABLE].items())),
+                  (MESSAGES, ((m, g, dumps(tables[MESSAGES][m]))
+                              for g, mids in grouped.items() for m in mids))]
+        layout += [(t, ((k, None, dumps(v)) for k, v in values.items()))
+                   for t, values in tables.items() if t not in (TABLE, MESSAGES)]
+        payload, places = derived.layout_tables(layout)
+        sha = self._storage(name).write_payload(payload)
+        lines = [b"%s %d %s" % (INDEX_MAGIC, len(payload), sha.encode())]
+        lines += [b"r\t%s\t%d\t%d" % (key_bytes(k), off, length)
+                  for k, (off, length) in places[TABLE][0].items()]
+        lines += [b"m\t%s\t%d\t%d" % (key_bytes(g), off, length)
+                  for g, (off, length) in places[MESSAGES][1].items()]
+        # Not synced on its own: an index lost in a crash describes another file, and
+        # is then not used.
+        atomic_write(self.dir / f"{name}.idx", b"\n".join(lines) + b"\n", sync_dir=False)
+
+    def _read_indexed(self, name: str) -> tuple[bytes, bytes] | None:
+        """An archive file's bytes and its index, if the index describes that file."""
+        try:
+            index = (self.dir / f"{name}.idx").read_bytes()
+            data = (self.dir / f"{name}.json").read_bytes()
+        except FileNotFoundError:
+            return None
+        magic, size, sha = index[: index.find(b"\n")].rsplit(b" ", 2)
+        if (magic != INDEX_MAGIC or not size.isdigit() or int(size) != len(data)
+                or hashlib.sha256(data).hexdigest().encode() != sha):
+            return None
+        return data, index
+
+    @staticmethod
+    def _slice(data: bytes, index: bytes, kind: bytes, key: str) -> bytes | None:
+        needle = b"\n" + kind + b"\t" + key_bytes(key) + b"\t"
+        at = index.find(needle)
+        if at < 0:
+            return None
+        end = index.find(b"\n", at + len(needle))
+        off, length = (int(n) for n in index[at + len(needle): end].split(b"\t"))
+        return data[off: off + length]
+
+    def _lookup(self, record_id: str, record: bool, messages: bool
+                ) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]] | None:
+        """From the record's file by its index: (record, its message-index entries),
+        or None when the file has no usable index."""
+        found = self._read_indexed(chunk_of(record_id))
+        if found is None:
+            return None
+        data, index = found
+        value = self._slice(data, index, b"r", record_id) if record else None
+        run = self._slice(data, index, b"m", record_id) if messages else None
+        try:
+            return (orjson.loads(value) if value is not None else None,
+                    orjson.loads(b"{" + run + b"}") if run is not None else {})
+        except orjson.JSONDecodeError:
+            return None  # cannot happen for the file the index describes; decode whole
 
     # -- archived messages ----------------------------------------------------------
 
@@ -164,34 +228,34 @@ class Archive:
 
     def messages_of(self, record_id: str) -> dict[str, dict[str, Any]]:
         """The archived message-index entries of one record."""
-        name = chunk_of(record_id)
-        if not (self.dir / f"{name}.json").exists():
-            return {}
-        with self._db(name) as db:
-            docs = db.table(MESSAGES).all()
-        return {str(d.doc_id): dict(d) for d in docs if d.get("record") == record_id}
+        return self.get_with_messages(record_id, record=False)[1]
 
     def get(self, record_id: str) -> dict[str, Any] | None:
-        for name in (chunk_of(record_id), _year_of(record_id)):  # then a legacy year file
-            if not (self.dir / f"{name}.json").exists():
-                continue
-            with self._db(name) as db:
-                doc = db.table(TABLE).get(doc_id=record_id)
-            if doc is not None:
-                return dict(doc)
-        return None
+        return self.get_with_messages(record_id, messages=False)[0]
 
-    def get_with_messages(self, record_id: str) -> tuple[dict[str, Any] | None,
-                                                         dict[str, dict[str, Any]]]:
+    def get_with_messages(self, record_id: str, *, record: bool = True,
+                          messages: bool = True) -> tuple[dict[str, Any] | None,
+                                                          dict[str, dict[str, Any]]]:
         """An archived record and its message-index entries, from one read of its file
-        (`collabd show`)."""
-        path = self.dir / f"{chunk_of(record_id)}.json"
-        data = AtomicJSONStorage(path).read() if path.exists() else None
-        if data is None or record_id not in data.get(TABLE, {}):
-            return self.get(record_id), {}  # not there, or in a legacy year file
-        messages = {mid: entry for mid, entry in data.get(MESSAGES, {}).items()
-                    if entry.get("record") == record_id}
-        return dict(data[TABLE][record_id]), messages
+        (`collabd show`); `record`/`messages` False: that part is not read."""
+        found = self._lookup(record_id, record, messages)
+        if found is not None and (found[0] is not None or not record):
+            return found
+        # Decoded whole: a file without a usable index, then a legacy year file.
+        names = [_year_of(record_id)] if found is not None else [chunk_of(record_id),
+                                                                  _year_of(record_id)]
+        data: dict[str, Any] | None = None
+        for name in names:
+            path = self.dir / f"{name}.json"
+            data = AtomicJSONStorage(path).read() if path.exists() else None
+            if data is not None and record_id in (data.get(TABLE) or {}):
+                break
+        if data is None:
+            return None, {}
+        entries = {mid: dict(entry) for mid, entry in (data.get(MESSAGES) or {}).items()
+                   if isinstance(entry, dict) and entry.get("record") == record_id}
+        doc = (data.get(TABLE) or {}).get(record_id)
+        return (dict(doc) if isinstance(doc, dict) and record else None), entries
 
     def search(self, **equals: Any) -> Iterator[dict[str, Any]]:
         """Archived records whose top-level keys equal the given values."""

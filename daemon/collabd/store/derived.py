@@ -70,15 +70,45 @@ def layout(table: str, entries: Iterable[tuple[str, str | None, bytes]], wal_seq
     and where things lie in it: key → [offset, length] of its value, and group →
     [offset, length] of the run `"key":value,"key":value` of its entries (given one
     after the other; read back by wrapping the run in braces)."""
+    parts: list[bytes] = [b"{"]
+    at, groups = _lay(parts, 1, table, entries)
+    parts.append(b',"' + META_TABLE.encode() + b'":{"checkpoint":'
+                 + orjson.dumps({"wal_seq": wal_seq, "schema": schema}) + b"}}")
+    return b"".join(parts), at, groups
+
+
+def layout_tables(tables: Iterable[tuple[str, Iterable[tuple[str, str | None, bytes]]]]
+                  ) -> tuple[bytes, dict[str, tuple[dict[str, list[int]],
+                                                  dict[str, list[int]]]]]:
+    """As `layout`, for a file of several tables (an archive file) and no trailer:
+    the bytes (what orjson.dumps of the tables gives) and, per table, where its
+    values and groups lie."""
+    parts: list[bytes] = [b"{"]
+    pos = 1
+    places = {}
+    for name, entries in tables:
+        if pos > 1:
+            parts.append(b",")
+            pos += 1
+        places[name] = _lay(parts, pos, name, entries)
+        pos = sum(map(len, parts))
+    parts.append(b"}")
+    return b"".join(parts), places
+
+
+def _lay(parts: list[bytes], pos: int, table: str,
+         entries: Iterable[tuple[str, str | None, bytes]]
+         ) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """Append one table, `"table":{...}`, starting at `pos` of the file."""
     dumps = orjson.dumps
-    parts: list[bytes] = []
     at: dict[str, list[int]] = {}
     groups: dict[str, list[int]] = {}
-    head = b'{"' + table.encode() + b'":{'
+    head = dumps(table) + b":{"
     parts.append(head)
-    pos = len(head)
+    pos += len(head)
+    first = pos
     for key, name, value in entries:
-        sep = b"," if pos > len(head) else b""
+        sep = b"," if pos > first else b""
         prefix = sep + dumps(key) + b":"
         start = pos + len(sep)
         at[key] = [pos + len(prefix), len(value)]
@@ -91,9 +121,8 @@ def layout(table: str, entries: Iterable[tuple[str, str | None, bytes]], wal_seq
                 span[1] = pos - span[0]
         parts.append(prefix)
         parts.append(value)
-    parts.append(b'},"' + META_TABLE.encode() + b'":{"checkpoint":'
-                 + dumps({"wal_seq": wal_seq, "schema": schema}) + b"}}")
-    return b"".join(parts), at, groups
+    parts.append(b"}")
+    return at, groups
 
 
 def trailer(data: bytes) -> tuple[int, int] | None:
