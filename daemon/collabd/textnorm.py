@@ -31,7 +31,7 @@ def simplified(text: str) -> str:
 @functools.lru_cache(maxsize=16384)
 def fold(text: str) -> str:
     """The form used to compare: NFKC, simplified, case-folded, single spaces."""
-    return _SPACE.sub(" ", simplified(nfkc(text)).casefold()).strip()
+    return " ".join(simplified(nfkc(text)).casefold().split())  # spaces collapsed
 
 
 def key(text: str) -> str:

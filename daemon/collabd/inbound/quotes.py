@@ -193,7 +193,8 @@ _SIGN_OFF = re.compile(
 # Quotation marks stay in the comparable form: our instructions quote the answer words
 # (- “确认”：验收通过；) and a person answering with those words does not (确认，验收通过),
 # while a client quoting our text keeps them.
-_NOT_TEXT = re.compile(r"(?:(?![“”‘’「」『』\"'])[\W_])+", re.UNICODE)
+# (What is not a word character, or is "_", other than those marks.)
+_NOT_TEXT = re.compile(r"(?:[^\w“”‘’「」『』\"']|_)+")
 _PIECES = re.compile(r"[\n\t。！？!?；;]|[.:：,，](?=\s)")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -237,6 +238,10 @@ def _line_prints(line: str) -> tuple[str, tuple[str, ...]]:
     Cached: most lines of what we send are the templates' own, sent again and again."""
     norm = _norm(line)
     prints = [_fingerprint(norm)] if _line_worthy(norm) else []
+    if _PIECES.search(line) is None:  # one sentence: the line itself
+        if _significant(norm) and not prints:
+            prints.append(_fingerprint(norm))
+        return norm, tuple(prints)
     prints += [_fingerprint(piece) for piece in _pieces(line)]
     return norm, tuple(dict.fromkeys(prints))
 
