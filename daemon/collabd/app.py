@@ -35,7 +35,7 @@ from collabd.resources import skeleton_dir
 from collabd.sdnotify import Notifier
 from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
 from collabd.store.view import CLOSED, StateView
-from collabd.workflow.agenda import Agenda, next_due
+from collabd.workflow.agenda import Agenda
 from collabd.workflow.context import BusyLookup
 from collabd.workflow.engine import Identity, Workflow
 from collabd.workflow.outcome import Outcome
@@ -442,7 +442,7 @@ class Daemon:
         ctx = self.workflow.context(self.view, now)
         keep = dt.timedelta(days=self.config.settings.daemon.archive_after_days)
         for record in records:
-            self.agenda.set(record["id"], next_due(record, ctx))
+            self.agenda.plan(record, ctx)
             closed = _closed_at(record)
             self.to_archive.set(record["id"], closed + keep if closed else None)
 
@@ -457,17 +457,20 @@ class Daemon:
         try:
             self.read_native_answers(now)
             due = self.agenda.due(now)
-            outcome = self.workflow.on_tick(self.view, now, only=due)
+            skipped: set[str] = set()
+            outcome = self.workflow.on_tick(self.view, now, only=due, skipped=skipped,
+                                            review_only=self.agenda.review_only(due, now))
             if CHECK_AGENDA:
                 _same_tick(outcome, self.workflow.on_tick(self.view, now), now)
             outcome.merge(self.workflow.set_aside_summary(
                 self.view, now, self._set_aside_descriptions))
             if outcome.records or outcome.drafts or outcome.meta:
                 self.commit(outcome)
-            # Visited and unchanged: still planned from what they are now.
-            changed = {r["id"] for r in outcome.records}
+            # Visited and unchanged: still planned from what they are now (those left
+            # unread are as they were, and so is their place on the agenda).
+            settled = {r["id"] for r in outcome.records} | skipped
             self._plan([r for r in (self.store.get("records", i) for i in due
-                                    if i not in changed) if r is not None], now)
+                                    if i not in settled) if r is not None], now)
             self.archive_closed(now)
         except Exception:
             log.exception("tick at %s raised; the next tick tries again", isoformat(now))

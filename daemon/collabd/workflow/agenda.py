@@ -9,6 +9,12 @@ as visiting every record every minute.
 
 `Agenda` holds that moment for every open record in a heap; the daemon updates it for
 each record a commit changes and asks it, each tick, which records are due.
+
+A request waiting for its review meeting is due at once (`NOW`), but a tick plans at
+most `ticks.MEETINGS_PER_TICK` meetings: after a backlog, thousands wait. The agenda
+also keeps, for each of them, the moment it would be due for anything else
+(`review_only`), so that a tick that has planned its share leaves the rest unread
+instead of visiting each to do nothing.
 """
 
 from __future__ import annotations
@@ -27,18 +33,25 @@ from collabd.workflow.waits import waits
 NOW = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
-def next_due(record: Record, ctx: Context) -> dt.datetime | None:
+def waits_for_review(record: Record) -> bool:
+    """A request whose review meeting is still to be planned (by the next ticks)."""
+    review = record.get("review")
+    return bool(record.get("kind") == "request" and review
+                and review.get("status") == "pending"
+                and record.get("status") in ("open", "in_progress"))
+
+
+def next_due(record: Record, ctx: Context, *, review: bool = True) -> dt.datetime | None:
+    """`review=False`: the moment it is due for anything but planning its review."""
     if record.get("status") in CLOSED:
         return None
+    if review and waits_for_review(record):
+        return NOW
     kind = record.get("kind")
     status = record.get("status")
     moments: list[dt.datetime] = []
     if kind == "meeting" and status == "scheduled" and record.get("end"):
         moments.append(dt.datetime.fromisoformat(record["end"]))
-    review = record.get("review")
-    if kind == "request" and review and review.get("status") == "pending" and (
-            status in ("open", "in_progress")):
-        return NOW
     if kind in ("request", "task") and status in ("open", "in_progress") and (
             not record.get("risk")):
         behind = _falls_behind(record, ctx)
@@ -79,6 +92,8 @@ class Agenda:
     def __init__(self) -> None:
         self._when: dict[str, dt.datetime] = {}
         self._heap: list[tuple[dt.datetime, str]] = []
+        # requests waiting for review planning → when they are due for anything else
+        self._otherwise: dict[str, dt.datetime | None] = {}
 
     def __len__(self) -> int:
         return len(self._when)
@@ -86,6 +101,7 @@ class Agenda:
     def set(self, record_id: str, when: dt.datetime | None) -> None:
         if when is None:
             self._when.pop(record_id, None)
+            self._otherwise.pop(record_id, None)
             return
         if self._when.get(record_id) == when:
             return
@@ -95,9 +111,23 @@ class Agenda:
             self._heap = [(w, r) for r, w in self._when.items()]
             heapq.heapify(self._heap)
 
+    def plan(self, record: Record, ctx: Context) -> None:
+        """Put `record` on the agenda as it stands."""
+        self.set(record["id"], next_due(record, ctx))
+        if waits_for_review(record):
+            self._otherwise[record["id"]] = next_due(record, ctx, review=False)
+        else:
+            self._otherwise.pop(record["id"], None)
+
     def update(self, records: Iterable[Record], ctx: Context) -> None:
         for record in records:
-            self.set(record["id"], next_due(record, ctx))
+            self.plan(record, ctx)
+
+    def review_only(self, due: Iterable[str], now: dt.datetime) -> frozenset[str]:
+        """Those of `due` that are due now only to have their review planned."""
+        otherwise = self._otherwise
+        return frozenset(r for r in due if r in otherwise
+                         and ((when := otherwise[r]) is None or when > now))
 
     def due(self, now: dt.datetime) -> list[str]:
         """Ids of the records due at `now`. They stay due until `set` moves them: a

@@ -56,5 +56,6 @@ class Workflow:
         return intake.set_aside_summary(self.context(view, now), describe)
 
     def on_tick(self, view: StateView, now: dt.datetime,
-                only: Collection[str] | None = None) -> Outcome:
-        return ticks.on_tick(self.context(view, now), only)
+                only: Collection[str] | None = None, review_only: Collection[str] = (),
+                skipped: set[str] | None = None) -> Outcome:
+        return ticks.on_tick(self.context(view, now), only, review_only, skipped)

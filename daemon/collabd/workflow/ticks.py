@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Iterator
 
 from collabd.clock import isoformat
 from collabd.policy.calendar import WorkCalendar
@@ -47,17 +47,33 @@ def _step_time(calendar: WorkCalendar, deadline: dt.datetime, when: When) -> dt.
 MEETINGS_PER_TICK = 50
 
 
-def on_tick(ctx: Context, only: Collection[str] | None = None) -> Outcome:
+def _due_records(ctx: Context, only: Collection[str], review_only: Collection[str],
+                 out: Outcome, skipped: set[str] | None) -> Iterator[Record]:
+    store = ctx.view.store
+    for key in store.in_record_order(only):
+        if key in review_only and len(out.meetings()) >= MEETINGS_PER_TICK:
+            if skipped is not None:
+                skipped.add(key)
+            continue
+        record = store.get("records", key)
+        if record is not None and record.get("status") not in CLOSED:
+            yield record
+
+
+def on_tick(ctx: Context, only: Collection[str] | None = None,
+            review_only: Collection[str] = (), skipped: set[str] | None = None) -> Outcome:
     """`only`: the records due now (workflow/agenda.py), visited in the order a full
-    scan would meet them; None visits every open record (rules simulate, --once)."""
+    scan would meet them; None visits every open record (rules simulate, --once).
+    `review_only`: those of them due only to have their review meeting planned — once
+    the tick has planned its MEETINGS_PER_TICK, visiting them would do nothing, so
+    they are not read (and are added to `skipped`)."""
     out = Outcome()
     working = ctx.rules.calendar.is_working_time(ctx.now)
+    visit: Iterable[Record]
     if only is None:
         visit = list(ctx.view.open_records())
     else:
-        records = (ctx.view.store.get("records", key)
-                   for key in ctx.view.store.in_record_order(only))
-        visit = [r for r in records if r is not None and r.get("status") not in CLOSED]
+        visit = _due_records(ctx, only, review_only, out, skipped)
     for stored in visit:
         edit = _Edit(stored)
         _transitions(stored, edit, ctx, out, working)
