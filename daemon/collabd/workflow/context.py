@@ -16,6 +16,19 @@ from collabd.policy.rules import Rules
 from collabd.store.view import StateView
 
 PersonDict = dict[str, Any]
+Interval = tuple[dt.datetime, dt.datetime]
+
+
+def merge_intervals(spans: Iterable[Interval]) -> list[Interval]:
+    """Sorted intervals with overlapping and touching ones merged (`spans` sorted)."""
+    merged: list[Interval] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,8 @@ class Context:
     # meetings in one tick must not rescan every meeting for each of them).
     _attending: dict[str, list[tuple[dt.datetime, dt.datetime]]] | None = field(
         default=None, repr=False)
+    _together: dict[frozenset[str], list[tuple[dt.datetime, dt.datetime]]] = field(
+        default_factory=dict, repr=False)
 
     def attending(self) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
         """address → (start, end) of the scheduled meetings it attends, as stored."""
@@ -58,6 +73,18 @@ class Context:
                     index.setdefault(address, []).append(span)
             self._attending = index
         return self._attending
+
+    def busy_together(self, people: frozenset[str]) -> list[tuple[dt.datetime, dt.datetime]]:
+        """When any of `people` is in one of our scheduled meetings, as sorted disjoint
+        intervals (overlapping and touching ones merged); built once per pass for each
+        set of people (a tick plans many meetings for the same few heads)."""
+        found = self._together.get(people)
+        if found is None:
+            attending = self.attending()
+            found = merge_intervals(sorted(
+                span for person in people for span in attending.get(person, ())))
+            self._together[people] = found
+        return found
 
     @property
     def stamp(self) -> str:

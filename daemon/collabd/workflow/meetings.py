@@ -10,6 +10,7 @@ requester of a review meeting, the secretary of a risk meeting) is the record's
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import secrets
@@ -26,7 +27,7 @@ from collabd.policy.durations import Duration
 from collabd.policy.rules import resolve_name
 from collabd.textnorm import fold
 from collabd.workflow import signoff
-from collabd.workflow.context import Context, PersonDict, next_id
+from collabd.workflow.context import Context, PersonDict, merge_intervals, next_id
 from collabd.workflow.outcome import Outcome, Record, audit, changed, new_record
 
 OPEN_MEETING = frozenset({"scheduled", "held", "minutes_requested", "minutes_distributed",
@@ -57,11 +58,15 @@ def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.d
           ) -> list[tuple[dt.datetime, dt.datetime]]:
     """When these people are already in a meeting we organised (after `after`), or busy
     by the mail server's calendar where it has one, as sorted intervals with overlapping
-    ones merged."""
+    ones merged.
+
+    An interval that began before `after` may start earlier than it would if the spans
+    ending before `after` were left out first; a slot is only sought from `after` on,
+    where both are the same."""
+    stored = ctx.busy_together(frozenset(people))
+    # Merged intervals are disjoint and sorted: their ends increase.
+    first = bisect.bisect_right(stored, after, key=lambda span: span[1])
     busy: list[tuple[dt.datetime, dt.datetime]] = []
-    attending = ctx.attending()
-    for person in people:
-        busy.extend(span for span in attending.get(person, ()) if span[1] > after)
     for meeting in pending:
         if meeting.get("kind") != "meeting" or meeting.get("status") != "scheduled":
             continue
@@ -72,13 +77,9 @@ def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.d
     if ctx.busy is not None and people:
         busy.extend((start, end) for start, end in
                     ctx.busy(sorted(people), after, after + FREE_BUSY_WINDOW) if end > after)
-    merged: list[tuple[dt.datetime, dt.datetime]] = []
-    for start, end in sorted(busy):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    if not busy:
+        return stored[first:]
+    return merge_intervals(sorted(stored[first:] + busy))
 
 
 def find_slot(ctx: Context, earliest: dt.datetime, length: dt.timedelta,
