@@ -6,8 +6,9 @@ delivers into Dovecot. For each size, the state is filled with that many open re
 shaped as intake writes them (bench/scale.py), `collabd run` starts on the `imap`
 backend with its clock fixed at 10:00 on a working day, and 60 request forms are
 submitted one at a time by SMTP, each timed from the end of its SMTP transaction to
-the moment its acknowledgement is in the requester's INBOX (NOOP every 20 ms).
-About 0.5 s of it is Dovecot's own IDLE notification delay.
+the moment its acknowledgement is in the requester's INBOX (NOOP every 20 ms). The
+submission server queues as an MTA does, so the time includes its delivery into the
+shared mailbox; 0.5 s of it is Dovecot's own delay before it tells an IDLE client.
 
 Prints one JSON line per size: {"bench": "latency", "stored_records", "n", "p50_s",
 "p95_s", "max_s"}. Never passes or fails.
