@@ -356,3 +356,36 @@ def test_what_a_checkpoint_wrote_is_read_from_its_file_not_kept_in_memory(
     finally:
         tracemalloc.stop()
     assert _everything(Store(tmp_path).open()) == expected
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_checkpoint_that_fails_holds_no_file_and_loses_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, background: bool) -> None:
+    import errno
+    import os
+
+    from collabd.store import state
+
+    store = _history(tmp_path)
+    store.checkpoint()
+    expected = _everything(store)
+    fds = len(os.listdir("/proc/self/fd"))
+    real = state.atomic_write
+
+    def full_disk(path: Path, data: bytes, **kwargs: object) -> None:
+        if path.name.endswith(".idx.json"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        real(path, data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(state, "atomic_write", full_disk)
+    for _ in range(3):  # the daemon tries again at every checkpoint while the disk is full
+        with pytest.raises(OSError, match="No space"):
+            store.checkpoint(force=True, background=background)
+            store.finish_checkpoint()
+    assert len(os.listdir("/proc/self/fd")) == fds  # no table file kept open
+    assert _everything(store) == expected
+    monkeypatch.setattr(state, "atomic_write", real)
+    store.checkpoint(force=True)
+    assert _everything(store) == expected
+    store.close()
+    assert _everything(Store(tmp_path).open()) == expected

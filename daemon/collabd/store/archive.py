@@ -131,11 +131,12 @@ class Archive:
                    for t, values in tables.items() if t not in (TABLE, MESSAGES)]
         payload, places = derived.layout_tables(layout)
         sha = self._storage(name).write_payload(payload)
-        lines = [b"%s %d %s" % (INDEX_MAGIC, len(payload), sha.encode())]
-        lines += [b"r\t%s\t%d\t%d" % (key_bytes(k), off, length)
-                  for k, (off, length) in places[TABLE][0].items()]
-        lines += [b"m\t%s\t%d\t%d" % (key_bytes(g), off, length)
-                  for g, (off, length) in places[MESSAGES][1].items()]
+        entries = [b"r\t%s\t%d\t%d" % (key_bytes(k), off, length)
+                   for k, (off, length) in places[TABLE][0].items()]
+        entries += [b"m\t%s\t%d\t%d" % (key_bytes(g), off, length)
+                    for g, (off, length) in places[MESSAGES][1].items()]
+        lines = [b"%s %d %s %d" % (INDEX_MAGIC, len(payload), sha.encode(), len(entries)),
+                 *entries]
         # Not synced on its own: an index lost in a crash describes another file, and
         # is then not used.
         atomic_write(self.dir / f"{name}.idx", b"\n".join(lines) + b"\n", sync_dir=False)
@@ -147,20 +148,31 @@ class Archive:
             data = (self.dir / f"{name}.json").read_bytes()
         except FileNotFoundError:
             return None
-        magic, size, sha = index[: index.find(b"\n")].rsplit(b" ", 2)
-        if (magic != INDEX_MAGIC or not size.isdigit() or int(size) != len(data)
+        head = index[: index.find(b"\n")].rsplit(b" ", 3)
+        if len(head) != 4 or head[0] != INDEX_MAGIC or not head[1].isdigit() or (
+                not head[3].isdigit()):
+            return None  # not an index this version wrote, or damaged
+        _, size, sha, count = head
+        if (int(size) != len(data) or index.count(b"\n") != int(count) + 1
                 or hashlib.sha256(data).hexdigest().encode() != sha):
-            return None
+            return None  # it describes another file, or was cut short
         return data, index
 
     @staticmethod
     def _slice(data: bytes, index: bytes, kind: bytes, key: str) -> bytes | None:
+        """The value (r) or the run of entries (m) the index places for `key`; None if
+        it has none; ValueError if what it says does not fit the file."""
         needle = b"\n" + kind + b"\t" + key_bytes(key) + b"\t"
         at = index.find(needle)
         if at < 0:
             return None
         end = index.find(b"\n", at + len(needle))
         off, length = (int(n) for n in index[at + len(needle): end].split(b"\t"))
+        # A value follows its key; a run begins with its first entry's key.
+        before = orjson.dumps(key) + b":" if kind == b"r" else b""
+        if (off < len(before) or data[off - len(before): off] != before
+                or data[off + length: off + length + 1] not in (b",", b"}")):
+            raise ValueError(f"archive index: {key!r} does not fit its file")
         return data[off: off + length]
 
     def _lookup(self, record_id: str, record: bool, messages: bool
@@ -171,13 +183,13 @@ class Archive:
         if found is None:
             return None
         data, index = found
-        value = self._slice(data, index, b"r", record_id) if record else None
-        run = self._slice(data, index, b"m", record_id) if messages else None
         try:
+            value = self._slice(data, index, b"r", record_id) if record else None
+            run = self._slice(data, index, b"m", record_id) if messages else None
             return (orjson.loads(value) if value is not None else None,
                     orjson.loads(b"{" + run + b"}") if run is not None else {})
-        except orjson.JSONDecodeError:
-            return None  # cannot happen for the file the index describes; decode whole
+        except ValueError:  # (JSONDecodeError too) the index is damaged: decode whole
+            return None
 
     # -- archived messages ----------------------------------------------------------
 

@@ -174,10 +174,13 @@ def _cut(table: str, data: bytes, index_file: Path, offsets: list[int] | None,
     for line in index.data.split(b"\n")[1:]:
         if not line:
             continue
-        key_b, off_b, len_b = line.split(b"\t")
+        try:
+            key_b, off_b, len_b = line.split(b"\t")
+            off, length = int(off_b), int(len_b)
+        except ValueError:
+            raise Unavailable(f"{index_file.name}: a damaged line") from None
         key = key_of(key_b)
         prefix = (b"," if out else b"") + dumps(key) + b":"
-        off, length = int(off_b), int(len_b)
         if off != pos + len(prefix) or data[pos:off] != prefix:
             raise Unavailable(f"{index_file.name} does not match {table} at {key!r}")
         out[key] = handle(off, length) if handles else data[off:off + length]
@@ -197,9 +200,12 @@ def groups_of(data: bytes, index_file: Path, keys: Iterable[str],
     every group."""
     index = _Index(index_file, "groups")
     index.describes(data)
-    spans = sorted((int(off), int(off) + int(length), key_of(name))
-                   for name, off, length in (line.split(b"\t")
-                                             for line in index.data.split(b"\n")[1:] if line))
+    try:
+        spans = sorted((int(off), int(off) + int(length), key_of(name))
+                       for name, off, length in (line.split(b"\t")
+                                                 for line in index.data.split(b"\n")[1:] if line))
+    except ValueError:
+        raise Unavailable(f"{index_file.name}: a damaged line") from None
     groups: dict[str, list[str]] = {}
     at = 0
     for key, offset in zip(keys, offsets, strict=True):

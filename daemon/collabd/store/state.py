@@ -349,13 +349,17 @@ class Store:
             self._tables[table] = {}
             return 0
         try:
-            # Read through the descriptor that is kept: the bytes verified below are
-            # those of the very file the values will be read from.
-            with open(fd, "rb", closefd=False) as fh:
-                raw = fh.read()
-        except BaseException:
-            os.close(fd)
-            raise
+            return self._read_encoded_from(table, storage, known, fd)
+        finally:
+            if self._fd.get(table) != fd:
+                os.close(fd)  # decoded, or refused: nothing is read from it later
+
+    def _read_encoded_from(self, table: str, storage: AtomicJSONStorage,
+                           known: dict[str, Any], fd: int) -> int:
+        # Read through the descriptor that is kept: the bytes verified below are those
+        # of the very file the values will be read from.
+        with open(fd, "rb", closefd=False) as fh:
+            raw = fh.read()
         values: dict[str, Any] | None = None
         found = derived.trailer(raw)
         file_seq = found[0] if found else -1
@@ -377,7 +381,6 @@ class Store:
         if sliced:
             self._keep_file(table, fd)
         else:
-            os.close(fd)
             # Its indexes did not serve: the next checkpoint writes them anew.
             self._dirty.add(table)
             data = storage.decode(raw)
@@ -807,10 +810,21 @@ class Store:
         size = len(payload)
         del payload
         kept = os.open(storage.path, os.O_RDONLY | os.O_CLOEXEC)
-        if os.fstat(kept).st_size != size:  # not the file just written: keep the bytes
-            os.close(kept)
-            raise OSError(f"{storage.path} changed while it was being written")
-        handles = {k: derived.handle(off, length) for k, (off, length) in at.items()}
+        try:
+            if os.fstat(kept).st_size != size:  # not the file just written: keep the bytes
+                raise OSError(f"{storage.path} changed while it was being written")
+            handles = {k: derived.handle(off, length) for k, (off, length) in at.items()}
+            summary_sha = self._write_derived(table, seq, size, values, extra, at, groups)
+        except BaseException:
+            os.close(kept)  # a failed checkpoint holds no file open
+            raise
+        return _Written(sha, summary_sha, kept, handles, values)
+
+    def _write_derived(self, table: str, seq: int, size: int, values: dict[str, Any],
+                       extra: Any, at: dict[str, list[int]], groups: dict[str, list[int]]
+                       ) -> str | None:
+        """The indexes of a table file just written (and the summary, for records);
+        returns the summary's SHA-256."""
         summary_sha = None
         if table == "records":
             atomic_write(derived.index_path(self.db_dir, table),
@@ -826,7 +840,7 @@ class Store:
                          derived.index_bytes(seq, size, at), sync_dir=False)
             atomic_write(derived.index_path(self.db_dir, table),
                          derived.index_bytes(seq, size, groups), sync_dir=False)
-        return _Written(sha, summary_sha, kept, handles, values)
+        return summary_sha
 
     def close(self) -> None:
         if self._opened and not self.readonly:
