@@ -426,10 +426,11 @@ class Daemon:
             txn.put("records", record["id"], record)
         for key, value in outcome.meta.items():
             txn.put("meta", key, {"value": value})
+        if inbound_key is not None:
+            # First: what it causes is threaded after it (Outbox._threaded).
+            txn.put(MESSAGES, inbound_key, inbound or {"dir": "in"})
         for draft in outcome.drafts:
             self.outbox.queue(txn, draft)
-        if inbound_key is not None:
-            txn.put(MESSAGES, inbound_key, inbound or {"dir": "in"})
         seq = self.store.commit(txn, sync=sync)
         if outcome.records:
             self._plan([self.store.get("records", r["id"]) or r for r in outcome.records],

@@ -28,6 +28,14 @@ _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # a field name: printable, no colon,
 _PARSER = BytesParser(policy=email.policy.compat32)
 
 
+# The key of a message without a usable Message-ID (never written into a header).
+SYNTHETIC_PREFIX = "sha256-"
+
+
+def synthetic(key: str) -> bool:
+    """Is `key` one collabd made up (the message had no Message-ID it could use)?"""
+    return key.startswith("<" + SYNTHETIC_PREFIX) and key.endswith("@collabd>")
+
 def message_ids(value: str | None) -> list[str]:
     """Message-IDs in a Message-ID / In-Reply-To / References header, in order."""
     if not value:
@@ -156,7 +164,7 @@ def read_message(raw: bytes) -> InboundMessage:
             msg, too_deep = _parse(fixed)
             repaired = True
     ids = message_ids(raw_header(msg, "Message-ID"))
-    message_id = ids[0] if ids else f"<sha256-{hashlib.sha256(raw).hexdigest()}@collabd>"
+    message_id = ids[0] if ids else f"<{SYNTHETIC_PREFIX}{hashlib.sha256(raw).hexdigest()}@collabd>"
     from_raw = raw_header(msg, "From") or ""
     address, name, from_repaired, issues = read_from(from_raw)
     from_headers = sum(1 for key, _ in msg.raw_items() if key.lower() == "from")

@@ -12,6 +12,7 @@ record, shown by `collabd status`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collabd.clock import Clock, isoformat
+from collabd.inbound.message import synthetic
 from collabd.inbound.quotes import Original
 from collabd.logs import about
 from collabd.mailbox.base import Mailbox, SendError, SendReceipt
@@ -31,6 +33,9 @@ log = logging.getLogger(__name__)
 OUTBOX = "outbox"
 MARK_BATCH = 50
 MESSAGES = "messages"
+# How many earlier Message-IDs a message names in References: the record's first and
+# its latest (RFC 5322 §3.6.4 lets a long thread be trimmed in the middle).
+THREAD_REFERENCES = 10
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Outbox:
         """Compose `draft` and put it in `txn`; it is sent once `txn` is committed."""
         now = self.clock.now()
         message_id = self._new_id()
+        draft = self._threaded(txn, draft)
         raw = compose(draft, sender=self.sender, message_id=message_id, now=now)
         recipients = draft.recipients()
         txn.put(OUTBOX, message_id, {
@@ -105,6 +111,30 @@ class Outbox:
             **({"meta": draft.meta} if draft.meta else {}),
         })
         return Queued(message_id, raw, recipients)
+
+    def _threaded(self, txn: Txn, draft: Draft) -> Draft:
+        """One conversation per record: a message about a record answers the record's
+        latest message (unless it answers a particular one) and references its first
+        and latest ones — the person's and ours, as the message index has them, in the
+        order they came — so that every client shows them as one thread."""
+        if draft.record is None:
+            return draft
+        thread = [k for k in self.store.group_keys(draft.record) if not synthetic(k)]
+        known = set(thread)
+        for op in txn.ops:  # messages of the same commit, before this one
+            if (op[0] == "put" and op[1] == MESSAGES and op[2] not in known
+                    and not synthetic(op[2])
+                    and isinstance(op[3], dict) and op[3].get("record") == draft.record):
+                thread.append(op[2])
+                known.add(op[2])
+        if not thread:
+            return draft
+        chosen = thread[:1] + thread[1:][-(THREAD_REFERENCES - 1):]
+        references = list(dict.fromkeys([*chosen, *draft.references]))
+        if len(references) > THREAD_REFERENCES + 2:  # the first, and the latest
+            references = references[:1] + references[-(THREAD_REFERENCES + 1):]
+        return dataclasses.replace(draft, references=tuple(references),
+                                   in_reply_to=draft.in_reply_to or thread[-1])
 
     # -- sending ------------------------------------------------------------------
 
