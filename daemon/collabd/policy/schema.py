@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     field_validator,
+    model_validator,
 )
 
 from collabd.policy.durations import Duration, parse_duration
@@ -226,13 +227,28 @@ class ReviewWhen(Strict):
     type: list[str] = Field(default_factory=list)
 
 
-class Place(Strict):
-    room: str | None = None
-    online: str | None = None
+class Room(Strict):
+    """A meeting room (会议室): booked by the daemon, never twice at one time."""
 
-    def text(self) -> str:
-        return "；".join(p for p in (self.room, f"线上：{self.online}" if self.online else None)
-                        if p) or "待定"
+    name: str
+    capacity: int | None = Field(default=None, ge=1)  # people it seats; none: any number
+    # An Exchange room mailbox: its free/busy is asked too (bookings made by others).
+    calendar: str | None = None
+
+
+class Place(Strict):
+    room: str | None = None  # the room to book first
+    rooms: list[str] = Field(default_factory=list)  # only these (default: every room)
+    online: str | None = None
+    # When no room is free at the earliest time everyone can come: held online only
+    # (needs `online`) rather than later.
+    online_only: bool = False
+
+    @model_validator(mode="after")
+    def _online_only_needs_a_link(self) -> Place:
+        if self.online_only and not self.online:
+            raise ValueError("online_only needs an online meeting link (online: https://…)")
+        return self
 
 
 class ReviewMeetings(Strict):
@@ -270,6 +286,20 @@ class MeetingsFile(Strict):
     risk: RiskMeetings = RiskMeetings()
     reminder_before: DurationField = parse_duration("15m")
     slot_step: DurationField = parse_duration("30m")
+    rooms: list[Room] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rooms_known(self) -> MeetingsFile:
+        names = [r.name for r in self.rooms]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"rooms: {', '.join(twice)} listed twice")
+        for kind, place in (("review", self.review.place), ("risk", self.risk.place)):
+            unknown = [n for n in place.rooms if n not in names]
+            if unknown:
+                raise ValueError(f"{kind}.place.rooms: {', '.join(unknown)} not in rooms "
+                                 f"({', '.join(names) or 'none listed'})")
+        return self
 
 
 # -- escalation.yaml ---------------------------------------------------------------------

@@ -16,6 +16,8 @@ from collabd.policy.rules import Rules
 from collabd.store.view import StateView
 
 PersonDict = dict[str, Any]
+# How far ahead a room's bookings on the mail server are asked for.
+BOOKING_WINDOW = dt.timedelta(days=90)
 Interval = tuple[dt.datetime, dt.datetime]
 
 
@@ -59,6 +61,10 @@ class Context:
         default=None, repr=False)
     _together: dict[frozenset[str], list[tuple[dt.datetime, dt.datetime]]] = field(
         default_factory=dict, repr=False)
+    _rooms: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] | None = field(
+        default=None, repr=False)
+    _server_busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = field(
+        default_factory=dict, repr=False)
 
     def attending(self) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
         """address → (start, end) of the scheduled meetings it attends, as stored."""
@@ -81,9 +87,39 @@ class Context:
         found = self._together.get(people)
         if found is None:
             attending = self.attending()
-            found = merge_intervals(sorted(
-                span for person in people for span in attending.get(person, ())))
+            found = merge_intervals(sorted(  # (a meeting ending before it starts: none)
+                span for person in people for span in attending.get(person, ())
+                if span[1] >= span[0]))
             self._together[people] = found
+        return found
+
+    def room_bookings(self, room_of: Callable[[dict[str, Any]], str | None]
+                      ) -> dict[str, list[tuple[dt.datetime, dt.datetime, str]]]:
+        """room → (start, end, meeting id) of our scheduled meetings holding it that end
+        after now, sorted; built once per pass (workflow/rooms.py)."""
+        if self._rooms is None:
+            index: dict[str, list[tuple[dt.datetime, dt.datetime, str]]] = {}
+            for meeting in self.view.records("meeting"):
+                room = room_of(meeting) if meeting.get("status") == "scheduled" else None
+                if room is None:
+                    continue
+                end = dt.datetime.fromisoformat(meeting["end"])
+                if end > self.now:
+                    index.setdefault(room, []).append(
+                        (dt.datetime.fromisoformat(meeting["start"]), end, meeting["id"]))
+            for bookings in index.values():
+                bookings.sort()
+            self._rooms = index
+        return self._rooms
+
+    def server_busy(self, address: str) -> list[tuple[dt.datetime, dt.datetime]]:
+        """When the mail server's calendar has `address` (a room mailbox) busy in the
+        coming weeks; asked once per pass."""
+        found = self._server_busy.get(address)
+        if found is None:
+            found = self.busy([address], self.now, self.now + BOOKING_WINDOW) if (
+                self.busy is not None) else []
+            self._server_busy[address] = found
         return found
 
     @property

@@ -15,7 +15,7 @@ import datetime as dt
 import re
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
@@ -25,8 +25,9 @@ from collabd.outbound.compose import CalendarPart
 from collabd.outbound.invites import cancel_ics, request_ics
 from collabd.policy.durations import Duration
 from collabd.policy.rules import resolve_name
+from collabd.policy.schema import Place
 from collabd.textnorm import fold
-from collabd.workflow import signoff
+from collabd.workflow import rooms, signoff
 from collabd.workflow.context import Context, PersonDict, merge_intervals, next_id
 from collabd.workflow.outcome import Outcome, Record, audit, changed, new_record
 
@@ -112,6 +113,28 @@ def find_slot(ctx: Context, earliest: dt.datetime, length: dt.timedelta,
     raise ValueError("no free meeting slot within reach; check working hours in the rules")
 
 
+def book(ctx: Context, place: Place, attendees: list[PersonDict], earliest: dt.datetime,
+         length: dt.timedelta, pending: Sequence[Record] = ()) -> tuple[dt.datetime, str | None]:
+    """When and where: the first time everyone can come at which a room that seats
+    them is free — or, when the rules allow a meeting online only, the first time
+    everyone can come, in a room if one is free. No room (none listed, none big
+    enough): the time everyone can come, online or 待定."""
+    fitting = rooms.candidates(ctx, place, len(attendees))
+    step = _clock(ctx, ctx.rules.meetings.slot_step)
+    for _ in range(2000):
+        start = find_slot(ctx, earliest, length, attendees, pending)
+        if not fitting:
+            return start, None
+        room = rooms.free_room(ctx, fitting, start, start + length, pending)
+        if room is not None:
+            return start, room.name
+        if place.online_only:
+            return start, None
+        earliest = start + step
+    raise ValueError("no free meeting room within reach: list more rooms in meetings.yaml, "
+                     "or allow online_only")
+
+
 # -- creating ---------------------------------------------------------------------------------
 
 def _uid(meeting_id: str, domain: str) -> str:
@@ -172,10 +195,10 @@ def plan_review(request: Record, ctx: Context, out: Outcome, *, reason: str) -> 
     ])
     earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
     length = _clock(ctx, rules.length)
-    start = find_slot(ctx, earliest, length, attendees, out.meetings())
+    start, room = book(ctx, rules.place, attendees, earliest, length, out.meetings())
     meeting = _new_meeting(
         ctx, out, kind="review", title=f"需求评审会：{request.get('title', '')}",
-        start=start, length=length, place=rules.place.text(),
+        start=start, length=length, place=rules.place, room=room,
         organizer=request.get("requester") or request.get("submitted_by"),
         attendees=attendees, parent=request["id"],
         agenda=ctx.templates.render_text("agenda_review", request=request,
@@ -194,7 +217,10 @@ def plan_review(request: Record, ctx: Context, out: Outcome, *, reason: str) -> 
 
 
 def plan_risk(items: list[Record], ctx: Context, out: Outcome, *, start: dt.datetime,
-              length: dt.timedelta, adhoc: bool, reason: str) -> Record:
+              length: dt.timedelta, adhoc: bool, reason: str,
+              room: str | Literal[False] | None = False) -> Record:
+    """`room`: where `book` put it; False: a free room at `start` (the weekly one's
+    time is fixed), else online."""
     directory = ctx.rules.directory
     secretary = ctx.person(directory.secretary)
     people: list[dict[str, Any] | None] = [
@@ -205,9 +231,14 @@ def plan_risk(items: list[Record], ctx: Context, out: Outcome, *, start: dt.date
     attendees = _dedupe(people)
     title = ("风险排查会：" + items[0].get("title", "")) if adhoc and len(items) == 1 else (
         "风险排查会" if adhoc else "每周风险排查会")
+    place = ctx.rules.meetings.risk.place
+    if room is False:
+        found = rooms.free_room(ctx, rooms.candidates(ctx, place, len(attendees)), start,
+                                start + length, out.meetings())
+        room = found.name if found is not None else None
     meeting = _new_meeting(
         ctx, out, kind="risk", title=title, start=start, length=length,
-        place=ctx.rules.meetings.risk.place.text(), organizer=secretary,
+        place=place, room=room, organizer=secretary,
         attendees=attendees, parent=items[0]["id"] if adhoc and len(items) == 1 else None,
         agenda=ctx.templates.render_text("agenda_risk", items=[_risk_row(i, ctx) for i in items],
                                          start=start, end=start + length, adhoc=adhoc),
@@ -260,8 +291,9 @@ def _risk_row(item: Record, ctx: Context) -> dict[str, Any]:
 
 
 def _new_meeting(ctx: Context, out: Outcome, *, kind: str, title: str, start: dt.datetime,
-                 length: dt.timedelta, place: str, organizer: PersonDict | None,
-                 attendees: list[dict[str, Any]], parent: str | None, agenda: str) -> Record:
+                 length: dt.timedelta, place: Place, room: str | None,
+                 organizer: PersonDict | None, attendees: list[dict[str, Any]],
+                 parent: str | None, agenda: str) -> Record:
     meeting_id, counter, number = next_id(ctx.view, "HY", ctx.now, out.meta)
     out.meta[counter] = number
     domain = ctx.identity.address.rsplit("@", 1)[-1]
@@ -269,7 +301,8 @@ def _new_meeting(ctx: Context, out: Outcome, *, kind: str, title: str, start: dt
         "meeting", meeting_id, ctx.now,
         meeting_kind=kind, status="scheduled", title=title, summary=title,
         uid=_uid(meeting_id, domain), sequence=0,
-        start=isoformat(start), end=isoformat(start + length), location=place,
+        start=isoformat(start), end=isoformat(start + length),
+        location=rooms.location(room, place), room=room,
         organizer=organizer, attendees=attendees, parent=parent, agenda=agenda,
         minutes={"rounds": []},
     )
@@ -297,12 +330,33 @@ def reschedule(meeting: Record, ctx: Context, out: Outcome, start: dt.datetime, 
         meeting["start"])
     meeting["start"] = isoformat(start)
     meeting["end"] = isoformat(start + length)
+    _keep_a_room(meeting, ctx, out, start, start + length)
     meeting["sequence"] = int(meeting.get("sequence", 0)) + 1
     for a in meeting["attendees"]:
         a["partstat"] = "NEEDS-ACTION"
     audit(meeting, ctx.now, "rescheduled", by=by, start=meeting["start"],
           sequence=meeting["sequence"])
     _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_update")
+
+
+def _keep_a_room(meeting: Record, ctx: Context, out: Outcome, start: dt.datetime,
+                 end: dt.datetime) -> None:
+    """At its new time the meeting keeps its room if that is free, else gets another
+    free one that seats everyone, else is held online (or 待定)."""
+    held = rooms.room_of(meeting)
+    if held is None:
+        return
+    place = (ctx.rules.meetings.risk.place if meeting.get("meeting_kind") == "risk"
+             else ctx.rules.meetings.review.place)
+    fitting = rooms.candidates(ctx, place, len(meeting.get("attendees", [])))
+    fitting.sort(key=lambda r: r.name != held)
+    found = rooms.free_room(ctx, fitting, start, end, out.meetings(), besides=meeting["id"])
+    room = found.name if found is not None else None
+    if room != held:
+        audit(meeting, ctx.now, "room changed", before=held, after=room,
+              reason=f"{held} 在新的时间已被占用")
+    meeting["room"] = room
+    meeting["location"] = rooms.location(room, place)
 
 
 def cancel(meeting: Record, ctx: Context, out: Outcome, *, by: str, reason: str) -> None:
@@ -671,12 +725,12 @@ def mark_risk(record: Record, ctx: Context, out: Outcome, *, reason: str) -> Non
     length = _clock(ctx, rules.adhoc_length)
     items = [record]
     attendees = [p for p, _ in _risk_people(record) if p]
-    start = find_slot(ctx, earliest, length,
-                      [*attendees, ctx.person(ctx.rules.directory.secretary) or {}],
-                      out.meetings())
+    start, room = book(ctx, rules.place,
+                       [*attendees, ctx.person(ctx.rules.directory.secretary) or {}],
+                       earliest, length, out.meetings())
     limit = ctx.rules.calendar.add(ctx.now, rules.adhoc_within)
     meeting = plan_risk(items, ctx, out, start=start, length=length, adhoc=True,
-                                 reason=reason)
+                        reason=reason, room=room)
     if start > limit:
         audit(meeting, ctx.now, "later than the rules' limit",
               limit=isoformat(limit), note="no free slot earlier")
