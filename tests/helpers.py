@@ -408,6 +408,12 @@ def edit_rules(config: Config, name: str, *changes: tuple[str, str]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def no_lunch_break(config: Config) -> None:
+    """A 09:00-18:00 day without the default lunch break: for tests whose times were
+    worked out on it (the lunch break has tests of its own, test_calendar_defaults)."""
+    edit_rules(config, "calendar.yaml", ('  lunch: "12:00-13:30"', '  # lunch: "12:00-13:30"'))
+
+
 def no_review_meetings(config: Config) -> None:
     """No request gets a review meeting (tests of other flows stay uncluttered)."""
     edit_rules(config, "meetings.yaml", ("type: [项目推进]", "type: []"),

@@ -22,7 +22,7 @@ def test_demo_runs_every_flow_and_keeps_the_deployment(tmp_path: Path) -> None:
         "需求已受理",                       # intake
         "需求表信息不完整",                  # an incomplete form, then fixed
         "会议邀请：需求评审会",               # the review meeting
-        "提醒：请于2026年12月30日（周三）11:00前确认会议纪要",  # the silent attendee chased…
+        "提醒：请于2026年12月30日（周三）11:30前确认会议纪要",  # the silent attendee chased…
         "【升级】参会人未在24小时内确认会议纪要",  # …and escalated, after holiday and weekend
         "2027-01-04 周一 09:00",
         "1月1日的每周风险排查会不召开：那天放假",

@@ -19,6 +19,7 @@ from helpers import (
     body_text,
     calendar_part,
     calendar_reply,
+    no_lunch_break,
     reply_to,
     subjects,
 )
@@ -32,6 +33,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 @pytest.fixture
 def h(deployment: Config) -> Iterator[Harness]:
+    no_lunch_break(deployment)
     meetings = deployment.rules_dir / "meetings.yaml"
     meetings.write_text(meetings.read_text(encoding="utf-8").replace(
         "invite_heads: false", "invite_heads: true"), encoding="utf-8")

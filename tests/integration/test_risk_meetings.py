@@ -8,7 +8,16 @@ from collections.abc import Iterator
 import pytest
 
 from collabd.config import Config
-from helpers import DATA, Harness, body_text, calendar_part, no_review_meetings, reply_to, subjects
+from helpers import (
+    DATA,
+    Harness,
+    body_text,
+    calendar_part,
+    no_lunch_break,
+    no_review_meetings,
+    reply_to,
+    subjects,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -17,6 +26,7 @@ RECEIVER = "孙丽 <sun.li@example.com>"
 
 @pytest.fixture
 def h(deployment: Config) -> Iterator[Harness]:
+    no_lunch_break(deployment)
     no_review_meetings(deployment)  # the flows under test here are others
     harness = Harness(deployment, "2026-11-30 09:00")
     yield harness

@@ -58,8 +58,9 @@ def test_every_follow_up_of_a_request_is_in_the_requests_thread(h: Harness) -> N
 
 def test_a_long_threads_references_keep_its_first_and_latest_messages(
         tmp_path: pytest.TempPathFactory) -> None:
-    from collabd.clock import FixedClock
     from zoneinfo import ZoneInfo
+
+    from collabd.clock import FixedClock
 
     store = Store(tmp_path).open()  # type: ignore[arg-type]
     txn = Txn()

@@ -24,6 +24,7 @@ from helpers import (
     collabd,
     edit_rules,
     message,
+    no_lunch_break,
     no_review_meetings,
     reply_to,
     subjects,
@@ -131,6 +132,7 @@ def test_an_unclear_answer_is_asked_back_at_most_three_times(h: Harness) -> None
 
 
 def test_minutes_answered_unclearly_are_asked_back(deployment: Config) -> None:
+    no_lunch_break(deployment)
     h = Harness(deployment, "2026-12-01 10:00")
     try:
         h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())

@@ -133,6 +133,9 @@ class SlaFile(Strict):
     })
     minutes_due: DurationField = parse_duration("24h")
     confirmation_due: DurationField = parse_duration("24h")
+    # A deadline stated in plain hours (24h) that ends outside working time (a
+    # Saturday, the evening): moved to the next working moment, or kept as it is.
+    after_hours: Literal["next_working_moment", "as_is"] = "next_working_moment"
     deliverable_acceptance: DurationField = parse_duration("3 workdays")
     problem: dict[str, ProblemSla] = Field(default_factory=lambda: {
         "一般": ProblemSla(resolve_within=parse_duration("1 workday")),

@@ -463,12 +463,22 @@ def _tell_organizer(meeting: Record, ctx: Context, out: Outcome, template: str,
 
 # -- minutes -----------------------------------------------------------------------------------
 
+def _deadline(ctx: Context, start: dt.datetime, duration: Duration) -> dt.datetime:
+    """`start` + `duration` as the rules count it; a deadline in plain hours that ends
+    outside working time moves to the next working moment (sla.after_hours)."""
+    due = ctx.rules.calendar.add(start, duration)
+    if ctx.rules.sla.after_hours == "next_working_moment" and (
+            not ctx.rules.calendar.is_working_time(due)):
+        return ctx.rules.calendar.next_working_moment(due)
+    return due
+
+
 def ask_for_minutes(meeting: Record, ctx: Context, out: Outcome) -> None:
     """After the meeting: the minutes' owner is asked for them (会后24小时内)."""
     # 24 hours from the end of the meeting, or from now if the daemon asks late (it was
     # stopped): nobody is chased for minutes they were never asked for.
     end = max(dt.datetime.fromisoformat(meeting["end"]), ctx.now)
-    due = ctx.rules.calendar.add(end, ctx.rules.sla.minutes_due)
+    due = _deadline(ctx, end, ctx.rules.sla.minutes_due)
     meeting["status"] = "minutes_requested"
     meeting["minutes"]["due"] = isoformat(due)
     meeting["minutes"]["requested"] = isoformat(ctx.now)
@@ -550,7 +560,7 @@ def on_minutes(meeting: Record, event: Event, ctx: Context, out: Outcome) -> Non
             tables.append(lines)
     rounds = meeting["minutes"]["rounds"]
     number = len(rounds) + 1
-    confirm_due = ctx.rules.calendar.add(ctx.now, ctx.rules.sla.confirmation_due)
+    confirm_due = _deadline(ctx, ctx.now, ctx.rules.sla.confirmation_due)
     items = action_items(text, tables)
     entry = {"round": number, "received": isoformat(ctx.now), "by": event.message.sender,
              "message": event.message.message_id, "text": text[:20000],
@@ -614,7 +624,7 @@ def on_minutes_signoff(meeting: Record, event: Event, ctx: Context, out: Outcome
         meeting["status"] = "minutes_revision"
         meeting["pending_signoffs"] = []
         meeting["minutes"]["due"] = isoformat(
-            ctx.rules.calendar.add(ctx.now, ctx.rules.sla.minutes_due))
+            _deadline(ctx, ctx.now, ctx.rules.sla.minutes_due))
         audit(meeting, ctx.now, "minutes rejected (不确认)", by=person, round=auth.round,
               reason=intent.reason)
         organizer = meeting.get("organizer")
@@ -757,7 +767,8 @@ def organizer_command(meeting: Record, event: Event, ctx: Context, out: Outcome)
         hour = _TIME.search(found.group("when").split(" ", 1)[-1] if day else "")
         if day is None or hour is None:
             audit(meeting, ctx.now, "command not understood", by=by, text=first,
-                  reason=problem or "改期需要写明日期和时间，如 改期：2026-12-10 15:00")
+                  reason=problem or ("改期需要写明日期和时间，如 改期："
+                                     f"{today + dt.timedelta(days=7):%Y-%m-%d} 15:00"))
             return True
         start = dt.datetime(day.year, day.month, day.day, int(hour.group(1)),
                             int(hour.group(2) or 0), tzinfo=ctx.rules.calendar.tz)
