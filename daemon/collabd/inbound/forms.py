@@ -157,11 +157,19 @@ def _header_row(cells: list[str], labels: LabelSet) -> list[str] | None:
     return names
 
 
+# A blank form's own hint left in place: "（留空，由系统分配）", "（如 2026-12-10）",
+# "（请填写）" — the whole value in brackets, saying how to fill it in.
+_PLACEHOLDER = re.compile(r"^[(\[【［]\s*(?:如|例如|示例|留空|请填写|请选择|选填|必填|可选|由系统)"
+                          r"[^()\[\]【】［］]*[)\]】］]$")
+
+
 def _clean(value: str) -> str:
     lines = [" ".join(line.split()) for line in value.strip().splitlines()]
     text = "\n".join(line for line in lines if line)
     folded = unicodedata.normalize("NFKC", text).strip().casefold()
-    return "" if folded in _EMPTY_VALUES else text
+    if folded in _EMPTY_VALUES or _PLACEHOLDER.match(folded):
+        return ""
+    return text
 
 
 # -- attachments ------------------------------------------------------------------------------

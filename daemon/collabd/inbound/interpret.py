@@ -54,6 +54,13 @@ def label_of(rules: Rules, kind: str, name: str) -> str:
     return labels[0] if labels else name
 
 
+def _ask_secretary(rules: Rules, sep: str = "。") -> str:
+    """Whom to ask about the directory: the executive secretary, named, with address."""
+    secretary = rules.directory.secretary
+    return (f"{sep}如需加入组织目录，请联系执行秘书 {secretary.name}"
+            f"（{secretary.address}）")
+
+
 def _department(reading: Reading, rules: Rules, kind: str, name: str, value: str) -> None:
     if not value:
         return
@@ -76,7 +83,8 @@ def _person(reading: Reading, rules: Rules, kind: str, name: str, value: str) ->
         return
     person, problem = rules.directory.resolve(value)
     if person is None:
-        reading.errors.append(f"{label_of(rules, kind, name)}{problem}")
+        reading.errors.append(f"{label_of(rules, kind, name)}{problem}"
+                              + (_ask_secretary(rules) if "不在组织目录中" in str(problem) else ""))
         return
     reading.people[name] = person
     reading.fields[name] = person.name
@@ -104,7 +112,8 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
 
     if not _default_to_sender(r, rules, message, raw, "requester", "requester_dept"):
         r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
-                        f" {message.sender} 不在组织目录中，无法确定发起部门")
+                        f" {message.sender} 不在组织目录中，无法确定发起部门（请填写发起部门"
+                        f"{_ask_secretary(rules, '；')}）")
     receiver = r.people.get("receiver")
     if receiver is not None and "receiver_dept" in r.departments and receiver.department and (
             receiver.department != r.departments["receiver_dept"].name):

@@ -45,7 +45,9 @@ def parse_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None]:
             return candidate, None
     except ValueError:
         return None, f"「{text}」不是有效的日期"
-    return None, f"「{text}」无法识别为日期（请写成 2026-12-10 或 2026年12月10日）"
+    example = today + dt.timedelta(days=14)
+    return None, (f"「{text}」无法识别为日期（请写成 {example:%Y-%m-%d} 或 "
+                  f"{example.year}年{example.month}月{example.day}日）")
 
 
 def parse_choice(text: str, spec: ChoiceSpec, checked: Sequence[str],

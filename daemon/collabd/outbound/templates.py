@@ -82,6 +82,8 @@ class Templates:
         )
         self.env.filters["cn_date"] = cn_date
         self.env.filters["cn_datetime"] = cn_datetime
+        # Examples in the text are dates ahead of now, never ones already past.
+        self.env.filters["plus_days"] = lambda moment, days: moment + dt.timedelta(days=days)
 
     def exists(self, name: str) -> bool:
         return all((self.directory / f"{name}.{part}.j2").exists() for part in PARTS)
