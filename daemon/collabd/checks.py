@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 from collabd.config import Config
 from collabd.errors import CollabdError
 from collabd.outbound.templates import Templates
@@ -40,37 +43,9 @@ def ladder_template_problems(rules: Rules, templates: Templates) -> list[str]:
 
 def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], list[str]]:
     """Returns (problems, findings); each problem names file:line where there is one."""
-    problems: list[str] = []
-    findings: list[str] = [f"configuration {config.path}"]
-    rules = None
-    try:
-        rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
-        findings.append(
-            f"rules {config.rules_dir}: {len(rules.directory.departments)} departments, "
-            f"leader {rules.directory.leader.name}, secretary {rules.directory.secretary.name}")
-        findings.extend(f"rules: {name} not in the deployment, the shipped default is used"
-                        for name in rules.defaulted)
-    except ConfigError as exc:
-        problems.extend(exc.problems)
-    if not config.templates_dir.is_dir():
-        problems.append(f"{config.path}: paths.templates: directory {config.templates_dir} "
-                        "does not exist")
-    else:
-        templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
-        problems.extend(templates.check())
-        for name in REQUIRED_TEMPLATES:
-            if not templates.available(name):
-                problems.append(f"{config.templates_dir / name}.*.j2: template missing (the "
-                                "daemon sends this message)")
-            elif not templates.exists(name):
-                findings.append(f"template {name}: the shipped default is used")
-        for name in REQUIRED_TEXTS:
-            if not templates.available_text(name):
-                problems.append(f"{config.templates_dir / name}.txt.j2: template missing")
-        if rules is not None:
-            problems.extend(ladder_template_problems(rules, templates))
-        findings.append(f"templates {config.templates_dir}: "
-                        f"{len(templates.message_names())} messages")
+    problems, findings = check_files(config.rules_dir, config.templates_dir, config.tz,
+                                     config.path)
+    findings.insert(0, f"configuration {config.path}")
     if not offline:
         from collabd.app import make_mailbox
 
@@ -80,4 +55,44 @@ def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], lis
                 (findings if ok else problems).append(f"mailbox: {line}")
         except CollabdError as exc:
             problems.append(f"mailbox: {exc}")
+    return problems, findings
+
+
+def check_files(rules_dir: Path, templates_dir: Path, tz: ZoneInfo, config_path: Path
+                ) -> tuple[list[str], list[str]]:
+    """The rules and the templates (also when collabd.yaml itself is invalid: every
+    layer is reported in one run). A layer with a problem gets no "ok" finding."""
+    problems: list[str] = []
+    findings: list[str] = []
+    rules = None
+    try:
+        rules = load_rules(rules_dir, tz=tz, defaults=skeleton_dir("rules"))
+        findings.append(
+            f"rules {rules_dir}: {len(rules.directory.departments)} departments, "
+            f"leader {rules.directory.leader.name}, secretary {rules.directory.secretary.name}")
+        findings.extend(f"rules: {name} not in the deployment, the shipped default is used"
+                        for name in rules.defaulted)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if not templates_dir.is_dir():
+        problems.append(f"{config_path}: paths.templates: directory {templates_dir} "
+                        "does not exist")
+    else:
+        before = len(problems)
+        templates = Templates(templates_dir, skeleton_dir("mail_templates"))
+        problems.extend(templates.check())
+        for name in REQUIRED_TEMPLATES:
+            if not templates.available(name):
+                problems.append(f"{templates_dir / name}.*.j2: template missing (the "
+                                "daemon sends this message)")
+            elif not templates.exists(name):
+                findings.append(f"template {name}: the shipped default is used")
+        for name in REQUIRED_TEXTS:
+            if not templates.available_text(name):
+                problems.append(f"{templates_dir / name}.txt.j2: template missing")
+        if rules is not None:
+            problems.extend(ladder_template_problems(rules, templates))
+        if len(problems) == before:
+            findings.append(f"templates {templates_dir}: "
+                            f"{len(templates.message_names())} messages")
     return problems, findings

@@ -477,16 +477,26 @@ def check(config_path: Path | None, offline: bool) -> None:
 
     Exits non-zero with file:line messages on any error.
     """
-    from collabd.checks import run_checks
+    from collabd.checks import check_files, run_checks
     from collabd.config import load_config
+    from collabd.configpath import rough_layout
 
     try:
         config = load_config(config_path)
     except CollabdError as exc:
-        _fail(f"configuration is invalid:\n{exc}", 1)
-    problems, findings = run_checks(config, offline=offline)
+        # Every layer in one run: the rules and templates where the file names them
+        # (or the defaults beside it); the mailbox needs a valid configuration.
+        problems = [str(exc)]
+        findings: list[str] = []
+        located = rough_layout(config_path)
+        if located is not None:
+            more, findings = check_files(*located)
+            problems += more
+        findings.append("mailbox: not checked (it needs a valid configuration)")
+    else:
+        problems, findings = run_checks(config, offline=offline)
     for line in findings:
-        click.echo(f"ok: {line}")
+        click.echo(line if line.startswith("mailbox: not checked") else f"ok: {line}")
     if problems:
         for line in problems:
             click.echo(line, err=True)

@@ -72,3 +72,28 @@ def quick_settings(path: Path | None) -> tuple[Path, int] | None:
     if not isinstance(state, str) or not isinstance(limit, int) or isinstance(limit, bool):
         return None
     return _resolve(path, state), limit
+
+
+def rough_layout(path: Path | None) -> tuple[Path, Path, Any, Path] | None:
+    """(rules directory, templates directory, time zone, config path) as an invalid
+    config file still names them — or the defaults beside it — so that `check` can
+    report the rules and templates too; None when the file cannot be read at all."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    plain = _plain(path)
+    if plain is None:
+        return None
+    path, data = plain
+    paths = data.get("paths")
+    if not isinstance(paths, dict):
+        paths = {}
+    rules, templates = paths.get("rules", "rules"), paths.get("templates", "mail_templates")
+    if not isinstance(rules, str):
+        rules = "rules"
+    if not isinstance(templates, str):
+        templates = "mail_templates"
+    try:
+        tz = ZoneInfo(str(data.get("timezone") or "Asia/Shanghai"))
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("Asia/Shanghai")
+    return _resolve(path, rules), _resolve(path, templates), tz, path

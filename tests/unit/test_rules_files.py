@@ -178,3 +178,41 @@ def test_a_template_that_does_not_exist(tmp_path: Path) -> None:
     # The daemon does not start on it either.
     run = collabd("run", "--once", config=config, check=False)
     assert run.returncode != 0 and expected in run.stderr.decode()
+
+
+def test_check_reports_every_layer_in_one_run(tmp_path: Path) -> None:
+    from helpers import collabd, make_deployment
+
+    config = make_deployment(tmp_path / "d")
+    with config.path.open("a", encoding="utf-8") as fh:
+        fh.write("bogus_key: 1\n")
+    org = config.rules_dir / "org.yaml"
+    _edit(org, "    address: li.jing@example.com", "    address: not-an-address")
+    rooms = config.rules_dir / "meetings.yaml"
+    _edit(rooms, "    capacity: 10", "    capacity: ten")
+    template = config.templates_dir / "request_ack.subject.j2"
+    template.write_text("{{ broken", encoding="utf-8")
+    result = collabd("check", config=config, check=False)
+    assert result.returncode == 1
+    errors = result.stderr.decode()
+    # The configuration, two rules files and a template: all of them, in one run.
+    assert f"{config.path}:" in errors and "bogus_key: unknown key" in errors
+    assert f"{org}:{_line_of(org, 'not-an-address')}: coordination_group.secretary" in errors
+    assert f"{rooms}:{_line_of(rooms, 'capacity: ten')}: rooms[0].capacity" in errors
+    assert f"{template}:1: template syntax error" in errors
+    assert "collabd: 4 problem(s) found" in errors
+    out = result.stdout.decode()
+    assert "mailbox: not checked" in out
+    # No layer with a problem is said to be ok.
+    assert "ok: templates" not in out and "ok: rules" not in out
+
+
+def test_check_says_ok_only_of_what_is(tmp_path: Path) -> None:
+    from helpers import collabd, make_deployment
+
+    config = make_deployment(tmp_path / "d")
+    (config.templates_dir / "request_ack.subject.j2").write_text("{{ x", encoding="utf-8")
+    result = collabd("check", "--offline", config=config, check=False)
+    assert result.returncode == 1
+    assert "ok: rules" in result.stdout.decode()
+    assert "ok: templates" not in result.stdout.decode()
