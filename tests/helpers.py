@@ -130,15 +130,17 @@ def collabd(*args: str, config: Config | None = None, stdin: bytes | None = None
 class DaemonProcess:
     """`collabd run` as a real process, as systemd would run it."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *args: str) -> None:
         self.config = config
+        self.args = args  # more of `collabd run`'s options (--now …)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = config.state_dir.parent / "daemon.log"
 
     def start(self, timeout: float = 20) -> DaemonProcess:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "collabd", "run", "--config", str(self.config.path)],
+            [sys.executable, "-m", "collabd", "run", "--config", str(self.config.path),
+             *self.args],
             stdout=log, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         local = self.config.settings.local

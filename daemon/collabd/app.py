@@ -39,6 +39,7 @@ from collabd.workflow.agenda import Agenda
 from collabd.workflow.context import BusyLookup
 from collabd.workflow.engine import Identity, Workflow
 from collabd.workflow.outcome import Outcome
+from collabd.workflow.waits import waiting_on
 from collabd.yamlsrc import ConfigError
 
 log = logging.getLogger(__name__)
@@ -422,8 +423,12 @@ class Daemon:
     def commit(self, outcome: Outcome, *, inbound_key: str | None = None,
                inbound: dict[str, Any] | None = None, sync: bool = True) -> int:
         txn = Txn()
-        for record in outcome.records:
-            txn.put("records", record["id"], record)
+        if outcome.records:
+            ctx = self.workflow.context(self.view, self.clock.now())
+            for record in outcome.records:
+                # Always whom it waits for as it now stands (status shows and filters it).
+                record["waiting_on"] = waiting_on(record, ctx)
+                txn.put("records", record["id"], record)
         for key, value in outcome.meta.items():
             txn.put("meta", key, {"value": value})
         if inbound_key is not None:

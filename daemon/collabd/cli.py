@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -117,6 +118,11 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
     logs.setup(config.settings.daemon.log_level)
     clock = _clock(config.tz, now)
     daemon = Daemon(config, clock, listen=not once)
+    if now is not None and not once:
+        from collabd import report
+
+        # `status` then judges what is overdue by the daemon's clock, not the wall's.
+        report.set_daemon_clock(config.state_dir, clock.now())
     try:
         if once:
             daemon.start()
@@ -134,6 +140,10 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
             daemon.run_forever(install_signals=False)
     finally:
         daemon.close()
+        if now is not None and not once:
+            from collabd import report
+
+            report.set_daemon_clock(config.state_dir, None)
 
 
 @main.command()
@@ -238,8 +248,17 @@ def _status_settings(config_path: Path | None) -> tuple[Path, Path, ZoneInfo]:
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--now", "now", metavar="ISO-8601", default=None,
-              help="Judge what is overdue as of this moment.")
-def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
+              help="Judge what is overdue as of this moment (default: the daemon's "
+                   "clock when it runs with --now, else now).")
+@click.option("--person", default=None, metavar="NAME|ADDRESS",
+              help="Only what waits on this person.")
+@click.option("--dept", default=None, metavar="DEPARTMENT",
+              help="Only what waits on someone of this department.")
+@click.option("--kind", default=None, metavar="KIND",
+              help="Only records of this kind: request/需求, meeting/会议, task/待办, "
+                   "problem/问题.")
+def status(config_path: Path | None, as_json: bool, now: str | None, person: str | None,
+           dept: str | None, kind: str | None) -> None:
     """What is open, overdue, and waiting on whom; the queues in and out.
 
     Reads the state without locking it, so it works while the daemon runs.
@@ -250,17 +269,23 @@ def status(config_path: Path | None, as_json: bool, now: str | None) -> None:
     state_dir, rules_dir, tz = _status_settings(config_path)
     view = _open_state(state_dir, summary=True)
 
-    def calendar() -> Any:
+    @functools.cache
+    def rules() -> Any:
         from collabd.policy.rules import load_rules
         from collabd.resources import skeleton_dir
 
         try:
-            return load_rules(rules_dir, tz=tz, defaults=skeleton_dir("rules")).calendar
+            return load_rules(rules_dir, tz=tz, defaults=skeleton_dir("rules"))
         except CollabdError:
             return None  # the state can still be shown; due dates then end at 18:00
 
-    data = report.status(view, Journal(state_dir / "queue"), state_dir,
-                         _clock(tz, now).now(), report.LazyCalendar(calendar))
+    if now is None:
+        now = report.daemon_clock(state_dir)  # a daemon run with --now: its moment
+    data = report.status(
+        view, Journal(state_dir / "queue"), state_dir, _clock(tz, now).now(),
+        report.LazyCalendar(lambda: rules() and rules().calendar,
+                            lambda: rules() and rules().directory),
+        kind=kind, person=person, dept=dept)
     if as_json:
         _print_json(data)
     else:

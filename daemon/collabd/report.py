@@ -15,8 +15,27 @@ from collabd.store.lock import LOCK_NAME
 
 if TYPE_CHECKING:
     from collabd.policy.calendar import WorkCalendar
+    from collabd.policy.org import Directory
     from collabd.store import Journal
     from collabd.store.view import StateView
+
+# What `status` and `show` print for each kind and status (JSON keeps the English keys).
+KIND_LABELS = {"request": "需求", "meeting": "会议", "task": "待办", "problem": "问题",
+               "project": "项目"}
+STATUS_LABELS = {
+    "open": "待响应", "in_progress": "处理中", "delivered": "待验收", "closed": "已关闭",
+    "rejected": "已驳回", "scheduled": "已安排", "held": "已召开",
+    "minutes_requested": "待交纪要", "minutes_revision": "纪要修改中",
+    "minutes_distributed": "待确认纪要", "minutes_confirmed": "纪要已确认",
+    "cancelled": "已取消", "done": "已完成", "resolved": "已解决",
+}
+_KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
+
+
+def kind_of(text: str) -> str:
+    """A kind as a person writes it: request or 需求, meeting or 会议 …"""
+    text = text.strip()
+    return _KIND_BY_LABEL.get(text, text.lower())
 
 
 def daemon_state(state_dir: Path) -> dict[str, Any]:
@@ -37,21 +56,53 @@ def daemon_state(state_dir: Path) -> dict[str, Any]:
         os.close(fd)
 
 
+DAEMON_CLOCK = "daemon-clock"
+
+
+def set_daemon_clock(state_dir: Path, moment: dt.datetime | None) -> None:
+    """Where a daemon run with a fixed clock (`run --now`) says what time it is."""
+    path = state_dir / DAEMON_CLOCK
+    if moment is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(isoformat(moment) + "\n", encoding="utf-8")
+
+
+def daemon_clock(state_dir: Path) -> str | None:
+    """The fixed clock of the daemon running on `state_dir`, if it runs on one."""
+    try:
+        text = (state_dir / DAEMON_CLOCK).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return text if text and daemon_state(state_dir)["running"] else None
+
+
 class LazyCalendar:
     """The working calendar, loaded (rules files, holidays) only if a record needs it:
-    most of what `status` shows has its deadline as a timestamp already."""
+    most of what `status` shows has its deadline as a timestamp already. `directory`:
+    the org directory from the same rules (names and departments of who is waited on)."""
 
-    def __init__(self, load: Callable[[], WorkCalendar | None]) -> None:
+    def __init__(self, load: Callable[[], WorkCalendar | None],
+                 directory: Callable[[], Directory | None] = lambda: None) -> None:
         self._load = load
         self._loaded = False
         self._calendar: WorkCalendar | None = None
         self._ends: dict[str, str] = {}
+        self._directory_load = directory
+        self._directory: Directory | None = None
+        self._directory_loaded = False
 
     def get(self) -> WorkCalendar | None:
         if not self._loaded:
             self._calendar = self._load()
             self._loaded = True
         return self._calendar
+
+    def directory(self) -> Directory | None:
+        if not self._directory_loaded:
+            self._directory = self._directory_load()
+            self._directory_loaded = True
+        return self._directory
 
     def day_end(self, day: str) -> str:
         end = self._ends.get(day)
@@ -130,11 +181,47 @@ def record_summary(record: dict[str, Any], now: dt.datetime,
     }
 
 
+def person_of(address: str, directory: Directory | None) -> dict[str, Any]:
+    """Who an address is: name and department from the org directory, if listed."""
+    known = directory.by_address(address) if directory is not None else None
+    if known is None:
+        return {"address": address, "name": None, "dept": None}
+    return {"address": address, "name": known.name, "dept": known.department}
+
+
+def _matches(summary: dict[str, Any], kind: str | None, person: str | None,
+             dept: str | None, directory: Directory | None) -> bool:
+    if kind and summary["kind"] != kind_of(kind):
+        return False
+    people = summary["waiting_on_people"]
+    if person:
+        wanted = person.strip().lower()
+        if not any(wanted in (p["address"].lower(), (p["name"] or "").lower())
+                   for p in people):
+            return False
+    if dept:
+        found = directory.department(dept) if directory is not None else None
+        name = found.name if found is not None else dept.strip()
+        if not any(p["dept"] == name for p in people):
+            return False
+    return True
+
+
 def status(view: StateView, journal: Journal, state_dir: Path,
            now: dt.datetime,
-           calendar: WorkCalendar | LazyCalendar | None = None) -> dict[str, Any]:
+           calendar: WorkCalendar | LazyCalendar | None = None, *,
+           kind: str | None = None, person: str | None = None,
+           dept: str | None = None) -> dict[str, Any]:
+    """What is open (only what waits on `person`, on someone of `dept`, of `kind`,
+    when given), overdue, waiting on whom; the queues in and out."""
+    directory = calendar.directory() if isinstance(calendar, LazyCalendar) else None
     open_records = sorted(view.open_records(), key=lambda r: r["id"])
-    summaries = [record_summary(r, now, calendar) for r in open_records]
+    summaries = []
+    for record in open_records:
+        summary = record_summary(record, now, calendar)
+        summary["waiting_on_people"] = [person_of(a, directory) for a in summary["waiting_on"]]
+        if _matches(summary, kind, person, dept, directory):
+            summaries.append(summary)
     by_kind: dict[str, int] = {}
     for s in summaries:
         by_kind[str(s["kind"])] = by_kind.get(str(s["kind"]), 0) + 1
@@ -142,6 +229,8 @@ def status(view: StateView, journal: Journal, state_dir: Path,
     processed, sent = view.store.message_counts()
     return {
         "generated": isoformat(now),
+        "filters": {k: v for k, v in (("kind", kind), ("person", person), ("dept", dept))
+                    if v},
         "state_dir": str(state_dir),
         "daemon": daemon_state(state_dir),
         "open": summaries,
@@ -165,19 +254,25 @@ def status(view: StateView, journal: Journal, state_dir: Path,
 
 def status_text(report: dict[str, Any]) -> str:
     daemon = report["daemon"]
+    filters = report.get("filters") or {}
     lines = [
         f"collabd state {report['state_dir']}  (as of {report['generated']})",
         "daemon: " + (f"running (pid {daemon['pid']})" if daemon["running"] else "not running"),
-        f"open records: {report['counts']['open']}"
+        ("open records" + (" (" + ", ".join(f"{k}={v}" for k, v in filters.items()) + ")"
+                           if filters else "") + f": {report['counts']['open']}")
         + (f", {report['counts']['overdue']} overdue" if report["counts"]["overdue"] else ""),
     ]
     for s in report["open"]:
-        flag = ("  OVERDUE" if s["overdue"] else "") + (
+        flag = ("  【已逾期】" if s["overdue"] else "") + (
             f"  [{s['escalation']}]" if s.get("escalation") else "") + (
-            "  RISK" if s.get("risk") else "")
-        waiting = f"  waiting on {', '.join(s['waiting_on'])}" if s["waiting_on"] else ""
-        due = f"  due {s['due']}" if s["due"] else ""
-        lines.append(f"  {s['id']}  {s['status']:<12} {s['title']}{due}{waiting}{flag}")
+            "  【风险】" if s.get("risk") else "")
+        people = s.get("waiting_on_people") or [
+            {"address": a, "name": None, "dept": None} for a in s["waiting_on"]]
+        waiting = ("  等待 " + "、".join(_named(p) for p in people)) if people else ""
+        due = f"  期限 {_when(s['due'])}" if s["due"] else ""
+        label = STATUS_LABELS.get(str(s["status"]), str(s["status"]))
+        kind = KIND_LABELS.get(str(s["kind"]), str(s["kind"]))
+        lines.append(f"  {s['id']}  {kind} {label:<6} {s['title']}{due}{waiting}{flag}")
     j = report["journal"]
     lines.append(f"inbound: {report['mail']['processed']} processed, {j['waiting']} waiting, "
                  f"{j['shunt']} shunted, {j['bad']} bad")
@@ -188,6 +283,18 @@ def status_text(report: dict[str, Any]) -> str:
         lines.append(f"  FAILED {f['message_id']} ({f['record']}) to "
                      f"{', '.join(f['recipients'] or [])}: {f['error']}")
     return "\n".join(lines)
+
+
+def _named(person: dict[str, Any]) -> str:
+    """张伟（市场部）, or the address of someone the directory does not list."""
+    if not person.get("name"):
+        return str(person["address"])
+    return f"{person['name']}（{person['dept']}）" if person.get("dept") else str(person["name"])
+
+
+def _when(value: str) -> str:
+    """2026-12-04T18:00:00+08:00 → 2026-12-04 18:00."""
+    return value[:16].replace("T", " ") if len(value) >= 16 and value[10:11] == "T" else value
 
 
 def show(view: StateView, record_id: str) -> dict[str, Any] | None:
@@ -210,29 +317,109 @@ def show_record(record: dict[str, Any], entries: dict[str, dict[str, Any]], *,
     return {"record": record, "messages": messages, "archived": archived}
 
 
+# What `show` calls a record's fields and its audit entries (JSON keeps the keys).
+FIELD_LABELS = {
+    "requester": "发起人", "requester_dept": "发起部门", "requester_head": "发起部门负责人",
+    "receiver": "接收人", "receiver_dept": "接收部门", "receiver_liaison": "接收部门对接人",
+    "receiver_head": "接收部门负责人", "cooperating_depts": "配合部门", "type": "需求类型",
+    "urgency": "紧急程度", "background": "需求背景与目标", "content": "具体需求内容",
+    "due_date": "期望完成时间", "acceptance": "交付标准", "response_due": "响应期限",
+    "acceptance_due": "验收期限", "created": "创建时间", "updated": "更新时间",
+    "closed": "关闭时间", "waiting_on": "等待", "escalation": "升级", "review": "评审会",
+    "meetings": "会议", "start": "开始", "end": "结束", "location": "地点", "room": "会议室",
+    "attendees": "参会人", "organizer": "组织者", "agenda": "议程", "minutes": "会议纪要",
+    "owner": "负责人", "progress": "进度", "deliveries": "交付记录", "severity": "严重程度",
+    "reporter": "反馈人", "reporter_dept": "反馈部门", "target_dept": "问题所属部门",
+    "target_liaison": "问题部门对接人", "related_request": "关联需求", "risk": "风险",
+    "risk_reason": "风险原因", "risk_since": "风险开始", "submitted_by": "提交人",
+    "parent": "所属", "meeting_kind": "会议类型", "uid": "日历 UID", "sequence": "版本",
+    "summary": "摘要", "external_ref": "对方编号", "pending_signoffs": "待确认",
+    "problem": "问题描述", "impact": "影响范围", "tasks": "待办", "fired": "已执行的提醒",
+    "fields": "表单原文", "source_message": "来源邮件", "source": "来源",
+    "responded": "响应时间", "responded_by": "响应人", "resolution": "结果", "rework": "返工",
+    "by": "由", "to": "收件人", "cc": "抄送", "message": "邮件", "reason": "原因",
+    "text": "内容", "round": "轮次", "due": "期限", "meeting": "会议", "links": "链接",
+    "at": "时间", "decision": "决定", "request_id": "需求编号", "new_due": "新期限",
+    "attachments": "附件", "rule": "规则", "step": "步骤", "asked": "所问邮件",
+    "read_as": "理解为", "rounds": "轮次记录", "requested": "请求时间",
+}
+AUDIT_LABELS = {
+    "request received": "收到需求", "acknowledged": "已回执", "receiver notified": "已通知接收方",
+    "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
+    "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",
+    "rejected (驳回)": "验收驳回", "review meeting needed": "需要评审会",
+    "review meeting planned": "评审会已安排", "planned": "已安排", "invite sent": "邀请已发出",
+    "attendee added": "增加参会人", "attendee not added": "未能增加参会人",
+    "rescheduled": "已改期", "cancelled": "已取消", "held": "会议已召开",
+    "minutes requested": "请提交纪要", "minutes received": "收到纪要",
+    "minutes distributed": "纪要已分发", "minutes confirmed": "纪要已确认",
+    "minutes rejected (不确认)": "纪要不确认", "minutes signed off": "纪要全员确认",
+    "created from minutes": "由会议纪要生成", "done": "已完成", "became a risk": "成为风险项",
+    "no longer a risk": "风险解除", "risk meeting planned": "风险排查会已安排",
+    "rule fired": "提醒/升级已发出", "rule fired, nobody to tell": "提醒未发出（无人可通知）",
+    "rule step superseded": "提醒已被后续步骤取代", "escalated to leader": "已上报组长",
+    "problem reported": "收到问题反馈", "resolved (reporter confirmed)": "问题已解决（反馈人确认）",
+    "routed": "已转交", "comment": "意见", "asked again": "已追问",
+    "not asked again (limit reached)": "不再追问（已达上限）",
+    "sign-off not counted": "确认未计入", "unclear answer, not counted": "答复不明确，未计入",
+    "sign-off repeated, nothing changed": "重复确认，无变化",
+    "sign-off for an old round, nothing changed": "对旧版本的确认，无变化",
+    "automatic reply received": "收到自动回复", "calendar reply ignored": "日历回复未采用",
+    "rsvp repeated": "重复答复", "new time proposed": "对方提议新时间",
+    "command not understood": "指令未能识别", "delivery failed": "投递失败",
+    "room changed": "会议室已更换", "later than the rules' limit": "晚于规则时限",
+}
+_MESSAGE_WORDS = {"in": "收到", "out": "发出"}
+
+
+def _readable(value: Any) -> str:
+    """A stored value as a person reads it (never a Python repr)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dict):
+        if "address" in value:
+            name = value.get("name") or ""
+            dept = f"（{value['dept']}）" if value.get("dept") else ""
+            return f"{name}{dept} <{value['address']}>" if name else str(value["address"])
+        return "；".join(f"{FIELD_LABELS.get(str(k), k)}：{_readable(v)}"
+                        for k, v in value.items())
+    if isinstance(value, list):
+        return "、".join(_readable(v) for v in value)
+    text = str(value)
+    return _when(text) if len(text) in (25, 32) and text[10:11] == "T" else text
+
+
 def show_text(data: dict[str, Any]) -> str:
+    """A record as a person reads it: what it is, its fields, a timeline, its mail."""
     record = data["record"]
-    lines = [f"{record['id']}  ({record.get('kind')}, {record.get('status')})"
-             + ("  [archived]" if data["archived"] else "")]
+    kind = KIND_LABELS.get(str(record.get("kind")), str(record.get("kind")))
+    status = STATUS_LABELS.get(str(record.get("status")), str(record.get("status")))
+    lines = [f"{record['id']}  {kind} · {status}" + ("  [已归档]" if data["archived"] else "")]
     if record.get("title"):
         lines.append(f"  {record['title']}")
-    skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs"}
+    skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs", "fired"}
     for key, value in record.items():
         if key in skip:
             continue
-        lines.append(f"  {key}: {_short(value)}")
+        lines.append(f"  {FIELD_LABELS.get(key, key)}：{_short(_readable(value))}")
     lines += _signoff_lines(record)
-    lines.append("audit trail:")
+    lines.append("时间线：")
     for entry in record.get("audit", []):
-        detail = ", ".join(f"{k}={_short(v)}" for k, v in entry.items() if k not in {"at", "what"})
-        lines.append(f"  {entry['at']}  {entry['what']}" + (f"  ({detail})" if detail else ""))
+        what = AUDIT_LABELS.get(str(entry.get("what")), str(entry.get("what")))
+        detail = "，".join(f"{FIELD_LABELS.get(k, k)}：{_short(_readable(v))}"
+                          for k, v in entry.items() if k not in {"at", "what"})
+        lines.append(f"  {_when(str(entry.get('at', '')))}  {what}"
+                     + (f"（{detail}）" if detail else ""))
     if data["messages"]:
-        lines.append("messages:")
+        lines.append("邮件：")
         for m in data["messages"]:
             arrow = "→" if m.get("dir") == "out" else "←"
-            who = ", ".join(m.get("to", [])) if m.get("dir") == "out" else m.get("from", "")
-            lines.append(f"  {m.get('at')}  {arrow} {m.get('purpose') or m.get('kind', '')}"
-                         f"  {who}  {m['message_id']}")
+            who = "、".join(m.get("to", [])) if m.get("dir") == "out" else m.get("from", "")
+            word = _MESSAGE_WORDS.get(str(m.get("dir")), "")
+            lines.append(f"  {_when(str(m.get('at', '')))}  {arrow} {word} "
+                         f"{m.get('purpose') or m.get('kind', '')}  {who}  {m['message_id']}")
     return "\n".join(lines)
 
 
@@ -250,27 +437,30 @@ def _signoff_lines(record: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     signoffs = record.get("signoffs", [])
     if signoffs:
-        lines.append("sign-offs:")
+        lines.append("确认记录：")
         for s in signoffs:
-            what = {"minutes": "minutes", "deliverable": "deliverable"}.get(s.get("kind"),
-                                                                             s.get("kind"))
-            lines.append(f"  {s.get('at')}  {s.get('by')}  {what} round {s.get('round')}: "
-                         f"{s.get('decision')}")
-            lines.append(f"      said {_said(s.get('text'))}")
-            detail = f"message {s.get('message')}, answering {s.get('answers')}"
+            what = {"minutes": "会议纪要", "deliverable": "交付物"}.get(s.get("kind"),
+                                                                   s.get("kind"))
+            decision = {"confirmed": "确认", "accepted": "验收通过", "rejected": "不确认/驳回"
+                        }.get(str(s.get("decision")), s.get("decision"))
+            lines.append(f"  {_when(str(s.get('at')))}  {s.get('by')}  {what} 第{s.get('round')}"
+                         f"轮：{decision}")
+            lines.append(f"      原话 {_said(s.get('text'))}")
+            detail = f"邮件 {s.get('message')}，答复 {s.get('answers')}"
             if s.get("read_as"):
-                detail += f"; read as: {s['read_as']}"
+                detail += f"；理解为：{s['read_as']}"
             if s.get("reason"):
-                detail += f"; reason: {_short(s['reason'])}"
-            lines.append(f"      ({detail})")
+                detail += f"；原因：{_short(s['reason'])}"
+            lines.append(f"      （{detail}）")
     refused = [e for e in record.get("audit", []) if e.get("what") in _NOT_COUNTED]
     if refused:
-        lines.append("answers that did not count:")
+        lines.append("未计入的答复：")
         for e in refused:
             why = e.get("reason") or e.get("read_as") or ""
-            lines.append(f"  {e.get('at')}  {e.get('by')}  (asked: {e.get('asked')})  "
-                         f"{e['what']}: {why}")
-            lines.append(f"      said {_said(e.get('text'))}  (message {e.get('message')})")
+            what = AUDIT_LABELS.get(str(e["what"]), str(e["what"]))
+            lines.append(f"  {_when(str(e.get('at')))}  {e.get('by')}  "
+                         f"（所问邮件：{e.get('asked')}）  {what}：{why}")
+            lines.append(f"      原话 {_said(e.get('text'))}  （邮件 {e.get('message')}）")
     return lines
 
 

@@ -391,9 +391,11 @@ def test_show_lists_what_was_signed_and_what_did_not_count(h: Harness) -> None:
     h.at("2026-12-10 11:00", reply_to(ask, sender=REQUESTER, text="确认，辛苦了"))
     h.close()
     text = collabd("show", REQUEST, config=h.config).stdout.decode()
-    assert "sign-offs:" in text and "deliverable round 1: accepted" in text
-    assert "said “确认，辛苦了”" in text and str(ask["Message-ID"]) in text
-    assert "answers that did not count:" in text and "sun.li@example.com" in text
+    assert "确认记录：" in text and "交付物 第1轮：验收通过" in text
+    assert "原话 “确认，辛苦了”" in text and str(ask["Message-ID"]) in text
+    assert "未计入的答复：" in text and "sun.li@example.com" in text
+    # Read by people: no Python reprs anywhere.
+    assert "{'" not in text and "None" not in text and "True" not in text
     assert "不能代为确认" in text
 
 

@@ -30,7 +30,7 @@ def test_closed_records_are_archived_and_still_shown(deployment: Config) -> None
     finally:
         daemon.close()
     shown = collabd("show", "XQ-2026-0001", config=deployment)
-    assert "[archived]" in shown.stdout.decode()
+    assert "[已归档]" in shown.stdout.decode()
     assert "已验收的需求" in shown.stdout.decode()
 
 
@@ -161,7 +161,7 @@ def test_an_archived_records_messages_leave_the_working_set_and_are_still_known(
     finally:
         daemon.close()
     shown = collabd("show", "XQ-2026-0001", config=deployment).stdout.decode()
-    assert "[archived]" in shown and "<our-ack@collab>" in shown
+    assert "[已归档]" in shown and "<our-ack@collab>" in shown
     assert "<old-request@example.com>" in shown
 
 

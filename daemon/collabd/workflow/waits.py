@@ -109,3 +109,17 @@ def waits(record: Record, ctx: Context) -> Iterator[Wait]:
             since = record.get("risk_since") or record["updated"]
             yield Wait("task_at_risk", f"task_at_risk:{since}", _moment(since),  # type: ignore[arg-type]
                        _people(record.get("owner")))
+
+
+def waiting_on(record: Record, ctx: Context) -> list[str]:
+    """Whom the record waits for now (addresses): everyone a wait is on, and for a
+    request being worked on without a due date, its receiving side; nobody once it is
+    closed. What `status` shows and filters by."""
+    found: dict[str, None] = {}
+    for wait in waits(record, ctx):
+        for person in wait.waited:
+            found.setdefault(person["address"], None)
+    if record.get("kind") == "request" and record.get("status") == "in_progress":
+        for person in _people(record.get("receiver_liaison"), record.get("receiver")):
+            found.setdefault(person["address"], None)
+    return list(found)

@@ -1,0 +1,63 @@
+"""`collabd status` says whom each open record waits for — by name and department, with
+Chinese status labels — filters by person, department and kind, and judges what is
+overdue by the daemon's own clock when the daemon runs on a fixed one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from collabd.config import Config
+from helpers import DATA, DaemonProcess, Harness, collabd, no_review_meetings, reply_to
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def h(deployment: Config) -> Iterator[Harness]:
+    no_review_meetings(deployment)
+    harness = Harness(deployment, "2026-12-01 10:00")
+    yield harness
+    harness.close()
+
+
+def _status(config: Config, *args: str) -> dict:  # type: ignore[type-arg]
+    return json.loads(collabd("status", "--json", "--now", "2026-12-02T10:00", *args,
+                              config=config).stdout)  # type: ignore[no-any-return]
+
+
+def test_status_names_whom_each_record_waits_for_and_filters(h: Harness) -> None:
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    notify = h.sent("新的跨部门需求")
+    # The receiver answers: the request is in progress, and waits on the receiving side.
+    h.at("2026-12-01 11:00", reply_to(notify, sender="郑浩 <zheng.hao@example.com>",
+                                      text="收到，已安排专人处理。"))
+    h.daemon.store.checkpoint()
+    [request] = _status(h.config)["open"]
+    assert request["status"] == "in_progress"
+    assert request["waiting_on"] == ["zheng.hao@example.com"]
+    assert request["waiting_on_people"] == [
+        {"address": "zheng.hao@example.com", "name": "郑浩", "dept": "财务部"}]
+    text = collabd("status", "--now", "2026-12-02T10:00", config=h.config).stdout.decode()
+    assert "XQ-2026-0001  需求 处理中" in text and "等待 郑浩（财务部）" in text
+    # Filters: by person (name or address), department, kind (in English or Chinese).
+    for args in (("--person", "郑浩"), ("--person", "zheng.hao@example.com"),
+                 ("--dept", "财务部"), ("--dept", "财务"), ("--kind", "需求"),
+                 ("--kind", "request")):
+        assert [r["id"] for r in _status(h.config, *args)["open"]] == ["XQ-2026-0001"], args
+    for args in (("--person", "张伟"), ("--dept", "研发部"), ("--kind", "会议")):
+        assert _status(h.config, *args)["open"] == [], args
+    assert _status(h.config, "--dept", "研发部")["filters"] == {"dept": "研发部"}
+
+
+def test_status_goes_by_the_clock_of_a_daemon_run_with_now(deployment: Config) -> None:
+    daemon = DaemonProcess(deployment, "--now", "2027-01-04T10:00").start()
+    try:
+        data = json.loads(collabd("status", "--json", config=deployment).stdout)
+        assert data["generated"] == "2027-01-04T10:00:00+08:00"
+    finally:
+        assert daemon.stop() == 0, daemon.log()
+    data = json.loads(collabd("status", "--json", config=deployment).stdout)
+    assert not data["generated"].startswith("2027-01-04T10:00")  # stopped: the wall clock
