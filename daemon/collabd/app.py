@@ -8,6 +8,7 @@ message) → run due ticks → send what the outbox holds → checkpoint when du
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import logging
 import os
 import signal
@@ -39,6 +40,7 @@ from collabd.workflow.agenda import Agenda
 from collabd.workflow.context import BusyLookup
 from collabd.workflow.engine import Identity, Workflow
 from collabd.workflow.outcome import Outcome
+from collabd.workflow.settle import settled
 from collabd.workflow.waits import waiting_on
 from collabd.yamlsrc import ConfigError
 
@@ -426,6 +428,13 @@ class Daemon:
         if outcome.records:
             ctx = self.workflow.context(self.view, self.clock.now())
             for record in outcome.records:
+                # Whoever was told of a delay that has now ended is told so.
+                already = {p.address for d in outcome.drafts if d.record == record["id"]
+                           for p in (*d.to, *d.cc)}
+                if inbound and inbound.get("from"):
+                    already.add(email.utils.parseaddr(str(inbound["from"]))[1].lower())
+                outcome.drafts.extend(settled(self.store.get("records", record["id"]),
+                                              record, ctx, already))
                 # Always whom it waits for as it now stands (status shows and filters it).
                 record["waiting_on"] = waiting_on(record, ctx)
                 txn.put("records", record["id"], record)

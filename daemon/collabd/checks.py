@@ -20,7 +20,7 @@ REQUIRED_TEMPLATES = (
     "meeting_cancel", "meeting_declined", "meeting_counter", "minutes_request",
     "minutes_confirm", "minutes_rejected", "minutes_signed_off", "task_assigned",
     "oversize_notice", "signoff_ask_again", "problem_closed",
-    "unreadable_notice", "set_aside_notice", "set_aside_summary",
+    "unreadable_notice", "set_aside_notice", "set_aside_summary", "escalation_settled",
 )
 # Text-only templates (a meeting's agenda).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk")

@@ -399,7 +399,8 @@ def show_text(data: dict[str, Any]) -> str:
     lines = [f"{record['id']}  {kind} · {status}" + ("  [已归档]" if data["archived"] else "")]
     if record.get("title"):
         lines.append(f"  {record['title']}")
-    skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs", "fired"}
+    skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs", "fired",
+            "settled_told"}
     for key, value in record.items():
         if key in skip:
             continue

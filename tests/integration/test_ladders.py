@@ -99,3 +99,36 @@ def test_simulate_says_exactly_what_run_then_does(h: Harness) -> None:
         # And running again at the same moment sends nothing.
         collabd("run", "--once", "--now", moment, config=config)
         assert h.sent_since_last() == []
+
+
+def test_answering_the_reminder_is_a_response_as_the_reminder_says(h: Harness) -> None:
+    from helpers import body_text, reply_to
+
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    [reminder] = h.at("2026-12-04 09:00")
+    assert "请直接回复本邮件" in body_text(reminder)
+    h.at("2026-12-04 10:00", reply_to(reminder, sender="郑浩 <zheng.hao@example.com>",
+                                      text="收到，已安排专人处理。"))
+    assert h.record(REQUEST)["status"] == "in_progress"
+    assert h.at("2026-12-07 09:00") == []  # nothing overdue: it was answered
+
+
+def test_everyone_escalated_to_hears_when_the_matter_is_answered(h: Harness) -> None:
+    from helpers import body_text, reply_to
+
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    h.at("2026-12-04 09:00")  # the reminder
+    h.at("2026-12-07 09:00")  # overdue: the head (吴敏) in CC
+    h.at("2026-12-08 09:00")  # escalated to the head, the secretary (李静) in CC
+    assert h.record(REQUEST)["escalation"] == "overdue"
+    notify = h.sent("新的跨部门需求")
+    sent = h.at("2026-12-08 10:00", reply_to(notify, sender="郑浩 <zheng.hao@example.com>",
+                                             text="收到，已安排专人处理。"))
+    settled = [m for m in sent if "已处理" in str(m["Subject"])]
+    assert len(settled) == 1
+    assert sorted(a.strip() for a in str(settled[0]["To"]).split(",")) == [
+        "吴敏 <wu.min@example.com>", "李静 <li.jing@example.com>"]
+    assert "无需您再跟进" in body_text(settled[0])
+    assert h.record(REQUEST)["escalation"] is None
+    # Once: later changes to the request tell them nothing more.
+    assert not [m for m in h.at("2026-12-09 10:00") if "已处理" in str(m["Subject"])]

@@ -109,6 +109,10 @@ def test_minutes_confirmed_with_a_silent_attendee_chased_and_escalated(h: Harnes
     assert subjects(reminder) == [
         "[HY-2026-0001] 提醒：请于2026年12月3日（周四）14:00前确认会议纪要"]
     assert str(reminder[0]["To"]) == "周杰 <zhou.jie@example.com>"
+    # What he is asked to confirm travels with the ask, and so does what to reply to.
+    assert "待确认的会议纪要（第1轮）" in body_text(reminder[0])
+    assert "开通紧急报销通道" in body_text(reminder[0])
+    assert "直接回复本邮件" in body_text(reminder[0])
     assert h.at("2026-12-03 10:01") == []  # never twice for the same step
     overdue = h.at("2026-12-03 14:00")
     assert [str(m["To"]) for m in overdue] == ["周杰 <zhou.jie@example.com>",

@@ -1,0 +1,68 @@
+"""Everyone escalated to hears when the matter is settled.
+
+A ladder's overdue and escalation steps tell heads, the secretary, the leader that
+something is late. When what they were told about ends — the receiver answers, the
+minutes are confirmed, the deliverable is accepted, the record closes — each of them
+gets one message saying so, and the record's escalation mark is cleared.
+"""
+
+from __future__ import annotations
+
+from collabd.outbound.compose import Draft
+from collabd.policy.schema import WAITS
+from collabd.store.view import CLOSED
+from collabd.workflow.context import Context
+from collabd.workflow.outcome import Record, audit
+from collabd.workflow.waits import waits
+
+# Steps whose recipients were told of a delay (a first reminder tells only the one
+# waited on, who knows best when they answered).
+_TOLD = ("overdue", "escalation")
+
+
+def settled(before: Record | None, record: Record, ctx: Context,
+            already: set[str]) -> list[Draft]:
+    """Messages to those told of delays that have now ended (none if nothing ended);
+    `already`: addresses that get a message about this record in the same commit."""
+    if before is None:
+        return []
+    told = record.setdefault("settled_told", [])
+    active = set() if record.get("status") in CLOSED else {w.name for w in waits(record, ctx)}
+    ended: dict[str, list[dict[str, object]]] = {}
+    for entry in record.get("audit", []):
+        if entry.get("what") != "rule fired" or entry.get("template") not in _TOLD:
+            continue
+        ladder = str(entry.get("rule", "")).split("[", 1)[0]
+        key = f"{entry.get('rule')}@{entry.get('at')}"
+        if ladder in active or key in told:
+            continue
+        ended.setdefault(ladder, []).append(entry)
+        told.append(key)
+    if not told:
+        record.pop("settled_told")
+    if not ended:
+        return []
+    if record.get("escalation") and not (active & {str(e.get("rule", "")).split("[", 1)[0]
+                                                   for e in record.get("audit", [])
+                                                   if e.get("what") == "rule fired"}):
+        record["escalation"] = None  # no delay left that anyone was told of
+    # Those who were waited on (their reminders) settled it themselves: not told.
+    waited = {str(a) for e in record.get("audit", []) if e.get("what") == "rule fired"
+              and e.get("template") == "reminder" for a in e.get("to") or []}
+    drafts = []
+    for ladder, entries in ended.items():
+        people: dict[str, None] = {}
+        for entry in entries:
+            for address in [*(entry.get("to") or []), *(entry.get("cc") or [])]:  # type: ignore[misc]
+                if (address not in already and address not in waited
+                        and address != ctx.identity.address):
+                    people.setdefault(str(address), None)
+        if not people:
+            continue
+        closed = record.get("status") in CLOSED
+        drafts.append(ctx.draft(
+            "escalation_settled", to=[ctx.person_by_address(a) for a in people],
+            record=record["id"], purpose=f"settled:{ladder}", record_data=record,
+            wait=WAITS.get(ladder, ladder), closed=closed))
+        audit(record, ctx.now, "told it is settled", rule=ladder, to=list(people))
+    return drafts
