@@ -45,6 +45,13 @@ def test_blocked_task_gets_a_risk_meeting_within_48_hours(h: Harness) -> None:
     # The secretary organises it; the receiver and the requester attend.
     for address in ("li.jing@example.com", "sun.li@example.com", "zhang.wei@example.com"):
         assert address in str(invite["To"])
+    # The receiving head, whom the risk notice tells of the meeting, is invited too,
+    # as an optional attendee (ROLE=OPT-PARTICIPANT: the meeting does not wait for them).
+    assert "zhao.qiang@example.com" in str(invite["To"])
+    head = next(a for a in h.record(str(invite["X-Collabd-Record"]))["attendees"]
+                if a["address"] == "zhao.qiang@example.com")
+    assert head["required"] is False
+    assert "OPT-PARTICIPANT" in ics.replace("\r\n ", "")
     agenda = body_text(invite)
     assert "XQ-2026-0001" in agenda and "测试环境不可用" in agenda and "阻塞" in agenda
     record = h.record("XQ-2026-0001")

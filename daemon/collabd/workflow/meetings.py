@@ -228,6 +228,11 @@ def plan_risk(items: list[Record], ctx: Context, out: Outcome, *, start: dt.date
     for item in items:
         for person, role in _risk_people(item):
             people.append(_attendee(person, role))
+        # The head the risk notice goes to is invited too, to attend if they wish (an
+        # optional attendee does not hold the meeting up).
+        head = _risk_head(item, ctx)
+        if head is not None:
+            people.append(_attendee(head, "部门负责人（可选）", required=False))
     attendees = _dedupe(people)
     title = ("风险排查会：" + items[0].get("title", "")) if adhoc and len(items) == 1 else (
         "风险排查会" if adhoc else "每周风险排查会")
@@ -274,6 +279,16 @@ def _risk_people(item: Record) -> list[tuple[PersonDict | None, str]]:
         return [(item.get("owner"), "任务负责人"), (item.get("requester"), "需求发起人")]
     return [(item.get("receiver_liaison"), "接收部门对接人"), (item.get("receiver"), "接收人"),
             (item.get("requester"), "发起人")]
+
+
+def _risk_head(item: Record, ctx: Context) -> PersonDict | None:
+    """The department head a risk item's notice goes to (escalation: waited_head)."""
+    if item.get("kind") == "task":
+        owner = item.get("owner") or {}
+        dept = ctx.rules.directory.department_of(owner.get("address", ""))
+        return ctx.person(dept.head) if dept is not None and dept.head else None
+    head = item.get("receiver_head")
+    return head if isinstance(head, dict) else None
 
 
 def _risk_row(item: Record, ctx: Context) -> dict[str, Any]:
