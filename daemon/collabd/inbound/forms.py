@@ -88,7 +88,7 @@ class FoundFields:
 
 _SHORT = {"request_id", "requester_dept", "requester", "receiver_dept", "receiver", "type",
           "due", "urgency", "title", "reporter_dept", "reporter", "related_request",
-          "target_dept", "severity"}
+          "target_dept", "severity", "filled_on", "phone"}
 
 
 def find_fields(lines: Sequence[str], labels: LabelSet) -> FoundFields:

@@ -7,11 +7,14 @@ form does), so that the sender gets one reply that lists all of it.
 from __future__ import annotations
 
 import datetime as dt
+import re
+import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from collabd.inbound.forms import FoundFields
 from collabd.inbound.message import InboundMessage
-from collabd.inbound.values import parse_choice, parse_date, record_id
+from collabd.inbound.values import date_spans, parse_choice, parse_date, record_id
 from collabd.policy.org import Department, Person
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
@@ -32,12 +35,14 @@ class Reading:
     """One form, read and checked."""
 
     kind: str  # "request" | "problem"
-    fields: dict[str, str] = field(default_factory=dict)  # the output: strings, ISO dates
+    # The output: strings and ISO dates; cooperating_depts, the one list (department names)
+    fields: dict[str, Any] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # accepted, but worth telling the sender
     people: dict[str, Person] = field(default_factory=dict)
     departments: dict[str, Department] = field(default_factory=dict)
+    cooperating: list[Department] = field(default_factory=list)  # besides receiver_dept
     due: dt.date | None = None
     source: str = "body"  # body | html | forwarded | attachment:<name>
     raw: dict[str, str] = field(default_factory=dict)  # the values as written, by field
@@ -95,7 +100,7 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
     raw = found.values
     forms = rules.forms
     r = Reading("request", raw=dict(raw))
-    for name in ("background", "content", "acceptance"):
+    for name in ("background", "content", "acceptance", "title", "phone", "filled_on"):
         if raw.get(name):
             r.fields[name] = raw[name]
     given_id = raw.get("request_id", "")
@@ -106,7 +111,7 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
         else:
             r.fields["external_ref"] = given_id
     _department(r, rules, "request", "requester_dept", raw.get("requester_dept", ""))
-    _department(r, rules, "request", "receiver_dept", raw.get("receiver_dept", ""))
+    _receiving_departments(r, rules, raw.get("receiver_dept", ""))
     _person(r, rules, "request", "requester", raw.get("requester", ""))
     _person(r, rules, "request", "receiver", raw.get("receiver", ""))
 
@@ -135,7 +140,7 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
     due_text = raw.get("due", "")
     if due_text:
         today = now.astimezone(rules.calendar.tz).date()
-        due, problem = parse_date(due_text, today)
+        due, problem = _last_date(due_text, today)
         if due is None:
             r.errors.append(f"{label_of(rules, 'request', 'due')}{problem}")
         elif due < today:
@@ -148,6 +153,72 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
         if not raw.get(name):
             r.missing.append(name)
     return r
+
+
+# Marks of the department that leads among several (研发部（主责）, 主责：研发部).
+_LEAD = re.compile(r"[(（\[【]?\s*(主责|牵头|主办|主要负责)\s*[)）\]】]?\s*[:：]?")
+_SPLIT = re.compile(r"[、,，;；/\s]+")
+
+
+def _receiving_departments(r: Reading, rules: Rules, value: str) -> None:
+    """接收部门 / 所需配合部门: one department, several (研发部、财务部), or ticked boxes
+    (■研发部 □销售部 ■财务部). The one marked 主责/牵头, else the first, is the
+    receiving department; the others cooperate (fields.cooperating_depts)."""
+    if not value:
+        return
+    forms = rules.forms
+    text = unicodedata.normalize("NFKC", value)
+    if any(m in text for m in (*forms.checked_marks, *forms.unchecked_marks)):
+        ticked = []
+        for mark in forms.unchecked_marks:  # unticked ones are not asked
+            text = re.sub(re.escape(mark) + r"\s*[^\s■☑☒√✓✔✅●◉▣⊠◼□☐○◯\[\]()【】]+", " ", text)
+        for mark in forms.checked_marks:
+            text = text.replace(mark, " ")
+        ticked = [t for t in _SPLIT.split(text) if t.strip()]
+        text = "、".join(ticked)
+    names: list[str] = []
+    lead: str | None = None
+    for part in _SPLIT.split(text):
+        part = part.strip()
+        if not part:
+            continue
+        marked = _LEAD.search(part)
+        name = _LEAD.sub("", part).strip()
+        if not name:
+            continue
+        names.append(name)
+        if marked and lead is None:
+            lead = name
+    if not names:
+        return
+    found: list[Department] = []
+    for name in dict.fromkeys(names):
+        dept = rules.directory.department(name)
+        if dept is None:
+            r.errors.append(
+                f"{label_of(rules, 'request', 'receiver_dept')}「{name}」不在组织目录中（可选："
+                f"{'、'.join(rules.directory.department_names())}）")
+        elif dept not in found:
+            found.append(dept)
+    if not found:
+        return
+    first = next((d for d in found if lead is not None and
+                  rules.directory.department(lead) is d), found[0])
+    r.departments["receiver_dept"] = first
+    r.fields["receiver_dept"] = first.name
+    r.cooperating = [d for d in found if d is not first]
+    if r.cooperating:
+        r.fields["cooperating_depts"] = [d.name for d in r.cooperating]
+
+
+def _last_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None]:
+    """The due date: the date written, or the last of several (时间节点: 12月10日方案，
+    12月20日上线 → 12月20日)."""
+    found = [d for d, _ in (parse_date(m.group(0), today) for m in date_spans(text))
+             if d is not None]
+    if len(found) > 1:
+        return max(found), None
+    return parse_date(text, today)
 
 
 def _default_to_sender(r: Reading, rules: Rules, message: InboundMessage,

@@ -23,6 +23,16 @@ def record_id(text: str, prefix: str | None = None) -> str | None:
     return f"{found.group(1).upper()}-{found.group(2)}-{int(found.group(3)):04d}"
 
 
+def date_spans(text: str) -> list[re.Match[str]]:
+    """Every date written in `text` (2026-12-10, 2026年12月10日, 12月10日, 12/10), in order."""
+    value = unicodedata.normalize("NFKC", text)
+    spans = list(_DATE_YMD.finditer(value))
+    covered = [(m.start(), m.end()) for m in spans]
+    spans += [m for m in _DATE_MD.finditer(value)
+              if not any(a <= m.start() < b for a, b in covered)]
+    return sorted(spans, key=lambda m: m.start())
+
+
 def parse_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None]:
     """A date as people write it; without a year, the year that makes it next.
 

@@ -61,10 +61,12 @@ def _dept_people(ctx: Context, dept: Department | None) -> dict[str, PersonDict 
     return {"head": ctx.person(dept.head), "liaison": ctx.person(dept.liaison)}
 
 
-def _field_rows(ctx: Context, kind: str, fields: dict[str, str]) -> list[tuple[str, str]]:
+def _field_rows(ctx: Context, kind: str, fields: dict[str, Any]) -> list[tuple[str, str]]:
     spec = ctx.rules.forms.request if kind == "request" else ctx.rules.forms.problem
     rows = [(label_of(ctx.rules, kind, name), fields[name])
             for name in spec.labels if fields.get(name)]
+    if fields.get("cooperating_depts"):
+        rows.append(("配合部门", "、".join(fields["cooperating_depts"])))
     if fields.get("external_ref"):
         rows.append(("原编号", fields["external_ref"]))
     return rows
@@ -121,6 +123,13 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     )
     audit(record, ctx.now, "request received", by=message.sender, message=message.message_id,
           source=reading.source)
+    # Cooperating departments (several ticked): each notified and chased on its own.
+    departments: list[dict[str, Any]] = [
+        {"dept": d.name, "role": "cooperating", **_dept_people(ctx, d), "responded": None}
+        for d in reading.cooperating]
+    if departments:
+        record["cooperating_depts"] = [d["dept"] for d in departments]
+        record["departments"] = departments
     rows = _field_rows(ctx, "request", record["fields"])
     common: dict[str, Any] = {"request": record, "rows": rows, "response_due": response_due,
               "notes": reading.notes}
@@ -135,16 +144,25 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     notify = ctx.draft(
         "request_notify",
         to=[rec_side["liaison"], receiver],
-        record=rid, purpose="request_notify",
+        record=rid, purpose="request_notify", cooperating=None,
         **common,
     )
+    cooperating_notices = [ctx.draft(
+        "request_notify", to=[entry["liaison"] or entry["head"]], record=rid,
+        purpose="request_notify", cooperating=entry, **common)
+        for entry in departments]
     audit(record, ctx.now, "acknowledged", to=[p.address for p in ack.to],
           cc=[p.address for p in ack.cc])
     audit(record, ctx.now, "receiver notified", to=[p.address for p in notify.to],
           response_due=isoformat(response_due))
+    for entry, draft in zip(departments, cooperating_notices, strict=True):
+        audit(record, ctx.now, "department notified", dept=entry["dept"],
+              to=[p.address for p in draft.to], response_due=isoformat(response_due))
     out.put(record)
     out.send(ack)
     out.send(notify)
+    for draft in cooperating_notices:
+        out.send(draft)
     if meetings.review_needed(record, ctx):
         reason = f"规则：{record.get('urgency')}/{record.get('type')} 需求需评审"
         meetings.want_review(record, ctx, reason=reason)

@@ -9,6 +9,8 @@ it did not count.
 
 from __future__ import annotations
 
+from typing import Any
+
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.values import parse_date
@@ -88,6 +90,10 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
     sender = event.message.sender
     asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
     receiver_side = _receiver_side(record, ctx, sender)
+    cooperating = None if receiver_side else _cooperating_of(record, ctx, sender)
+    if cooperating is not None and not asked_kind and kind not in ("confirm", "reject"):
+        _cooperating_response(record, cooperating, event, ctx, out)
+        return
     if asked_kind and (kind in ("confirm", "reject") or not receiver_side):
         auth = signoff.authority(event, ctx)
         if kind in ("confirm", "reject"):
@@ -135,6 +141,40 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
     _relay(record, event, ctx, out, receiver_side)
 
 
+def _cooperating_of(record: Record, ctx: Context, sender: str) -> dict[str, Any] | None:
+    """The cooperating department (its entry on the record) the sender answers for."""
+    directory = ctx.rules.directory
+    dept = directory.department_of(sender)
+    for entry in record.get("departments", []):
+        people = _addresses(entry.get("liaison"), entry.get("head"))
+        if (dept is not None and dept.name == entry.get("dept")) or any(
+                directory.same_person(sender, a) for a in people):
+            return entry  # type: ignore[no-any-return]
+    return None
+
+
+def _cooperating_response(record: Record, entry: dict[str, Any], event: Event,
+                          ctx: Context, out: Outcome) -> None:
+    """A cooperating department answered: its wait ends (the first time), and the
+    requester is told, with where every department stands."""
+    first = entry.get("responded") is None
+    if first:
+        entry["responded"] = isoformat(ctx.now)
+        entry["responded_by"] = ctx.person_by_address(event.message.sender)
+        audit(record, ctx.now, "department responded", dept=entry["dept"],
+              by=event.message.sender, message=event.message.message_id,
+              text=(event.new_text or "")[:500])
+    else:
+        _comment(record, event, ctx, why=None)
+    if not (event.new_text or "").strip() and not first:
+        return
+    out.send(ctx.draft(
+        "receiver_responded", to=_requester_people(record), record=record["id"],
+        purpose="receiver_responded", request=record, dept=entry["dept"],
+        responder=ctx.person_by_address(event.message.sender), text=event.new_text or "",
+    ))
+
+
 def _first_response(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
     """The receiving side answered the request for the first time (响应)."""
     if record.get("status") != "open":
@@ -147,7 +187,7 @@ def _first_response(record: Record, event: Event, ctx: Context, out: Outcome) ->
           message=event.message.message_id, text=(event.new_text or "")[:500])
     out.send(ctx.draft(
         "receiver_responded", to=_requester_people(record), record=record["id"],
-        purpose="receiver_responded", request=record,
+        purpose="receiver_responded", request=record, dept=record.get("receiver_dept"),
         responder=record["responded_by"], text=event.new_text or "",
     ))
 

@@ -228,9 +228,13 @@ def _resolve(targets: list[str], record: Record, wait: Wait,
             return None
         return ctx.person(dept.head if role == "head" else dept.liaison)
 
+    # A cooperating department's wait: "the receiving side" is that department.
+    dept = wait.detail.get("dept")
     for target in targets:
         found: list[PersonDict | None]
-        if target == "waited":
+        if dept and target in ("receiver_head", "receiver_liaison", "receiver"):
+            found = [dept_people(dept, "head" if target == "receiver_head" else "liaison")]
+        elif target == "waited":
             found = list(wait.waited)
         elif target == "waited_head":
             found = [head_of(p) for p in wait.waited]

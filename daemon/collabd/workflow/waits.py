@@ -72,6 +72,14 @@ def waits(record: Record, ctx: Context) -> Iterator[Wait]:
             since = record.get("risk_since") or record["updated"]
             yield Wait("task_at_risk", f"task_at_risk:{since}", _moment(since),  # type: ignore[arg-type]
                        _people(record.get("receiver_liaison"), record.get("receiver")))
+        if status in ("open", "in_progress") and record.get("response_due"):
+            # Each cooperating department answers for itself, chased on its own ladder.
+            for entry in record.get("departments", []):
+                if entry.get("responded") is None:
+                    yield Wait("receiver_response", f"receiver_response:{entry['dept']}",
+                               _moment(record["response_due"]),  # type: ignore[arg-type]
+                               _people(entry.get("liaison") or entry.get("head")),
+                               detail={"dept": entry["dept"]})
     elif kind == "problem":
         if status in ("open", "in_progress") and record.get("response_due"):
             people = [p for p in (record.get("target_liaison"),) if p]
