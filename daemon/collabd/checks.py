@@ -21,9 +21,10 @@ REQUIRED_TEMPLATES = (
     "minutes_confirm", "minutes_rejected", "minutes_signed_off", "task_assigned",
     "oversize_notice", "signoff_ask_again", "problem_closed",
     "unreadable_notice", "set_aside_notice", "set_aside_summary", "escalation_settled",
+    "problem_update", "problem_graded",
 )
 # Text-only templates (a meeting's agenda).
-REQUIRED_TEXTS = ("agenda_review", "agenda_risk")
+REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem")
 
 
 def ladder_template_problems(rules: Rules, templates: Templates) -> list[str]:

@@ -211,7 +211,7 @@ def _steps() -> list[Step]:
         Step("2026-12-29 09:10", "陈晨", "回复：确认已恢复",
              lambda r: [reply_to(sent(r, "问题反馈已登记"), sender=CHEN, text="确认，已恢复")]),
         Step("2026-12-29 11:30", "刘洋", "回复会议纪要（含两项待办）",
-             lambda r: [reply_to(sent(r, "提交会议纪要"), sender=LIU, text=(
+             lambda r: [reply_to(sent(r, "提交会议纪要：需求评审会"), sender=LIU, text=(
                  "需求评审会纪要：\n1. 看板第一期覆盖全部区域。\n"
                  "待办：完成数据接口 负责人：周杰 截止：2027-01-05\n"
                  "待办：确认指标口径 负责人：刘洋 截止：2027-01-06"))]),

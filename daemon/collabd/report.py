@@ -342,6 +342,7 @@ FIELD_LABELS = {
     "at": "时间", "decision": "决定", "request_id": "需求编号", "new_due": "新期限",
     "attachments": "附件", "rule": "规则", "step": "步骤", "asked": "所问邮件",
     "read_as": "理解为", "rounds": "轮次记录", "requested": "请求时间",
+    "problems": "关联问题", "answered_by": "已答复", "graded_by": "定级人",
 }
 AUDIT_LABELS = {
     "request received": "收到需求", "acknowledged": "已回执", "receiver notified": "已通知接收方",

@@ -18,7 +18,7 @@ from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
 from collabd.inbound.message import InboundMessage
 from collabd.policy.org import Department
-from collabd.workflow import meetings
+from collabd.workflow import meetings, problems
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.outcome import Outcome, audit, changed, new_record
 
@@ -248,6 +248,9 @@ def handle_problem(event: Event, ctx: Context) -> Outcome:
     if record["escalated"]:
         audit(record, ctx.now, "escalated to leader", to=directory.leader.address,
               rule=f"sla.problem.{severity}.escalate_to_leader")
+    if sla is not None and sla.meeting_within is not None:
+        # 重要: a 协调会; 重大: the leader's 专题会议 — organised, not only promised.
+        problems.plan_meeting(record, ctx, out, deadline=deadline)
     out.put(record)
     if related is not None and ctx.view.store.get("records", related_id or "") is not None:
         linked = changed(related)

@@ -803,3 +803,15 @@ def organizer_command(meeting: Record, event: Event, ctx: Context, out: Outcome)
             add_attendee(meeting, ctx, out, ctx.person(person) or {}, by=by)
         return True
     return False
+
+
+# -- for the other meetings of the procedure (workflow/problems.py) -------------------
+
+attendee = _attendee
+dedupe = _dedupe
+new_meeting = _new_meeting
+clock_length = _clock
+
+
+def send_invite(meeting: Record, ctx: Context, out: Outcome) -> None:
+    _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_invite")

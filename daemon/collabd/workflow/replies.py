@@ -15,7 +15,7 @@ from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.values import parse_date
 from collabd.outbound.compose import Attachment
-from collabd.workflow import meetings, signoff
+from collabd.workflow import meetings, problems, signoff
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 
@@ -507,6 +507,8 @@ def _on_task(task: Record, event: Event, ctx: Context, out: Outcome) -> None:
 
 def _on_problem(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
     sender = event.message.sender
+    if problems.command(record, event, ctx, out):
+        return
     intent = event.intent
     reporter = record.get("reporter") or {}
     from_reporter = bool(reporter) and ctx.rules.directory.same_person(
@@ -520,29 +522,27 @@ def _on_problem(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
             _not_counted(record, event, ctx, out, signoff.Authority(
                 False, reporter.get("address"), "problem", None, doubt))
             return
-        record["status"] = "closed"
-        record["closed"] = isoformat(ctx.now)
-        record["waiting_on"] = []
-        audit(record, ctx.now, "resolved (reporter confirmed)", by=sender,
-              message=event.message.message_id, text=(event.new_text or "")[:2000],
-              read_as=intent.why)
-        # Nobody learns of a closure by silence: the reporter and the side that handled
-        # it are told (the secretary too, when it went up the ladder).
-        secretary = ctx.person(ctx.rules.directory.secretary)
-        out.send(ctx.draft(
-            "problem_closed", to=[reporter, record.get("target_liaison"),
-                                  record.get("target_head")],
-            cc=[secretary] if record.get("escalated") or record.get("escalation") else [],
-            record=record["id"], purpose="problem_closed", problem=record,
-            by=ctx.person_by_address(sender), text=event.new_text or "",
-            closed=ctx.now))
+        # Nobody learns of a closure by silence: everyone asked or told of it hears.
+        problems.close(record, ctx, out, by=ctx.person_by_address(sender),
+                       text=event.new_text or "", how="reporter",
+                       message=event.message.message_id, read_as=intent.why)
         return
-    target = record.get("target_dept")
-    dept = ctx.rules.directory.department_of(sender)
-    if dept is not None and dept.name == target and record.get("status") == "open":
+    if from_reporter or record.get("status") == "closed":
+        _comment(record, event, ctx, why="问题已关闭" if record.get("status") == "closed"
+                 else None)
+        if record.get("status") != "closed":
+            problems.relay(record, event, ctx, out, from_reporter=True)
+        return
+    # The handling side (or the secretary, the leader, anyone asked) answers: it reaches
+    # the reporter, and the problem is in hand — no longer chased as unanswered.
+    answered = record.setdefault("answered_by", [])
+    if sender.lower() not in answered:
+        answered.append(sender.lower())
+    if record.get("status") == "open":
         record["status"] = "in_progress"
         record["responded"] = isoformat(ctx.now)
-        audit(record, ctx.now, "responded", by=sender, text=(event.new_text or "")[:500])
-        return
-    _comment(record, event, ctx, why=None)
-
+        audit(record, ctx.now, "responded", by=sender, message=event.message.message_id,
+              text=(event.new_text or "")[:500])
+    else:
+        _comment(record, event, ctx, why=None)
+    problems.relay(record, event, ctx, out, from_reporter=False)

@@ -81,7 +81,8 @@ def waits(record: Record, ctx: Context) -> Iterator[Wait]:
                                _people(entry.get("liaison") or entry.get("head")),
                                detail={"dept": entry["dept"]})
     elif kind == "problem":
-        if status in ("open", "in_progress") and record.get("response_due"):
+        # Chased until someone answers it (then the reporter's 确认 closes it).
+        if status == "open" and record.get("response_due"):
             people = [p for p in (record.get("target_liaison"),) if p]
             yield Wait("problem_open", "problem_open",
                        _moment(record["response_due"]),  # type: ignore[arg-type]
