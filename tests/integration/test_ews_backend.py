@@ -542,3 +542,23 @@ def test_the_same_answer_from_the_calendar_and_from_the_mail_counts_once(
     assert again == []  # the organizer is not told twice
     whats = [a["what"] for a in h.record(MEETING)["audit"]]
     assert whats.count("rsvp declined") == 1 and whats.count("rsvp repeated") == 1
+
+
+def test_a_room_booked_in_exchange_is_not_booked_again(
+        h: ExchangeHarness, exchange: FakeExchange) -> None:
+    from helpers import edit_rules
+
+    # The first room has a room mailbox; someone booked it in Outlook at the first slot.
+    edit_rules(h.daemon.config, "meetings.yaml", ("  - name: 总部3楼第一会议室\n    capacity: 10\n",
+                                          "  - name: 总部3楼第一会议室\n    capacity: 10\n"
+                                          "    calendar: room-3f-1@example.com\n"))
+    h.daemon.reload()
+    exchange.busy["room-3f-1@example.com"] = [
+        (dt.datetime(2026, 12, 2, 9, 0), dt.datetime(2026, 12, 2, 11, 0), "Busy")]
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    meeting = h.record(MEETING)
+    assert dt.datetime.fromisoformat(meeting["start"]) == at("2026-12-02 09:30")
+    assert meeting["room"] == "总部3楼第二会议室"  # the same time, another room
+    asked = {e.text for call in exchange.calls("GetUserAvailabilityRequest")
+             for e in call.iter(f"{{{T}}}Address")}
+    assert "room-3f-1@example.com" in asked
