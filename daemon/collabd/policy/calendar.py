@@ -59,8 +59,10 @@ class WorkCalendar:
 
     # -- hours -----------------------------------------------------------------------
 
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - a calendar lives as long as its rules
     def intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
-        """The working intervals of one day (two when lunch is excluded), none off-days."""
+        """The working intervals of one day (two when lunch is excluded), none off-days.
+        Cached (a slot search walks the same days for every meeting): read, never change."""
         if not self.is_workday(day):
             return []
 

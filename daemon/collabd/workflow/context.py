@@ -65,6 +65,11 @@ class Context:
         default=None, repr=False)
     _server_busy: dict[str, list[tuple[dt.datetime, dt.datetime]]] = field(
         default_factory=dict, repr=False)
+    # (people, earliest, length) → the slot found and the pending meetings it saw
+    # (workflow/meetings/slots.py), for this pass.
+    slot_memo: dict[tuple[frozenset[str], dt.datetime, dt.timedelta],
+                    tuple[dt.datetime, frozenset[str]]] = field(default_factory=dict,
+                                                                repr=False)
 
     def attending(self) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
         """address → (start, end) of the scheduled meetings it attends, as stored."""

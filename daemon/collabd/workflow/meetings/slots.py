@@ -67,10 +67,19 @@ def find_slot(ctx: Context, earliest: dt.datetime, length: dt.timedelta,
     calendar = ctx.rules.calendar
     step = _clock(ctx, ctx.rules.meetings.slot_step)
     # Optional attendees do not hold a meeting up.
-    busy = _busy(ctx, {a["address"] for a in attendees
-                       if a.get("address") and a.get("required", True)}, pending, earliest)
+    people = frozenset(a["address"] for a in attendees
+                       if a.get("address") and a.get("required", True))
+    busy = _busy(ctx, set(people), pending, earliest)
     position = 0  # candidates only move forward, and so does the first busy interval
     start = _align(calendar.next_working_moment(earliest), step)
+    # The same people, from the same moment, again in this pass (after a backlog the
+    # same heads are in every review a tick plans): nothing before the slot found last
+    # time was free then, and busy time has only been added since — go on from there.
+    key = (people, earliest, length)
+    pending_ids = frozenset(str(m.get("id")) for m in pending)
+    found = ctx.slot_memo.get(key)
+    if found is not None and found[1] <= pending_ids:
+        start = max(start, found[0])
     for _ in range(5000):
         start = _align(calendar.next_working_moment(start), step)
         interval = next(i for i in calendar.intervals(start.date()) if i[1] > start) if (
@@ -85,6 +94,7 @@ def find_slot(ctx: Context, earliest: dt.datetime, length: dt.timedelta,
         while position < len(busy) and busy[position][1] <= start:
             position += 1
         if position == len(busy) or busy[position][0] >= end:
+            ctx.slot_memo[key] = (start, pending_ids)
             return start
         start = busy[position][1]
     raise ValueError("no free meeting slot within reach; check working hours in the rules")
