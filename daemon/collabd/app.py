@@ -437,6 +437,9 @@ class Daemon:
                                               record, ctx, already))
                 # Always whom it waits for as it now stands (status shows and filters it).
                 record["waiting_on"] = waiting_on(record, ctx)
+                # With names and departments, so that `status` needs no directory.
+                record["waiting_people"] = [ctx.person_by_address(a)
+                                            for a in record["waiting_on"]]
                 txn.put("records", record["id"], record)
         for key, value in outcome.meta.items():
             txn.put("meta", key, {"value": value})

@@ -190,7 +190,7 @@ def person_of(address: str, directory: Directory | None) -> dict[str, Any]:
 
 
 def _matches(summary: dict[str, Any], kind: str | None, person: str | None,
-             dept: str | None, directory: Directory | None) -> bool:
+             dept: str | None) -> bool:
     if kind and summary["kind"] != kind_of(kind):
         return False
     people = summary["waiting_on_people"]
@@ -199,12 +199,7 @@ def _matches(summary: dict[str, Any], kind: str | None, person: str | None,
         if not any(wanted in (p["address"].lower(), (p["name"] or "").lower())
                    for p in people):
             return False
-    if dept:
-        found = directory.department(dept) if directory is not None else None
-        name = found.name if found is not None else dept.strip()
-        if not any(p["dept"] == name for p in people):
-            return False
-    return True
+    return not dept or any(p["dept"] == dept for p in people)
 
 
 def status(view: StateView, journal: Journal, state_dir: Path,
@@ -214,13 +209,32 @@ def status(view: StateView, journal: Journal, state_dir: Path,
            dept: str | None = None) -> dict[str, Any]:
     """What is open (only what waits on `person`, on someone of `dept`, of `kind`,
     when given), overdue, waiting on whom; the queues in and out."""
-    directory = calendar.directory() if isinstance(calendar, LazyCalendar) else None
+    def directory() -> Directory | None:  # loaded only for records written without names
+        return calendar.directory() if isinstance(calendar, LazyCalendar) else None
+
+    if dept:  # 财务 is 财务部: the directory knows its aliases
+        found = directory()
+        department = found.department(dept) if found is not None else None
+        dept = department.name if department is not None else dept.strip()
     open_records = sorted(view.open_records(), key=lambda r: r["id"])
     summaries = []
+    people: dict[str, dict[str, Any]] = {}  # 100,000 records wait on a few hundred people
     for record in open_records:
         summary = record_summary(record, now, calendar)
-        summary["waiting_on_people"] = [person_of(a, directory) for a in summary["waiting_on"]]
-        if _matches(summary, kind, person, dept, directory):
+        known = record.get("waiting_people")
+        if isinstance(known, list) and [p.get("address") for p in known] == summary[
+                "waiting_on"]:
+            waiting = [{"address": p["address"], "name": p.get("name"), "dept": p.get("dept")}
+                       for p in known]
+        else:
+            waiting = []
+            for address in summary["waiting_on"]:
+                who = people.get(address)
+                if who is None:
+                    who = people[address] = person_of(address, directory())
+                waiting.append(who)
+        summary["waiting_on_people"] = waiting
+        if _matches(summary, kind, person, dept):
             summaries.append(summary)
     by_kind: dict[str, int] = {}
     for s in summaries:

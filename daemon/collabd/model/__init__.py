@@ -63,6 +63,7 @@ class _Record(_Common, total=False):
     title: str
     closed: str
     waiting_on: list[str]
+    waiting_people: list[PersonRef]  # the same, with names and departments
     escalation: str | None
     fired: dict[str, str]
     settled_told: list[str]

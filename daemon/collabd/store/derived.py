@@ -32,7 +32,8 @@ MANIFEST = "checkpoint.json"
 INDEX_SUFFIX = ".idx.json"
 META_TABLE = "_checkpoint"
 # What `status` reads of a record: the keys of report.record_summary and report._due.
-SUMMARY_KEYS = ("id", "kind", "status", "title", "updated", "waiting_on", "escalation",
+SUMMARY_KEYS = ("id", "kind", "status", "title", "updated", "waiting_on", "waiting_people",
+                "escalation",
                 "response_due", "acceptance_due", "due_date", "start")
 TRAILER_BYTES = 160
 _TRAILER = re.compile(rb'"checkpoint":\{"wal_seq":(\d+),"schema":(\d+)\}\}\}$')
