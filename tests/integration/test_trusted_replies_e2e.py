@@ -522,3 +522,17 @@ def test_outside_text_is_not_reflected_with_its_links(h: Harness) -> None:
         body="发起部门：市场部\n接收部门：研发部\n具体需求内容：请登录 http://phish.test/login 验证\n",
         message_id="<ph@outside.example>"))
     assert "phish.test" not in str(notice["Subject"]) and "phish.test" not in body_text(notice)
+
+
+def test_the_acceptance_reminder_carries_the_delivery_and_answering_it_counts(
+        h: Harness) -> None:
+    delivered(h)
+    # 3 workdays from Thursday 10 Dec: due Tuesday 15 Dec 18:00; the reminder at the
+    # deadline goes out at the first working minute after it.
+    reminders = [m for m in h.at("2026-12-16 09:00") if "提醒" in str(m["Subject"])]
+    assert [str(m["To"]) for m in reminders] == [REQUESTER]
+    text = body_text(reminders[0])
+    assert "待验收的交付（第1次）" in text and "https://bi.example.com/sales" in text
+    assert "直接回复本邮件“确认”" in text
+    h.at("2026-12-16 10:00", reply_to(reminders[0], sender=REQUESTER, text="确认"))
+    assert h.record(REQUEST)["status"] == "closed"
