@@ -415,10 +415,12 @@ def show_text(data: dict[str, Any]) -> str:
     if record.get("title"):
         lines.append(f"  {record['title']}")
     skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs", "fired",
-            "settled_told"}
+            "settled_told", "waiting_people"}
     for key, value in record.items():
         if key in skip:
             continue
+        if key == "waiting_on" and isinstance(record.get("waiting_people"), list):
+            value = record["waiting_people"]  # the same people, with names
         lines.append(f"  {FIELD_LABELS.get(key, key)}：{_short(_readable(value))}")
     lines += _signoff_lines(record)
     lines.append("时间线：")

@@ -42,6 +42,8 @@ def test_status_names_whom_each_record_waits_for_and_filters(h: Harness) -> None
         {"address": "zheng.hao@example.com", "name": "郑浩", "dept": "财务部"}]
     text = collabd("status", "--now", "2026-12-02T10:00", config=h.config).stdout.decode()
     assert "XQ-2026-0001  需求 处理中" in text and "等待 郑浩（财务部）" in text
+    shown = collabd("show", "XQ-2026-0001", config=h.config).stdout.decode()
+    assert "等待：郑浩（财务部） <zheng.hao@example.com>" in shown
     # Filters: by person (name or address), department, kind (in English or Chinese).
     for args in (("--person", "郑浩"), ("--person", "zheng.hao@example.com"),
                  ("--dept", "财务部"), ("--dept", "财务"), ("--kind", "需求"),
