@@ -383,6 +383,11 @@ AUDIT_LABELS = {
     "rsvp repeated": "重复答复", "new time proposed": "对方提议新时间",
     "command not understood": "指令未能识别", "delivery failed": "投递失败",
     "room changed": "会议室已更换", "later than the rules' limit": "晚于规则时限",
+    "command not counted": "指令未执行", "graded": "已定级",
+    "closed by the secretary": "执行秘书关闭",
+    "problem meeting planned": "问题会议已安排", "department notified": "已通知配合部门",
+    "department responded": "配合部门已响应", "told it is settled": "已告知处理结果",
+    "minutes no longer needed": "无需再交纪要",
 }
 _MESSAGE_WORDS = {"in": "收到", "out": "发出"}
 

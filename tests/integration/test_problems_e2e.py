@@ -133,3 +133,25 @@ def test_a_problem_linked_to_a_request_shows_on_it(h: Harness) -> None:
              "严重程度：一般\n"))
     shown = collabd("show", "XQ-2026-0001", config=h.config).stdout.decode()
     assert "关联问题：WT-2026-0001" in shown
+
+
+@pytest.mark.parametrize("sender", [
+    "李静 <li.jing@example.com>, 助理 <assistant@evil.example>",  # two From addresses
+])
+def test_a_forged_secretary_neither_grades_nor_closes(h: Harness, sender: str) -> None:
+    h.at("2026-12-03 10:00", _report("一般"))
+    notice = h.sent("报表口径不一致", to="zheng.hao@example.com")
+    raw = reply_to(notice, sender="x <placeholder@example.org>", text="关闭：已处理")
+    raw = raw.replace(b"From: x <placeholder@example.org>", b"From: " + sender.encode(), 1)
+    sent = h.at("2026-12-03 11:00", raw)
+    record = h.record(PROBLEM)
+    assert record["status"] != "closed"
+    assert "command not counted" in [a["what"] for a in record["audit"]]
+    # The real secretary hears that a command in her name was not carried out.
+    [told] = [m for m in sent if "li.jing@example.com" in str(m["To"])]
+    assert "没有执行" in body_text(told)
+    # A command that is no reply to the problem's mail (only its number in the
+    # subject) is not carried out either.
+    h.at("2026-12-03 12:00", message(sender=SECRETARY, subject="[WT-2026-0001] 分级",
+                                     message_id="<grade-new@example.com>", body="分级：重大"))
+    assert h.record(PROBLEM)["severity"] == "一般"

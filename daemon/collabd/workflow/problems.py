@@ -17,7 +17,7 @@ import re
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.policy.durations import parse_duration
-from collabd.workflow import meetings
+from collabd.workflow import meetings, signoff
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 
@@ -40,6 +40,21 @@ def command(problem: Record, event: Event, ctx: Context, out: Outcome) -> bool:
         return False
     first = (event.new_text or "").strip().splitlines()[0] if (event.new_text or "").strip() \
         else ""
+    if not (_GRADE.match(first) or _CLOSE.match(first)):
+        return False
+    # A command acts in the secretary's name: a forged From must not grade or close.
+    doubt = signoff.sender_doubt(event, ctx)
+    if doubt is None and event.replied_to is None:
+        doubt = "指令只凭主题中的编号关联到问题，请直接回复系统发出的该问题邮件"
+    if doubt is not None:
+        audit(problem, ctx.now, "command not counted", by=sender, text=first, reason=doubt,
+              message=event.message.message_id)
+        out.send(ctx.draft(
+            "signoff_not_counted", to=[ctx.person(ctx.rules.directory.secretary)],
+            record=problem["id"], purpose="signoff_not_counted",
+            record_title=problem.get("title", ""), record_id=problem["id"], reason=doubt,
+            command=first))
+        return True
     found = _GRADE.match(first)
     if found:
         grade(problem, found.group("level"), event, ctx, out)
