@@ -231,3 +231,15 @@ def test_delegation_counter_reschedule_and_cancel(h: Harness) -> None:
     # A cancelled meeting asks nobody for minutes after its time has passed.
     assert all(m["X-Collabd-Record"] != MEETING for m in h.at("2026-12-03 16:00"))
     assert h.record(MEETING)["status"] == "cancelled"
+
+
+def test_a_forged_organizer_neither_cancels_nor_sends_minutes(h: Harness) -> None:
+    h.at("2026-12-01 10:05", (DATA / "qqmail_numbered_request.eml").read_bytes())
+    invite = h.sent("会议邀请")
+    forged = reply_to(invite, sender="x <placeholder@example.org>", text="取消会议")
+    forged = forged.replace(b"From: x <placeholder@example.org>",
+                            ("From: " + REQUESTER + ", 助理 <assistant@evil.example>").encode(), 1)
+    sent = h.at("2026-12-01 11:00", forged)
+    assert h.record(MEETING)["status"] == "scheduled"  # not cancelled
+    assert "command not counted" in h.whats(MEETING)
+    assert any("没有执行" in body_text(m) for m in sent)

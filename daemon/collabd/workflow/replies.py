@@ -467,6 +467,18 @@ def _on_meeting(meeting: Record, event: Event, ctx: Context, out: Outcome) -> No
         return
     organizer = (meeting.get("organizer") or {}).get("address", "")
     if organizer and ctx.rules.directory.same_person(sender, organizer):
+        # Commands and minutes act in the organizer's name: a forged From must not.
+        doubt = signoff.sender_doubt(event, ctx)
+        if doubt is not None:
+            first = (event.new_text or "").strip().splitlines()[:1]
+            audit(meeting, ctx.now, "command not counted", by=sender, reason=doubt,
+                  text=first[0] if first else "", message=event.message.message_id)
+            out.send(ctx.draft(
+                "signoff_not_counted", to=[ctx.person_by_address(organizer)],
+                record=meeting["id"], purpose="signoff_not_counted",
+                record_title=meeting.get("title", ""), record_id=meeting["id"],
+                reason=doubt, command=first[0] if first else "（会议纪要）"))
+            return
         if meeting.get("status") == "scheduled" and meetings.organizer_command(
                 meeting, event, ctx, out):
             return
