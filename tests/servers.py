@@ -291,9 +291,14 @@ class _Deliver:
 
     def _lmtp(self, sender: str, rcpt: str, content: bytes) -> None:
         # One transaction per recipient: LMTP answers DATA once per recipient, which
-        # smtplib does not read.
-        with smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=30) as lmtp:
+        # smtplib does not read. Delivered once DATA is answered: a server going away
+        # during the QUIT after it is no failure (retrying would deliver it twice).
+        lmtp = smtplib.LMTP("127.0.0.1", self.lmtp_port, timeout=30)
+        try:
             lmtp.sendmail(sender, [rcpt], content)
+        finally:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                lmtp.quit()
         self.stored.append(rcpt)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:

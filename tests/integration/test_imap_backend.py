@@ -199,7 +199,11 @@ def test_imap_server_restarted_mid_run(tmp_path: Path, dovecot: Dovecot,
     assert dovecot.count(SHARED) == 0
     assert dovecot.count(SHARED, PROCESSED) == 301
     for address in [*senders[:: 30], "late@example.com"]:
-        assert len(subjects_of(dovecot, address, "未能识别")) == 1, address
+        # One reply each. (A copy the transport delivered twice, should Dovecot stop
+        # between accepting it and answering, has the same Message-ID: the same reply.)
+        replies = {str(m["Message-ID"]) for m in inbox(dovecot, address)
+                   if "未能识别" in str(m["Subject"])}
+        assert len(replies) == 1, address
     assert daemon.stop() == 0, daemon.log()
     log = daemon.log()
     # Logged once when it went, once when it came back; not once per retry.
