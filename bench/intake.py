@@ -90,40 +90,34 @@ def intake(root: Path, count: int, records: int, batch: int) -> dict[str, object
         messages = [request_message(n) for n in range(count)]
         floor_dir = root / "floor"
         floor_dir.mkdir()
-        # The floor and collabd are measured alternately, message by message (batch by
-        # batch), so that both see the same disk (fsync times drift by a factor of two
-        # over a minute).
-        floor_time = intake_time = send_time = 0.0
+
+        def timed(chunks: list[list[bytes]], tag: str) -> tuple[float, float, float]:
+            """Seconds spent on the floor, on intake and on sending, over `chunks`. The
+            floor and collabd are measured alternately, chunk by chunk, so that both see
+            the same disk (fsync times drift by a factor of two over a minute)."""
+            floor_s = intake_s = send_s = 0.0
+            for number, chunk in enumerate(chunks):
+                t0 = time.perf_counter()
+                for index, raw in enumerate(chunk):
+                    floor_one(raw, floor_dir, f"{tag}-{number}-{index}")
+                t1 = time.perf_counter()
+                daemon.journal.put_many(chunk)
+                daemon.process_journal()
+                t2 = time.perf_counter()
+                daemon.outbox.send_due(daemon.mailbox)
+                t3 = time.perf_counter()
+                floor_s += t1 - t0
+                intake_s += t2 - t1
+                send_s += t3 - t2
+            return floor_s, intake_s, send_s
+
         half = count // 2
-        for index, raw in enumerate(messages[:half]):  # one at a time, as mail trickles in
-            t0 = time.perf_counter()
-            floor_one(raw, floor_dir, f"one-{index}")
-            t1 = time.perf_counter()
-            daemon.journal.put(raw)
-            daemon.process_journal()
-            t2 = time.perf_counter()
-            daemon.outbox.send_due(daemon.mailbox)
-            t3 = time.perf_counter()
-            floor_time += t1 - t0
-            intake_time += t2 - t1
-            send_time += t3 - t2
-        # As a busy mailbox delivers: fetched `batch` at a time, processed, sent.
-        batch_floor = batch_intake = batch_send = 0.0
+        # One at a time, as mail trickles in; then as a busy mailbox delivers: fetched
+        # `batch` at a time, processed, sent.
+        floor_time, intake_time, send_time = timed([[m] for m in messages[:half]], "one")
         rest = messages[half:]
-        for start in range(0, len(rest), batch):
-            chunk = rest[start:start + batch]
-            t0 = time.perf_counter()
-            for index, raw in enumerate(chunk):
-                floor_one(raw, floor_dir, f"batch-{start + index}")
-            t1 = time.perf_counter()
-            daemon.journal.put_many(chunk)
-            daemon.process_journal()
-            t2 = time.perf_counter()
-            daemon.outbox.send_due(daemon.mailbox)
-            t3 = time.perf_counter()
-            batch_floor += t1 - t0
-            batch_intake += t2 - t1
-            batch_send += t3 - t2
+        batch_floor, batch_intake, batch_send = timed(
+            [rest[i:i + batch] for i in range(0, len(rest), batch)], "batch")
         stored = daemon.store.count("records")
 
         # The ticks after the batch plan its review meetings, at most 50 a tick: they are
