@@ -4,24 +4,15 @@ or after its moment; `rules simulate` says beforehand exactly what `run` then do
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from collabd.config import Config
-from helpers import DATA, Harness, collabd, no_review_meetings, subjects
+from helpers import DATA, Harness, collabd, subjects
 
 pytestmark = pytest.mark.integration
 
 REQUEST = "XQ-2026-0001"
 
-
-@pytest.fixture
-def h(deployment: Config) -> Iterator[Harness]:
-    no_review_meetings(deployment)  # the flows under test here are others
-    harness = Harness(deployment, "2026-12-01 10:00")
-    yield harness
-    harness.close()
 
 
 def fired(h: Harness) -> list[tuple[str, list[str]]]:

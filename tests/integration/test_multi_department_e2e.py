@@ -4,24 +4,15 @@ first, each department notified and chased on its own, the requester told who an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from collabd.config import Config
-from helpers import DATA, Harness, body_text, collabd, no_review_meetings, reply_to
+from helpers import DATA, Harness, body_text, collabd, reply_to
 
 pytestmark = pytest.mark.integration
 
 REQUEST = "XQ-2026-0001"
 
-
-@pytest.fixture
-def h(deployment: Config) -> Iterator[Harness]:
-    no_review_meetings(deployment)
-    harness = Harness(deployment, "2026-12-01 10:00")
-    yield harness
-    harness.close()
 
 
 def test_the_003_form_is_read_with_every_field() -> None:

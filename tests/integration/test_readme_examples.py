@@ -6,6 +6,7 @@ import re
 import shlex
 import subprocess
 import sys
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -28,19 +29,25 @@ def _port(config: Config) -> str:
     return str(local.listen_port)
 
 
+def _answer_to(config: Config, run: list[str], stdin: bytes | None, subject: str
+               ) -> EmailMessage:
+    """Run a README example against a real daemon; what the daemon answered."""
+    daemon = DaemonProcess(config).start()
+    try:
+        subprocess.run(run, input=stdin, check=True, capture_output=True, timeout=30)
+        return wait_until(lambda: next((m for m in sent_messages(config.state_dir)
+                                        if subject in str(m["Subject"])), None),
+                          message=f"an answer {subject!r}")  # type: ignore[no-any-return]
+    finally:
+        assert daemon.stop() == 0, daemon.log()
+
+
 def test_the_readme_python_example_files_a_request(deployment: Config) -> None:
     found = re.search(r"\.venv/bin/python - <<'EOF'\n(.*?)\nEOF\n", _try_it(), re.S)
     assert found, "the README's Python example is gone"
     script = found.group(1).replace("2525", _port(deployment))
-    daemon = DaemonProcess(deployment).start()
-    try:
-        subprocess.run([sys.executable, "-"], input=script.encode(), check=True, timeout=30)
-        ack = wait_until(lambda: next((m for m in sent_messages(deployment.state_dir)
-                                       if "需求已受理" in str(m["Subject"])), None),
-                         message="the request acknowledged")
-        assert "zhang.wei@example.com" in str(ack["To"])
-    finally:
-        assert daemon.stop() == 0, daemon.log()
+    ack = _answer_to(deployment, [sys.executable, "-"], script.encode(), "需求已受理")
+    assert "zhang.wei@example.com" in str(ack["To"])
 
 
 def test_the_readme_swaks_example_is_answered(deployment: Config) -> None:
@@ -48,12 +55,5 @@ def test_the_readme_swaks_example_is_answered(deployment: Config) -> None:
     found = re.search(r"(swaks .*?)\s+# ", _try_it().replace("\\\n", " "), re.S)
     assert found, "the README's swaks example is gone"
     command = shlex.split(found.group(1).replace("2525", _port(deployment)))
-    daemon = DaemonProcess(deployment).start()
-    try:
-        subprocess.run(command, check=True, capture_output=True, timeout=30)
-        reply = wait_until(lambda: next((m for m in sent_messages(deployment.state_dir)
-                                         if "未能识别" in str(m["Subject"])), None),
-                           message="the message answered")
-        assert "zhang.wei@example.com" in str(reply["To"])
-    finally:
-        assert daemon.stop() == 0, daemon.log()
+    reply = _answer_to(deployment, command, None, "未能识别")
+    assert "zhang.wei@example.com" in str(reply["To"])

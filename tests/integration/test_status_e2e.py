@@ -5,22 +5,14 @@ overdue by the daemon's own clock when the daemon runs on a fixed one."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from collabd.config import Config
-from helpers import DATA, DaemonProcess, Harness, collabd, no_review_meetings, reply_to
+from helpers import DATA, DaemonProcess, Harness, collabd, reply_to
 
 pytestmark = pytest.mark.integration
 
-
-@pytest.fixture
-def h(deployment: Config) -> Iterator[Harness]:
-    no_review_meetings(deployment)
-    harness = Harness(deployment, "2026-12-01 10:00")
-    yield harness
-    harness.close()
 
 
 def _status(config: Config, *args: str) -> dict:  # type: ignore[type-arg]

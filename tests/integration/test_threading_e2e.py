@@ -6,28 +6,19 @@ relayed answers as one thread."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
-from collabd.config import Config
 from collabd.outbound.compose import Draft, Person
 from collabd.outbound.outbox import THREAD_REFERENCES, Outbox
 from collabd.store import Store, Txn
-from helpers import DATA, Harness, no_review_meetings, reply_to, sent_messages
+from helpers import DATA, Harness, reply_to, sent_messages
 
 pytestmark = pytest.mark.integration
 
 REQUEST = "XQ-2026-0001"
 REQUEST_MID = "<tencent_8F3E1C5A2B7D4E6F9A0B@qq.com>"
 
-
-@pytest.fixture
-def h(deployment: Config) -> Iterator[Harness]:
-    no_review_meetings(deployment)
-    harness = Harness(deployment, "2026-12-01 10:00")
-    yield harness
-    harness.close()
 
 
 def test_every_follow_up_of_a_request_is_in_the_requests_thread(h: Harness) -> None:

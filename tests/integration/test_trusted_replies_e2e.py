@@ -10,7 +10,6 @@ import base64
 import email.policy
 import json
 import uuid
-from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
@@ -25,7 +24,6 @@ from helpers import (
     edit_rules,
     message,
     no_lunch_break,
-    no_review_meetings,
     reply_to,
     subjects,
 )
@@ -36,13 +34,6 @@ REQUESTER = "张伟 <zhang.wei@example.com>"  # 市场部 head; accepts the deli
 RECEIVER = "孙丽 <sun.li@example.com>"  # 研发部 liaison
 REQUEST = "XQ-2026-0001"
 
-
-@pytest.fixture
-def h(deployment: Config) -> Iterator[Harness]:
-    no_review_meetings(deployment)
-    h = Harness(deployment, "2026-12-01 10:00")
-    yield h
-    h.close()
 
 
 def delivered(h: Harness) -> EmailMessage:
