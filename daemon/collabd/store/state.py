@@ -412,9 +412,7 @@ class Store:
     def _bytes(self, table: str, value: Any) -> bytes:
         """An encoded table's value as its JSON bytes (read from the checkpoint file
         when that is where it is)."""
-        if value.__class__ is int:
-            return derived.read_at(self._fd[table], value)
-        return value  # type: ignore[no-any-return]
+        return _value_bytes(self._fd.get(table), value)
 
     def _projections_from_summary(self, known: dict[str, Any], file_seq: int,
                                   values: dict[str, Any]) -> dict[str, bytes]:
@@ -794,17 +792,12 @@ class Store:
         nothing in memory: it may run in a thread."""
         values, extra, fd = snapshot
 
-        def raw(value: Any) -> bytes:
-            if value.__class__ is int:
-                assert fd is not None
-                return derived.read_at(fd, value)
-            return value  # type: ignore[no-any-return]
-
         if table == "records":
             entries: Iterable[tuple[str, str | None, bytes]] = (
-                (k, None, raw(v)) for k, v in values.items())
+                (k, None, _value_bytes(fd, v)) for k, v in values.items())
         else:
-            entries = ((k, g, raw(values[k])) for g, keys in extra.items() for k in keys)
+            entries = ((k, g, _value_bytes(fd, values[k])) for g, keys in extra.items()
+                       for k in keys)
         payload, at, groups = derived.layout(table, entries, seq, SCHEMA_VERSION)
         sha = storage.write_payload(payload)
         size = len(payload)
@@ -851,6 +844,14 @@ class Store:
             os.close(fd)
         self._fd.clear()
         self._opened = False
+
+
+def _value_bytes(fd: int | None, value: Any) -> bytes:
+    """A stored value's JSON bytes: itself, or read where it lies in the file `fd`."""
+    if value.__class__ is int:
+        assert fd is not None, "a value in a table file without the file open"
+        return derived.read_at(fd, value)
+    return value  # type: ignore[no-any-return]
 
 
 class _LogGap(Exception):
