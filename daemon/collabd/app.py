@@ -433,8 +433,7 @@ class Daemon:
                            for p in (*d.to, *d.cc)}
                 if inbound and inbound.get("from"):
                     already.add(email.utils.parseaddr(str(inbound["from"]))[1].lower())
-                outcome.drafts.extend(settled(self.store.get("records", record["id"]),
-                                              record, ctx, already))
+                outcome.drafts.extend(settled(record, ctx, already))
                 # Always whom it waits for as it now stands (status shows and filters it).
                 record["waiting_on"] = waiting_on(record, ctx)
                 # With names and departments, so that `status` needs no directory.

@@ -169,7 +169,6 @@ def _receiving_departments(r: Reading, rules: Rules, value: str) -> None:
     forms = rules.forms
     text = unicodedata.normalize("NFKC", value)
     if any(m in text for m in (*forms.checked_marks, *forms.unchecked_marks)):
-        ticked = []
         for mark in forms.unchecked_marks:  # unticked ones are not asked
             text = re.sub(re.escape(mark) + r"\s*[^\s■☑☒√✓✔✅●◉▣⊠◼□☐○◯\[\]()【】]+", " ", text)
         for mark in forms.checked_marks:

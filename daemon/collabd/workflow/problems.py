@@ -221,7 +221,7 @@ def _told_before(problem: Record, ctx: Context) -> list[PersonDict]:
     """Everyone a message about the problem went to (the leader it went up to …)."""
     store = ctx.view.store
     found: dict[str, None] = {}
-    for key in store.group_keys(problem["id"]) if hasattr(store, "group_keys") else []:
+    for key in store.group_keys(problem["id"]):
         entry = store.get("messages", key) or {}
         if entry.get("dir") == "out":
             for address in entry.get("to") or []:

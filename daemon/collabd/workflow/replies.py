@@ -52,22 +52,24 @@ def _addresses(*people: PersonDict | None) -> set[str]:
     return {p["address"].lower() for p in people if p and p.get("address")}
 
 
-def _receiver_side(record: Record, ctx: Context, sender: str) -> bool:
-    people = _addresses(record.get("receiver"), record.get("receiver_liaison"),
-                        record.get("receiver_head"))
-    if any(ctx.rules.directory.same_person(sender, a) for a in people):
+def _on_side(ctx: Context, sender: str, people: list[PersonDict | None],
+             dept_name: str | None) -> bool:
+    """Does the sender speak for a side: one of its people, or of its department?"""
+    directory = ctx.rules.directory
+    if any(directory.same_person(sender, a) for a in _addresses(*people)):
         return True
-    dept = ctx.rules.directory.department_of(sender)
-    return dept is not None and dept.name == record.get("receiver_dept")
+    dept = directory.department_of(sender)
+    return dept is not None and dept.name == dept_name
+
+
+def _receiver_side(record: Record, ctx: Context, sender: str) -> bool:
+    return _on_side(ctx, sender, [record.get("receiver"), record.get("receiver_liaison"),
+                                  record.get("receiver_head")], record.get("receiver_dept"))
 
 
 def _requester_side(record: Record, ctx: Context, sender: str) -> bool:
-    people = _addresses(record.get("requester"), record.get("submitted_by"),
-                        record.get("requester_head"))
-    if any(ctx.rules.directory.same_person(sender, a) for a in people):
-        return True
-    dept = ctx.rules.directory.department_of(sender)
-    return dept is not None and dept.name == record.get("requester_dept")
+    return _on_side(ctx, sender, [record.get("requester"), record.get("submitted_by"),
+                                  record.get("requester_head")], record.get("requester_dept"))
 
 
 def _receiver_people(record: Record) -> list[PersonDict | None]:
@@ -143,14 +145,8 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
 
 def _cooperating_of(record: Record, ctx: Context, sender: str) -> dict[str, Any] | None:
     """The cooperating department (its entry on the record) the sender answers for."""
-    directory = ctx.rules.directory
-    dept = directory.department_of(sender)
-    for entry in record.get("departments", []):
-        people = _addresses(entry.get("liaison"), entry.get("head"))
-        if (dept is not None and dept.name == entry.get("dept")) or any(
-                directory.same_person(sender, a) for a in people):
-            return entry  # type: ignore[no-any-return]
-    return None
+    return next((entry for entry in record.get("departments", []) if _on_side(
+        ctx, sender, [entry.get("liaison"), entry.get("head")], entry.get("dept"))), None)
 
 
 def _cooperating_response(record: Record, entry: dict[str, Any], event: Event,

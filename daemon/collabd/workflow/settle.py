@@ -8,6 +8,8 @@ gets one message saying so, and the record's escalation mark is cleared.
 
 from __future__ import annotations
 
+from typing import Any
+
 from collabd.outbound.compose import Draft
 from collabd.policy.schema import WAITS
 from collabd.store.view import CLOSED
@@ -20,40 +22,40 @@ from collabd.workflow.waits import waits
 _TOLD = ("overdue", "escalation")
 
 
-def settled(before: Record | None, record: Record, ctx: Context,
-            already: set[str]) -> list[Draft]:
-    """Messages to those told of delays that have now ended (none if nothing ended);
+def _ladder(entry: dict[str, Any]) -> str:
+    return str(entry.get("rule", "")).split("[", 1)[0]
+
+
+def settled(record: Record, ctx: Context, already: set[str]) -> list[Draft]:
+    """Messages to those told of delays that have now ended (none if nothing ended;
+    always none for a record that no step fired on, a new one among them);
     `already`: addresses that get a message about this record in the same commit."""
-    if before is None:
+    fired = [e for e in record.get("audit", []) if e.get("what") == "rule fired"]
+    if not fired:
         return []
     told = record.setdefault("settled_told", [])
     active = set() if record.get("status") in CLOSED else {w.name for w in waits(record, ctx)}
-    ended: dict[str, list[dict[str, object]]] = {}
-    for entry in record.get("audit", []):
-        if entry.get("what") != "rule fired" or entry.get("template") not in _TOLD:
-            continue
-        ladder = str(entry.get("rule", "")).split("[", 1)[0]
+    ended: dict[str, list[dict[str, Any]]] = {}
+    for entry in fired:
         key = f"{entry.get('rule')}@{entry.get('at')}"
-        if ladder in active or key in told:
-            continue
-        ended.setdefault(ladder, []).append(entry)
-        told.append(key)
+        if entry.get("template") in _TOLD and _ladder(entry) not in active and (
+                key not in told):
+            ended.setdefault(_ladder(entry), []).append(entry)
+            told.append(key)
     if not told:
         record.pop("settled_told")
     if not ended:
         return []
-    if record.get("escalation") and not (active & {str(e.get("rule", "")).split("[", 1)[0]
-                                                   for e in record.get("audit", [])
-                                                   if e.get("what") == "rule fired"}):
+    if record.get("escalation") and not active & {_ladder(e) for e in fired}:
         record["escalation"] = None  # no delay left that anyone was told of
     # Those who were waited on (their reminders) settled it themselves: not told.
-    waited = {str(a) for e in record.get("audit", []) if e.get("what") == "rule fired"
-              and e.get("template") == "reminder" for a in e.get("to") or []}
+    waited = {str(a) for e in fired if e.get("template") == "reminder"
+              for a in e.get("to") or []}
     drafts = []
     for ladder, entries in ended.items():
         people: dict[str, None] = {}
         for entry in entries:
-            for address in [*(entry.get("to") or []), *(entry.get("cc") or [])]:  # type: ignore[misc]
+            for address in [*(entry.get("to") or []), *(entry.get("cc") or [])]:
                 if (address not in already and address not in waited
                         and address != ctx.identity.address):
                     people.setdefault(str(address), None)
