@@ -522,11 +522,14 @@ def check(config_path: Path | None, offline: bool) -> None:
         if located is not None:
             more, findings = check_files(*located)
             problems += more
-        findings.append("mailbox: not checked (it needs a valid configuration)")
+        notes = ["mailbox: not checked (it needs a valid configuration)"]
     else:
         problems, findings = run_checks(config, offline=offline)
+        notes = []
     for line in findings:
-        click.echo(line if line.startswith("mailbox: not checked") else f"ok: {line}")
+        click.echo(f"ok: {line}")
+    for line in notes:
+        click.echo(line)
     if problems:
         for line in problems:
             click.echo(line, err=True)
