@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import schedule
 
@@ -27,6 +27,7 @@ from collabd.inbound.message import read_message
 from collabd.logs import about
 from collabd.mailbox.base import Mailbox, MailboxUnavailable, SendError
 from collabd.mailbox.local import LocalMailbox
+from collabd.model import AnyRecord, Meeting
 from collabd.outbound.compose import Person
 from collabd.outbound.invites import native_answer
 from collabd.outbound.outbox import MESSAGES, OUTBOX, Outbox, SendPolicy
@@ -449,11 +450,12 @@ class Daemon:
             self.outbox.queue(txn, draft)
         seq = self.store.commit(txn, sync=sync)
         if outcome.records:
-            self._plan([self.store.get("records", r["id"]) or r for r in outcome.records],
+            self._plan([cast("AnyRecord | None", self.store.get("records", r["id"])) or r
+                        for r in outcome.records],
                        self.clock.now())
         return seq
 
-    def _plan(self, records: Iterable[dict[str, Any]], now: dt.datetime) -> None:
+    def _plan(self, records: Iterable[AnyRecord], now: dt.datetime) -> None:
         """Put records on the agenda (the moment a tick next needs them) and the closed
         ones on the archive's (the moment they leave the working set)."""
         ctx = self.workflow.context(self.view, now)
@@ -594,7 +596,7 @@ class Daemon:
         return len(old)
 
 
-def _closed_at(record: dict[str, Any]) -> dt.datetime | None:
+def _closed_at(record: AnyRecord) -> dt.datetime | None:
     """When a closed record was closed (its last update, for older records); None for an
     open one."""
     if record.get("status") not in CLOSED:
@@ -622,7 +624,7 @@ def _same_tick(planned: Outcome, full: Outcome, now: dt.datetime) -> None:
 ANSWER_CLOCK_SLACK = dt.timedelta(minutes=1)
 
 
-def _last_asked(meeting: dict[str, Any]) -> dt.datetime:
+def _last_asked(meeting: Meeting) -> dt.datetime:
     """When everyone was last asked to answer: the meeting made, or last moved."""
     moments = [meeting["created"]] + [a["at"] for a in meeting.get("audit", [])
                                       if a.get("what") == "rescheduled"]

@@ -6,7 +6,7 @@ import datetime as dt
 import fcntl
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -124,7 +124,7 @@ def day_end(calendar: WorkCalendar | LazyCalendar | None, day: str) -> str:
     return f"{day}T18:00:00+08:00"
 
 
-def _due(record: dict[str, Any],
+def _due(record: Mapping[str, Any],
          calendar: WorkCalendar | LazyCalendar | None = None) -> str | None:
     """The deadline of what the record waits for now."""
     status = record.get("status")
@@ -161,7 +161,7 @@ def _instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-def record_summary(record: dict[str, Any], now: dt.datetime,
+def record_summary(record: Mapping[str, Any], now: dt.datetime,
                    calendar: WorkCalendar | LazyCalendar | None = None) -> dict[str, Any]:
     due = _due(record, calendar)
     overdue = bool(due and record.get("status") not in _NOT_OVERDUE

@@ -11,7 +11,7 @@ records written by earlier versions load as they are.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Required, TypeVar
 
 from typing_extensions import TypedDict  # (pydantic validates these only on 3.12+ otherwise)
 
@@ -44,6 +44,107 @@ class DepartmentResponse(TypedDict, total=False):
     responded_by: PersonRef
 
 
+class Progress(TypedDict, total=False):
+    """A progress report (进度) from the receiving side or a task's owner."""
+
+    percent: int | None
+    status: str | None  # 正常 | 滞后 | 阻塞
+    reason: str | None
+    at: str
+    by: str
+    message: str
+
+
+class PendingSignoff(TypedDict, total=False):
+    """Someone asked to sign and not yet answered (signoff.py)."""
+
+    kind: str  # minutes | deliverable
+    round: int | None
+    person: str
+
+
+class Signoff(TypedDict, total=False):
+    """A counted 确认/不确认/驳回: who, on what round, answering which ask."""
+
+    kind: str | None
+    round: int | None
+    by: str | None
+    decision: str  # accepted | rejected | confirmed
+    at: str
+    message: str
+    answers: str | None  # the Message-ID of the ask it answers
+    text: str
+    reason: str | None
+    read_as: str | None
+
+
+class Delivery(TypedDict, total=False):
+    """One round of delivery (交付) of a request, waiting for the requester's 验收."""
+
+    round: int
+    at: str
+    by: str
+    message: str
+    text: str
+    links: list[str]
+    attachments: list[str]
+    decision: str | None
+
+
+class Rework(TypedDict, total=False):
+    round: int | None
+    reason: str
+    new_due: str | None
+    at: str
+
+
+class Review(TypedDict, total=False):
+    """A request's review meeting (需求评审会): wanted, then planned."""
+
+    status: str  # pending | planned
+    reason: str
+    at: str
+    meeting: str
+
+
+class ActionItem(TypedDict, total=False):
+    task: str
+    owner: str
+    due: str
+
+
+class MinutesRound(TypedDict, total=False):
+    """One version of a meeting's minutes, sent to every signer."""
+
+    round: int
+    received: str
+    by: str
+    message: str
+    text: str
+    attachments: list[str]
+    action_items: list[ActionItem]
+    distributed: str
+    confirm_due: str
+    status: str  # distributed | rejected | signed_off
+
+
+class Minutes(TypedDict, total=False):
+    rounds: list[MinutesRound]
+    due: str
+    requested: str
+    signed_off: str
+
+
+class CounterProposal(TypedDict, total=False):
+    """An attendee's proposed new time (iTIP COUNTER)."""
+
+    by: str
+    at: str
+    start: str | None
+    end: str | None
+    comment: str | None
+
+
 class AuditEntry(TypedDict, total=False):
     at: str
     what: str
@@ -51,7 +152,6 @@ class AuditEntry(TypedDict, total=False):
 
 class _Common(TypedDict):
     id: str
-    kind: str
     schema: int
     created: str
     updated: str
@@ -61,7 +161,9 @@ class _Common(TypedDict):
 class _Record(_Common, total=False):
     status: str
     title: str
-    closed: str
+    closed: str | None
+    resolution: str | None
+    asked_again: dict[str, int]  # "kind:round:person" → times asked again (signoff.py)
     waiting_on: list[str]
     waiting_people: list[PersonRef]  # the same, with names and departments
     escalation: str | None
@@ -70,10 +172,10 @@ class _Record(_Common, total=False):
     risk: bool
     risk_since: str
     risk_reason: str
-    progress: dict[str, Any]
-    progress_history: list[dict[str, Any]]
-    signoffs: list[dict[str, Any]]
-    pending_signoffs: list[dict[str, Any]]
+    progress: Progress
+    progress_history: list[Progress]
+    signoffs: list[Signoff]
+    pending_signoffs: list[PendingSignoff]
     meetings: list[str]
     meeting: str
     fields: dict[str, Any]
@@ -86,6 +188,7 @@ class _Record(_Common, total=False):
 class Request(_Record, total=False):
     """XQ-: a cross-department request (《跨部门沟通需求表》 / 《跨部门协作需求单》)."""
 
+    kind: Required[Literal["request"]]
     requester: PersonRef | None
     receiver: PersonRef | None
     requester_dept: str | None
@@ -99,18 +202,18 @@ class Request(_Record, total=False):
     urgency: str
     due_date: str | None
     source: str
-    review: dict[str, Any]
+    review: Review
     responded_by: PersonRef
-    deliveries: list[dict[str, Any]]
+    deliveries: list[Delivery]
     acceptance_due: str
-    resolution: str
-    rework: list[dict[str, Any]] | dict[str, Any]
+    rework: list[Rework]
     problems: list[str]
 
 
 class Problem(_Record, total=False):
     """WT-: a problem report (《跨部门协作问题反馈单》)."""
 
+    kind: Required[Literal["problem"]]
     severity: str
     graded_by: PersonRef
     reporter: PersonRef | None
@@ -126,6 +229,7 @@ class Problem(_Record, total=False):
 class Meeting(_Record, total=False):
     """HY-: a review, risk, coordination or special meeting."""
 
+    kind: Required[Literal["meeting"]]
     meeting_kind: str  # review | risk | coordination | special
     summary: str
     uid: str
@@ -138,21 +242,28 @@ class Meeting(_Record, total=False):
     attendees: list[Attendee]
     parent: str | None
     agenda: str
-    minutes: dict[str, Any]
+    minutes: Minutes
     risk_items: list[str]
     adhoc: bool
     tasks: list[str]
+    counter_proposals: list[CounterProposal]
 
 
 class Task(_Record, total=False):
     """RW-: an action item from minutes (待办)."""
 
+    kind: Required[Literal["task"]]
     owner: PersonRef | None
     owner_text: str
     requester: PersonRef | None
     request: str | None
     due_date: str | None
 
+
+# A record of any kind; `record["kind"] == "request"` narrows it to a Request.
+AnyRecord = Request | Problem | Meeting | Task
+# A function that takes a record of some kind and gives it back changed.
+R = TypeVar("R", bound=AnyRecord)
 
 KINDS: dict[str, type] = {"request": Request, "problem": Problem, "meeting": Meeting,
                           "task": Task}

@@ -16,10 +16,11 @@ import functools
 import hashlib
 from collections.abc import Sequence
 from email.message import EmailMessage
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+
+from collabd.model import Attendee, Meeting, PersonRef
 
 PRODID = "-//collabd//collabd 1.0//ZH"
 # The VTIMEZONE is written for this range: one STANDARD rule for Asia/Shanghai, what
@@ -35,7 +36,7 @@ def _address(address: str, name: str = "") -> icalendar.vCalAddress:
     return value
 
 
-def attendee(person: dict[str, Any], *, partstat: str = "NEEDS-ACTION") -> icalendar.vCalAddress:
+def attendee(person: PersonRef, *, partstat: str = "NEEDS-ACTION") -> icalendar.vCalAddress:
     value = _address(person["address"], person.get("name") or "")
     value.params["ROLE"] = "REQ-PARTICIPANT" if person.get("required", True) else (
         "OPT-PARTICIPANT")
@@ -45,9 +46,9 @@ def attendee(person: dict[str, Any], *, partstat: str = "NEEDS-ACTION") -> icale
     return value
 
 
-def new_vevent(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt.datetime,
+def new_vevent(meeting: Meeting, *, organizer: tuple[str, str], stamp: dt.datetime,
                reminder: dt.timedelta, tz: ZoneInfo, cancelled: bool = False,
-               attendees: Sequence[dict[str, Any]] | None = None) -> icalendar.Event:
+               attendees: Sequence[PersonRef] | None = None) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", meeting["uid"])
     event.add("sequence", int(meeting.get("sequence", 0)))
@@ -97,13 +98,13 @@ def calendar_bytes(method: str, event: icalendar.Event, tz: ZoneInfo) -> bytes:
     return data.replace(marker, _vtimezone(tz) + marker, 1)
 
 
-def request_ics(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt.datetime,
+def request_ics(meeting: Meeting, *, organizer: tuple[str, str], stamp: dt.datetime,
                 reminder: dt.timedelta, tz: ZoneInfo) -> bytes:
     return calendar_bytes("REQUEST", new_vevent(meeting, organizer=organizer, stamp=stamp,
                                                 reminder=reminder, tz=tz), tz)
 
 
-def cancel_ics(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt.datetime,
+def cancel_ics(meeting: Meeting, *, organizer: tuple[str, str], stamp: dt.datetime,
                tz: ZoneInfo) -> bytes:
     return calendar_bytes("CANCEL", new_vevent(meeting, organizer=organizer, stamp=stamp,
                                                reminder=dt.timedelta(0), tz=tz,
@@ -113,7 +114,7 @@ def cancel_ics(meeting: dict[str, Any], *, organizer: tuple[str, str], stamp: dt
 _ANSWER_WORDS = {"ACCEPTED": "已接受", "DECLINED": "已拒绝", "TENTATIVE": "暂定"}
 
 
-def native_answer(meeting: dict[str, Any], attendee: dict[str, Any], partstat: str, *,
+def native_answer(meeting: Meeting, attendee: Attendee, partstat: str, *,
                   answered_at: dt.datetime | None, organizer: str, stamp: dt.datetime
                   ) -> bytes:
     """An attendee's answer read from the server's calendar (Exchange), written as the
@@ -154,7 +155,7 @@ def native_answer(meeting: dict[str, Any], attendee: dict[str, Any], partstat: s
     return message.as_bytes()
 
 
-def attendee_answer(attendee: dict[str, Any], partstat: str) -> icalendar.vCalAddress:
+def attendee_answer(attendee: PersonRef, partstat: str) -> icalendar.vCalAddress:
     value = _address(attendee["address"], attendee.get("name") or "")
     value.params["PARTSTAT"] = partstat
     return value

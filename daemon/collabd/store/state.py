@@ -17,7 +17,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,7 +78,7 @@ class Txn:
 
     ops: list[Op] = field(default_factory=list)
 
-    def put(self, table: str, key: str, value: dict[str, Any]) -> None:
+    def put(self, table: str, key: str, value: Mapping[str, Any]) -> None:
         if table not in TABLES:
             raise KeyError(f"unknown table {table!r}")
         self.ops.append(["put", table, key, value])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal, cast, overload
 
+from collabd.model import AnyRecord, Meeting, Problem, Request, Task
 from collabd.store.archive import Archive
 from collabd.store.state import Store
 
@@ -16,23 +17,57 @@ class StateView:
         self.store = store
         self.archive = archive
 
-    def record(self, record_id: str) -> dict[str, Any] | None:
+    # Stored records are JSON documents; their shape is collabd.model's (a record
+    # written by the workflow is one of its kinds), which these accessors assert.
+
+    def record(self, record_id: str) -> AnyRecord | None:
         found = self.store.get("records", record_id)
         if found is None:
             found = self.archive.get(record_id)
-        return found
+        return cast("AnyRecord | None", found)
 
-    def records(self, kind: str | None = None) -> Iterator[dict[str, Any]]:
+    def request(self, record_id: str) -> Request | None:
+        """The request with this id (None when there is none, or it is of another kind)."""
+        found = self.record(record_id)
+        return found if found is not None and found["kind"] == "request" else None
+
+    def meeting(self, record_id: str) -> Meeting | None:
+        found = self.record(record_id)
+        return found if found is not None and found["kind"] == "meeting" else None
+
+    @overload
+    def records(self, kind: Literal["request"]) -> Iterator[Request]: ...
+    @overload
+    def records(self, kind: Literal["problem"]) -> Iterator[Problem]: ...
+    @overload
+    def records(self, kind: Literal["meeting"]) -> Iterator[Meeting]: ...
+    @overload
+    def records(self, kind: Literal["task"]) -> Iterator[Task]: ...
+    @overload
+    def records(self, kind: str | None = None) -> Iterator[AnyRecord]: ...
+
+    def records(self, kind: str | None = None) -> Iterator[AnyRecord]:
         """Records in the working set (open ones, and closed ones not yet archived)."""
         if kind is None:
-            yield from self.store.values("records")
+            yield from cast("Iterator[AnyRecord]", self.store.values("records"))
             return
         for key in self.store.keys_of_kind(kind):
             record = self.store.get("records", key)
             if record is not None:
-                yield record
+                yield cast("AnyRecord", record)
 
-    def open_records(self, kind: str | None = None) -> Iterator[dict[str, Any]]:
+    @overload
+    def open_records(self, kind: Literal["request"]) -> Iterator[Request]: ...
+    @overload
+    def open_records(self, kind: Literal["problem"]) -> Iterator[Problem]: ...
+    @overload
+    def open_records(self, kind: Literal["meeting"]) -> Iterator[Meeting]: ...
+    @overload
+    def open_records(self, kind: Literal["task"]) -> Iterator[Task]: ...
+    @overload
+    def open_records(self, kind: str | None = None) -> Iterator[AnyRecord]: ...
+
+    def open_records(self, kind: str | None = None) -> Iterator[AnyRecord]:
         for record in self.records(kind):
             if record.get("status") not in CLOSED:
                 yield record

@@ -23,6 +23,7 @@ import datetime as dt
 import heapq
 from collections.abc import Iterable
 
+from collabd.model import Request, Task
 from collabd.store.view import CLOSED
 from collabd.workflow import meetings, ticks
 from collabd.workflow.context import Context
@@ -35,9 +36,10 @@ NOW = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 def waits_for_review(record: Record) -> bool:
     """A request whose review meeting is still to be planned (by the next ticks)."""
+    if record["kind"] != "request":
+        return False
     review = record.get("review")
-    return bool(record.get("kind") == "request" and review
-                and review.get("status") == "pending"
+    return bool(review and review.get("status") == "pending"
                 and record.get("status") in ("open", "in_progress"))
 
 
@@ -47,13 +49,12 @@ def next_due(record: Record, ctx: Context, *, review: bool = True) -> dt.datetim
         return None
     if review and waits_for_review(record):
         return NOW
-    kind = record.get("kind")
     status = record.get("status")
     moments: list[dt.datetime] = []
-    if kind == "meeting" and status == "scheduled" and record.get("end"):
+    if record["kind"] == "meeting" and status == "scheduled" and record.get("end"):
         moments.append(dt.datetime.fromisoformat(record["end"]))
-    if kind in ("request", "task") and status in ("open", "in_progress") and (
-            not record.get("risk")):
+    if (record["kind"] == "request" or record["kind"] == "task") and status in (
+            "open", "in_progress") and not record.get("risk"):
         behind = _falls_behind(record, ctx)
         if behind is not None:
             moments.append(behind)
@@ -69,7 +70,7 @@ def next_due(record: Record, ctx: Context, *, review: bool = True) -> dt.datetim
     return min(moments) if moments else None
 
 
-def _falls_behind(record: Record, ctx: Context) -> dt.datetime | None:
+def _falls_behind(record: Request | Task, ctx: Context) -> dt.datetime | None:
     """The first moment the plan could be ahead of the reported progress by more than
     the rules' deviation (planned_percent grows with time; this is a little early at
     worst, since it ignores rounding)."""

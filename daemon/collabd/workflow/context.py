@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from collabd.clock import isoformat
+from collabd.model import Meeting, PersonRef
 from collabd.outbound.compose import Attachment, CalendarPart, Draft
 from collabd.outbound.compose import Person as Recipient
 from collabd.outbound.templates import Templates
@@ -15,7 +16,7 @@ from collabd.policy.org import Person
 from collabd.policy.rules import Rules
 from collabd.store.view import StateView
 
-PersonDict = dict[str, Any]
+PersonDict = PersonRef
 # How far ahead a room's bookings on the mail server are asked for.
 BOOKING_WINDOW = dt.timedelta(days=90)
 Interval = tuple[dt.datetime, dt.datetime]
@@ -98,7 +99,7 @@ class Context:
             self._together[people] = found
         return found
 
-    def room_bookings(self, room_of: Callable[[dict[str, Any]], str | None]
+    def room_bookings(self, room_of: Callable[[Meeting], str | None]
                       ) -> dict[str, list[tuple[dt.datetime, dt.datetime, str]]]:
         """room → (start, end, meeting id) of our scheduled meetings holding it that end
         after now, sorted; built once per pass (workflow/rooms.py)."""

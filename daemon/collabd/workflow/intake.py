@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from collabd.clock import isoformat
 from collabd.inbound.autoreply import robot_sender
 from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
 from collabd.inbound.message import InboundMessage
+from collabd.model import DepartmentResponse
 from collabd.policy.org import Department
 from collabd.workflow import meetings, problems
 from collabd.workflow.context import Context, PersonDict, next_id
@@ -55,7 +56,12 @@ def _title(reading: Reading, subject: str) -> str:
     return first[:30] + ("…" if len(first) > 30 else "")
 
 
-def _dept_people(ctx: Context, dept: Department | None) -> dict[str, PersonDict | None]:
+class DeptPeople(TypedDict):
+    head: PersonDict | None
+    liaison: PersonDict | None
+
+
+def _dept_people(ctx: Context, dept: Department | None) -> DeptPeople:
     if dept is None:
         return {"head": None, "liaison": None}
     return {"head": ctx.person(dept.head), "liaison": ctx.person(dept.liaison)}
@@ -124,9 +130,11 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     audit(record, ctx.now, "request received", by=message.sender, message=message.message_id,
           source=reading.source)
     # Cooperating departments (several ticked): each notified and chased on its own.
-    departments: list[dict[str, Any]] = [
-        {"dept": d.name, "role": "cooperating", **_dept_people(ctx, d), "responded": None}
-        for d in reading.cooperating]
+    departments: list[DepartmentResponse] = []
+    for d in reading.cooperating:
+        people = _dept_people(ctx, d)
+        departments.append({"dept": d.name, "role": "cooperating", "liaison": people["liaison"],
+                            "head": people["head"], "responded": None})
     if departments:
         record["cooperating_depts"] = [d["dept"] for d in departments]
         record["departments"] = departments
@@ -185,7 +193,7 @@ def handle_problem(event: Event, ctx: Context) -> Outcome:
     reporter = ctx.person(reading.people.get("reporter"))
     submitter = ctx.person_by_address(message.sender)
     related_id = reading.fields.get("related_request")
-    related = ctx.view.record(related_id) if related_id else None
+    related = ctx.view.request(related_id) if related_id else None
     target = reading.departments.get("target_dept")
     reporter_dept = reading.departments.get("reporter_dept")
     if target is None and related is not None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast, overload
 
 from collabd.clock import isoformat
+from collabd.model import AnyRecord, Meeting, Problem, R, Request, Task
 from collabd.outbound.compose import Draft
 
 RECORD_SCHEMA = 1
 
-Record = dict[str, Any]
+# Any record (collabd.model); workflow functions of one kind take that kind.
+Record = AnyRecord
 
 
 @dataclass
@@ -41,13 +43,13 @@ class Outcome:
             self.records[index] = record
             return
         self._where[record["id"]] = len(self.records)
-        if record.get("kind") == "meeting":
+        if record["kind"] == "meeting":
             self._meetings.append(len(self.records))
         self.records.append(record)
 
-    def meetings(self) -> list[Record]:
+    def meetings(self) -> list[Meeting]:
         """The meetings among the changed records (without scanning all of them)."""
-        return [self.records[i] for i in self._meetings]
+        return [cast(Meeting, self.records[i]) for i in self._meetings]
 
     def send(self, draft: Draft) -> None:
         self.drafts.append(draft)
@@ -60,9 +62,25 @@ class Outcome:
         self.meta.update(other.meta)
 
 
-def new_record(kind: str, record_id: str, now: dt.datetime, **fields: Any) -> Record:
+@overload
+def new_record(kind: Literal["request"], record_id: str, now: dt.datetime,
+               **fields: Any) -> Request: ...
+@overload
+def new_record(kind: Literal["problem"], record_id: str, now: dt.datetime,
+               **fields: Any) -> Problem: ...
+@overload
+def new_record(kind: Literal["meeting"], record_id: str, now: dt.datetime,
+               **fields: Any) -> Meeting: ...
+@overload
+def new_record(kind: Literal["task"], record_id: str, now: dt.datetime,
+               **fields: Any) -> Task: ...
+
+
+def new_record(kind: str, record_id: str, now: dt.datetime, **fields: Any) -> AnyRecord:
+    """A new record of `kind` with the common fields; `fields` are the kind's own
+    (tests/unit/test_model.py checks them against collabd.model)."""
     stamp = isoformat(now)
-    return {
+    return cast(AnyRecord, {
         "id": record_id,
         "kind": kind,
         "schema": RECORD_SCHEMA,
@@ -70,18 +88,18 @@ def new_record(kind: str, record_id: str, now: dt.datetime, **fields: Any) -> Re
         "updated": stamp,
         "audit": [],
         **fields,
-    }
+    })
 
 
-def changed(record: Record) -> Record:
+def changed(record: R) -> R:
     """A deep copy to change: stored records are shared and never mutated in place."""
     return copy.deepcopy(record)
 
 
-def audit(record: Record, now: dt.datetime, what: str, **detail: Any) -> Record:
+def audit(record: R, now: dt.datetime, what: str, **detail: Any) -> R:
     """Append one audit entry (in place, on a copy made with `changed`)."""
     entry = {"at": isoformat(now), "what": what}
     entry.update({k: v for k, v in detail.items() if v is not None})
-    record.setdefault("audit", []).append(entry)
+    cast("dict[str, Any]", record).setdefault("audit", []).append(entry)
     record["updated"] = isoformat(now)
     return record

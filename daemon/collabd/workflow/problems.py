@@ -16,6 +16,7 @@ import re
 
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
+from collabd.model import Problem
 from collabd.policy.durations import parse_duration
 from collabd.workflow import meetings, signoff
 from collabd.workflow.context import Context, PersonDict
@@ -33,7 +34,7 @@ def is_secretary(ctx: Context, sender: str) -> bool:
     return ctx.rules.directory.same_person(sender, ctx.rules.directory.secretary.address)
 
 
-def command(problem: Record, event: Event, ctx: Context, out: Outcome) -> bool:
+def command(problem: Problem, event: Event, ctx: Context, out: Outcome) -> bool:
     """The secretary's `分级：…` or `关闭：…` on any mail of the problem; True if it was one."""
     sender = event.message.sender
     if not is_secretary(ctx, sender):
@@ -67,7 +68,7 @@ def command(problem: Record, event: Event, ctx: Context, out: Outcome) -> bool:
     return False
 
 
-def grade(problem: Record, level: str, event: Event, ctx: Context, out: Outcome) -> None:
+def grade(problem: Problem, level: str, event: Event, ctx: Context, out: Outcome) -> None:
     """The secretary grades (or regrades) the problem, and what the level calls for
     follows: a 协调会 (重要), the leader and a 专题会议 (重大), a deadline (一般)."""
     from collabd.inbound.values import parse_choice
@@ -103,7 +104,7 @@ def grade(problem: Record, level: str, event: Event, ctx: Context, out: Outcome)
         plan_meeting(problem, ctx, out, deadline=deadline)
 
 
-def plan_meeting(problem: Record, ctx: Context, out: Outcome,
+def plan_meeting(problem: Problem, ctx: Context, out: Outcome,
                  deadline: dt.datetime | None) -> Record | None:
     """重要: a 协调会 the secretary organises; 重大: a 专题会议 the leader holds. Once."""
     if problem.get("meeting"):
@@ -151,7 +152,7 @@ def plan_meeting(problem: Record, ctx: Context, out: Outcome,
     return meeting
 
 
-def relay(problem: Record, event: Event, ctx: Context, out: Outcome,
+def relay(problem: Problem, event: Event, ctx: Context, out: Outcome,
           from_reporter: bool) -> None:
     """An answer reaches the other side: the reporter gets what the handling side (or
     anyone else) wrote; the handling side gets what the reporter wrote."""
@@ -174,7 +175,7 @@ def relay(problem: Record, event: Event, ctx: Context, out: Outcome,
         to_reporter=not from_reporter))
 
 
-def close(problem: Record, ctx: Context, out: Outcome, *, by: PersonDict, text: str,
+def close(problem: Problem, ctx: Context, out: Outcome, *, by: PersonDict, text: str,
           how: str, **detail: object) -> None:
     """Closed: everyone who was asked or told of the problem hears so."""
     problem["status"] = "closed"
@@ -196,11 +197,11 @@ def close(problem: Record, ctx: Context, out: Outcome, *, by: PersonDict, text: 
         closed=ctx.now, how=how))
 
 
-def _settle_meeting(problem: Record, ctx: Context, out: Outcome, by: PersonDict) -> None:
+def _settle_meeting(problem: Problem, ctx: Context, out: Outcome, by: PersonDict) -> None:
     """The problem's meeting is moot once it is closed: called off if it has not begun;
     if it was held, its minutes are no longer asked for (the closure says what was done)."""
     meeting_id = problem.get("meeting")
-    stored = ctx.view.record(meeting_id) if meeting_id else None
+    stored = ctx.view.meeting(meeting_id) if meeting_id else None
     if stored is None:
         return
     if stored.get("status") == "scheduled" and (
@@ -217,7 +218,7 @@ def _settle_meeting(problem: Record, ctx: Context, out: Outcome, by: PersonDict)
         out.put(meeting)
 
 
-def _told_before(problem: Record, ctx: Context) -> list[PersonDict]:
+def _told_before(problem: Problem, ctx: Context) -> list[PersonDict]:
     """Everyone a message about the problem went to (the leader it went up to …)."""
     store = ctx.view.store
     found: dict[str, None] = {}

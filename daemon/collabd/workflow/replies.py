@@ -9,11 +9,10 @@ it did not count.
 
 from __future__ import annotations
 
-from typing import Any
-
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.values import parse_date
+from collabd.model import Delivery, DepartmentResponse, Meeting, Problem, Progress, Request, Task
 from collabd.outbound.compose import Attachment
 from collabd.workflow import meetings, problems, signoff
 from collabd.workflow.context import Context, PersonDict
@@ -31,17 +30,14 @@ def handle_reply(event: Event, ctx: Context) -> Outcome:
         out.inbound["note"] = "the record it names does not exist"
         return out
     record = changed(stored)
-    kind = record.get("kind")
-    if kind == "request":
+    if record["kind"] == "request":
         _on_request(record, event, ctx, out)
-    elif kind == "problem":
+    elif record["kind"] == "problem":
         _on_problem(record, event, ctx, out)
-    elif kind == "meeting":
+    elif record["kind"] == "meeting":
         _on_meeting(record, event, ctx, out)
-    elif kind == "task":
-        _on_task(record, event, ctx, out)
     else:
-        _comment(record, event, ctx, why=None)
+        _on_task(record, event, ctx, out)
     out.put(record)
     return out
 
@@ -62,31 +58,31 @@ def _on_side(ctx: Context, sender: str, people: list[PersonDict | None],
     return dept is not None and dept.name == dept_name
 
 
-def _receiver_side(record: Record, ctx: Context, sender: str) -> bool:
+def _receiver_side(record: Request, ctx: Context, sender: str) -> bool:
     return _on_side(ctx, sender, [record.get("receiver"), record.get("receiver_liaison"),
                                   record.get("receiver_head")], record.get("receiver_dept"))
 
 
-def _requester_side(record: Record, ctx: Context, sender: str) -> bool:
+def _requester_side(record: Request, ctx: Context, sender: str) -> bool:
     return _on_side(ctx, sender, [record.get("requester"), record.get("submitted_by"),
                                   record.get("requester_head")], record.get("requester_dept"))
 
 
-def _receiver_people(record: Record) -> list[PersonDict | None]:
+def _receiver_people(record: Request) -> list[PersonDict | None]:
     return [record.get("receiver_liaison"), record.get("receiver")]
 
 
-def _requester_people(record: Record) -> list[PersonDict | None]:
+def _requester_people(record: Request) -> list[PersonDict | None]:
     return [record.get("requester"), record.get("submitted_by")]
 
 
-def _heads(record: Record) -> list[PersonDict | None]:
+def _heads(record: Request) -> list[PersonDict | None]:
     return [record.get("requester_head"), record.get("receiver_head")]
 
 
 # -- requests -------------------------------------------------------------------------------
 
-def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def _on_request(record: Request, event: Event, ctx: Context, out: Outcome) -> None:
     intent = event.intent
     kind = intent.kind if intent else "comment"
     sender = event.message.sender
@@ -143,13 +139,13 @@ def _on_request(record: Record, event: Event, ctx: Context, out: Outcome) -> Non
     _relay(record, event, ctx, out, receiver_side)
 
 
-def _cooperating_of(record: Record, ctx: Context, sender: str) -> dict[str, Any] | None:
+def _cooperating_of(record: Request, ctx: Context, sender: str) -> DepartmentResponse | None:
     """The cooperating department (its entry on the record) the sender answers for."""
     return next((entry for entry in record.get("departments", []) if _on_side(
         ctx, sender, [entry.get("liaison"), entry.get("head")], entry.get("dept"))), None)
 
 
-def _cooperating_response(record: Record, entry: dict[str, Any], event: Event,
+def _cooperating_response(record: Request, entry: DepartmentResponse, event: Event,
                           ctx: Context, out: Outcome) -> None:
     """A cooperating department answered: its wait ends (the first time), and the
     requester is told, with where every department stands."""
@@ -171,7 +167,7 @@ def _cooperating_response(record: Record, entry: dict[str, Any], event: Event,
     ))
 
 
-def _first_response(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def _first_response(record: Request, event: Event, ctx: Context, out: Outcome) -> None:
     """The receiving side answered the request for the first time (响应)."""
     if record.get("status") != "open":
         return
@@ -196,7 +192,7 @@ def _comment(record: Record, event: Event, ctx: Context, *, why: str | None) -> 
           note=why)
 
 
-def _relay(record: Record, event: Event, ctx: Context, out: Outcome,
+def _relay(record: Request, event: Event, ctx: Context, out: Outcome,
            from_receiver: bool) -> None:
     """A comment from one side of a request is passed to the other side."""
     sender = event.message.sender
@@ -214,10 +210,10 @@ def _relay(record: Record, event: Event, ctx: Context, out: Outcome,
     ))
 
 
-def _progress(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def _progress(record: Request | Task, event: Event, ctx: Context, out: Outcome) -> None:
     intent = event.intent
     assert intent is not None
-    progress = {
+    progress: Progress = {
         "percent": intent.percent,
         "status": intent.status,
         "reason": intent.reason,
@@ -245,7 +241,7 @@ def _progress(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
 
 # -- deliverables and acceptance (验收) -----------------------------------------------------
 
-def _delivered(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def _delivered(record: Request, event: Event, ctx: Context, out: Outcome) -> None:
     intent = event.intent
     assert intent is not None
     if record.get("status") == "closed":
@@ -255,7 +251,7 @@ def _delivered(record: Record, event: Event, ctx: Context, out: Outcome) -> None
     number = len(rounds) + 1
     attachments = [a for a in event.message.body.attachments
                    if not a.filename.lower().endswith(".ics")]
-    delivery = {
+    delivery: Delivery = {
         "round": number,
         "at": isoformat(ctx.now),
         "by": event.message.sender,
@@ -297,14 +293,14 @@ def _delivered(record: Record, event: Event, ctx: Context, out: Outcome) -> None
           due=record["acceptance_due"])
 
 
-def _first_response_fields(record: Record, event: Event, ctx: Context) -> None:
+def _first_response_fields(record: Request, event: Event, ctx: Context) -> None:
     if record.get("responded"):
         return
     record["responded"] = isoformat(ctx.now)
     record["responded_by"] = ctx.person_by_address(event.message.sender)
 
 
-def _acceptance(record: Record, event: Event, ctx: Context, out: Outcome,
+def _acceptance(record: Request, event: Event, ctx: Context, out: Outcome,
                 auth: signoff.Authority) -> None:
     intent = event.intent
     assert intent is not None
@@ -441,7 +437,7 @@ def _not_counted(record: Record, event: Event, ctx: Context, out: Outcome,
 
 # -- meetings and tasks ------------------------------------------------------------------------
 
-def _on_meeting(meeting: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def _on_meeting(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> None:
     intent = event.intent
     kind = intent.kind if intent else "comment"
     sender = event.message.sender
@@ -488,7 +484,7 @@ def _on_meeting(meeting: Record, event: Event, ctx: Context, out: Outcome) -> No
     _comment(meeting, event, ctx, why=None)
 
 
-def _on_task(task: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
     intent = event.intent
     owner = (task.get("owner") or {}).get("address", "")
     if not owner or not ctx.rules.directory.same_person(event.message.sender, owner):
@@ -513,7 +509,7 @@ def _on_task(task: Record, event: Event, ctx: Context, out: Outcome) -> None:
 
 # -- problems -----------------------------------------------------------------------------
 
-def _on_problem(record: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def _on_problem(record: Problem, event: Event, ctx: Context, out: Outcome) -> None:
     sender = event.message.sender
     if problems.command(record, event, ctx, out):
         return

@@ -13,9 +13,9 @@ import bisect
 import datetime as dt
 from collections.abc import Sequence
 
+from collabd.model import Meeting
 from collabd.policy.schema import Place, Room
 from collabd.workflow.context import Context
-from collabd.workflow.outcome import Record
 
 ONLINE_PREFIX = "线上"
 UNDECIDED = "待定"
@@ -31,10 +31,10 @@ def location(room: str | None, place: Place) -> str:
     return "；".join(parts) or UNDECIDED
 
 
-def room_of(meeting: Record) -> str | None:
+def room_of(meeting: Meeting) -> str | None:
     """The room a meeting holds."""
     if "room" in meeting:
-        return meeting["room"]  # type: ignore[no-any-return]
+        return meeting["room"]
     first = str(meeting.get("location") or "").split("；", 1)[0].strip()
     if not first or first.startswith(ONLINE_PREFIX) or first == UNDECIDED:
         return None
@@ -56,7 +56,7 @@ def candidates(ctx: Context, place: Place, people: int) -> list[Room]:
 
 
 def is_free(ctx: Context, room: Room, start: dt.datetime, end: dt.datetime,
-            pending: Sequence[Record] = (), *, besides: str | None = None) -> bool:
+            pending: Sequence[Meeting] = (), *, besides: str | None = None) -> bool:
     """Is `room` free from `start` to `end` (`besides`: a meeting that may keep it)?"""
     bookings = ctx.room_bookings(room_of).get(room.name, [])
     low = bisect.bisect_left(bookings, (start - _LONGEST,))
@@ -65,7 +65,7 @@ def is_free(ctx: Context, room: Room, start: dt.datetime, end: dt.datetime,
         if b_end > start and meeting_id != besides:
             return False
     for meeting in pending:
-        if (meeting.get("kind") == "meeting" and meeting.get("status") == "scheduled"
+        if (meeting.get("status") == "scheduled"
                 and meeting.get("id") != besides and room_of(meeting) == room.name
                 and dt.datetime.fromisoformat(meeting["start"]) < end
                 and dt.datetime.fromisoformat(meeting["end"]) > start):
@@ -78,6 +78,6 @@ def is_free(ctx: Context, room: Room, start: dt.datetime, end: dt.datetime,
 
 
 def free_room(ctx: Context, rooms: Sequence[Room], start: dt.datetime, end: dt.datetime,
-              pending: Sequence[Record] = (), *, besides: str | None = None) -> Room | None:
+              pending: Sequence[Meeting] = (), *, besides: str | None = None) -> Room | None:
     return next((r for r in rooms if is_free(ctx, r, start, end, pending, besides=besides)),
                 None)

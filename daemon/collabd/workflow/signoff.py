@@ -11,6 +11,7 @@ from typing import Any
 from collabd.clock import isoformat
 from collabd.inbound.authres import verify_sender
 from collabd.inbound.classify import Event
+from collabd.model import PendingSignoff, Signoff
 from collabd.workflow.context import Context
 from collabd.workflow.outcome import Outcome, Record, audit
 
@@ -63,17 +64,17 @@ def sender_doubt(event: Event, ctx: Context) -> str | None:
     return None
 
 
-def existing(record: Record, kind: str, round_: int | None, person: str) -> dict[str, Any] | None:
+def existing(record: Record, kind: str, round_: int | None, person: str) -> Signoff | None:
     """This person's latest decision on this sign-off round, if any."""
     for entry in reversed(record.get("signoffs", [])):
         if entry["kind"] == kind and entry.get("round") == round_ and entry["by"] == person:
-            return dict(entry)
+            return entry.copy()
     return None
 
 
 def record_signoff(record: Record, ctx: Context, event: Event, auth: Authority,
-                   decision: str, reason: str | None) -> dict[str, Any]:
-    entry = {
+                   decision: str, reason: str | None) -> Signoff:
+    entry: Signoff = {
         "kind": auth.kind,
         "round": auth.round,
         "by": auth.asked,
@@ -92,7 +93,7 @@ def record_signoff(record: Record, ctx: Context, event: Event, auth: Authority,
 def ask(record: Record, kind: str, round_: int | None, person: str) -> None:
     """Note on the record that `person` has been asked to sign `kind` for `round_`."""
     pending = record.setdefault("pending_signoffs", [])
-    entry = {"kind": kind, "round": round_, "person": person}
+    entry: PendingSignoff = {"kind": kind, "round": round_, "person": person}
     if entry not in pending:
         pending.append(entry)
 
@@ -103,11 +104,11 @@ def answered(record: Record, kind: str, round_: int | None, person: str) -> None
         if not (p["kind"] == kind and p.get("round") == round_ and p["person"] == person)]
 
 
-def pending_for(record: Record, ctx: Context, sender: str) -> dict[str, Any] | None:
+def pending_for(record: Record, ctx: Context, sender: str) -> PendingSignoff | None:
     """A sign-off still awaited from `sender` on this record, if any."""
     for entry in record.get("pending_signoffs", []):
         if ctx.rules.directory.same_person(sender, entry["person"]):
-            return dict(entry)
+            return entry.copy()
     return None
 
 
@@ -118,15 +119,15 @@ ASK_AGAIN_LIMIT = 3
 
 
 def still_pending(record: Record, kind: str | None, round_: int | None,
-                  person: str | None) -> dict[str, Any] | None:
+                  person: str | None) -> PendingSignoff | None:
     for entry in record.get("pending_signoffs", []):
         if entry["kind"] == kind and entry.get("round") == round_ and entry["person"] == person:
-            return dict(entry)
+            return entry.copy()
     return None
 
 
 def ask_again(record: Record, event: Event, ctx: Context, out: Outcome,
-              pending: dict[str, Any], *, situation: str, reason: str | None = None) -> None:
+              pending: PendingSignoff, *, situation: str, reason: str | None = None) -> None:
     """Send the person the ask again, in a message of its own (itself an ask: a reply to
     it counts), saying what was read and exactly what to answer. `situation`: unclear
     (neither a clear confirm nor a clear reject) or elsewhere (a decision on the wrong
@@ -141,16 +142,17 @@ def ask_again(record: Record, event: Event, ctx: Context, out: Outcome,
     asked[key] = asked.get(key, 0) + 1
     minutes = delivery = None
     due: dt.datetime | None = None
-    if kind == "minutes":
+    if kind == "minutes" and record["kind"] == "meeting":
         rounds = (record.get("minutes") or {}).get("rounds", [])
         minutes = next((r for r in rounds if r.get("round") == round_), None)
         if minutes and minutes.get("confirm_due"):
             due = dt.datetime.fromisoformat(minutes["confirm_due"])
-    elif kind == "deliverable":
+    elif kind == "deliverable" and record["kind"] == "request":
         delivery = next((d for d in record.get("deliveries", []) if d.get("round") == round_),
                         None)
-        if record.get("acceptance_due"):
-            due = dt.datetime.fromisoformat(record["acceptance_due"])
+        acceptance_due = record.get("acceptance_due")
+        if acceptance_due:
+            due = dt.datetime.fromisoformat(acceptance_due)
     message = event.message
     out.send(ctx.draft(
         "signoff_ask_again", to=[ctx.person_by_address(person)], record=record["id"],

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from typing import Any, cast
 
 from collabd.clock import isoformat
+from collabd.model import Meeting, Request, Task
 from collabd.policy.calendar import WorkCalendar
 from collabd.policy.rules import resolve_name
 from collabd.policy.schema import WAIT_TASKS, WAITS, Step, When
@@ -111,31 +113,32 @@ def _transitions(stored: Record, editable: _Edit, ctx: Context, out: Outcome,
     """What time changes by itself. Planning a review meeting someone's mail asked for
     happens at any hour (it answers their mail); asking a person for minutes waits for
     working hours, like every reminder."""
-    kind = stored.get("kind")
-    if kind == "meeting" and stored.get("status") == "scheduled" and working and (
+    if stored["kind"] == "meeting" and stored.get("status") == "scheduled" and working and (
             dt.datetime.fromisoformat(stored["end"]) <= ctx.now):
-        meeting = editable()
+        meeting = cast(Meeting, editable())  # (a copy of `stored`: the same kind)
         meeting["status"] = "held"
         audit(meeting, ctx.now, "held", start=meeting["start"], end=meeting["end"])
         meetings.ask_for_minutes(meeting, ctx, out)
         return
-    review = stored.get("review")
-    if kind == "request" and review and review.get("status") == "pending" and (
-            stored.get("status") in ("open", "in_progress")) and (
-            len(out.meetings()) < MEETINGS_PER_TICK):
-        # After a backlog, thousands may wait: a tick plans a bounded number and the
-        # next one goes on (the agenda keeps the rest due), so no tick outlasts the
-        # watchdog and the first invitations leave early.
-        meetings.plan_review(editable(), ctx, out, reason=review.get("reason", ""))
-    if kind in ("request", "task") and stored.get("status") in ("open", "in_progress") and (
-            not stored.get("risk")) and working:
+    if stored["kind"] == "request":
+        review = stored.get("review")
+        if review and review.get("status") == "pending" and (
+                stored.get("status") in ("open", "in_progress")) and (
+                len(out.meetings()) < MEETINGS_PER_TICK):
+            # After a backlog, thousands may wait: a tick plans a bounded number and the
+            # next one goes on (the agenda keeps the rest due), so no tick outlasts the
+            # watchdog and the first invitations leave early.
+            meetings.plan_review(cast(Request, editable()), ctx, out,
+                                 reason=review.get("reason", ""))
+    if (stored["kind"] == "request" or stored["kind"] == "task") and stored.get(
+            "status") in ("open", "in_progress") and not stored.get("risk") and working:
         planned = meetings.planned_percent(stored, ctx.now, ctx)
         progress = (stored.get("progress") or {}).get("percent")
         if planned is None or progress is None:
             return
         lag = planned - progress
         if lag > ctx.rules.meetings.risk.deviation:
-            record = editable()
+            record = cast("Request | Task", editable())
             meetings.mark_risk(record, ctx, out,
                                reason=f"进度落后计划 {lag}%（计划 {planned}%，实际 {progress}%）")
 
@@ -186,10 +189,11 @@ def _fire(record: Record, wait: Wait, index: int, step: Step, due: dt.datetime,
     if not to:
         audit(record, ctx.now, "rule fired, nobody to tell", rule=rule, why=why)
         return
-    common = dict(record=record["id"], purpose=f"rule:{rule}", record_data=record,
-                  wait=WAITS[wait.name], task=WAIT_TASKS[wait.name], wait_name=wait.name,
-                  deadline=wait.deadline, waited=wait.waited, step_index=index,
-                  detail=wait.detail, overdue=ctx.now >= wait.deadline)
+    common: dict[str, Any] = dict(
+        record=record["id"], purpose=f"rule:{rule}", record_data=record,
+        wait=WAITS[wait.name], task=WAIT_TASKS[wait.name], wait_name=wait.name,
+        deadline=wait.deadline, waited=wait.waited, step_index=index, detail=wait.detail,
+        overdue=ctx.now >= wait.deadline)
     asked = [p for p in to if wait.asks is not None and p["address"] == wait.asks]
     if asked:
         # A reminder to the person asked to sign is itself a request to sign (their
@@ -214,6 +218,13 @@ def _resolve(targets: list[str], record: Record, wait: Wait,
              ctx: Context) -> list[PersonDict]:
     directory = ctx.rules.directory
     out: list[PersonDict] = []
+    # The rules name whom to tell by the record's fields (requester, organizer, owner…),
+    # whatever its kind; a kind without the field names nobody.
+    fields = cast("Mapping[str, Any]", record)
+
+    def named(field: str) -> PersonDict | None:
+        value = fields.get(field)
+        return cast(PersonDict, value) if isinstance(value, dict) else None
 
     def head_of(person: PersonDict | None) -> PersonDict | None:
         if not person:
@@ -243,27 +254,20 @@ def _resolve(targets: list[str], record: Record, wait: Wait,
         elif target == "secretary":
             found = [ctx.person(directory.secretary)]
         elif target == "requester":
-            found = [record.get("requester") or record.get("submitted_by")]
+            found = [named("requester") or named("submitted_by")]
         elif target == "requester_head":
-            found = [record.get("requester_head") or head_of(record.get("requester"))]
+            found = [named("requester_head") or head_of(named("requester"))]
         elif target == "receiver":
-            found = [record.get("receiver") or record.get("receiver_liaison")]
-        elif target == "receiver_liaison":
-            found = [record.get("receiver_liaison")]
+            found = [named("receiver") or named("receiver_liaison")]
         elif target == "receiver_head":
-            found = [record.get("receiver_head") or head_of(record.get("owner"))]
-        elif target == "organizer":
-            found = [record.get("organizer")]
-        elif target == "owner":
-            found = [record.get("owner")]
-        elif target == "reporter":
-            found = [record.get("reporter")]
-        elif target == "target_liaison":
-            found = [record.get("target_liaison") or dept_people(record.get("target_dept"),
-                                                                "liaison")]
-        elif target == "target_head":
-            found = [record.get("target_head") or dept_people(record.get("target_dept"),
-                                                             "head")]
+            found = [named("receiver_head") or head_of(named("owner"))]
+        elif target in ("receiver_liaison", "organizer", "owner", "reporter"):
+            found = [named(target)]
+        elif target in ("target_liaison", "target_head"):
+            target_dept = fields.get("target_dept")
+            found = [named(target) or dept_people(
+                target_dept if isinstance(target_dept, str) else None,
+                "head" if target == "target_head" else "liaison")]
         else:  # a person or department of org.yaml (checked when the rules load)
             found = [ctx.person(resolve_name(directory, target))]
         for person in found:
@@ -292,10 +296,11 @@ def _weekly_risk(ctx: Context, out: Outcome) -> None:
     if not calendar.is_workday(day):
         out.meta[key] = {"skipped": "not a workday", "at": isoformat(ctx.now)}
         return
-    items = sorted((r for r in ctx.view.open_records() if r.get("risk")
-                    and r.get("kind") in ("request", "task")), key=lambda r: r["id"])
-    items += [r for r in out.records if r.get("risk") and r not in items
-              and r.get("kind") in ("request", "task")]
+    items: list[meetings.RiskItem] = sorted(
+        (r for r in ctx.view.open_records() if (r["kind"] == "request" or r["kind"] == "task")
+         and r.get("risk")), key=lambda r: r["id"])
+    items += [r for r in out.records if (r["kind"] == "request" or r["kind"] == "task")
+              and r.get("risk") and r not in items]
     if not items:
         out.meta[key] = {"skipped": "no open risk items", "at": isoformat(ctx.now)}
         return

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from collabd.model import Meeting, Problem, Request, Task
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Record
 
@@ -49,75 +50,94 @@ def end_of_day(ctx: Context, day: str) -> dt.datetime:
 
 
 def waits(record: Record, ctx: Context) -> Iterator[Wait]:
-    kind = record.get("kind")
+    if record["kind"] == "request":
+        yield from _request_waits(record, ctx)
+    elif record["kind"] == "problem":
+        yield from _problem_waits(record, ctx)
+    elif record["kind"] == "meeting":
+        yield from _meeting_waits(record)
+    elif record["kind"] == "task":
+        yield from _task_waits(record, ctx)
+
+
+def _request_waits(record: Request, ctx: Context) -> Iterator[Wait]:
     status = record.get("status")
-    if kind == "request":
-        if status == "open" and record.get("response_due"):
-            yield Wait("receiver_response", "receiver_response",
-                       _moment(record["response_due"]),  # type: ignore[arg-type]
-                       _people(record.get("receiver_liaison"), record.get("receiver")))
-        if status in ("open", "in_progress") and record.get("due_date"):
-            yield Wait("deliverable_overdue", f"deliverable_overdue:{record['due_date']}",
-                       end_of_day(ctx, record["due_date"]),
-                       _people(record.get("receiver_liaison"), record.get("receiver")))
-        if status == "delivered" and record.get("acceptance_due"):
-            number = len(record.get("deliveries", []))
-            requester = record.get("requester") or record.get("submitted_by")
-            yield Wait("acceptance_pending", f"acceptance_pending:{number}",
-                       _moment(record["acceptance_due"]),  # type: ignore[arg-type]
-                       _people(requester), asks=requester["address"] if requester else None,
-                       meta={"signoff": "deliverable", "round": number},
-                       detail={"round": number})
-        if record.get("risk") and status in ("open", "in_progress"):
-            since = record.get("risk_since") or record["updated"]
-            yield Wait("task_at_risk", f"task_at_risk:{since}", _moment(since),  # type: ignore[arg-type]
-                       _people(record.get("receiver_liaison"), record.get("receiver")))
-        if status in ("open", "in_progress") and record.get("response_due"):
-            # Each cooperating department answers for itself, chased on its own ladder.
-            for entry in record.get("departments", []):
-                if entry.get("responded") is None:
-                    yield Wait("receiver_response", f"receiver_response:{entry['dept']}",
-                               _moment(record["response_due"]),  # type: ignore[arg-type]
-                               _people(entry.get("liaison") or entry.get("head")),
-                               detail={"dept": entry["dept"]})
-    elif kind == "problem":
-        # Chased until someone answers it (then the reporter's 确认 closes it).
-        if status == "open" and record.get("response_due"):
-            people = [p for p in (record.get("target_liaison"),) if p]
-            yield Wait("problem_open", "problem_open",
-                       _moment(record["response_due"]),  # type: ignore[arg-type]
-                       _people(*people) or _people(ctx.person(ctx.rules.directory.secretary)))
-    elif kind == "meeting":
-        minutes = record.get("minutes") or {}
-        organizer = record.get("organizer")
-        if status in ("minutes_requested", "minutes_revision") and minutes.get("due"):
-            number = len(minutes.get("rounds", []))
-            yield Wait("minutes_not_sent", f"minutes_not_sent:{number}",
-                       _moment(minutes["due"]), _people(organizer),  # type: ignore[arg-type]
-                       asks=organizer["address"] if organizer else None,
-                       meta={"minutes_for": record["id"]})
-        if status == "minutes_distributed" and minutes.get("rounds"):
-            current = minutes["rounds"][-1]
-            due = _moment(current.get("confirm_due"))
-            for pending in record.get("pending_signoffs", []):
-                if pending["kind"] != "minutes" or due is None:
-                    continue
-                person = next((a for a in record.get("attendees", [])
-                               if a["address"] == pending["person"]),
-                              {"name": pending["person"], "address": pending["person"]})
-                yield Wait("attendee_not_confirmed",
-                           f"attendee_not_confirmed:{pending['person']}:{pending['round']}",
-                           due, [person], asks=pending["person"],
-                           meta={"signoff": "minutes", "round": pending["round"]},
-                           detail={"round": pending["round"]})
-    elif kind == "task":
-        if status == "open" and record.get("due_date"):
-            yield Wait("task_overdue", f"task_overdue:{record['due_date']}",
-                       end_of_day(ctx, record["due_date"]), _people(record.get("owner")))
-        if record.get("risk") and status == "open":
-            since = record.get("risk_since") or record["updated"]
-            yield Wait("task_at_risk", f"task_at_risk:{since}", _moment(since),  # type: ignore[arg-type]
-                       _people(record.get("owner")))
+    receiving = _people(record.get("receiver_liaison"), record.get("receiver"))
+    response_due = _moment(record.get("response_due"))
+    if status == "open" and response_due:
+        yield Wait("receiver_response", "receiver_response", response_due, receiving)
+    due_date = record.get("due_date")
+    if status in ("open", "in_progress") and due_date:
+        yield Wait("deliverable_overdue", f"deliverable_overdue:{due_date}",
+                   end_of_day(ctx, due_date), receiving)
+    acceptance_due = _moment(record.get("acceptance_due"))
+    if status == "delivered" and acceptance_due:
+        number = len(record.get("deliveries", []))
+        requester = record.get("requester") or record.get("submitted_by")
+        yield Wait("acceptance_pending", f"acceptance_pending:{number}", acceptance_due,
+                   _people(requester), asks=requester["address"] if requester else None,
+                   meta={"signoff": "deliverable", "round": number},
+                   detail={"round": number})
+    if record.get("risk") and status in ("open", "in_progress"):
+        yield from _risk_wait(record, receiving)
+    if status in ("open", "in_progress") and response_due:
+        # Each cooperating department answers for itself, chased on its own ladder.
+        for entry in record.get("departments", []):
+            if entry.get("responded") is None:
+                yield Wait("receiver_response", f"receiver_response:{entry['dept']}",
+                           response_due, _people(entry.get("liaison") or entry.get("head")),
+                           detail={"dept": entry["dept"]})
+
+
+def _risk_wait(record: Request | Task, people: list[PersonDict]) -> Iterator[Wait]:
+    since = record.get("risk_since") or record["updated"]
+    yield Wait("task_at_risk", f"task_at_risk:{since}", dt.datetime.fromisoformat(since),
+               people)
+
+
+def _problem_waits(record: Problem, ctx: Context) -> Iterator[Wait]:
+    # Chased until someone answers it (then the reporter's 确认 closes it).
+    response_due = _moment(record.get("response_due"))
+    if record.get("status") == "open" and response_due:
+        yield Wait("problem_open", "problem_open", response_due,
+                   _people(record.get("target_liaison"))
+                   or _people(ctx.person(ctx.rules.directory.secretary)))
+
+
+def _meeting_waits(record: Meeting) -> Iterator[Wait]:
+    status = record.get("status")
+    minutes = record.get("minutes") or {}
+    organizer = record.get("organizer")
+    minutes_due = _moment(minutes.get("due"))
+    if status in ("minutes_requested", "minutes_revision") and minutes_due:
+        number = len(minutes.get("rounds", []))
+        yield Wait("minutes_not_sent", f"minutes_not_sent:{number}", minutes_due,
+                   _people(organizer), asks=organizer["address"] if organizer else None,
+                   meta={"minutes_for": record["id"]})
+    if status == "minutes_distributed" and minutes.get("rounds"):
+        due = _moment(minutes["rounds"][-1].get("confirm_due"))
+        for pending in record.get("pending_signoffs", []):
+            if pending["kind"] != "minutes" or due is None:
+                continue
+            stranger: PersonDict = {"name": pending["person"], "address": pending["person"]}
+            person: PersonDict = next(
+                (a for a in record.get("attendees", []) if a["address"] == pending["person"]),
+                stranger)
+            yield Wait("attendee_not_confirmed",
+                       f"attendee_not_confirmed:{pending['person']}:{pending['round']}",
+                       due, [person], asks=pending["person"],
+                       meta={"signoff": "minutes", "round": pending["round"]},
+                       detail={"round": pending["round"]})
+
+
+def _task_waits(record: Task, ctx: Context) -> Iterator[Wait]:
+    owner = _people(record.get("owner"))
+    due_date = record.get("due_date")
+    if record.get("status") == "open" and due_date:
+        yield Wait("task_overdue", f"task_overdue:{due_date}", end_of_day(ctx, due_date),
+                   owner)
+    if record.get("risk") and record.get("status") == "open":
+        yield from _risk_wait(record, owner)
 
 
 def waiting_on(record: Record, ctx: Context) -> list[str]:
@@ -128,7 +148,7 @@ def waiting_on(record: Record, ctx: Context) -> list[str]:
     for wait in waits(record, ctx):
         for person in wait.waited:
             found.setdefault(person["address"], None)
-    if record.get("kind") == "request" and record.get("status") == "in_progress":
+    if record["kind"] == "request" and record.get("status") == "in_progress":
         for person in _people(record.get("receiver_liaison"), record.get("receiver")):
             found.setdefault(person["address"], None)
     return list(found)

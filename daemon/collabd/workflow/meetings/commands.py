@@ -7,9 +7,10 @@ import re
 
 from collabd.inbound.classify import Event
 from collabd.inbound.values import parse_date
+from collabd.model import Meeting
 from collabd.workflow.context import Context
 from collabd.workflow.meetings.create import add_attendee, cancel, reschedule
-from collabd.workflow.outcome import Outcome, Record, audit
+from collabd.workflow.outcome import Outcome, audit
 
 # -- the organizer's commands on a meeting thread -------------------------------------------
 
@@ -25,7 +26,7 @@ _ADD = re.compile(r"^\s*(?:增加参会人|添加参会人|加上|邀请)\s*[:�
 _TIME = re.compile(r"(\d{1,2})\s*[:：点时]\s*(\d{1,2})?")
 
 
-def organizer_command(meeting: Record, event: Event, ctx: Context, out: Outcome) -> bool:
+def organizer_command(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> bool:
     text = (event.new_text or "").strip()
     first = text.splitlines()[0] if text else ""
     by = event.message.sender

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any
+from collections.abc import Sequence
 
 from collabd.clock import isoformat
+from collabd.model import Attendee, Meeting
 from collabd.outbound.compose import CalendarPart
 from collabd.outbound.invites import cancel_ics, request_ics
 from collabd.policy.rules import resolve_name
@@ -14,7 +15,7 @@ from collabd.policy.schema import Place
 from collabd.workflow import rooms
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.meetings.slots import _clock
-from collabd.workflow.outcome import Outcome, Record, audit, new_record
+from collabd.workflow.outcome import Outcome, audit, new_record
 
 OPEN_MEETING = frozenset({"scheduled", "held", "minutes_requested", "minutes_distributed",
                           "minutes_revision"})
@@ -27,7 +28,7 @@ def _uid(meeting_id: str, domain: str) -> str:
 
 
 def _attendee(person: PersonDict | None, role: str, *, required: bool = True
-              ) -> dict[str, Any] | None:
+              ) -> Attendee | None:
     if not person:
         return None
     return {"name": person.get("name", ""), "address": person["address"],
@@ -35,8 +36,8 @@ def _attendee(person: PersonDict | None, role: str, *, required: bool = True
             "partstat": "NEEDS-ACTION"}
 
 
-def _dedupe(attendees: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
+def _dedupe(attendees: list[Attendee | None]) -> list[Attendee]:
+    seen: dict[str, Attendee] = {}
     for a in attendees:
         if a is None:
             continue
@@ -44,14 +45,14 @@ def _dedupe(attendees: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
             seen[a["address"]]["role"] += "、" + a["role"]
             seen[a["address"]]["required"] = seen[a["address"]]["required"] or a["required"]
         else:
-            seen[a["address"]] = dict(a)
+            seen[a["address"]] = a.copy()
     return list(seen.values())
 
 
-def _extra(ctx: Context, names: list[str]) -> list[dict[str, Any] | None]:
+def _extra(ctx: Context, names: list[str]) -> list[Attendee | None]:
     """The rules' extra attendees: leader, secretary, people or departments (their head)."""
     directory = ctx.rules.directory
-    out = []
+    out: list[Attendee | None] = []
     for name in names:
         if name == "leader":
             person, role = directory.leader, "协作小组组长"
@@ -68,8 +69,8 @@ def _extra(ctx: Context, names: list[str]) -> list[dict[str, Any] | None]:
 
 def _new_meeting(ctx: Context, out: Outcome, *, kind: str, title: str, start: dt.datetime,
                  length: dt.timedelta, place: Place, room: str | None,
-                 organizer: PersonDict | None, attendees: list[dict[str, Any]],
-                 parent: str | None, agenda: str) -> Record:
+                 organizer: PersonDict | None, attendees: list[Attendee],
+                 parent: str | None, agenda: str) -> Meeting:
     meeting_id, counter, number = next_id(ctx.view, "HY", ctx.now, out.meta)
     out.meta[counter] = number
     domain = ctx.identity.address.rsplit("@", 1)[-1]
@@ -84,8 +85,8 @@ def _new_meeting(ctx: Context, out: Outcome, *, kind: str, title: str, start: dt
     )
 
 
-def _send_invite(meeting: Record, ctx: Context, out: Outcome, *, to: list[dict[str, Any]],
-                 purpose: str) -> None:
+def _send_invite(meeting: Meeting, ctx: Context, out: Outcome, *,
+                 to: Sequence[PersonDict], purpose: str) -> None:
     ics = request_ics(meeting, organizer=(ctx.identity.address, ctx.identity.display_name),
                       stamp=ctx.now, reminder=_clock(ctx, ctx.rules.meetings.reminder_before),
                       tz=ctx.rules.calendar.tz)
@@ -99,7 +100,7 @@ def _send_invite(meeting: Record, ctx: Context, out: Outcome, *, to: list[dict[s
           sequence=meeting["sequence"], purpose=purpose)
 
 
-def reschedule(meeting: Record, ctx: Context, out: Outcome, start: dt.datetime, *,
+def reschedule(meeting: Meeting, ctx: Context, out: Outcome, start: dt.datetime, *,
                by: str) -> None:
     """Same UID, SEQUENCE+1, everyone asked again (their answers were for the old time)."""
     length = dt.datetime.fromisoformat(meeting["end"]) - dt.datetime.fromisoformat(
@@ -115,7 +116,7 @@ def reschedule(meeting: Record, ctx: Context, out: Outcome, start: dt.datetime, 
     _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_update")
 
 
-def _keep_a_room(meeting: Record, ctx: Context, out: Outcome, start: dt.datetime,
+def _keep_a_room(meeting: Meeting, ctx: Context, out: Outcome, start: dt.datetime,
                  end: dt.datetime) -> None:
     """At its new time the meeting keeps its room if that is free, else gets another
     free one that seats everyone, else is held online (or 待定)."""
@@ -135,7 +136,7 @@ def _keep_a_room(meeting: Record, ctx: Context, out: Outcome, start: dt.datetime
     meeting["location"] = rooms.location(room, place)
 
 
-def cancel(meeting: Record, ctx: Context, out: Outcome, *, by: str, reason: str) -> None:
+def cancel(meeting: Meeting, ctx: Context, out: Outcome, *, by: str, reason: str) -> None:
     meeting["sequence"] = int(meeting.get("sequence", 0)) + 1
     meeting["status"] = "cancelled"
     meeting["closed"] = isoformat(ctx.now)
@@ -149,7 +150,7 @@ def cancel(meeting: Record, ctx: Context, out: Outcome, *, by: str, reason: str)
     audit(meeting, ctx.now, "cancelled", by=by, reason=reason, sequence=meeting["sequence"])
 
 
-def add_attendee(meeting: Record, ctx: Context, out: Outcome, person: PersonDict, *,
+def add_attendee(meeting: Meeting, ctx: Context, out: Outcome, person: PersonDict, *,
                  by: str, role: str = "参会人") -> None:
     """The new attendee gets the current version (same UID and SEQUENCE)."""
     if any(a["address"] == person["address"] for a in meeting["attendees"]):

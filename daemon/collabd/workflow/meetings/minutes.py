@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.forms import attachment_lines, text_lines
 from collabd.inbound.values import parse_date
+from collabd.model import ActionItem, Attendee, Meeting, MinutesRound, Task
 from collabd.policy.durations import Duration
 from collabd.textnorm import fold
 from collabd.workflow import signoff
 from collabd.workflow.context import Context, next_id
-from collabd.workflow.outcome import Outcome, Record, audit, new_record
+from collabd.workflow.outcome import Outcome, audit, new_record
 
 # -- minutes -----------------------------------------------------------------------------------
 
@@ -29,7 +29,7 @@ def _deadline(ctx: Context, start: dt.datetime, duration: Duration) -> dt.dateti
     return due
 
 
-def ask_for_minutes(meeting: Record, ctx: Context, out: Outcome) -> None:
+def ask_for_minutes(meeting: Meeting, ctx: Context, out: Outcome) -> None:
     """After the meeting: the minutes' owner is asked for them (会后24小时内)."""
     # 24 hours from the end of the meeting, or from now if the daemon asks late (it was
     # stopped): nobody is chased for minutes they were never asked for.
@@ -63,13 +63,14 @@ _ITEM_LINE = re.compile(
     re.IGNORECASE)
 
 
-def action_items(text: str, tables: Sequence[list[str]] = ()) -> list[dict[str, str]]:
+def action_items(text: str, tables: Sequence[list[str]] = ()) -> list[ActionItem]:
     """`待办：… 负责人：… 截止：…` lines, and tables with those columns."""
-    items: list[dict[str, str]] = []
+    items: list[ActionItem] = []
     for line in text_lines(text):
         found = _ITEM_LINE.search(line)
         if found:
-            items.append({k: v.strip(" 。.") for k, v in found.groupdict().items()})
+            task, owner, due = (found[k].strip(" 。.") for k in ("task", "owner", "due"))
+            items.append({"task": task, "owner": owner, "due": due})
     for lines in tables:
         header: dict[str, int] | None = None
         for line in lines:
@@ -90,7 +91,7 @@ def action_items(text: str, tables: Sequence[list[str]] = ()) -> list[dict[str, 
     return items
 
 
-def signers(meeting: Record, ctx: Context) -> list[dict[str, Any]]:
+def signers(meeting: Meeting, ctx: Context) -> list[Attendee]:
     """Who must confirm the minutes: attendees who did not decline (the required ones
     only, if the rules say so), except the person who wrote them."""
     organizer = (meeting.get("organizer") or {}).get("address", "")
@@ -101,7 +102,7 @@ def signers(meeting: Record, ctx: Context) -> list[dict[str, Any]]:
             and (a.get("required") or not required_only)]
 
 
-def on_minutes(meeting: Record, event: Event, ctx: Context, out: Outcome) -> None:
+def on_minutes(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> None:
     """The organizer sent (revised) minutes: a new round goes to every signer."""
     text = (event.new_text or "").strip()
     tables: list[list[str]] = []
@@ -120,7 +121,8 @@ def on_minutes(meeting: Record, event: Event, ctx: Context, out: Outcome) -> Non
     number = len(rounds) + 1
     confirm_due = _deadline(ctx, ctx.now, ctx.rules.sla.confirmation_due)
     items = action_items(text, tables)
-    entry = {"round": number, "received": isoformat(ctx.now), "by": event.message.sender,
+    entry: MinutesRound = {
+             "round": number, "received": isoformat(ctx.now), "by": event.message.sender,
              "message": event.message.message_id, "text": text[:20000],
              "attachments": [a.filename for a in attachments], "action_items": items,
              "distributed": isoformat(ctx.now), "confirm_due": isoformat(confirm_due),
@@ -147,7 +149,7 @@ def on_minutes(meeting: Record, event: Event, ctx: Context, out: Outcome) -> Non
         _signed_off(meeting, ctx, out, entry)
 
 
-def on_minutes_signoff(meeting: Record, event: Event, ctx: Context, out: Outcome,
+def on_minutes_signoff(meeting: Meeting, event: Event, ctx: Context, out: Outcome,
                        auth: signoff.Authority) -> str | None:
     """Count one attendee's 确认/不确认. Returns why it could not change anything (an
     old round, a different answer after the first), for the person to be told; None
@@ -196,16 +198,16 @@ def on_minutes_signoff(meeting: Record, event: Event, ctx: Context, out: Outcome
             ))
         return None
     audit(meeting, ctx.now, "minutes confirmed", by=person, round=auth.round)
-    confirmed = {s["by"] for s in meeting.get("signoffs", [])
+    confirmed = {by for s in meeting.get("signoffs", [])
                  if s["kind"] == "minutes" and s["round"] == auth.round
-                 and s["decision"] == "confirmed"}
+                 and s["decision"] == "confirmed" and (by := s["by"])}
     if all(any(ctx.rules.directory.same_person(p["address"], c) for c in confirmed)
            for p in signers(meeting, ctx)):
         _signed_off(meeting, ctx, out, current)
     return None
 
 
-def _signed_off(meeting: Record, ctx: Context, out: Outcome, current: dict[str, Any]) -> None:
+def _signed_off(meeting: Meeting, ctx: Context, out: Outcome, current: MinutesRound) -> None:
     current["status"] = "signed_off"
     meeting["status"] = "closed"
     meeting["closed"] = isoformat(ctx.now)
@@ -218,10 +220,12 @@ def _signed_off(meeting: Record, ctx: Context, out: Outcome, current: dict[str, 
                        tasks=tasks))
 
 
-def _create_tasks(meeting: Record, ctx: Context, out: Outcome,
-                  items: list[dict[str, str]]) -> list[Record]:
-    tasks = []
-    parent = ctx.view.record(meeting["parent"]) if meeting.get("parent") else None
+def _create_tasks(meeting: Meeting, ctx: Context, out: Outcome,
+                  items: list[ActionItem]) -> list[Task]:
+    tasks: list[Task] = []
+    parent_id = meeting.get("parent")
+    parent = ctx.view.record(parent_id) if parent_id else None
+    request = parent if parent is not None and parent["kind"] == "request" else None
     today = ctx.now.astimezone(ctx.rules.calendar.tz).date()
     for item in items:
         owner, problem = ctx.rules.directory.resolve(item.get("owner", ""))
@@ -233,8 +237,8 @@ def _create_tasks(meeting: Record, ctx: Context, out: Outcome,
             "task", task_id, ctx.now, status="open", title=item.get("task", "")[:200],
             owner=owner_dict, owner_text=item.get("owner"), due_date=due.isoformat()
             if due else None, meeting=meeting["id"],
-            request=parent["id"] if parent and parent.get("kind") == "request" else None,
-            requester=parent.get("requester") if parent else None,
+            request=request["id"] if request else None,
+            requester=request.get("requester") if request else None,
             waiting_on=[owner_dict["address"]] if owner_dict else [],
         )
         audit(task, ctx.now, "created from minutes", meeting=meeting["id"],

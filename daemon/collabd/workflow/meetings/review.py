@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collabd.clock import isoformat
+from collabd.model import Request
 from collabd.textnorm import fold
 from collabd.workflow.context import Context
 from collabd.workflow.meetings.create import _attendee, _dedupe, _extra, _new_meeting, _send_invite
@@ -10,7 +11,7 @@ from collabd.workflow.meetings.slots import _clock, book
 from collabd.workflow.outcome import Outcome, Record, audit
 
 
-def review_needed(request: Record, ctx: Context) -> bool:
+def review_needed(request: Request, ctx: Context) -> bool:
     when = ctx.rules.meetings.review.when
     return request.get("urgency") in when.urgency or request.get("type") in when.type
 
@@ -20,7 +21,7 @@ def asks_for_review(text: str, ctx: Context) -> bool:
     return any(fold(word) in folded for word in ctx.rules.meetings.review.asked_by_words)
 
 
-def want_review(request: Record, ctx: Context, *, reason: str) -> None:
+def want_review(request: Request, ctx: Context, *, reason: str) -> None:
     """Decide that `request` gets a review meeting; the next tick plans it and sends the
     invites. (Intake stays cheap and independent of how many meetings exist; the
     invite follows within a minute.)"""
@@ -28,7 +29,7 @@ def want_review(request: Record, ctx: Context, *, reason: str) -> None:
     audit(request, ctx.now, "review meeting needed", reason=reason)
 
 
-def plan_review(request: Record, ctx: Context, out: Outcome, *, reason: str) -> Record:
+def plan_review(request: Request, ctx: Context, out: Outcome, *, reason: str) -> Record:
     """Create the review meeting of `request`, send the invites, link it (in place)."""
     rules = ctx.rules.meetings.review
     attendees = _dedupe([

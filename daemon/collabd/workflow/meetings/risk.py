@@ -6,21 +6,25 @@ import datetime as dt
 from typing import Any, Literal
 
 from collabd.clock import isoformat
+from collabd.model import Attendee, Meeting, Request, Task
 from collabd.workflow import rooms
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.meetings.create import _attendee, _dedupe, _extra, _new_meeting, _send_invite
 from collabd.workflow.meetings.slots import _clock, book
-from collabd.workflow.outcome import Outcome, Record, audit
+from collabd.workflow.outcome import Outcome, audit
+
+# What a risk meeting looks at: requests and tasks behind plan (滞后/阻塞).
+RiskItem = Request | Task
 
 
-def plan_risk(items: list[Record], ctx: Context, out: Outcome, *, start: dt.datetime,
+def plan_risk(items: list[RiskItem], ctx: Context, out: Outcome, *, start: dt.datetime,
               length: dt.timedelta, adhoc: bool, reason: str,
-              room: str | Literal[False] | None = False) -> Record:
+              room: str | Literal[False] | None = False) -> Meeting:
     """`room`: where `book` put it; False: a free room at `start` (the weekly one's
     time is fixed), else online."""
     directory = ctx.rules.directory
     secretary = ctx.person(directory.secretary)
-    people: list[dict[str, Any] | None] = [
+    people: list[Attendee | None] = [
         _attendee(secretary, "执行秘书"), *_extra(ctx, ctx.rules.meetings.risk.extra_attendees)]
     for item in items:
         for person, role in _risk_people(item):
@@ -53,30 +57,30 @@ def plan_risk(items: list[Record], ctx: Context, out: Outcome, *, start: dt.date
     return meeting
 
 
-def _risk_people(item: Record) -> list[tuple[PersonDict | None, str]]:
-    if item.get("kind") == "task":
+def _risk_people(item: RiskItem) -> list[tuple[PersonDict | None, str]]:
+    if item["kind"] == "task":
         return [(item.get("owner"), "任务负责人"), (item.get("requester"), "需求发起人")]
     return [(item.get("receiver_liaison"), "接收部门对接人"), (item.get("receiver"), "接收人"),
             (item.get("requester"), "发起人")]
 
 
-def _risk_head(item: Record, ctx: Context) -> PersonDict | None:
+def _risk_head(item: RiskItem, ctx: Context) -> PersonDict | None:
     """The department head a risk item's notice goes to (escalation: waited_head)."""
-    if item.get("kind") == "task":
-        owner = item.get("owner") or {}
-        dept = ctx.rules.directory.department_of(owner.get("address", ""))
+    if item["kind"] == "task":
+        owner = item.get("owner")
+        dept = ctx.rules.directory.department_of(owner["address"]) if owner else None
         return ctx.person(dept.head) if dept is not None and dept.head else None
-    head = item.get("receiver_head")
-    return head if isinstance(head, dict) else None
+    return item.get("receiver_head")
 
 
-def _risk_row(item: Record, ctx: Context) -> dict[str, Any]:
+def _risk_row(item: RiskItem, ctx: Context) -> dict[str, Any]:
     progress = item.get("progress") or {}
-    owner = item.get("owner") or item.get("receiver") or item.get("receiver_liaison") or {}
+    owner = (item.get("owner") if item["kind"] == "task"
+             else item.get("receiver") or item.get("receiver_liaison"))
     return {
         "id": item["id"],
         "title": item.get("title", ""),
-        "owner": owner.get("name", ""),
+        "owner": owner.get("name", "") if owner else "",
         "planned": planned_percent(item, ctx.now, ctx),
         "actual": progress.get("percent"),
         "status": progress.get("status") or ("滞后" if item.get("risk") else "正常"),
@@ -84,7 +88,7 @@ def _risk_row(item: Record, ctx: Context) -> dict[str, Any]:
     }
 
 
-def plan_span(item: Record, ctx: Context) -> tuple[dt.datetime, float] | None:
+def plan_span(item: RiskItem, ctx: Context) -> tuple[dt.datetime, float] | None:
     """When the planned work started (the response, else the request) and how many
     seconds it has until close of business of its due date; None without a due date."""
     due = item.get("due_date")
@@ -98,7 +102,7 @@ def plan_span(item: Record, ctx: Context) -> tuple[dt.datetime, float] | None:
     return start, (end - start).total_seconds()
 
 
-def planned_percent(item: Record, now: dt.datetime, ctx: Context) -> int | None:
+def planned_percent(item: RiskItem, now: dt.datetime, ctx: Context) -> int | None:
     """Where the plan says the work should be now: the share of its time that passed."""
     span = plan_span(item, ctx)
     if span is None:
@@ -109,7 +113,7 @@ def planned_percent(item: Record, now: dt.datetime, ctx: Context) -> int | None:
     return max(0, min(100, round((now - start).total_seconds() / total * 100)))
 
 
-def mark_risk(record: Record, ctx: Context, out: Outcome, *, reason: str) -> None:
+def mark_risk(record: RiskItem, ctx: Context, out: Outcome, *, reason: str) -> None:
     """A task or request turned 滞后/阻塞 or fell behind its plan: a risk item, with a
     risk meeting within the rules' limit (unless one is already planned for it)."""
     record["risk"] = True

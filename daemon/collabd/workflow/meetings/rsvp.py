@@ -7,9 +7,10 @@ from typing import Any
 
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
+from collabd.model import Meeting
 from collabd.workflow.context import Context
 from collabd.workflow.meetings.create import add_attendee
-from collabd.workflow.outcome import Outcome, Record, audit, changed
+from collabd.workflow.outcome import Outcome, audit, changed
 
 # -- RSVPs -------------------------------------------------------------------------------------
 
@@ -19,7 +20,7 @@ def on_calendar_reply(event: Event, ctx: Context) -> Outcome:
     assert reply is not None
     out.inbound = {"kind": "calendar_reply", "record": event.thread, **reply.to_json()}
     stored = ctx.view.record(event.thread) if event.thread else None
-    if stored is None or stored.get("kind") != "meeting" or stored.get("uid") != reply.uid:
+    if stored is None or stored["kind"] != "meeting" or stored.get("uid") != reply.uid:
         out.inbound["ignored"] = "no meeting of ours has this UID"
         return out
     meeting = changed(stored)
@@ -77,7 +78,7 @@ def on_calendar_reply(event: Event, ctx: Context) -> Outcome:
     return out
 
 
-def _tell_organizer(meeting: Record, ctx: Context, out: Outcome, template: str,
+def _tell_organizer(meeting: Meeting, ctx: Context, out: Outcome, template: str,
                     **context: Any) -> None:
     organizer = meeting.get("organizer")
     if not organizer:

@@ -6,11 +6,11 @@ import bisect
 import datetime as dt
 from collections.abc import Sequence
 
+from collabd.model import Meeting
 from collabd.policy.durations import Duration
 from collabd.policy.schema import Place
 from collabd.workflow import rooms
 from collabd.workflow.context import Context, PersonDict, merge_intervals
-from collabd.workflow.outcome import Record
 
 # -- time ----------------------------------------------------------------------------------
 
@@ -32,7 +32,7 @@ def _align(moment: dt.datetime, step: dt.timedelta) -> dt.datetime:
 FREE_BUSY_WINDOW = dt.timedelta(days=21)
 
 
-def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.datetime
+def _busy(ctx: Context, people: set[str], pending: Sequence[Meeting], after: dt.datetime
           ) -> list[tuple[dt.datetime, dt.datetime]]:
     """When these people are already in a meeting we organised (after `after`), or busy
     by the mail server's calendar where it has one, as sorted intervals with overlapping
@@ -46,7 +46,7 @@ def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.d
     first = bisect.bisect_right(stored, after, key=lambda span: span[1])
     busy: list[tuple[dt.datetime, dt.datetime]] = []
     for meeting in pending:
-        if meeting.get("kind") != "meeting" or meeting.get("status") != "scheduled":
+        if meeting.get("status") != "scheduled":
             continue
         end = dt.datetime.fromisoformat(meeting["end"])
         if end <= after or not people & {a["address"] for a in meeting.get("attendees", [])}:
@@ -61,7 +61,7 @@ def _busy(ctx: Context, people: set[str], pending: Sequence[Record], after: dt.d
 
 
 def find_slot(ctx: Context, earliest: dt.datetime, length: dt.timedelta,
-              attendees: list[PersonDict], pending: Sequence[Record] = ()) -> dt.datetime:
+              attendees: Sequence[PersonDict], pending: Sequence[Meeting] = ()) -> dt.datetime:
     """The first start at or after `earliest`, on a slot boundary, inside one working
     interval, that clashes with none of the attendees' other meetings we organised."""
     calendar = ctx.rules.calendar
@@ -100,8 +100,8 @@ def find_slot(ctx: Context, earliest: dt.datetime, length: dt.timedelta,
     raise ValueError("no free meeting slot within reach; check working hours in the rules")
 
 
-def book(ctx: Context, place: Place, attendees: list[PersonDict], earliest: dt.datetime,
-         length: dt.timedelta, pending: Sequence[Record] = ()) -> tuple[dt.datetime, str | None]:
+def book(ctx: Context, place: Place, attendees: Sequence[PersonDict], earliest: dt.datetime,
+         length: dt.timedelta, pending: Sequence[Meeting] = ()) -> tuple[dt.datetime, str | None]:
     """When and where: the first time everyone can come at which a room that seats
     them is free — or, when the rules allow a meeting online only, the first time
     everyone can come, in a room if one is free. No room (none listed, none big
