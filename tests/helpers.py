@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -336,6 +336,35 @@ def calendar_reply(invite: EmailMessage, *, fixture: str, attendee: str, name: s
     return msg.as_bytes(policy=email.policy.SMTP)
 
 
+_SHAPES: dict[str, Any] = {}
+
+
+def shape_problems(records: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Why each record that has not collabd.model's shape has not: a field the model
+    does not name (in the record or in anything nested in it), or a value of another
+    type. Every test's harness checks what its run left (Harness.close)."""
+    from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+
+    from collabd import model
+
+    if not _SHAPES:
+        for value in vars(model).values():
+            if isinstance(value, type) and issubclass(value, dict) and value is not dict:
+                with_config(ConfigDict(extra="forbid"))(value)
+        _SHAPES.update({kind: TypeAdapter(t) for kind, t in model.KINDS.items()})
+    problems = []
+    for record in records:
+        adapter = _SHAPES.get(record.get("kind", ""))
+        if adapter is None:
+            problems.append(f"{record.get('id')}: no kind of record is {record.get('kind')!r}")
+            continue
+        try:
+            adapter.validate_python(record)
+        except ValidationError as exc:
+            problems.append(f"{record.get('id')}: {exc}")
+    return problems
+
+
 class Harness:
     """A daemon on the local backend in this process, on a clock the test drives: each
     `at()` delivers mail into the journal and does one fetch-process-tick-send pass."""
@@ -377,7 +406,16 @@ class Harness:
         return [a["what"] for a in self.record(record_id)["audit"]]
 
     def close(self) -> None:
-        self.daemon.close()
+        """Stop the daemon; every record the run left must have the model's shape."""
+        from collabd.store import Store
+
+        self.daemon.close()  # (a test may have stopped it already)
+        store = Store(self.config.state_dir, readonly=True).open()
+        try:
+            problems = shape_problems(store.values("records"))
+        finally:
+            store.close()
+        assert not problems, "\n".join(problems)
 
     def record_from_disk(self, record_id: str) -> dict[str, Any]:
         """The record as another process sees it (the daemon here may be stopped)."""

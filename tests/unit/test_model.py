@@ -8,19 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+from pydantic import TypeAdapter, ValidationError
 
 from collabd import model
 from collabd.store import Store
-from helpers import DATA, Harness, collabd, make_deployment, message, reply_to
+from helpers import DATA, Harness, collabd, make_deployment, message, reply_to, shape_problems
 
 
 def _strict(kind: type) -> TypeAdapter[Any]:
-    @with_config(ConfigDict(extra="forbid"))
-    class Checked(kind):  # type: ignore[misc, valid-type]
-        pass
-
-    return TypeAdapter(Checked)
+    shape_problems([])  # (makes every model TypedDict forbid fields it does not name)
+    return TypeAdapter(kind)
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +52,9 @@ def demo_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any
 
 def test_every_record_of_a_full_run_has_the_models_shape(
         demo_records: list[dict[str, Any]]) -> None:
-    adapters = {kind: _strict(t) for kind, t in model.KINDS.items()}
     kinds = {r["kind"] for r in demo_records}
     assert kinds == set(model.KINDS)  # one of each at least
-    problems = []
-    for record in demo_records:
-        try:
-            adapters[record["kind"]].validate_python(record)
-        except ValidationError as exc:
-            problems.append(f"{record['id']}: {exc}")
+    problems = shape_problems(demo_records)
     assert not problems, "\n".join(problems)
 
 
@@ -84,3 +75,14 @@ def test_an_old_record_loads(tmp_path: Path) -> None:
     old = {"id": "XQ-2025-0001", "kind": "request", "schema": 1, "created": "x",
            "updated": "x", "audit": []}
     _strict(model.Request).validate_python(old)
+
+
+def test_a_nested_field_the_model_does_not_name_is_caught(
+        demo_records: list[dict[str, Any]]) -> None:
+    meeting = next(r for r in demo_records if r["kind"] == "meeting"
+                   and r.get("minutes", {}).get("rounds"))
+    _strict(model.Meeting).validate_python(meeting)
+    changed = {**meeting, "minutes": {**meeting["minutes"], "rounds": [
+        {**meeting["minutes"]["rounds"][0], "surprise": 1}]}}
+    with pytest.raises(ValidationError):
+        _strict(model.Meeting).validate_python(changed)
