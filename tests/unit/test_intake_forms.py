@@ -116,3 +116,35 @@ def test_problem_reports_with_and_without_severity() -> None:
 
 def test_a_question_is_not_a_form() -> None:
     assert classify_file("unknown_question.eml", NOW).kind == "unknown"
+
+
+def _departments(ticks: str) -> dict[str, object]:
+    """The receiving and cooperating departments read from 所需配合部门 written `ticks`."""
+    from collabd.inbound.classify import Classifier
+    from collabd.inbound.message import read_message
+    from helpers import SHARED, default_rules, message
+
+    raw = message(sender="刘洋 <liu.yang@example.com>", subject="跨部门协作需求单：测试", body=(
+        "协作事项名称：测试\n协作目标：目标\n协作背景与必要性：背景\n"
+        f"所需配合部门：{ticks}\n时间节点：2026年12月20日上线\n验收标准：上线\n"))
+    data = Classifier(default_rules(), SHARED).classify(
+        read_message(raw), NOW, lambda _: None).to_json()
+    return {"lead": data["fields"].get("receiver_dept"),
+            "others": data["fields"].get("cooperating_depts", []), "errors": data["errors"]}
+
+
+@pytest.mark.parametrize("ticks", [
+    "■研发部 □销售部 ■财务部",  # marks before
+    "研发部(√) 销售部( ) 财务部(√)",  # marks after, as Word tables are often filled
+    "研发部【√】 销售部【 】 财务部【√】",
+    "[x] 研發部 [ ] 銷售部 [x] 財務部",  # traditional
+    "□销售部 ■财务部 ■研发部（主责）",  # the lead marked, not first
+])
+def test_ticked_departments_whichever_side_the_marks_are(ticks: str) -> None:
+    assert _departments(ticks) == {"lead": "研发部", "others": ["财务部"], "errors": []}
+
+
+def test_a_ticked_department_not_in_the_directory_is_an_error_not_dropped() -> None:
+    found = _departments("■研发部 ■设计部 □财务部")
+    assert found["lead"] == "研发部"
+    assert any("设计部" in str(e) and "不在组织目录中" in str(e) for e in found["errors"])

@@ -14,7 +14,7 @@ from typing import Any
 
 from collabd.inbound.forms import FoundFields
 from collabd.inbound.message import InboundMessage
-from collabd.inbound.values import date_spans, parse_choice, parse_date, record_id
+from collabd.inbound.values import date_spans, parse_choice, parse_date, record_id, ticked
 from collabd.policy.org import Department, Person
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
@@ -162,19 +162,13 @@ _SPLIT = re.compile(r"[、,，;；/\s]+")
 
 def _receiving_departments(r: Reading, rules: Rules, value: str) -> None:
     """接收部门 / 所需配合部门: one department, several (研发部、财务部), or ticked boxes
-    (■研发部 □销售部 ■财务部). The one marked 主责/牵头, else the first, is the
-    receiving department; the others cooperate (fields.cooperating_depts)."""
+    (■研发部 □销售部 ■财务部, or 研发部(√) 销售部( )). The one marked 主责/牵头, else
+    the first, is the receiving department; the others cooperate (cooperating_depts)."""
     if not value:
         return
     forms = rules.forms
-    text = unicodedata.normalize("NFKC", value)
-    if any(m in text for m in (*forms.checked_marks, *forms.unchecked_marks)):
-        for mark in forms.unchecked_marks:  # unticked ones are not asked
-            text = re.sub(re.escape(mark) + r"\s*[^\s■☑☒√✓✔✅●◉▣⊠◼□☐○◯\[\]()【】]+", " ", text)
-        for mark in forms.checked_marks:
-            text = text.replace(mark, " ")
-        ticked = [t for t in _SPLIT.split(text) if t.strip()]
-        text = "、".join(ticked)
+    boxes = ticked(value, forms.checked_marks, forms.unchecked_marks)
+    text = unicodedata.normalize("NFKC", value) if boxes is None else "、".join(boxes)
     names: list[str] = []
     lead: str | None = None
     for part in _SPLIT.split(text):

@@ -60,45 +60,67 @@ def parse_date(text: str, today: dt.date) -> tuple[dt.date | None, str | None]:
                   f"{example.year}年{example.month}月{example.day}日）")
 
 
-def parse_choice(text: str, spec: ChoiceSpec, checked: Sequence[str],
-                 unchecked: Sequence[str]) -> tuple[str | None, str | None]:
-    """The option chosen in `■项目推进 □资源支持`, `紧急（√）`, `[x] 一般`, or `一般` alone."""
+def ticked(text: str, checked: Sequence[str], unchecked: Sequence[str]) -> list[str] | None:
+    """What is ticked in `■研发部 □销售部 ■财务部`, `研发部(√) 销售部( )` or `[x] 一般`:
+    the text beside each checked mark (folded), in order; None when `text` has no
+    marks at all (an option written alone)."""
     folded = fold(text)
-    marks_on = sorted({fold(m) for m in checked}, key=len, reverse=True)
-    marks_off = sorted({fold(m) for m in unchecked}, key=len, reverse=True)
-    hits: list[tuple[int, int, str]] = []  # (start, end, option)
+    marks = sorted({(fold(m), True) for m in checked} | {(fold(m), False) for m in unchecked},
+                   key=lambda pair: len(pair[0]), reverse=True)
+    found: list[tuple[int, int, bool]] = []  # (start, end, checked)
+    for mark, on in marks:  # longest first: (√) is one mark, not ( ) around √
+        for hit in re.finditer(re.escape(mark), folded):
+            start, end = hit.span()
+            if not any(start < e and s < end for s, e, _ in found):
+                found.append((start, end, on))
+    if not found:
+        return None
+    found.sort()
+    # A form puts its marks either before each option (■项目推进 □资源支持) or after
+    # each (项目推进(√) 资源支持( )); whether the text begins with one tells which.
+    before = not folded[:found[0][0]].strip()
+    out = []
+    for index, (start, end, on) in enumerate(found):
+        if before:
+            beside = folded[end:found[index + 1][0] if index + 1 < len(found) else None]
+        else:
+            beside = folded[found[index - 1][1] if index else 0:start]
+        if on and beside.strip():
+            out.append(beside.strip())
+    return out
+
+
+def _options_in(folded: str, spec: ChoiceSpec) -> list[str]:
+    """The options (or their synonyms) written in `folded`, in order, each once;
+    longest first, so that 不紧急 is not 紧急."""
+    hits: list[tuple[int, int, str]] = []
     words = sorted({(fold(w), option) for option, synonyms in spec.options.items()
                     for w in (option, *synonyms)}, key=lambda p: len(p[0]), reverse=True)
-    for word, option in words:  # longest first: 不紧急 is not 紧急
+    for word, option in words:
         for found in re.finditer(re.escape(word), folded):
             start, end = found.span()
             if not any(start < e and s < end for s, e, _ in hits):
                 hits.append((start, end, option))
-    if not hits:
-        return None, f"「{text}」不是可选项（可选：{'、'.join(spec.options)}）"
-    hits.sort()
-    marks = sorted((*marks_on, *marks_off), key=len, reverse=True)
-    if not any(m in folded for m in marks):
-        chosen = list(dict.fromkeys(option for _, _, option in hits))
+    return list(dict.fromkeys(option for _, _, option in sorted(hits)))
+
+
+def parse_choice(text: str, spec: ChoiceSpec, checked: Sequence[str],
+                 unchecked: Sequence[str]) -> tuple[str | None, str | None]:
+    """The option chosen in `■项目推进 □资源支持`, `紧急（√）`, `[x] 一般`, or `一般` alone."""
+    segments = ticked(text, checked, unchecked)
+    not_an_option = f"「{text}」不是可选项（可选：{'、'.join(spec.options)}）"
+    if segments is None:
+        chosen = _options_in(fold(text), spec)
+        if not chosen:
+            return None, not_an_option
         if len(chosen) == 1:
             return chosen[0], None
         return None, f"「{text}」列出了多项，请只保留一项或在所选项前打 ■"
-    # A form puts its marks either before each option (■项目推进 □资源支持) or after
-    # each (项目推进(√) 资源支持( )); the first option tells which.
-    marks_before = any(folded[: hits[0][0]].strip().endswith(m) for m in marks)
-    chosen = []
-    for index, (start, end, option) in enumerate(hits):
-        if marks_before:
-            gap = folded[hits[index - 1][1] if index else 0:start].strip()
-            mark = next((m for m in marks if gap.endswith(m)), None)
-        else:
-            gap = folded[end:hits[index + 1][0] if index + 1 < len(hits) else len(folded)]
-            mark = next((m for m in marks if gap.strip().startswith(m)), None)
-        if mark in marks_on:
-            chosen.append(option)
-    chosen = list(dict.fromkeys(chosen))
+    chosen = list(dict.fromkeys(o for segment in segments for o in _options_in(segment, spec)))
     if len(chosen) == 1:
         return chosen[0], None
     if not chosen:
+        if segments or not _options_in(fold(text), spec):
+            return None, not_an_option
         return None, f"「{text}」没有勾选任何一项（在所选项前打 ■ 或 √）"
     return None, f"「{text}」勾选了多项（{'、'.join(chosen)}），请只选一项"
