@@ -404,9 +404,10 @@ def plain_html_text(html: str) -> str:
     return "\n".join(lines).strip()
 
 
-def html_to_text(html: str) -> str:
+def html_to_text(html: str, *, keep_empty: bool = False) -> str:
     """Readable text of an HTML body; each table row becomes one line of tab-separated
-    cells, so a form pasted from Word or Excel reads like `标签\\t值` lines."""
+    cells, so a form pasted from Word or Excel reads like `标签\\t值` lines
+    (`keep_empty`: a row keeps its empty cells, up to the last non-empty one)."""
     if len(html) > MAX_HTML_CHARS or too_many_tags(html):
         return plain_html_text(html)  # the rest is not read (a form or a reply is short)
     soup = BeautifulSoup(html, "lxml")
@@ -456,7 +457,11 @@ def html_to_text(html: str) -> str:
         if name == "tr":
             flush()
             cells = [cell_text(c) for c in child.find_all(["td", "th"], recursive=False)]
-            cells = [c for c in cells if c]
+            if keep_empty:
+                while cells and not cells[-1]:
+                    cells.pop()
+            else:
+                cells = [c for c in cells if c]
             if cells:
                 lines.append("\t".join(cells))
             continue

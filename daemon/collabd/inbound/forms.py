@@ -140,7 +140,7 @@ def find_fields(lines: Sequence[str], labels: LabelSet) -> FoundFields:
             current = None  # a blank line ends a value
         index += 1
     return FoundFields(
-        {name: _clean("\n".join(parts)) for name, parts in values.items()},
+        {name: clean_value("\n".join(parts)) for name, parts in values.items()},
         seen,
     )
 
@@ -163,7 +163,8 @@ _PLACEHOLDER = re.compile(r"^[(\[【［]\s*(?:如|例如|示例|留空|请填写
                           r"[^()\[\]【】［］]*[)\]】］]$")
 
 
-def _clean(value: str) -> str:
+def clean_value(value: str) -> str:
+    """A field's value, with a blank form's own hints and 无/待定/— as no value."""
     lines = [" ".join(line.split()) for line in value.strip().splitlines()]
     text = "\n".join(line for line in lines if line)
     folded = unicodedata.normalize("NFKC", text).strip().casefold()
@@ -210,8 +211,19 @@ def _check_archive(data: bytes, kind: str) -> None:
             f"XML): too large to read")
 
 
-def docx_lines(data: bytes) -> list[str]:
-    """Paragraphs and table rows of a .docx, in document order."""
+def _trimmed(cells: list[str], keep_empty: bool) -> list[str]:
+    """A row's cells: the non-empty ones (a form: label, value), or all of them up to
+    the last non-empty one (a table whose columns must stay where they are)."""
+    if not keep_empty:
+        return [c for c in cells if c]
+    while cells and not cells[-1]:
+        cells = cells[:-1]
+    return cells
+
+
+def docx_lines(data: bytes, *, keep_empty: bool = False) -> list[str]:
+    """Paragraphs and table rows of a .docx, in document order (`keep_empty`: a table
+    row keeps its empty cells, so that each value stays under its heading)."""
     import docx  # python-docx; imported here to keep start-up light
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -228,12 +240,12 @@ def docx_lines(data: bytes) -> list[str]:
         if isinstance(block, Paragraph):
             lines.append(block.text)
         elif isinstance(block, Table):
-            lines.extend(_table_lines(block))
+            lines.extend(_table_lines(block, keep_empty))
             lines.append("")  # what follows a table is not part of its last cell
     return lines
 
 
-def _table_lines(table: object) -> list[str]:
+def _table_lines(table: object, keep_empty: bool = False) -> list[str]:
     lines = []
     for row in table.rows:  # type: ignore[attr-defined]
         texts: list[str] = []
@@ -245,14 +257,15 @@ def _table_lines(table: object) -> list[str]:
             previous = cell._tc
             text = "\n".join(p.text.strip() for p in cell.paragraphs if p.text.strip())
             texts.append(text.replace("\n", " ") if text else "")
-        cells = [t for t in texts if t]
+        cells = _trimmed(texts, keep_empty)
         if cells:
             lines.append("\t".join(cells))
     return lines
 
 
-def xlsx_lines(data: bytes) -> list[str]:
-    """Each non-empty row of each sheet as tab-separated cells."""
+def xlsx_lines(data: bytes, *, keep_empty: bool = False) -> list[str]:
+    """Each non-empty row of each sheet as tab-separated cells (`keep_empty`: with its
+    empty cells, up to the last non-empty one)."""
     import openpyxl
 
     _check_archive(data, ".xlsx")
@@ -266,7 +279,7 @@ def xlsx_lines(data: bytes) -> list[str]:
             # A form is a few dozen rows: the rest of a sheet of 500,000 is not read.
             for row in sheet.iter_rows(values_only=True, max_row=MAX_LINES,
                                        max_col=MAX_COLUMNS):
-                cells = [_cell(v) for v in row if v is not None and str(v).strip()]
+                cells = _trimmed(["" if v is None else _cell(v) for v in row], keep_empty)
                 if cells:
                     lines.append("\t".join(cells))
             lines.append("")
@@ -289,12 +302,13 @@ FORM_EXTENSIONS = (".docx", ".xlsx")
 LEGACY_EXTENSIONS = (".doc", ".xls", ".wps", ".et", ".pdf")
 
 
-def attachment_lines(filename: str, data: bytes) -> list[str] | None:
+def attachment_lines(filename: str, data: bytes, *,
+                     keep_empty: bool = False) -> list[str] | None:
     lower = filename.lower()
     if lower.endswith(".docx"):
-        return docx_lines(data)
+        return docx_lines(data, keep_empty=keep_empty)
     if lower.endswith(".xlsx"):
-        return xlsx_lines(data)
+        return xlsx_lines(data, keep_empty=keep_empty)
     return None
 
 
