@@ -14,6 +14,7 @@ from collabd.inbound import autoreply, imip
 from collabd.inbound.budget import BudgetExceeded, budget
 from collabd.inbound.decode import html_to_text
 from collabd.inbound.forms import (
+    FORM_EXTENSIONS,
     LEGACY_EXTENSIONS,
     FoundFields,
     LabelSet,
@@ -27,6 +28,7 @@ from collabd.inbound.intent import Intent
 from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.interpret import Reading, read_problem, read_request
 from collabd.inbound.message import InboundMessage
+from collabd.inbound.plan import PlanReader
 from collabd.inbound.quotes import MAX_TEXT_CHARS, Original, forwarded_texts, new_text
 from collabd.mailbox.base import MEETING_ITEM_HEADER, OVERSIZE_HEADER
 from collabd.policy.rules import Rules
@@ -34,7 +36,8 @@ from collabd.textnorm import fold
 
 # [XQ-2026-0001], [WT-2026-0003], [HY-2026-0002]: the tag every message about a record
 # carries in its subject; replies keep it behind any number of Re:/回复:/答复: prefixes.
-SUBJECT_TAG = re.compile(r"[\[【]\s*((?:XQ|WT|HY|RW)-\d{4}-\d{4,5})\s*[\]】]", re.IGNORECASE)
+SUBJECT_TAG = re.compile(r"[\[【]\s*((?:XQ|WT|HY|RW|PJ)-\d{4}-\d{4,5})\s*[\]】]",
+                         re.IGNORECASE)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,8 @@ MessageLookup = Callable[[str], "dict[str, Any] | None"]
 
 @dataclass
 class Event:
-    kind: str  # request | problem | reply | calendar_reply | auto_reply | bounce | unknown
+    # request | problem | project | reply | calendar_reply | auto_reply | bounce | unknown
+    kind: str
     message: InboundMessage
     reading: Reading | None = None
     thread: str | None = None  # the record this message is about
@@ -75,6 +79,9 @@ class Event:
             out["source"] = reading.source
             if reading.notes:
                 out["notes"] = list(reading.notes)
+            if reading.plan is not None:
+                out["tasks"] = [t.to_json() for t in reading.plan.tasks]
+                out["meetings"] = [m.to_json() for m in reading.plan.meetings]
         if self.auto_reason:
             out["auto_reason"] = self.auto_reason
         if self.message.sender_issues:
@@ -129,6 +136,7 @@ class Classifier:
             "request": LabelSet(rules.forms.request),
             "problem": LabelSet(rules.forms.problem),
         }
+        self.plans = PlanReader(rules)
 
     def classify(self, message: InboundMessage, now: dt.datetime,
                  lookup: MessageLookup = lambda _: None) -> Event:
@@ -170,6 +178,12 @@ class Classifier:
         thread = (replied_to or {}).get("record") or tag
 
         resubmission = _is_resubmission(replied_to)
+        if thread is None or resubmission:
+            # A project plan holds labels of the request form too (负责人, 目标): it is
+            # looked for first, by its task table.
+            plan = self._find_plan(message, now)
+            if plan is not None:
+                return Event("project", message, reading=plan)
         if resubmission:
             # An answer to "the form was incomplete": what it adds (only the missing
             # fields, as that message invites, or a whole form) is merged with what the
@@ -258,6 +272,43 @@ class Classifier:
             if lines is not None:
                 sources.append((f"attachment:{attachment.filename}", lines))
         return sources
+
+    def _find_plan(self, message: InboundMessage, now: dt.datetime) -> Reading | None:
+        """A project plan: the first source (body, HTML body, attachment) with 表2's
+        headings, read again with its empty cells kept so that each value stays in its
+        column; 表1's lines may also be in the body when the tables are attached."""
+        body = message.body
+        candidates: list[tuple[str, Callable[[], list[str] | None]]] = []
+        if body.text:
+            text = body.text[:MAX_TEXT_CHARS]
+            candidates.append(("body", lambda: text_lines(text)))
+        if body.html is not None:
+            html = body.html
+            candidates.append(("html", lambda: text_lines(html_to_text(html, keep_empty=True))))
+        for attachment in body.attachments:
+            if attachment.filename.lower().endswith(FORM_EXTENSIONS):
+                candidates.append((f"attachment:{attachment.filename}",
+                                   lambda a=attachment: attachment_lines(  # type: ignore[misc]
+                                       a.filename, a.data, keep_empty=True)))
+        today = now.astimezone(self.rules.calendar.tz).date()
+        for source, read in candidates:
+            try:
+                lines = read()
+            except UnreadableAttachment:
+                continue  # (told to the sender when nothing else can be read)
+            if not lines or not self.plans.looks_like_plan(lines):
+                continue
+            attached = source.startswith("attachment:")
+            if attached:
+                lines = self.plans.rows(lines)
+            reading = self.plans.read(lines, today, message.sender)
+            if attached and body.text and reading.missing:
+                # 表1 may be written in the mail with the tables attached.
+                extra = text_lines(body.text[:MAX_TEXT_CHARS])
+                reading = self.plans.read([*lines, "", *extra], today, message.sender)
+            reading.source = source
+            return reading
+        return None
 
     def _correction(self, message: InboundMessage,
                     asked: dict[str, Any]) -> _Candidate | None:

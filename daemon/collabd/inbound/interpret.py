@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collabd.inbound.forms import FoundFields
 from collabd.inbound.message import InboundMessage
@@ -18,6 +18,9 @@ from collabd.inbound.values import date_spans, parse_choice, parse_date, record_
 from collabd.policy.org import Department, Person
 from collabd.policy.rules import Rules
 from collabd.textnorm import fold
+
+if TYPE_CHECKING:
+    from collabd.inbound.plan import Plan
 
 # What each of the five core answers asks (shown next to a missing field).
 QUESTIONS = {
@@ -27,6 +30,10 @@ QUESTIONS = {
     "due": "什么时候完成",
     "acceptance": "交付什么、按什么标准验收",
     "description": "发生了什么问题",
+    "title": "项目叫什么",
+    "lead": "谁对项目负责",
+    "goal": "项目要达成什么",
+    "tasks": "有哪些任务、谁负责、何时完成",
 }
 
 
@@ -46,6 +53,7 @@ class Reading:
     due: dt.date | None = None
     source: str = "body"  # body | html | forwarded | attachment:<name>
     raw: dict[str, str] = field(default_factory=dict)  # the values as written, by field
+    plan: Plan | None = None  # a project's tasks, meetings and departments (inbound/plan.py)
 
     @property
     def complete(self) -> bool:
@@ -54,12 +62,17 @@ class Reading:
 
 def label_of(rules: Rules, kind: str, name: str) -> str:
     """The field's name as the form prints it: its first label."""
-    spec = rules.forms.request if kind == "request" else rules.forms.problem
-    labels = spec.labels.get(name)
+    if kind == "project":
+        if name == "tasks":
+            return "任务跟踪表（表2）"
+        labels = rules.forms.project.labels.get(name)
+    else:
+        spec = rules.forms.request if kind == "request" else rules.forms.problem
+        labels = spec.labels.get(name)
     return labels[0] if labels else name
 
 
-def _ask_secretary(rules: Rules, sep: str = "。") -> str:
+def ask_secretary(rules: Rules, sep: str = "。") -> str:
     """Whom to ask about the directory: the executive secretary, named, with address."""
     secretary = rules.directory.secretary
     return (f"{sep}如需加入组织目录，请联系执行秘书 {secretary.name}"
@@ -89,7 +102,7 @@ def _person(reading: Reading, rules: Rules, kind: str, name: str, value: str) ->
     person, problem = rules.directory.resolve(value)
     if person is None:
         reading.errors.append(f"{label_of(rules, kind, name)}{problem}"
-                              + (_ask_secretary(rules) if "不在组织目录中" in str(problem) else ""))
+                              + (ask_secretary(rules) if "不在组织目录中" in str(problem) else ""))
         return
     reading.people[name] = person
     reading.fields[name] = person.name
@@ -118,7 +131,7 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
     if not _default_to_sender(r, rules, message, raw, "requester", "requester_dept"):
         r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
                         f" {message.sender} 不在组织目录中，无法确定发起部门（请填写发起部门"
-                        f"{_ask_secretary(rules, '；')}）")
+                        f"{ask_secretary(rules, '；')}）")
     receiver = r.people.get("receiver")
     if receiver is not None and "receiver_dept" in r.departments and receiver.department and (
             receiver.department != r.departments["receiver_dept"].name):

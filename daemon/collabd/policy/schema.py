@@ -137,6 +137,8 @@ class SlaFile(Strict):
     # Saturday, the evening): moved to the next working moment, or kept as it is.
     after_hours: Literal["next_working_moment", "as_is"] = "next_working_moment"
     deliverable_acceptance: DurationField = parse_duration("3 workdays")
+    # Each department head signs the project's 《跨部门协作备忘录》 within this.
+    memo_signoff: DurationField = parse_duration("24h")
     problem: dict[str, ProblemSla] = Field(default_factory=lambda: {
         "一般": ProblemSla(resolve_within=parse_duration("1 workday")),
         "重要": ProblemSla(meeting_within=parse_duration("3 workdays")),
@@ -159,9 +161,60 @@ class ChoiceSpec(Strict):
     default: str | None = None
 
 
+class PlanSpec(Strict):
+    """A project plan (seed 001's 表1 and 表2, a RACI matrix, the communication plan):
+    the words that announce it, 表1's labels, and the column headings of its tables."""
+
+    title_words: list[str]
+    labels: dict[str, list[str]]
+    required: list[str]
+    task_columns: dict[str, list[str]]
+    meeting_columns: dict[str, list[str]]
+    # Who accepts (A) a task whose RACI names no A: the project lead, or the head of the
+    # department responsible (R).
+    default_accountable: Literal["lead", "r_head"] = "lead"
+
+
+DEFAULT_PLAN = PlanSpec(
+    title_words=["跨部门协作沟通计划与跟踪表", "协作沟通计划", "沟通计划与跟踪表", "项目计划",
+                 "协作项目", "专项协作事项", "任务跟踪子表"],
+    labels={
+        "title": ["项目名称", "协作项目名称", "专项名称", "项目"],
+        "lead_dept": ["项目发起部门", "项目牵头部门", "发起部门", "牵头部门", "主责部门"],
+        "lead": ["项目负责人", "项目经理"],
+        "departments": ["参与部门及对接人", "参与部门与对接人", "参与部门", "协作部门"],
+        "goal": ["核心目标", "项目目标", "协作目标"],
+    },
+    required=["title", "lead", "goal"],
+    task_columns={
+        "name": ["任务名称", "任务", "工作任务"],
+        "description": ["任务描述", "描述", "任务说明"],
+        "dept": ["负责部门", "责任部门"],
+        "owner": ["负责人", "责任人"],
+        "start": ["计划开始", "计划开始时间", "计划开始日期", "开始时间", "开始日期"],
+        "finish": ["计划完成", "计划完成时间", "计划完成日期", "完成时间", "截止时间",
+                   "截止日期"],
+        "actual": ["实际完成", "实际完成时间", "实际完成日期"],
+        "status": ["状态", "任务状态"],
+        "deliverable": ["产出物", "交付物", "输出物"],
+        "issues": ["问题记录", "问题", "备注"],
+        "milestone": ["关键节点", "里程碑"],
+    },
+    meeting_columns={
+        "date": ["日期", "频率", "沟通频率"],
+        "time": ["时间"],
+        "topic": ["沟通主题", "会议主题", "主题", "沟通内容"],
+        "participants": ["参与部门/人员", "参与部门", "参与人员", "参会人员", "参与方"],
+        "way": ["沟通方式", "方式", "形式"],
+    },
+)
+
+
 class FormsFile(Strict):
     request: FormSpec
     problem: FormSpec
+    # (a rules directory written before projects existed reads plans with these)
+    project: PlanSpec = DEFAULT_PLAN
     request_type: ChoiceSpec
     urgency: ChoiceSpec
     severity: ChoiceSpec
@@ -284,9 +337,19 @@ class RiskMeetings(Strict):
     place: Place = Place()
 
 
+class KickoffMeetings(Strict):
+    """A project's 启动会 (guide 002): every participating head and liaison."""
+
+    notice: DurationField = parse_duration("1 workday")
+    length: DurationField = parse_duration("60m")
+    extra_attendees: list[str] = Field(default_factory=lambda: ["secretary"])
+    place: Place = Place()
+
+
 class MeetingsFile(Strict):
     review: ReviewMeetings = ReviewMeetings()
     risk: RiskMeetings = RiskMeetings()
+    kickoff: KickoffMeetings = KickoffMeetings()
     reminder_before: DurationField = parse_duration("15m")
     slot_step: DurationField = parse_duration("30m")
     rooms: list[Room] = Field(default_factory=list)
@@ -297,7 +360,8 @@ class MeetingsFile(Strict):
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
             raise ValueError(f"rooms: {', '.join(twice)} listed twice")
-        for kind, place in (("review", self.review.place), ("risk", self.risk.place)):
+        for kind, place in (("review", self.review.place), ("risk", self.risk.place),
+                            ("kickoff", self.kickoff.place)):
             unknown = [n for n in place.rooms if n not in names]
             if unknown:
                 raise ValueError(f"{kind}.place.rooms: {', '.join(unknown)} not in rooms "
@@ -318,6 +382,7 @@ WAITS = {
     "problem_open": "问题反馈未在时限内处理",
     "task_overdue": "待办事项未按期完成",
     "task_at_risk": "任务滞后或阻塞",
+    "memo_not_signed": "部门负责人未在时限内签署协作备忘录",
 }
 WAIT_TASKS = {
     "receiver_response": "响应需求",
@@ -328,6 +393,7 @@ WAIT_TASKS = {
     "problem_open": "处理问题反馈",
     "task_overdue": "完成待办事项",
     "task_at_risk": "说明风险与应对措施",
+    "memo_not_signed": "签署协作备忘录",
 }
 # Whom a step may address; resolved through the org directory for each record.
 TARGETS = {
