@@ -102,4 +102,20 @@ def init_deployment(target: Path, *, address: str = "collab@example.com",
     (state / "README").write_text(STATE_README, encoding="utf-8")
     config_path.write_text(CONFIG_TEMPLATE.format(address=address, port=port),
                            encoding="utf-8")
+    _blank_forms(target)
     return config_path
+
+
+def _blank_forms(target: Path) -> None:
+    """templates/: the blank project plan, built from the deployment's rules (its
+    department columns are the org directory's; after changing org.yaml, colleagues get
+    a current one with the daemon's "not understood" reply)."""
+    from zoneinfo import ZoneInfo
+
+    from collabd.outbound.plan_workbook import FILENAME, blank_plan
+    from collabd.policy.rules import load_rules
+
+    rules = load_rules(target / "rules", tz=ZoneInfo("Asia/Shanghai"))
+    folder = target / "templates"
+    folder.mkdir(exist_ok=True)
+    (folder / FILENAME).write_bytes(blank_plan(rules))
