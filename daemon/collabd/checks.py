@@ -21,10 +21,12 @@ REQUIRED_TEMPLATES = (
     "minutes_confirm", "minutes_rejected", "minutes_signed_off", "task_assigned",
     "oversize_notice", "signoff_ask_again", "problem_closed",
     "unreadable_notice", "set_aside_notice", "set_aside_summary", "escalation_settled",
-    "problem_update", "problem_graded",
+    "problem_update", "problem_graded", "project_ack", "project_tasks", "memo_sign",
+    "memo_objection", "memo_signed",
 )
-# Text-only templates (a meeting's agenda).
-REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem")
+# Text-only templates (a meeting's agenda, the memo heads sign).
+REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",
+                  "text_memo")
 
 
 def ladder_template_problems(rules: Rules, templates: Templates) -> list[str]:

@@ -28,6 +28,7 @@ STATUS_LABELS = {
     "minutes_requested": "待交纪要", "minutes_revision": "纪要修改中",
     "minutes_distributed": "待确认纪要", "minutes_confirmed": "纪要已确认",
     "cancelled": "已取消", "done": "已完成", "resolved": "已解决",
+    "kickoff": "待启动", "memo": "备忘录签署中", "running": "执行中",
 }
 _KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 
@@ -357,9 +358,22 @@ FIELD_LABELS = {
     "attachments": "附件", "rule": "规则", "step": "步骤", "asked": "所问邮件",
     "read_as": "理解为", "rounds": "轮次记录", "requested": "请求时间",
     "problems": "关联问题", "answered_by": "已答复", "graded_by": "定级人",
+    "goal": "核心目标", "lead": "项目负责人", "lead_dept": "项目发起部门",
+    "departments": "参与部门", "comm_plan": "沟通计划", "finish": "计划完成",
+    "kickoff": "启动会", "memo": "协作备忘录", "project": "所属项目", "description": "任务描述",
+    "dept": "部门", "planned_start": "计划开始", "actual_finish": "实际完成",
+    "plan_status": "计划中的状态", "deliverable": "产出物", "issues": "问题记录",
+    "milestone": "关键节点", "raci": "RACI", "accountable": "验收人（A）",
+    "owner_text": "负责人（原文）", "title": "名称", "objections": "意见", "signed": "签署完成",
+    "sent": "发出时间", "topic": "主题", "when": "时间", "participants": "参与人员",
 }
 AUDIT_LABELS = {
-    "request received": "收到需求", "acknowledged": "已回执", "receiver notified": "已通知接收方",
+    "request received": "收到需求", "acknowledged": "已回执",
+    "project received": "收到项目计划", "created from the plan": "由项目计划生成",
+    "kickoff planned": "启动会已安排", "tasks told": "已通知任务负责人",
+    "memo sent to sign": "备忘录已发出待签署", "memo signed": "备忘录已签署",
+    "memo objected (不签署)": "备忘录未签署（有意见）",
+    "memo signed by every head": "备忘录全部签署", "receiver notified": "已通知接收方",
     "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
     "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",
     "rejected (驳回)": "验收驳回", "review meeting needed": "需要评审会",

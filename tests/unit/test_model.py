@@ -12,7 +12,17 @@ from pydantic import TypeAdapter, ValidationError
 
 from collabd import model
 from collabd.store import Store
-from helpers import DATA, Harness, collabd, make_deployment, message, reply_to, shape_problems
+from helpers import (
+    DATA,
+    Harness,
+    collabd,
+    default_rules,
+    make_deployment,
+    message,
+    reply_to,
+    shape_problems,
+)
+from plans import plan_xlsx, with_attachment
 
 
 def _strict(kind: type) -> TypeAdapter[Any]:
@@ -23,7 +33,7 @@ def _strict(kind: type) -> TypeAdapter[Any]:
 @pytest.fixture(scope="module")
 def demo_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """What the demo leaves, and what it does not make: a request to three
-    departments (seed 003's form) and a problem the secretary grades 重要."""
+    departments (seed 003's form), a problem the secretary grades 重要 and a project."""
     out = tmp_path_factory.mktemp("demo") / "demo"
     collabd("demo", "--out", str(out))
     store = Store(out / "state", readonly=True).open()
@@ -42,6 +52,10 @@ def demo_records(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any
         notice = h.sent("报表口径", to="zheng.hao@example.com")
         h.at("2026-12-01 14:00", reply_to(notice, sender="李静 <li.jing@example.com>",
                                           text="分级：重要"))
+        h.at("2026-12-01 15:00", with_attachment(
+            sender="刘洋 <liu.yang@example.com>", subject="项目计划", body="见附件。",
+            filename="计划.xlsx", data=plan_xlsx(default_rules()),
+            message_id="<model-project@example.com>"))
         records += list(h.daemon.store.values("records"))
     finally:
         h.close()

@@ -250,20 +250,83 @@ class Meeting(_Record, total=False):
 
 
 class Task(_Record, total=False):
-    """RW-: an action item from minutes (待办)."""
+    """RW-: an action item from minutes (待办), or a task of a project's plan (表2)."""
 
     kind: Required[Literal["task"]]
     owner: PersonRef | None
     owner_text: str
     requester: PersonRef | None
     request: str | None
-    due_date: str | None
+    due_date: str | None  # (a project's task: 计划完成)
+    # A project's task (表2 with its RACI row):
+    project: str
+    description: str
+    dept: str | None  # 负责部门 (R)
+    planned_start: str | None  # 计划开始
+    actual_finish: str | None  # 实际完成
+    plan_status: str  # the 状态 the plan gave
+    deliverable: str  # 产出物
+    issues: str  # 问题记录
+    milestone: bool  # 关键节点
+    raci: dict[str, str]  # department → R/A/C/I letters
+    accountable: PersonRef | None  # A: accepts its deliverable
+
+
+class ProjectDepartment(TypedDict, total=False):
+    """A department taking part in a project: who speaks for it and who signs for it."""
+
+    dept: str
+    liaison: PersonRef | None
+    head: PersonRef | None
+
+
+class CommPlanRow(TypedDict, total=False):
+    """A row of a project's communication plan (沟通计划): once, or recurring."""
+
+    topic: str
+    when: str  # as written
+    freq: str  # once | daily | weekly | monthly
+    time: str | None  # HH:MM
+    date: str | None
+    weekday: int | None
+    monthday: int | None  # -1: the month's last working day
+    participants: str
+    departments: list[str]
+    way: str
+
+
+class Memo(TypedDict, total=False):
+    """The 《跨部门协作备忘录》 each participating head signs (guide 002)."""
+
+    round: int
+    text: str  # what was sent to be signed, as sent
+    sent: str
+    due: str
+    signed: str | None  # when the last head signed
+    objections: list[dict[str, Any]]
+
+
+class Project(_Record, total=False):
+    """PJ-: a cross-department project (协作项目): a plan of tasks with a RACI matrix."""
+
+    kind: Required[Literal["project"]]
+    goal: str
+    lead: PersonRef | None
+    lead_dept: str | None
+    departments: list[ProjectDepartment]
+    comm_plan: list[CommPlanRow]
+    tasks: list[str]
+    start: str | None
+    finish: str | None
+    kickoff: str  # the 启动会
+    memo: Memo
+    source: str  # where the plan was read: body | html | attachment:<name>
 
 
 # A record of any kind; `record["kind"] == "request"` narrows it to a Request.
-AnyRecord = Request | Problem | Meeting | Task
+AnyRecord = Request | Problem | Meeting | Task | Project
 # A function that takes a record of some kind and gives it back changed.
 R = TypeVar("R", bound=AnyRecord)
 
 KINDS: dict[str, type] = {"request": Request, "problem": Problem, "meeting": Meeting,
-                          "task": Task}
+                          "task": Task, "project": Project}

@@ -119,7 +119,7 @@ class Templates:
 
     def message_names(self) -> list[str]:
         names = {p.name.split(".")[0] for p in self.directory.glob("*.j2")
-                 if not p.name.startswith("_") and not p.name.startswith("agenda_")}
+                 if not p.name.startswith(("_", "agenda_", "text_"))}
         return sorted(names)
 
     def check(self) -> list[str]:

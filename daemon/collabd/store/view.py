@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal, cast, overload
 
-from collabd.model import AnyRecord, Meeting, Problem, Request, Task
+from collabd.model import AnyRecord, Meeting, Problem, Project, Request, Task
 from collabd.store.archive import Archive
 from collabd.store.state import Store
 
@@ -35,6 +35,10 @@ class StateView:
         found = self.record(record_id)
         return found if found is not None and found["kind"] == "meeting" else None
 
+    def project(self, record_id: str) -> Project | None:
+        found = self.record(record_id)
+        return found if found is not None and found["kind"] == "project" else None
+
     @overload
     def records(self, kind: Literal["request"]) -> Iterator[Request]: ...
     @overload
@@ -43,6 +47,8 @@ class StateView:
     def records(self, kind: Literal["meeting"]) -> Iterator[Meeting]: ...
     @overload
     def records(self, kind: Literal["task"]) -> Iterator[Task]: ...
+    @overload
+    def records(self, kind: Literal["project"]) -> Iterator[Project]: ...
     @overload
     def records(self, kind: str | None = None) -> Iterator[AnyRecord]: ...
 
@@ -64,6 +70,8 @@ class StateView:
     def open_records(self, kind: Literal["meeting"]) -> Iterator[Meeting]: ...
     @overload
     def open_records(self, kind: Literal["task"]) -> Iterator[Task]: ...
+    @overload
+    def open_records(self, kind: Literal["project"]) -> Iterator[Project]: ...
     @overload
     def open_records(self, kind: str | None = None) -> Iterator[AnyRecord]: ...
 

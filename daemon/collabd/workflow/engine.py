@@ -11,7 +11,7 @@ from collabd.inbound.message import InboundMessage
 from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules
 from collabd.store.view import StateView
-from collabd.workflow import intake, meetings, replies, ticks
+from collabd.workflow import intake, meetings, projects, replies, ticks
 from collabd.workflow.context import BusyLookup, Context, Identity
 from collabd.workflow.outcome import Outcome
 
@@ -35,6 +35,8 @@ class Workflow:
             return intake.handle_request(event, ctx)
         if event.kind == "problem":
             return intake.handle_problem(event, ctx)
+        if event.kind == "project":
+            return projects.handle_project(event, ctx)
         if event.kind in ("auto_reply", "bounce"):
             return intake.automatic(event, ctx)
         if event.kind == "reply":

@@ -9,7 +9,7 @@ wrong, with the blank form. Problem reports are stored and routed by severity.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 from collabd.clock import isoformat
@@ -18,8 +18,9 @@ from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
 from collabd.inbound.message import InboundMessage
 from collabd.model import DepartmentResponse
+from collabd.outbound.compose import Attachment
 from collabd.policy.org import Department
-from collabd.workflow import meetings, problems
+from collabd.workflow import meetings, problems, projects
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.outcome import Outcome, audit, changed, new_record
 
@@ -68,9 +69,11 @@ def _dept_people(ctx: Context, dept: Department | None) -> DeptPeople:
 
 
 def _field_rows(ctx: Context, kind: str, fields: dict[str, Any]) -> list[tuple[str, str]]:
-    spec = ctx.rules.forms.request if kind == "request" else ctx.rules.forms.problem
-    rows = [(label_of(ctx.rules, kind, name), fields[name])
-            for name in spec.labels if fields.get(name)]
+    forms = ctx.rules.forms
+    labels = {"request": forms.request.labels, "problem": forms.problem.labels,
+              "project": forms.project.labels}[kind]
+    rows = [(label_of(ctx.rules, kind, name), "、".join(value) if isinstance(value, list)
+             else value) for name in labels if (value := fields.get(name))]
     if fields.get("cooperating_depts"):
         rows.append(("配合部门", "、".join(fields["cooperating_depts"])))
     if fields.get("external_ref"):
@@ -271,7 +274,8 @@ def handle_problem(event: Event, ctx: Context) -> Outcome:
     return out
 
 
-def form_incomplete(event: Event, ctx: Context) -> Outcome:
+def form_incomplete(event: Event, ctx: Context,
+                    attachments: Sequence[Attachment] = ()) -> Outcome:
     reading = event.reading
     assert reading is not None
     message = event.message
@@ -305,7 +309,7 @@ def form_incomplete(event: Event, ctx: Context) -> Outcome:
               "echo": "\n".join(f"{label}：{value}" for label, value in rows)[:4000]},
         form=reading.kind, missing=missing, errors=errors,
         original_subject=_their_subject(message, outside),
-        rows=rows,
+        rows=rows, attachments=attachments, notes=reading.notes,
     ))
     return out
 
@@ -374,9 +378,13 @@ def not_understood(event: Event, ctx: Context) -> Outcome:
     if (event.replied_to or {}).get("purpose") in OWN_NOTICES:
         out.inbound["not_answered"] = "a reply to our own notice, without a form"
         return out
+    # A colleague also gets the blank project plan (it names the org directory's
+    # departments: not for strangers).
+    known = ctx.rules.directory.by_address(event.message.sender) is not None
     return _answer_sender(event, ctx, out, "not_understood",
                           ctx.rules.forms.not_understood_per_day,
-                          unreadable=event.unreadable)
+                          unreadable=event.unreadable, plan_attached=known,
+                          attachments=[projects.plan_workbook(ctx)] if known else [])
 
 
 OVERSIZE_REPLIES_PER_DAY = 5
@@ -399,9 +407,10 @@ def _answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
     message = event.message
     if not _may_answer(message, ctx, out, template, per_day):
         return out
+    attachments = context.pop("attachments", ())
     out.send(ctx.draft(
         template, to=[ctx.person_by_address(message.sender)], record=None,
-        purpose=template,
+        purpose=template, attachments=attachments,
         in_reply_to=message.message_id if message.has_message_id else None,
         original_subject=_their_subject(message, not ctx.rules.is_internal(message.sender)),
         **context,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, cast, overload
 
 from collabd.clock import isoformat
-from collabd.model import AnyRecord, Meeting, Problem, R, Request, Task
+from collabd.model import AnyRecord, Meeting, Problem, Project, R, Request, Task
 from collabd.outbound.compose import Draft
 
 RECORD_SCHEMA = 1
@@ -74,6 +74,9 @@ def new_record(kind: Literal["meeting"], record_id: str, now: dt.datetime,
 @overload
 def new_record(kind: Literal["task"], record_id: str, now: dt.datetime,
                **fields: Any) -> Task: ...
+@overload
+def new_record(kind: Literal["project"], record_id: str, now: dt.datetime,
+               **fields: Any) -> Project: ...
 
 
 def new_record(kind: str, record_id: str, now: dt.datetime, **fields: Any) -> AnyRecord:

@@ -12,9 +12,18 @@ from __future__ import annotations
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.values import parse_date
-from collabd.model import Delivery, DepartmentResponse, Meeting, Problem, Progress, Request, Task
+from collabd.model import (
+    Delivery,
+    DepartmentResponse,
+    Meeting,
+    Problem,
+    Progress,
+    Project,
+    Request,
+    Task,
+)
 from collabd.outbound.compose import Attachment
-from collabd.workflow import meetings, problems, signoff
+from collabd.workflow import meetings, problems, projects, signoff
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 
@@ -36,8 +45,10 @@ def handle_reply(event: Event, ctx: Context) -> Outcome:
         _on_problem(record, event, ctx, out)
     elif record["kind"] == "meeting":
         _on_meeting(record, event, ctx, out)
-    else:
+    elif record["kind"] == "task":
         _on_task(record, event, ctx, out)
+    else:
+        _on_project(record, event, ctx, out)
     out.put(record)
     return out
 
@@ -505,6 +516,33 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
         _progress(task, event, ctx, out)
         return
     _comment(task, event, ctx, why=None)
+
+
+# -- projects -----------------------------------------------------------------------------
+
+def _on_project(project: Project, event: Event, ctx: Context, out: Outcome) -> None:
+    """A head's answer to the memo (signed by 确认, objected to by 不确认); anything else
+    on the project's thread is kept on it."""
+    intent = event.intent
+    kind = intent.kind if intent else "comment"
+    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
+    if asked_kind == "memo":
+        auth = signoff.authority(event, ctx)
+        if kind in ("confirm", "reject"):
+            if not auth.ok:
+                _not_counted(project, event, ctx, out, auth)
+                return
+            refused = projects.on_memo_signoff(project, event, ctx, out, auth)
+            if refused is not None:
+                _changed_mind(project, event, ctx, out, auth.asked or event.message.sender,
+                              refused)
+            return
+        if _unclear_answer(project, event, ctx, out, auth):
+            return
+    if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
+            project, event, ctx, out, "这封回复针对的不是发给您的备忘录签署邮件"):
+        return
+    _comment(project, event, ctx, why=None)
 
 
 # -- problems -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from collabd.model import Meeting, Problem, Request, Task
+from collabd.model import Meeting, Problem, Project, Request, Task
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Record
 
@@ -58,6 +58,8 @@ def waits(record: Record, ctx: Context) -> Iterator[Wait]:
         yield from _meeting_waits(record)
     elif record["kind"] == "task":
         yield from _task_waits(record, ctx)
+    elif record["kind"] == "project":
+        yield from _project_waits(record)
 
 
 def _request_waits(record: Request, ctx: Context) -> Iterator[Wait]:
@@ -128,6 +130,25 @@ def _meeting_waits(record: Meeting) -> Iterator[Wait]:
                        due, [person], asks=pending["person"],
                        meta={"signoff": "minutes", "round": pending["round"]},
                        detail={"round": pending["round"]})
+
+
+def _project_waits(record: Project) -> Iterator[Wait]:
+    memo = record.get("memo") or {}
+    due = _moment(memo.get("due"))
+    if record.get("status") != "memo" or due is None:
+        return
+    for pending in record.get("pending_signoffs", []):
+        if pending["kind"] != "memo":
+            continue
+        person: PersonDict = {"name": pending["person"], "address": pending["person"]}
+        for entry in record.get("departments", []):
+            head = entry.get("head")
+            if head and head["address"] == pending["person"]:
+                person = head
+        yield Wait("memo_not_signed",
+                   f"memo_not_signed:{pending['person']}:{pending['round']}", due, [person],
+                   asks=pending["person"], meta={"signoff": "memo", "round": pending["round"]},
+                   detail={"round": pending["round"]})
 
 
 def _task_waits(record: Task, ctx: Context) -> Iterator[Wait]:

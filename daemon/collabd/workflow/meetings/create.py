@@ -123,8 +123,9 @@ def _keep_a_room(meeting: Meeting, ctx: Context, out: Outcome, start: dt.datetim
     held = rooms.room_of(meeting)
     if held is None:
         return
-    place = (ctx.rules.meetings.risk.place if meeting.get("meeting_kind") == "risk"
-             else ctx.rules.meetings.review.place)
+    rules = ctx.rules.meetings
+    place = {"risk": rules.risk.place, "kickoff": rules.kickoff.place}.get(
+        meeting.get("meeting_kind", ""), rules.review.place)
     fitting = rooms.candidates(ctx, place, len(meeting.get("attendees", [])))
     fitting.sort(key=lambda r: r.name != held)
     found = rooms.free_room(ctx, fitting, start, end, out.meetings(), besides=meeting["id"])

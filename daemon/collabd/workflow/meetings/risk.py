@@ -89,12 +89,20 @@ def _risk_row(item: RiskItem, ctx: Context) -> dict[str, Any]:
 
 
 def plan_span(item: RiskItem, ctx: Context) -> tuple[dt.datetime, float] | None:
-    """When the planned work started (the response, else the request) and how many
-    seconds it has until close of business of its due date; None without a due date."""
+    """When the planned work started (a plan's 计划开始, else the response, else the
+    request) and how many seconds it has until close of business of its due date; None
+    without a due date."""
     due = item.get("due_date")
     if not due:
         return None
-    start = dt.datetime.fromisoformat(item.get("responded") or item["created"])
+    planned = item.get("planned_start") if item["kind"] == "task" else None
+    if planned:
+        first = dt.date.fromisoformat(planned)
+        opening = ctx.rules.calendar.intervals(first)
+        start = opening[0][0] if opening else dt.datetime.combine(
+            first, ctx.rules.calendar.start, tzinfo=ctx.rules.calendar.tz)
+    else:
+        start = dt.datetime.fromisoformat(item.get("responded") or item["created"])
     day = dt.date.fromisoformat(due)
     intervals = ctx.rules.calendar.intervals(day)
     end = intervals[-1][1] if intervals else dt.datetime.combine(

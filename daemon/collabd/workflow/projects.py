@@ -1,0 +1,266 @@
+"""Collaboration projects (协作项目, PJ-): a plan of tasks across departments with a RACI
+matrix (seed 001), started with a 启动会 whose minutes every attendee confirms, then a
+《跨部门协作备忘录》 each participating department head signs alone, by reply (guide 002).
+
+Each task of the plan is a task record (RW-) of its own, linked to the project: its R is
+asked for progress like any task's owner, and falls behind its plan like one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collabd.clock import isoformat
+from collabd.inbound.classify import Event
+from collabd.inbound.plan import PlanTask
+from collabd.model import Attendee, Meeting, Project, ProjectDepartment, Task
+from collabd.outbound.compose import Attachment
+from collabd.outbound.plan_workbook import FILENAME, blank_plan
+from collabd.workflow import meetings, signoff
+from collabd.workflow.context import Context, PersonDict, next_id
+from collabd.workflow.outcome import Outcome, audit, changed, new_record
+
+# Project states: kickoff (the 启动会 is planned, its minutes awaited), memo (heads are
+# signing the memo), running (signed: the plan is being carried out), closed.
+OPEN_PROJECT = frozenset({"kickoff", "memo", "running"})
+
+
+def plan_workbook(ctx: Context) -> Attachment:
+    """The blank plan, for people to start from (attached where a plan is asked for)."""
+    return Attachment(
+        FILENAME, blank_plan(ctx.rules),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def handle_project(event: Event, ctx: Context) -> Outcome:
+    """A plan mailed in: the project and one task record per row of 表2; the lead (and
+    whoever sent it) told, each R told of their tasks, the 启动会 planned."""
+    from collabd.workflow import intake
+
+    reading = event.reading
+    assert reading is not None and reading.plan is not None
+    if not reading.complete:
+        # The blank plan holds the org directory's departments: for colleagues only.
+        known = ctx.rules.directory.by_address(event.message.sender) is not None
+        return intake.form_incomplete(event, ctx,
+                                      attachments=[plan_workbook(ctx)] if known else [])
+    plan = reading.plan
+    message = event.message
+    out = Outcome()
+    pid, counter, number = next_id(ctx.view, "PJ", ctx.now, out.meta)
+    out.meta[counter] = number
+    lead = ctx.person(plan.lead)
+    departments: list[ProjectDepartment] = [
+        {"dept": d.name, "liaison": ctx.person(plan.liaisons.get(d.name) or d.liaison),
+         "head": ctx.person(d.head)} for d in plan.departments]
+    project = new_record(
+        "project", pid, ctx.now, status="kickoff", title=reading.fields["title"],
+        goal=reading.fields["goal"], lead=lead, lead_dept=reading.fields.get("lead_dept"),
+        submitted_by=ctx.person_by_address(message.sender), departments=departments,
+        comm_plan=[m.to_json() for m in plan.meetings], tasks=[],
+        start=reading.fields.get("start"), finish=reading.fields.get("finish"),
+        fields={k: v for k, v in reading.fields.items()}, source_message=message.message_id,
+        source=reading.source,
+    )
+    audit(project, ctx.now, "project received", by=message.sender,
+          message=message.message_id, source=reading.source, tasks=len(plan.tasks))
+    tasks = [_new_task(pid, row, lead, ctx, out) for row in plan.tasks]
+    project["tasks"] = [t["id"] for t in tasks]
+    kickoff = plan_kickoff(project, tasks, ctx, out)
+    secretary = ctx.person(ctx.rules.directory.secretary)
+    common: dict[str, Any] = {"project": project, "tasks": tasks, "kickoff": kickoff,
+                              "notes": reading.notes}
+    ack = ctx.draft(
+        "project_ack", to=[ctx.person_by_address(message.sender), lead], cc=[secretary],
+        record=pid, purpose="project_ack",
+        in_reply_to=message.message_id if message.has_message_id else None, **common)
+    out.send(ack)
+    audit(project, ctx.now, "acknowledged", to=[p.address for p in ack.to],
+          cc=[p.address for p in ack.cc])
+    for owner, theirs in _by_owner(tasks).items():
+        out.send(ctx.draft("project_tasks", to=[theirs[0].get("owner")], record=pid,
+                           purpose="project_tasks", mine=theirs, **common))
+        audit(project, ctx.now, "tasks told", to=owner, tasks=[t["id"] for t in theirs])
+    out.put(project)
+    out.inbound = {"kind": "project", "record": pid}
+    return out
+
+
+def _new_task(pid: str, row: PlanTask, lead: PersonDict | None, ctx: Context,
+              out: Outcome) -> Task:
+    task_id, counter, number = next_id(ctx.view, "RW", ctx.now, out.meta)
+    out.meta[counter] = number
+    owner = ctx.person(row.owner)
+    task = new_record(
+        "task", task_id, ctx.now, status="open", title=row.name[:200], project=pid,
+        description=row.description, dept=row.dept.name if row.dept else None,
+        owner=owner, owner_text=row.owner.name if row.owner else "", requester=lead,
+        accountable=ctx.person(row.accountable), raci=dict(row.raci),
+        planned_start=row.start.isoformat() if row.start else None,
+        due_date=row.finish.isoformat() if row.finish else None,
+        actual_finish=row.actual.isoformat() if row.actual else None,
+        plan_status=row.status, deliverable=row.deliverable, issues=row.issues,
+        milestone=row.milestone, waiting_on=[owner["address"]] if owner else [],
+    )
+    audit(task, ctx.now, "created from the plan", project=pid)
+    out.put(task)
+    return task
+
+
+def _by_owner(tasks: list[Task]) -> dict[str, list[Task]]:
+    found: dict[str, list[Task]] = {}
+    for task in tasks:
+        owner = task.get("owner")
+        if owner:
+            found.setdefault(owner["address"].lower(), []).append(task)
+    return found
+
+
+# -- the 启动会 ------------------------------------------------------------------------------
+
+def plan_kickoff(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -> Meeting:
+    """The 启动会: every participating head and liaison, the lead as organizer (who sends
+    its minutes), within the rules' notice."""
+    rules = ctx.rules.meetings.kickoff
+    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
+    for entry in project.get("departments", []):
+        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
+        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
+    people += meetings._extra(ctx, rules.extra_attendees)
+    attendees = meetings.dedupe(people)
+    earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
+    length = meetings.clock_length(ctx, rules.length)
+    start, room = meetings.book(ctx, rules.place, attendees, earliest, length, out.meetings())
+    meeting = meetings.new_meeting(
+        ctx, out, kind="kickoff", title=f"项目启动会：{project.get('title', '')}",
+        start=start, length=length, place=rules.place, room=room,
+        organizer=project.get("lead") or project.get("submitted_by"),
+        attendees=attendees, parent=project["id"],
+        agenda=ctx.templates.render_text("agenda_kickoff", project=project, tasks=tasks,
+                                         attendees=attendees, start=start,
+                                         end=start + length,
+                                         deviation=ctx.rules.meetings.risk.deviation),
+    )
+    audit(meeting, ctx.now, "planned", reason="项目启动", parent=project["id"])
+    meetings.send_invite(meeting, ctx, out)
+    out.put(meeting)
+    project["kickoff"] = meeting["id"]
+    project.setdefault("meetings", []).append(meeting["id"])
+    audit(project, ctx.now, "kickoff planned", meeting=meeting["id"], start=meeting["start"])
+    return meeting
+
+
+def kickoff_signed(meeting: Meeting, ctx: Context, out: Outcome) -> None:
+    """The 启动会's minutes are confirmed by everyone: the memo goes to each head."""
+    parent = meeting.get("parent")
+    stored = ctx.view.project(parent) if parent else None
+    if stored is None or stored.get("status") != "kickoff":
+        return
+    project = changed(stored)
+    send_memo(project, ctx, out)
+    out.put(project)
+
+
+# -- the 《跨部门协作备忘录》 ---------------------------------------------------------------------
+
+def _tasks(project: Project, ctx: Context) -> list[Task]:
+    found = []
+    for task_id in project.get("tasks", []):
+        task = ctx.view.record(task_id)
+        if task is not None and task["kind"] == "task":
+            found.append(task)
+    return found
+
+
+def _heads(project: Project) -> list[PersonDict]:
+    seen: dict[str, PersonDict] = {}
+    for entry in project.get("departments", []):
+        head = entry.get("head")
+        if head:
+            seen.setdefault(head["address"].lower(), head)
+    return list(seen.values())
+
+
+def send_memo(project: Project, ctx: Context, out: Outcome) -> None:
+    """Generate the memo from the plan and ask each department head alone to sign it:
+    their reply to that message is their signature (确认), or their objection."""
+    number = int((project.get("memo") or {}).get("round", 0)) + 1
+    due = meetings._deadline(ctx, ctx.now, ctx.rules.sla.memo_signoff)
+    tasks = _tasks(project, ctx)
+    text = ctx.templates.render_text("text_memo", project=project, tasks=tasks)
+    project["memo"] = {"round": number, "text": text, "sent": isoformat(ctx.now),
+                       "due": isoformat(due), "signed": None,
+                       "objections": (project.get("memo") or {}).get("objections", [])}
+    project["status"] = "memo"
+    project["pending_signoffs"] = [p for p in project.get("pending_signoffs", [])
+                                   if p.get("kind") != "memo"]
+    for head in _heads(project):
+        signoff.ask(project, "memo", number, head["address"])
+        out.send(ctx.draft(
+            "memo_sign", to=[head], record=project["id"], purpose="memo_sign",
+            asks=head["address"], meta={"signoff": "memo", "round": number},
+            project=project, memo=project["memo"], person=head, due=due))
+    audit(project, ctx.now, "memo sent to sign", round=number,
+          to=[h["address"] for h in _heads(project)], due=isoformat(due))
+
+
+def on_memo_signoff(project: Project, event: Event, ctx: Context, out: Outcome,
+                    auth: signoff.Authority) -> str | None:
+    """A head's 确认 (signed) or 不确认 (an objection, told to the lead and secretary).
+    Returns why it could not change anything, for the person to be told; None when it
+    counted or repeated what was counted."""
+    intent = event.intent
+    assert intent is not None
+    memo = project.get("memo") or {}
+    person = auth.asked or event.message.sender
+    if auth.round != memo.get("round"):
+        return f"这封邮件针对的是第{auth.round}版备忘录，它已不在等待签署"
+    decision = "confirmed" if intent.kind == "confirm" else "rejected"
+    before = signoff.existing(project, "memo", auth.round, person)
+    if before is not None:
+        if before["decision"] == decision:
+            audit(project, ctx.now, "sign-off repeated, nothing changed", by=person,
+                  round=auth.round, decision=decision)
+            return None
+        said = "不签署" if before["decision"] == "rejected" else "签署"
+        return (f"您对第{auth.round}版备忘录的答复（{said}）已于 "
+                f"{before.get('at', '')[:16].replace('T', ' ')} 记录，之后的不同答复不改变结果")
+    entry = signoff.record_signoff(project, ctx, event, auth, decision,
+                                   intent.reason if decision == "rejected" else None)
+    signoff.answered(project, "memo", auth.round, person)
+    head = ctx.person_by_address(person)
+    if decision == "rejected":
+        memo.setdefault("objections", []).append(
+            {"round": auth.round, "by": person, "at": isoformat(ctx.now),
+             "reason": intent.reason or (event.new_text or "")[:2000]})
+        project["memo"] = memo
+        audit(project, ctx.now, "memo objected (不签署)", by=person, round=auth.round,
+              reason=intent.reason)
+        out.send(ctx.draft(
+            "memo_objection", to=[project.get("lead")],
+            cc=[ctx.person(ctx.rules.directory.secretary)], record=project["id"],
+            purpose="memo_objection", project=project, head=head,
+            reason=intent.reason or (event.new_text or "").strip()))
+        return None
+    audit(project, ctx.now, "memo signed", by=person, round=auth.round)
+    signed = {s.get("by") for s in project.get("signoffs", [])
+              if s.get("kind") == "memo" and s.get("round") == auth.round
+              and s.get("decision") == "confirmed"}
+    if all(any(ctx.rules.directory.same_person(h["address"], str(b)) for b in signed if b)
+           for h in _heads(project)):
+        memo["signed"] = isoformat(ctx.now)
+        project["memo"] = memo
+        project["status"] = "running"
+        audit(project, ctx.now, "memo signed by every head", round=auth.round)
+        signatures = [s for s in project.get("signoffs", [])
+                      if s.get("kind") == "memo" and s.get("round") == auth.round
+                      and s.get("decision") == "confirmed"]
+        everyone: list[PersonDict | None] = [project.get("lead")]
+        for dept in project.get("departments", []):
+            everyone += [dept.get("head"), dept.get("liaison")]
+        out.send(ctx.draft(
+            "memo_signed", to=everyone, cc=[ctx.person(ctx.rules.directory.secretary)],
+            record=project["id"], purpose="memo_signed", project=project, memo=memo,
+            signatures=[{**s, "person": ctx.person_by_address(str(s.get("by")))}
+                        for s in signatures], last=entry))
+    return None

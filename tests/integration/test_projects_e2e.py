@@ -1,0 +1,231 @@
+"""A cross-department project run by mail (seeds 001 and 002): a plan with three
+departments, six tasks, a RACI matrix and a communication plan comes in as an .xlsx or
+as a table pasted into the mail; the project and its tasks exist, each R knows their
+tasks, the 启动会 is planned; after its minutes are confirmed each head signs the
+《跨部门协作备忘录》 alone, a late one is chased and escalated, and all are told when it
+is signed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+
+from helpers import (
+    Harness,
+    body_text,
+    calendar_part,
+    collabd,
+    default_rules,
+    message,
+    reply_to,
+    subjects,
+)
+from plans import TASKS, plan_text, plan_xlsx, with_attachment
+
+pytestmark = pytest.mark.integration
+
+PROJECT = "PJ-2026-0001"
+LEAD = "刘洋 <liu.yang@example.com>"
+HEADS = ["吴敏 <wu.min@example.com>", "张伟 <zhang.wei@example.com>",
+         "赵强 <zhao.qiang@example.com>"]
+
+
+def _plan_mail(data: bytes | None = None, *, sender: str = LEAD,
+               message_id: str = "<plan-1@example.com>") -> bytes:
+    return with_attachment(sender=sender, subject="项目计划：年终促销系统上线",
+                           body="李静您好，附件是项目计划，请建立项目。\n刘洋",
+                           filename="年终促销-计划.xlsx",
+                           data=data if data is not None else plan_xlsx(default_rules()),
+                           message_id=message_id)
+
+
+def _tasks(h: Harness) -> list[dict[str, object]]:
+    return [h.record(t) for t in h.record(PROJECT)["tasks"]]
+
+
+def test_a_plan_in_an_xlsx_makes_the_project_its_tasks_and_the_kickoff(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    project = h.record(PROJECT)
+    assert project["status"] == "kickoff" and project["title"] == "年终促销系统上线"
+    assert project["lead"]["name"] == "刘洋" and project["lead_dept"] == "市场部"
+    assert [d["dept"] for d in project["departments"]] == ["市场部", "研发部", "财务部"]
+    assert (project["start"], project["finish"]) == ("2026-12-02", "2027-01-22")
+    assert [m["freq"] for m in project["comm_plan"]] == ["daily", "weekly", "once"]
+    tasks = _tasks(h)
+    assert [t["title"] for t in tasks] == [t[0] for t in TASKS]
+    docs = tasks[1]
+    assert docs["owner"]["name"] == "周杰" and docs["dept"] == "研发部"
+    assert docs["raci"] == {"市场部": "A", "研发部": "R", "财务部": "C"}
+    assert docs["accountable"]["name"] == "张伟"  # the A department's head
+    assert (docs["planned_start"], docs["due_date"]) == ("2026-12-09", "2026-12-15")
+    assert tasks[0]["accountable"]["name"] == "刘洋"  # no A: the project lead (rules)
+    assert tasks[2]["raci"] == {"市场部": "C", "财务部": "RA"}  # R/A in one cell
+    assert tasks[3]["milestone"] is True and tasks[0]["milestone"] is False
+    # The lead is told (the secretary in copy), each R once with their own tasks.
+    [ack] = [m for m in sent if "项目已建立" in str(m["Subject"])]
+    assert str(ack["To"]) == LEAD and "li.jing@example.com" in str(ack["Cc"])
+    assert str(ack["Subject"]).startswith(f"[{PROJECT}]")
+    assert "RW-2026-0002 需求文档输出：研发部 周杰" in body_text(ack)
+    told = {str(m["To"]): body_text(m) for m in sent if "您负责的项目任务" in str(m["Subject"])}
+    assert sorted(told) == sorted([LEAD, "陈晨 <chen.chen@example.com>",
+                                   "周杰 <zhou.jie@example.com>", "孙丽 <sun.li@example.com>",
+                                   "郑浩 <zheng.hao@example.com>"])
+    mine = told["周杰 <zhou.jie@example.com>"]
+    assert "需求文档输出" in mine and "测试验收" in mine and "预算核定" not in mine
+    # The 启动会: every head and liaison, the lead organizing, in a room, after notice.
+    [invite] = [m for m in sent if "项目启动会" in str(m["Subject"])]
+    ics = calendar_part(invite).decode()
+    for address in ("zhang.wei", "zhao.qiang", "wu.min", "sun.li", "zheng.hao", "liu.yang",
+                    "li.jing"):
+        assert f"{address}@example.com" in ics
+    meeting = h.record(project["kickoff"])
+    assert meeting["meeting_kind"] == "kickoff" and meeting["parent"] == PROJECT
+    assert meeting["organizer"]["name"] == "刘洋" and meeting["room"]
+    assert meeting["start"] >= "2026-12-02T10:00"  # a working day's notice
+    assert "二、角色与分工" in meeting["agenda"] and "活动页开发" in meeting["agenda"]
+
+
+def test_the_same_plan_pasted_in_traditional_characters_reads_the_same(h: Harness) -> None:
+    result = collabd("parse", "--json", "--now", "2026-12-01T10:00", "-", stdin=message(
+        sender=LEAD, subject="專案計劃：年終促銷系統上線", body=plan_text()))
+    data = json.loads(result.stdout)
+    assert data["kind"] == "project" and data["errors"] == [] and data["missing"] == []
+    assert data["fields"]["title"] == "年终促销系统上线"
+    assert [t["name"] for t in data["tasks"]] == [t[0] for t in TASKS]
+    assert data["tasks"][1]["raci"] == {"市场部": "A", "研发部": "R", "财务部": "C"}
+    assert data["tasks"][3]["milestone"] is True
+    assert data["tasks"][0]["actual"] is None and data["tasks"][0]["status"] == "未开始"
+    assert [m["when"] for m in data["meetings"]] == ["每日 17:00", "每周五 15:00",
+                                                      "2026-12-07 14:00"]
+    h.at("2026-12-01 10:05", message(sender=LEAD, subject="專案計劃", body=plan_text(),
+                                     message_id="<pasted@example.com>"))
+    assert [t["title"] for t in _tasks(h)] == [t[0] for t in TASKS]
+
+
+def test_what_is_wrong_in_a_plan_comes_back_in_one_reply_with_the_blank_plan(
+        h: Harness) -> None:
+    broken = [
+        ("客户需求收集", "", "市场部", "陈晨", dt.date(2026, 12, 2), dt.date(2026, 12, 8), None,
+         "", "", "", "", {"市场部": "C", "研发部": "I"}),  # nobody responsible (R)
+        ("需求文档输出", "", "研发部", "周杰", dt.date(2026, 12, 9), dt.date(2026, 12, 15),
+         None, "", "", "", "", {"市场部": "A", "研发部": "R", "财务部": "A"}),  # two A
+        ("预算核定", "", "设计部", "郑浩", dt.date(2026, 12, 3), dt.date(2026, 12, 10), None,
+         "", "", "", "", {}),  # a department not in the directory
+        ("活动页开发", "", "研发部", "孙丽", dt.date(2027, 1, 8), dt.date(2026, 12, 16), None,
+         "", "", "", "", {"研发部": "R"}),  # finishes before it starts
+    ]
+    sent = h.at("2026-12-01 10:05", _plan_mail(plan_xlsx(default_rules(), broken)))
+    assert [r for r in h.daemon.store.values("records")] == []  # nothing half-made
+    [reply] = sent
+    assert "项目计划信息不完整" in str(reply["Subject"])
+    text = body_text(reply)
+    assert "任务「客户需求收集」在 RACI 矩阵中没有负责方（R）" in text
+    assert "任务「需求文档输出」有 2 个审批方（A）：市场部、财务部，每项任务只能有一个" in text
+    assert "任务「预算核定」的负责部门「设计部」不在组织目录中" in text
+    assert "任务「活动页开发」的计划完成 2026-12-16 早于计划开始 2027-01-08" in text
+    [blank] = [p for p in reply.iter_attachments()]
+    assert blank.get_filename() == "跨部门协作沟通计划与跟踪表.xlsx"
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(blank.get_content()))
+    headings = [c.value for c in book["表2 任务跟踪子表"][1]]
+    assert headings[:3] == ["任务名称", "任务描述", "负责部门"]
+    assert headings[-4:] == ["市场部", "研发部", "财务部", "运营部"]  # the directory's
+
+
+def test_the_blank_plan_sent_back_unfilled_is_missing_everything_it_asks(h: Harness) -> None:
+    from collabd.outbound.plan_workbook import blank_plan
+
+    sent = h.at("2026-12-01 10:05", _plan_mail(blank_plan(default_rules())))
+    [reply] = sent
+    text = body_text(reply)
+    for label in ("项目名称（项目叫什么）", "核心目标（项目要达成什么）",
+                  "任务跟踪表（表2）（有哪些任务、谁负责、何时完成）"):
+        assert f"- {label}" in text
+    assert "- 项目负责人" not in text and "项目负责人：刘洋" in text  # blank: the sender leads
+
+
+def test_a_plan_from_someone_outside_the_directory_makes_no_project(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail(sender="路人 <someone@elsewhere.example>"))
+    assert list(h.daemon.store.values("records")) == []
+    [reply] = sent
+    assert "不在组织目录中，不能建立协作项目" in body_text(reply)
+    assert "执行秘书 李静" in body_text(reply)  # whom to ask (addresses are not echoed out)
+    assert not list(reply.iter_attachments())  # the directory's departments stay inside
+
+
+def _kickoff_confirmed(h: Harness) -> list:  # type: ignore[type-arg]
+    """The plan in, the 启动会 held, its minutes sent and confirmed by every attendee:
+    what that last pass sent."""
+    h.at("2026-12-01 10:05", _plan_mail())
+    asked = [m for m in h.at("2026-12-03 10:01") if "会议纪要" in str(m["Subject"])]
+    [ask] = asked
+    assert str(ask["To"]) == LEAD
+    confirms = h.at("2026-12-03 14:00", reply_to(
+        ask, sender=LEAD, text="启动会纪要：各部门确认分工与时间节点，无异议。"))
+    last: list = []  # type: ignore[type-arg]
+    for confirm in confirms:
+        last = h.at("2026-12-03 15:00", reply_to(confirm, sender=str(confirm["To"]),
+                                                 text="确认"))
+    return last
+
+
+def test_the_memo_is_signed_by_each_head_alone_and_a_late_one_is_escalated(
+        h: Harness) -> None:
+    sent = _kickoff_confirmed(h)
+    memos = [m for m in sent if "请签署《跨部门协作备忘录》" in str(m["Subject"])]
+    assert sorted(str(m["To"]) for m in memos) == HEADS  # each alone
+    assert all(m["Cc"] is None for m in memos)
+    finance = next(m for m in memos if "wu.min" in str(m["To"]))
+    text = body_text(finance)
+    assert "3. 财务部（负责人 吴敏，对接人 郑浩）" in text
+    assert "负责：预算核定，2026-12-03 至 2026-12-10，交付：预算表" in text
+    assert "请于 2026年12月4日（周五）15:00 前回复" in text
+    assert h.record(PROJECT)["status"] == "memo"
+    # Someone else answering a head's memo does not sign it.
+    h.at("2026-12-03 15:30", reply_to(finance, sender="郑浩 <zheng.hao@example.com>",
+                                      text="确认"))
+    assert h.record(PROJECT)["status"] == "memo"
+    assert "sign-off not counted" in h.whats(PROJECT)
+    for memo in memos:
+        if memo is not finance:
+            h.at("2026-12-03 16:00", reply_to(memo, sender=str(memo["To"]), text="确认"))
+    status = json.loads(collabd("status", "--json", "--now", "2026-12-03T16:30",
+                                config=h.config).stdout)
+    [open_project] = [r for r in status["open"] if r["id"] == PROJECT]
+    assert open_project["waiting_on"] == ["wu.min@example.com"]
+    # 吴敏 is late: reminded with the memo itself, then overdue, then the 组长.
+    reminder = [m for m in h.at("2026-12-04 11:00") if "wu.min" in str(m["To"])]
+    assert ["提醒" in str(m["Subject"]) for m in reminder] == [True]
+    assert "待签署的《跨部门协作备忘录》（第1版）" in body_text(reminder[0])
+    overdue = h.at("2026-12-04 15:00")
+    assert any("已逾期" in str(m["Subject"]) and "wu.min" in str(m["To"]) for m in overdue)
+    escalated = h.at("2026-12-08 09:30")  # 1 workday after: the end of Monday
+    assert any("wang.jianguo" in str(m["To"]) for m in escalated), subjects(escalated)
+    # Her 确认 on the reminder signs; everyone is told, with who signed when.
+    done = h.at("2026-12-08 10:00", reply_to(reminder[0], sender=HEADS[0], text="确认"))
+    [signed] = [m for m in done if "已由各部门负责人签署" in str(m["Subject"])]
+    to = str(signed["To"]) + str(signed["Cc"])
+    for address in ("zhang.wei", "zhao.qiang", "wu.min", "liu.yang", "sun.li", "zheng.hao",
+                    "li.jing"):
+        assert address in to
+    assert "吴敏（财务部）：2026年12月8日（周二）10:00 回复“确认”" in body_text(signed)
+    project = h.record(PROJECT)
+    assert project["status"] == "running" and project["memo"]["signed"]
+    assert project["waiting_on"] == []
+
+
+def test_a_head_who_objects_reaches_the_lead_and_the_secretary(h: Harness) -> None:
+    sent = _kickoff_confirmed(h)
+    memo = next(m for m in sent if "请签署" in str(m["Subject"]) and "zhao.qiang" in str(m["To"]))
+    told = h.at("2026-12-03 16:00", reply_to(
+        memo, sender=str(memo["To"]), text="不确认，测试验收只有一周，时间不够，建议延到1月22日"))
+    [objection] = [m for m in told if "提出意见" in str(m["Subject"])]
+    assert str(objection["To"]) == LEAD and "li.jing" in str(objection["Cc"])
+    assert "测试验收只有一周" in body_text(objection)
+    project = h.record(PROJECT)
+    assert project["status"] == "memo"
+    assert project["memo"]["objections"][0]["by"] == "zhao.qiang@example.com"
