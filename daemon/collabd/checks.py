@@ -22,7 +22,8 @@ REQUIRED_TEMPLATES = (
     "oversize_notice", "signoff_ask_again", "problem_closed",
     "unreadable_notice", "set_aside_notice", "set_aside_summary", "escalation_settled",
     "problem_update", "problem_graded", "project_ack", "project_tasks", "memo_sign",
-    "memo_objection", "memo_signed",
+    "memo_objection", "memo_signed", "task_acceptance_request", "task_accepted",
+    "task_rejected", "project_which_task",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",

@@ -229,3 +229,57 @@ def test_a_head_who_objects_reaches_the_lead_and_the_secretary(h: Harness) -> No
     project = h.record(PROJECT)
     assert project["status"] == "memo"
     assert project["memo"]["objections"][0]["by"] == "zhao.qiang@example.com"
+
+
+def _told(sent: list, who: str) -> list:  # type: ignore[type-arg]
+    return [m for m in sent if who in str(m["To"])]
+
+
+def test_the_r_delivers_and_only_the_a_accepts(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [zhou] = _told([m for m in sent if "您负责的项目任务" in str(m["Subject"])], "zhou.jie")
+    # 周杰 has two tasks: a report naming neither is asked back, not guessed.
+    asked = h.at("2026-12-10 10:00", reply_to(zhou, sender="周杰 <zhou.jie@example.com>",
+                                               text="进度 50%"))
+    [which] = [m for m in asked if "请写明是哪一项任务" in str(m["Subject"])]
+    assert "RW-2026-0005 测试验收" in body_text(which)
+    assert "progress" not in h.record("RW-2026-0002")
+    h.at("2026-12-10 11:00", reply_to(zhou, sender="周杰 <zhou.jie@example.com>",
+                                      text="RW-2026-0002 进度 60%"))
+    assert h.record("RW-2026-0002")["progress"]["percent"] == 60
+    delivered = h.at("2026-12-14 10:00", reply_to(
+        zhou, sender="周杰 <zhou.jie@example.com>", text="RW-2026-0002 已交付，需求文档见附件。",
+        attachments=[("需求文档V1.docx", b"PK-not-really-a-docx")]))
+    [ask] = [m for m in delivered if "请验收任务交付物" in str(m["Subject"])]
+    assert str(ask["To"]) == "张伟 <zhang.wei@example.com>" and ask["Cc"] is None  # the A
+    assert [p.get_filename() for p in ask.iter_attachments()] == ["需求文档V1.docx"]
+    assert h.record("RW-2026-0002")["status"] == "delivered"
+    # Someone else's 确认 on it does not accept; the A's 驳回 with a date sends it back.
+    h.at("2026-12-14 11:00", reply_to(ask, sender="陈晨 <chen.chen@example.com>",
+                                      text="确认"))
+    assert h.record("RW-2026-0002")["status"] == "delivered"
+    back = h.at("2026-12-14 14:00", reply_to(ask, sender="张伟 <zhang.wei@example.com>",
+                                             text="驳回：缺少接口说明，12月17日前重新交付"))
+    [rework] = [m for m in back if "未通过验收" in str(m["Subject"])]
+    assert str(rework["To"]) == "周杰 <zhou.jie@example.com>"
+    task = h.record("RW-2026-0002")
+    assert task["status"] == "open" and task["due_date"] == "2026-12-17"
+    again = h.at("2026-12-16 10:00", reply_to(rework, sender="周杰 <zhou.jie@example.com>",
+                                              text="已交付，补充了接口说明：https://wiki.example.com/api"))
+    [ask2] = [m for m in again if "第2次" in str(m["Subject"])]
+    done = h.at("2026-12-16 11:00", reply_to(ask2, sender="张伟 <zhang.wei@example.com>",
+                                             text="确认"))
+    [accepted] = [m for m in done if "已验收通过" in str(m["Subject"])]
+    assert "zhou.jie" in str(accepted["To"]) and "liu.yang" in str(accepted["Cc"])
+    task = h.record("RW-2026-0002")
+    assert task["status"] == "done" and task["actual_finish"] == "2026-12-16"
+    assert task["waiting_on"] == []
+
+
+def test_an_r_who_is_also_the_a_is_done_when_they_say_so(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [liu] = _told([m for m in sent if "您负责的项目任务" in str(m["Subject"])], "liu.yang")
+    h.at("2027-01-20 10:00", reply_to(liu, sender=LEAD, text="已完成，推广方案已上线。"))
+    task = h.record("RW-2026-0006")  # 上线推广: R 市场部 (刘洋), no A: the lead, 刘洋
+    assert task["status"] == "done" and task["actual_finish"] == "2027-01-20"
+    assert "负责人即验收人" in json.dumps(task["audit"], ensure_ascii=False)

@@ -270,6 +270,9 @@ class Task(_Record, total=False):
     milestone: bool  # 关键节点
     raci: dict[str, str]  # department → R/A/C/I letters
     accountable: PersonRef | None  # A: accepts its deliverable
+    deliveries: list[Delivery]
+    acceptance_due: str
+    rework: list[Rework]
 
 
 class ProjectDepartment(TypedDict, total=False):

@@ -8,12 +8,14 @@ asked for progress like any task's owner, and falls behind its plan like one.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.plan import PlanTask
-from collabd.model import Attendee, Meeting, Project, ProjectDepartment, Task
+from collabd.model import Attendee, Delivery, Meeting, Project, ProjectDepartment, Signoff, Task
 from collabd.outbound.compose import Attachment
 from collabd.outbound.plan_workbook import FILENAME, blank_plan
 from collabd.workflow import meetings, signoff
@@ -263,4 +265,152 @@ def on_memo_signoff(project: Project, event: Event, ctx: Context, out: Outcome,
             record=project["id"], purpose="memo_signed", project=project, memo=memo,
             signatures=[{**s, "person": ctx.person_by_address(str(s.get("by")))}
                         for s in signatures], last=entry))
+    return None
+
+
+# -- tasks: delivered by the R, accepted by the A --------------------------------------------
+
+MAX_FORWARDED_BYTES = 10 * 1024 * 1024
+
+
+def task_delivered(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
+    """The R says it is done (已交付/已完成, with the deliverable): the A is asked alone to
+    accept it (确认) or send it back (驳回). An R who is also the A accepts their own."""
+    message = event.message
+    intent = event.intent
+    accountable = task.get("accountable")
+    assert accountable is not None
+    rounds = task.setdefault("deliveries", [])
+    number = len(rounds) + 1
+    attachments = [a for a in message.body.attachments
+                   if not a.filename.lower().endswith(".ics")]
+    delivery: Delivery = {
+        "round": number, "at": isoformat(ctx.now), "by": message.sender,
+        "message": message.message_id, "text": (event.new_text or "")[:2000],
+        "links": list(intent.links) if intent else [],
+        "attachments": [a.filename for a in attachments], "decision": None,
+    }
+    rounds.append(delivery)
+    audit(task, ctx.now, "delivered", by=message.sender, round=number,
+          attachments=delivery["attachments"] or None)
+    if ctx.rules.directory.same_person(message.sender, accountable["address"]):
+        delivery["decision"] = "accepted"
+        _accepted(task, ctx, out, by=accountable, note="负责人即验收人")
+        return
+    task["status"] = "delivered"
+    task["risk"] = False
+    task["waiting_on"] = [accountable["address"]]
+    due = ctx.rules.calendar.add(ctx.now, ctx.rules.sla.deliverable_acceptance)
+    task["acceptance_due"] = isoformat(due)
+    signoff.ask(task, "deliverable", number, accountable["address"])
+    forwarded: list[Attachment] = []
+    size = 0
+    for a in attachments:
+        size += len(a.data)
+        if size <= MAX_FORWARDED_BYTES:
+            forwarded.append(Attachment(a.filename, a.data, a.content_type))
+    out.send(ctx.draft(
+        "task_acceptance_request", to=[accountable], record=task["id"],
+        purpose="acceptance_request", asks=accountable["address"], attachments=forwarded,
+        meta={"signoff": "deliverable", "round": number}, task=task, delivery=delivery,
+        deliverer=ctx.person_by_address(message.sender), due=due))
+    audit(task, ctx.now, "acceptance requested", to=accountable["address"], round=number,
+          due=task["acceptance_due"])
+
+
+def task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome,
+                    auth: signoff.Authority) -> str | None:
+    """The A's answer on a delivery round. Returns why it could not change anything (a
+    round no longer waiting, a different answer after the first), for them to be told."""
+    from collabd.inbound.values import parse_date
+
+    intent = event.intent
+    assert intent is not None
+    decision = "accepted" if intent.kind == "confirm" else "rejected"
+    person = auth.asked or event.message.sender
+    before = signoff.existing(task, "deliverable", auth.round, person)
+    if before is not None:
+        if before["decision"] == decision:
+            audit(task, ctx.now, "sign-off repeated, nothing changed", by=person,
+                  round=auth.round, decision=decision)
+            return None
+        said = "驳回" if before["decision"] == "rejected" else "验收通过"
+        return (f"您对第{auth.round}次交付的验收意见（{said}）已于 "
+                f"{before.get('at', '')[:16].replace('T', ' ')} 记录，之后的不同答复不改变结果")
+    if signoff.still_pending(task, "deliverable", auth.round, person) is None:
+        return f"这封邮件针对的是第{auth.round}次交付，它已不在等待验收"
+    entry = signoff.record_signoff(task, ctx, event, auth, decision,
+                                   intent.reason if decision == "rejected" else None)
+    signoff.answered(task, "deliverable", auth.round, person)
+    current = next((d for d in task.get("deliveries", []) if d.get("round") == auth.round),
+                   None)
+    if current is not None:
+        current["decision"] = decision
+    by = ctx.person_by_address(person)
+    if decision == "accepted":
+        _accepted(task, ctx, out, by=by, signed=entry)
+        return None
+    reason = intent.reason or ""
+    today = ctx.now.astimezone(ctx.rules.calendar.tz).date()
+    new_due, _ = parse_date(reason, today) if reason else (None, None)
+    if new_due is not None and new_due >= today:
+        task["due_date"] = new_due.isoformat()
+    task["status"] = "open"
+    owner = task.get("owner")
+    task["waiting_on"] = [owner["address"]] if owner else []
+    task.setdefault("rework", []).append({
+        "round": auth.round, "reason": reason,
+        "new_due": new_due.isoformat() if new_due else None, "at": isoformat(ctx.now)})
+    audit(task, ctx.now, "rejected (驳回)", by=person, round=auth.round, reason=reason,
+          new_due=new_due.isoformat() if new_due else None)
+    out.send(ctx.draft("task_rejected", to=[owner], cc=[by], record=task["id"],
+                       purpose="acceptance_rejected", task=task, reason=reason,
+                       new_due=new_due, by=by))
+    return None
+
+
+def _accepted(task: Task, ctx: Context, out: Outcome, *, by: PersonDict,
+              signed: Signoff | None = None, note: str | None = None) -> None:
+    """Accepted: done, 实际完成 filled in, the R and the lead told."""
+    task["status"] = "done"
+    task["closed"] = isoformat(ctx.now)
+    task["actual_finish"] = ctx.now.astimezone(ctx.rules.calendar.tz).date().isoformat()
+    task["risk"] = False
+    task["waiting_on"] = []
+    audit(task, ctx.now, "accepted (验收通过)", by=by["address"], note=note)
+    out.send(ctx.draft("task_accepted", to=[task.get("owner")],
+                       cc=[task.get("requester"), by], record=task["id"],
+                       purpose="acceptance_accepted", task=task, by=by, note=note or ""))
+
+
+_TASK_ID = re.compile(r"\bRW\s*-\s*(\d{4})\s*-\s*(\d{1,5})\b", re.IGNORECASE)
+
+
+def task_of_reply(project: Project, event: Event, ctx: Context, out: Outcome) -> Task | None:
+    """The task of this project a reply on the project's thread is about: the one it
+    names (RW-2026-0002), else the sender's only open task. A sender with several who
+    names none is asked which (nothing is guessed); None then, and for anyone else."""
+    text = unicodedata.normalize("NFKC", event.new_text or "")
+    ours = set(project.get("tasks", []))
+    for found in _TASK_ID.finditer(text):
+        task_id = f"RW-{found.group(1)}-{int(found.group(2)):04d}"
+        stored = ctx.view.record(task_id) if task_id in ours else None
+        if stored is not None and stored["kind"] == "task":
+            return changed(stored)
+    sender = event.message.sender
+    directory = ctx.rules.directory
+    mine = [t for t in _tasks(project, ctx)
+            if t.get("status") in ("open", "delivered") and directory.same_person(
+                sender, (t.get("owner") or {}).get("address", ""))]
+    if len(mine) == 1:
+        return changed(mine[0])
+    intent = event.intent
+    if len(mine) > 1 and intent is not None and intent.kind in ("progress", "delivered"):
+        out.send(ctx.draft(
+            "project_which_task", to=[ctx.person_by_address(sender)], record=project["id"],
+            purpose="project_which_task", project=project, mine=mine,
+            person=ctx.person_by_address(sender), read=(event.new_text or "")[:500],
+            in_reply_to=event.message.message_id if event.message.has_message_id else None))
+        audit(project, ctx.now, "asked which task", by=sender,
+              tasks=[t["id"] for t in mine])
     return None

@@ -497,6 +497,8 @@ def _on_meeting(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> N
 
 def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
     intent = event.intent
+    if task.get("accountable") and _task_acceptance(task, event, ctx, out):
+        return
     owner = (task.get("owner") or {}).get("address", "")
     if not owner or not ctx.rules.directory.same_person(event.message.sender, owner):
         _comment(task, event, ctx, why=None)
@@ -505,6 +507,10 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
     done = (intent is not None and (intent.kind == "delivered" or (
         intent.kind == "progress" and intent.percent == 100))) or text.startswith(
         ("已完成", "完成了", "已办结", "已处理完"))
+    if done and task.get("status") == "open" and task.get("accountable"):
+        # A project's task is done when its A accepts what was delivered.
+        projects.task_delivered(task, event, ctx, out)
+        return
     if done and task.get("status") == "open":
         task["status"] = "done"
         task["closed"] = isoformat(ctx.now)
@@ -516,6 +522,29 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
         _progress(task, event, ctx, out)
         return
     _comment(task, event, ctx, why=None)
+
+
+def _task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome) -> bool:
+    """The A's 确认/驳回 of a task's delivery, with every rule of a request's acceptance:
+    only on the message that asked them, only from them. False: not an answer to that."""
+    intent = event.intent
+    kind = intent.kind if intent else "comment"
+    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
+    if asked_kind == "deliverable":
+        auth = signoff.authority(event, ctx)
+        if kind in ("confirm", "reject"):
+            if not auth.ok:
+                _not_counted(task, event, ctx, out, auth)
+                return True
+            refused = projects.task_acceptance(task, event, ctx, out, auth)
+            if refused is not None:
+                _changed_mind(task, event, ctx, out, auth.asked or event.message.sender,
+                              refused)
+            return True
+        if _unclear_answer(task, event, ctx, out, auth):
+            return True
+    return kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
+        task, event, ctx, out, "这封回复针对的不是发给您的验收请求邮件")
 
 
 # -- projects -----------------------------------------------------------------------------
@@ -541,6 +570,13 @@ def _on_project(project: Project, event: Event, ctx: Context, out: Outcome) -> N
             return
     if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
             project, event, ctx, out, "这封回复针对的不是发给您的备忘录签署邮件"):
+        return
+    # An R reporting on the project's mail (the list of their tasks): the task it names,
+    # or their only one.
+    task = projects.task_of_reply(project, event, ctx, out)
+    if task is not None:
+        _on_task(task, event, ctx, out)
+        out.put(task)
         return
     _comment(project, event, ctx, why=None)
 

@@ -152,6 +152,13 @@ def _project_waits(record: Project) -> Iterator[Wait]:
 
 
 def _task_waits(record: Task, ctx: Context) -> Iterator[Wait]:
+    acceptance_due = _moment(record.get("acceptance_due"))
+    accountable = record.get("accountable")
+    if record.get("status") == "delivered" and acceptance_due and accountable:
+        number = len(record.get("deliveries", []))
+        yield Wait("acceptance_pending", f"acceptance_pending:{number}", acceptance_due,
+                   _people(accountable), asks=accountable["address"],
+                   meta={"signoff": "deliverable", "round": number}, detail={"round": number})
     owner = _people(record.get("owner"))
     due_date = record.get("due_date")
     if record.get("status") == "open" and due_date:
