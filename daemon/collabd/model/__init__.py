@@ -324,6 +324,10 @@ class Project(_Record, total=False):
     kickoff: str  # the 启动会
     memo: Memo
     source: str  # where the plan was read: body | html | attachment:<name>
+    feedback_asked: str
+    feedback: dict[str, Any]  # the lead's 反馈 once the work is done
+    retro: str  # the 复盘会
+    retro_report: str  # its confirmed minutes: the 《协作复盘报告》
 
 
 # A record of any kind; `record["kind"] == "request"` narrows it to a Request.

@@ -210,11 +210,17 @@ DEFAULT_PLAN = PlanSpec(
 )
 
 
+ArchivedKind = Literal["request", "project"]
+_PROJECTS: tuple[ArchivedKind, ...] = ("project",)
+
+
 class FormsFile(Strict):
     request: FormSpec
     problem: FormSpec
     # (a rules directory written before projects existed reads plans with these)
     project: PlanSpec = DEFAULT_PLAN
+    # The kinds whose archive (资料归档, one .zip) is mailed to the secretary on closing.
+    archive_on_close: list[ArchivedKind] = Field(default_factory=lambda: list(_PROJECTS))
     request_type: ChoiceSpec
     urgency: ChoiceSpec
     severity: ChoiceSpec
@@ -346,10 +352,23 @@ class KickoffMeetings(Strict):
     place: Place = Place()
 
 
+class RetroMeetings(Strict):
+    """A project's 复盘会 when all its tasks are accepted (guides 000, 001): for a project
+    with at least `min_tasks` tasks or `min_departments` departments (0: every one)."""
+
+    min_tasks: int = Field(default=5, ge=0)
+    min_departments: int = Field(default=3, ge=0)
+    notice: DurationField = parse_duration("2 workdays")
+    length: DurationField = parse_duration("90m")
+    extra_attendees: list[str] = Field(default_factory=lambda: ["secretary"])
+    place: Place = Place()
+
+
 class MeetingsFile(Strict):
     review: ReviewMeetings = ReviewMeetings()
     risk: RiskMeetings = RiskMeetings()
     kickoff: KickoffMeetings = KickoffMeetings()
+    retro: RetroMeetings = RetroMeetings()
     reminder_before: DurationField = parse_duration("15m")
     slot_step: DurationField = parse_duration("30m")
     rooms: list[Room] = Field(default_factory=list)
@@ -361,7 +380,7 @@ class MeetingsFile(Strict):
         if twice:
             raise ValueError(f"rooms: {', '.join(twice)} listed twice")
         for kind, place in (("review", self.review.place), ("risk", self.risk.place),
-                            ("kickoff", self.kickoff.place)):
+                            ("kickoff", self.kickoff.place), ("retro", self.retro.place)):
             unknown = [n for n in place.rooms if n not in names]
             if unknown:
                 raise ValueError(f"{kind}.place.rooms: {', '.join(unknown)} not in rooms "

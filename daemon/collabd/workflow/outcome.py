@@ -47,6 +47,11 @@ class Outcome:
             self._meetings.append(len(self.records))
         self.records.append(record)
 
+    def get(self, record_id: str) -> Record | None:
+        """A record this outcome already changed (change that copy, not another)."""
+        index = self._where.get(record_id)
+        return self.records[index] if index is not None else None
+
     def meetings(self) -> list[Meeting]:
         """The meetings among the changed records (without scanning all of them)."""
         return [cast(Meeting, self.records[i]) for i in self._meetings]

@@ -18,7 +18,7 @@ from collabd.inbound.plan import PlanTask
 from collabd.model import Attendee, Delivery, Meeting, Project, ProjectDepartment, Signoff, Task
 from collabd.outbound.compose import Attachment
 from collabd.outbound.plan_workbook import FILENAME, blank_plan
-from collabd.workflow import meetings, signoff
+from collabd.workflow import archiving, meetings, signoff
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.outcome import Outcome, audit, changed, new_record
 
@@ -152,15 +152,25 @@ def plan_kickoff(project: Project, tasks: list[Task], ctx: Context, out: Outcome
     return meeting
 
 
-def kickoff_signed(meeting: Meeting, ctx: Context, out: Outcome) -> None:
-    """The 启动会's minutes are confirmed by everyone: the memo goes to each head."""
+def meeting_signed(meeting: Meeting, ctx: Context, out: Outcome) -> None:
+    """A project's meeting whose minutes everyone confirmed: after the 启动会 the memo
+    goes to each head; after the 复盘会 (its minutes are the 《协作复盘报告》, confirmed
+    by every head) the project is closed."""
     parent = meeting.get("parent")
     stored = ctx.view.project(parent) if parent else None
-    if stored is None or stored.get("status") != "kickoff":
+    if stored is None:
         return
-    project = changed(stored)
-    send_memo(project, ctx, out)
-    out.put(project)
+    kind = meeting.get("meeting_kind")
+    if kind == "kickoff" and stored.get("status") == "kickoff":
+        project = changed(stored)
+        send_memo(project, ctx, out)
+        out.put(project)
+    elif kind == "retro" and stored.get("status") == "retro":
+        project = changed(stored)
+        rounds = (meeting.get("minutes") or {}).get("rounds") or []
+        project["retro_report"] = rounds[-1].get("text", "") if rounds else ""
+        _close(project, ctx, out, why="复盘报告已由全体参会人确认")
+        out.put(project)
 
 
 # -- the 《跨部门协作备忘录》 ---------------------------------------------------------------------
@@ -371,7 +381,8 @@ def task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome,
 
 def _accepted(task: Task, ctx: Context, out: Outcome, *, by: PersonDict,
               signed: Signoff | None = None, note: str | None = None) -> None:
-    """Accepted: done, 实际完成 filled in, the R and the lead told."""
+    """Accepted: done, 实际完成 filled in, the R and the lead told; the last task of a
+    project accepted closes its work (feedback, 复盘)."""
     task["status"] = "done"
     task["closed"] = isoformat(ctx.now)
     task["actual_finish"] = ctx.now.astimezone(ctx.rules.calendar.tz).date().isoformat()
@@ -381,6 +392,24 @@ def _accepted(task: Task, ctx: Context, out: Outcome, *, by: PersonDict,
     out.send(ctx.draft("task_accepted", to=[task.get("owner")],
                        cc=[task.get("requester"), by], record=task["id"],
                        purpose="acceptance_accepted", task=task, by=by, note=note or ""))
+    project = _editable_project(task.get("project"), ctx, out)
+    if project is not None and project.get("status") in OPEN_PROJECT:
+        others = [t for t in _tasks(project, ctx) if t["id"] != task["id"]]
+        if all(t.get("status") in ("done", "cancelled") for t in others):
+            work_done(project, [*others, task], ctx, out)
+            out.put(project)
+
+
+def _editable_project(project_id: str | None, ctx: Context, out: Outcome) -> Project | None:
+    """The project to change: the copy this pass already changes (a reply on the
+    project's own thread), else a new copy of the stored one."""
+    if not project_id:
+        return None
+    pending = out.get(project_id)
+    if pending is not None:
+        return pending if pending["kind"] == "project" else None
+    stored = ctx.view.project(project_id)
+    return changed(stored) if stored is not None else None
 
 
 _TASK_ID = re.compile(r"\bRW\s*-\s*(\d{4})\s*-\s*(\d{1,5})\b", re.IGNORECASE)
@@ -414,3 +443,84 @@ def task_of_reply(project: Project, event: Event, ctx: Context, out: Outcome) ->
         audit(project, ctx.now, "asked which task", by=sender,
               tasks=[t["id"] for t in mine])
     return None
+
+
+# -- closing: 反馈, 复盘, closed --------------------------------------------------------------
+
+def needs_retro(project: Project, ctx: Context) -> bool:
+    rules = ctx.rules.meetings.retro
+    return (len(project.get("tasks", [])) >= rules.min_tasks
+            or len(project.get("departments", [])) >= rules.min_departments)
+
+
+def work_done(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -> None:
+    """Every task accepted: the lead is asked for 反馈 (use and effect, by reply); a
+    project the rules mark gets a 复盘会, whose minutes — the 《协作复盘报告》, asked of
+    the lead — every attendee confirms; otherwise the project is closed now."""
+    audit(project, ctx.now, "every task accepted")
+    project["feedback_asked"] = isoformat(ctx.now)
+    retro = plan_retro(project, tasks, ctx, out) if needs_retro(project, ctx) else None
+    out.send(ctx.draft(
+        "project_feedback", to=[project.get("lead")],
+        cc=[ctx.person(ctx.rules.directory.secretary)], record=project["id"],
+        purpose="project_feedback", project=project, tasks=tasks, retro=retro))
+    if retro is None:
+        _close(project, ctx, out, why="全部任务已验收")
+    else:
+        project["status"] = "retro"
+
+
+def plan_retro(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -> Meeting:
+    rules = ctx.rules.meetings.retro
+    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
+    for entry in project.get("departments", []):
+        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
+        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
+    people += meetings._extra(ctx, rules.extra_attendees)
+    attendees = meetings.dedupe(people)
+    earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
+    length = meetings.clock_length(ctx, rules.length)
+    start, room = meetings.book(ctx, rules.place, attendees, earliest, length, out.meetings())
+    meeting = meetings.new_meeting(
+        ctx, out, kind="retro", title=f"项目复盘会：{project.get('title', '')}",
+        start=start, length=length, place=rules.place, room=room,
+        organizer=project.get("lead") or project.get("submitted_by"),
+        attendees=attendees, parent=project["id"],
+        agenda=ctx.templates.render_text("agenda_retro", project=project, tasks=tasks,
+                                         attendees=attendees),
+    )
+    audit(meeting, ctx.now, "planned", reason="项目复盘", parent=project["id"])
+    meetings.send_invite(meeting, ctx, out)
+    out.put(meeting)
+    project.setdefault("meetings", []).append(meeting["id"])
+    project["retro"] = meeting["id"]
+    audit(project, ctx.now, "retro planned", meeting=meeting["id"], start=meeting["start"])
+    return meeting
+
+
+def _close(project: Project, ctx: Context, out: Outcome, *, why: str) -> None:
+    project["status"] = "closed"
+    project["closed"] = isoformat(ctx.now)
+    project["waiting_on"] = []
+    audit(project, ctx.now, "closed", reason=why)
+    everyone: list[PersonDict | None] = [project.get("lead")]
+    for dept in project.get("departments", []):
+        everyone += [dept.get("head"), dept.get("liaison")]
+    out.send(ctx.draft(
+        "project_closed", to=everyone, cc=[ctx.person(ctx.rules.directory.secretary)],
+        record=project["id"], purpose="project_closed", project=project, why=why,
+        tasks=_tasks(project, ctx)))
+    archiving.on_close(project, ctx, out)
+
+
+def feedback(project: Project, event: Event, ctx: Context) -> bool:
+    """The lead's 反馈 (use and effect) after the work is done, kept on the project."""
+    lead = (project.get("lead") or {}).get("address", "")
+    text = (event.new_text or "").strip()
+    if not project.get("feedback_asked") or project.get("feedback") or not text or not (
+            ctx.rules.directory.same_person(event.message.sender, lead)):
+        return False
+    project["feedback"] = {"at": isoformat(ctx.now), "by": event.message.sender,
+                           "text": text[:4000], "message": event.message.message_id}
+    audit(project, ctx.now, "feedback", by=event.message.sender, text=text[:500])
+    return True

@@ -23,7 +23,7 @@ from collabd.model import (
     Task,
 )
 from collabd.outbound.compose import Attachment
-from collabd.workflow import meetings, problems, projects, signoff
+from collabd.workflow import archiving, meetings, problems, projects, signoff
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 
@@ -39,6 +39,7 @@ def handle_reply(event: Event, ctx: Context) -> Outcome:
         out.inbound["note"] = "the record it names does not exist"
         return out
     record = changed(stored)
+    out.put(record)  # (what it leads to changes this copy: Outcome.get)
     if record["kind"] == "request":
         _on_request(record, event, ctx, out)
     elif record["kind"] == "problem":
@@ -352,6 +353,7 @@ def _acceptance(record: Request, event: Event, ctx: Context, out: Outcome,
         record["waiting_on"] = []
         audit(record, ctx.now, "accepted (验收通过)", by=person, round=auth.round,
               message=event.message.message_id)
+        archiving.on_close(record, ctx, out)
         out.send(ctx.draft("acceptance_accepted", to=everyone, cc=_heads(record),
                            record=record["id"], purpose="acceptance_accepted",
                            request=record, signoff=entry))
@@ -570,6 +572,8 @@ def _on_project(project: Project, event: Event, ctx: Context, out: Outcome) -> N
             return
     if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
             project, event, ctx, out, "这封回复针对的不是发给您的备忘录签署邮件"):
+        return
+    if projects.feedback(project, event, ctx):
         return
     # An R reporting on the project's mail (the list of their tasks): the task it names,
     # or their only one.

@@ -124,7 +124,8 @@ def _keep_a_room(meeting: Meeting, ctx: Context, out: Outcome, start: dt.datetim
     if held is None:
         return
     rules = ctx.rules.meetings
-    place = {"risk": rules.risk.place, "kickoff": rules.kickoff.place}.get(
+    place = {"risk": rules.risk.place, "kickoff": rules.kickoff.place,
+             "retro": rules.retro.place}.get(
         meeting.get("meeting_kind", ""), rules.review.place)
     fitting = rooms.candidates(ctx, place, len(meeting.get("attendees", [])))
     fitting.sort(key=lambda r: r.name != held)

@@ -214,10 +214,10 @@ def _signed_off(meeting: Meeting, ctx: Context, out: Outcome, current: MinutesRo
     meeting["minutes"]["signed_off"] = isoformat(ctx.now)
     audit(meeting, ctx.now, "minutes signed off", round=current["round"])
     tasks = _create_tasks(meeting, ctx, out, current.get("action_items", []))
-    if meeting.get("meeting_kind") == "kickoff":
+    if meeting.get("meeting_kind") in ("kickoff", "retro"):
         from collabd.workflow import projects  # (projects builds on meetings)
 
-        projects.kickoff_signed(meeting, ctx, out)
+        projects.meeting_signed(meeting, ctx, out)
     everyone = [meeting.get("organizer"), *meeting["attendees"]]
     out.send(ctx.draft("minutes_signed_off", to=everyone, record=meeting["id"],
                        purpose="minutes_signed_off", meeting=meeting, minutes=current,
