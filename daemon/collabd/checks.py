@@ -23,11 +23,12 @@ REQUIRED_TEMPLATES = (
     "unreadable_notice", "set_aside_notice", "set_aside_summary", "escalation_settled",
     "problem_update", "problem_graded", "project_ack", "project_tasks", "memo_sign",
     "memo_objection", "memo_signed", "task_acceptance_request", "task_accepted",
-    "task_rejected", "project_which_task",
+    "task_rejected", "project_which_task", "project_feedback", "project_closed",
+    "archive_bundle",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",
-                  "text_memo")
+                  "agenda_retro", "text_memo")
 
 
 def ladder_template_problems(rules: Rules, templates: Templates) -> list[str]:

@@ -417,6 +417,60 @@ def store_accept_loss(config_path: Path | None) -> None:
 
 
 @main.group()
+def archive() -> None:
+    """The archive (资料归档) of a request or a project."""
+
+
+@archive.command("export")
+@config_option
+@click.argument("record_id")
+@click.option("--out", "out_path", type=click.Path(path_type=Path), default=None,
+              help="The .zip to write (default: 协作事项_部门_日期.zip here).")
+def archive_export(config_path: Path | None, record_id: str, out_path: Path | None) -> None:
+    """Every document of a request or project in one .zip: the form or plan, the memo,
+    minutes, the task table, deliverables, the 复盘报告 and the whole audit trail."""
+    from collabd import bundle
+
+    config = _load(config_path)
+    view = _open_view(config)
+    wanted = record_id.strip().upper()
+    record = view.record(wanted)
+    if record is None:
+        _fail(f"no record {record_id} (open or archived)")
+    if record["kind"] not in ("request", "project", "problem"):
+        _fail(f"{wanted} is a {record['kind']}: export the request or project it belongs to")
+    index: dict[str, dict[str, dict[str, Any]]] = {}
+    for message_id, entry in view.store.items("messages"):
+        if isinstance(entry, dict) and entry.get("record"):
+            index.setdefault(str(entry["record"]), {})[message_id] = entry
+
+    def messages(rid: str) -> dict[str, dict[str, Any]]:
+        found = dict(index.get(rid, {}))
+        found.update(view.archive.messages_of(rid))
+        return found
+
+    from collabd.inbound.interpret import form_labels
+    from collabd.policy.rules import load_rules
+    from collabd.resources import skeleton_dir
+
+    try:
+        rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
+        labels = form_labels(rules, record["kind"])
+    except CollabdError:
+        labels = {}  # (rules that do not load: the archive keeps the stored names)
+    name, data = bundle.build(
+        dict(record), lambda rid: dict(found) if (found := view.record(rid)) else None,
+        messages, _clock(config.tz, None).now().date(), labels=labels,
+        sent_dir=config.state_dir / "mail" / "sent")
+    target = out_path or Path(name)
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc}")
+    click.echo(f"{target}: {len(data)} bytes")
+
+
+@main.group()
 def journal() -> None:
     """Messages set aside because processing them failed: list, show, retry, drop."""
 

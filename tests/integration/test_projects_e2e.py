@@ -274,6 +274,17 @@ def test_the_r_delivers_and_only_the_a_accepts(h: Harness) -> None:
     task = h.record("RW-2026-0002")
     assert task["status"] == "done" and task["actual_finish"] == "2026-12-16"
     assert task["waiting_on"] == []
+    # The archive, on demand, has the file that was delivered (from the mail that
+    # forwarded it to the A) and the task table with its actual date.
+    out = h.config.path.parent / "export.zip"
+    collabd("archive", "export", PROJECT, "--out", str(out), config=h.config)
+    files = _unzipped(out.read_bytes())
+    [delivered_file] = [f for f in files if f.endswith("05_交付物/需求文档V1.docx")]
+    assert files[delivered_file] == b"PK-not-really-a-docx"
+    rows = {row[0]: row for row in _sheet(next(v for k, v in files.items()
+                                               if k.endswith("02_任务跟踪表.xlsx")))}
+    assert rows["RW-2026-0002"][7] == dt.datetime(2026, 12, 16)
+    assert rows["RW-2026-0002"][11] == "市场部A、研发部R、财务部C"
 
 
 def test_an_r_who_is_also_the_a_is_done_when_they_say_so(h: Harness) -> None:
@@ -283,3 +294,97 @@ def test_an_r_who_is_also_the_a_is_done_when_they_say_so(h: Harness) -> None:
     task = h.record("RW-2026-0006")  # 上线推广: R 市场部 (刘洋), no A: the lead, 刘洋
     assert task["status"] == "done" and task["actual_finish"] == "2027-01-20"
     assert "负责人即验收人" in json.dumps(task["audit"], ensure_ascii=False)
+
+
+def test_all_accepted_asks_feedback_and_the_retro_report_closes_the_project(
+        h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    lists = {str(m["To"]): m for m in sent if "您负责的项目任务" in str(m["Subject"])}
+    closing: list = []  # type: ignore[type-arg]
+    for number, (name, *_rest) in enumerate(TASKS, 1):
+        task = h.record(f"RW-2026-{number:04d}")
+        owner = f"{task['owner']['name']} <{task['owner']['address']}>"
+        delivered = h.at(f"2026-12-21 10:{number * 2:02d}", reply_to(
+            lists[owner], sender=owner,
+            text=f"{task['id']} 已交付：https://files.example.com/{number}"))
+        closing += delivered
+        for ask in [m for m in delivered if "请验收任务交付物" in str(m["Subject"])]:
+            closing += h.at(f"2026-12-21 10:{number * 2 + 1:02d}",
+                            reply_to(ask, sender=str(ask["To"]), text="确认"))
+        assert h.record(task["id"])["status"] == "done", name
+    [ask_feedback] = [m for m in closing if "请反馈使用效果" in str(m["Subject"])]
+    assert str(ask_feedback["To"]) == LEAD
+    project = h.record(PROJECT)
+    assert project["status"] == "retro"  # six tasks, three departments: a 复盘会
+    retro = h.record(project["retro"])
+    assert retro["meeting_kind"] == "retro" and retro["organizer"]["name"] == "刘洋"
+    assert "二、计划与实际" in retro["agenda"]
+    h.at("2026-12-21 14:00", reply_to(ask_feedback, sender=LEAD,
+                                      text="活动页上线后首周销售增长12%，达到目标。"))
+    assert h.record(PROJECT)["feedback"]["text"].startswith("活动页上线后首周销售增长12%")
+    # The 复盘会 is held; its minutes are the 《协作复盘报告》, confirmed by everyone.
+    end = dt.datetime.fromisoformat(retro["end"])
+    after = h.at(end.strftime("%Y-%m-%d %H:%M"))
+    [report_ask] = [m for m in after if "会议纪要" in str(m["Subject"])
+                    and "项目复盘会" in str(m["Subject"])]
+    assert "《协作复盘报告》" in body_text(report_ask)
+    later = (end + dt.timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M")
+    confirms = h.at(later, reply_to(
+        report_ask, sender=LEAD, text="协作复盘报告：一、需求评审及时；二、测试时间偏紧；"
+                                      "三、今后测试预留两周。"))
+    last: list = []  # type: ignore[type-arg]
+    for confirm in confirms:
+        last = h.at(later, reply_to(confirm, sender=str(confirm["To"]), text="确认"))
+    [closed] = [m for m in last if "项目已关闭" in str(m["Subject"])]
+    assert "今后测试预留两周" in body_text(closed)
+    project = h.record(PROJECT)
+    assert project["status"] == "closed" and "测试时间偏紧" in project["retro_report"]
+    # 资料归档: the secretary gets every document in one .zip, named 协作事项_部门_日期.
+    [filed] = [m for m in last if "资料归档" in str(m["Subject"])]
+    assert str(filed["To"]) == "李静 <li.jing@example.com>"
+    [bundle] = list(filed.iter_attachments())
+    day = project["closed"][:10].replace("-", "")
+    assert bundle.get_filename() == f"年终促销系统上线_市场部_{day}.zip"
+    files = _unzipped(bundle.get_content())
+    base = f"年终促销系统上线_市场部_{day}/"
+    assert "项目名称：年终促销系统上线" in files[base + "01_表单与计划.txt"].decode()
+    assert "每周五 15:00　风险排查会" in files[base + "01_表单与计划.txt"].decode()
+    sheet = _sheet(files[base + "02_任务跟踪表.xlsx"])
+    assert sheet[0][:3] == ["编号", "任务名称", "任务描述"]
+    assert [row[1] for row in sheet[1:]] == [t[0] for t in TASKS]
+    assert all(row[7] == dt.datetime(2026, 12, 21) for row in sheet[1:])  # 实际完成
+    [retro_file] = [f for f in files if "项目复盘会" in f]
+    assert "今后测试预留两周" in files[retro_file].decode()
+    assert "https://files.example.com/4" in files[base + "05_交付物/交付记录.txt"].decode()
+    assert "销售增长12%" in files[base + "06_反馈与复盘.txt"].decode()
+    page = files[base + "07_全过程记录.html"].decode()
+    assert "RW-2026-0006" in page and "由项目计划生成" in page
+
+
+def _unzipped(data: bytes) -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def _sheet(data: bytes) -> list[list[object]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    return [list(row) for row in book.active.iter_rows(values_only=True)]
+
+
+def test_a_request_exports_too_and_an_unknown_id_is_a_clear_error(h: Harness) -> None:
+    from helpers import DATA
+
+    h.at("2026-12-01 10:05", (DATA / "seed003_request.eml").read_bytes())
+    out = h.config.path.parent / "request.zip"
+    collabd("archive", "export", "xq-2026-0001", "--out", str(out), config=h.config)
+    files = _unzipped(out.read_bytes())
+    [form] = [f for f in files if f.endswith("01_表单与计划.txt")]
+    assert form.startswith("年終促銷活動_市场部_")  # 协作事项 as written, 部门, 日期
+    text = files[form].decode()
+    assert "所需配合部门" in text or "接收部门" in text
+    failed = collabd("archive", "export", "XQ-2026-0099", config=h.config, check=False)
+    assert failed.returncode != 0 and "no record XQ-2026-0099" in failed.stderr.decode()

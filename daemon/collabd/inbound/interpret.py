@@ -60,6 +60,17 @@ class Reading:
         return not self.missing and not self.errors
 
 
+def form_labels(rules: Rules, kind: str) -> dict[str, str]:
+    """Each field of a form (request, problem, project) → its name as the form prints it."""
+    forms = rules.forms
+    spec = {"request": forms.request.labels, "problem": forms.problem.labels,
+            "project": forms.project.labels}.get(kind, {})
+    found = {name: label_of(rules, kind, name) for name in spec}
+    if kind == "project":
+        found.update({"start": "计划开始", "finish": "计划完成"})
+    return found
+
+
 def label_of(rules: Rules, kind: str, name: str) -> str:
     """The field's name as the form prints it: its first label."""
     if kind == "project":
