@@ -624,7 +624,9 @@ def rules_simulate(config_path: Path | None, at: str, as_json: bool) -> None:
 @main.command()
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Keep the deployment the demo used (config, rules, state, sent mail) here.")
-def demo(out_dir: Path | None) -> None:
+@click.option("--project", is_flag=True,
+              help="A cross-department project instead: plan, 启动会, memo, tasks, 复盘, 归档.")
+def demo(out_dir: Path | None, project: bool) -> None:
     """Every flow on the embedded backend, on a simulated clock, in a few seconds.
 
     Requests (one incomplete, then fixed), a review meeting with RSVPs, minutes with a
@@ -640,6 +642,6 @@ def demo(out_dir: Path | None) -> None:
         _fail(f"{out_dir} is not empty; the demo needs a new or empty directory")
     logging.getLogger("collabd").setLevel(logging.WARNING)
     try:
-        run_demo(out_dir, click.echo)
+        run_demo(out_dir, click.echo, project=project)
     except CollabdError as exc:
         _fail(str(exc))

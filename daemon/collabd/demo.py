@@ -355,32 +355,41 @@ class Run:
                 self.out(f"{self._stamp(self.clock.now())}  （规则）{day.month}月{day.day}日"
                          f"的每周风险排查会不召开：{why}")
 
-    def play(self) -> None:
+    def play(self, steps: Sequence[Step] | None = None, *, until: dt.datetime | None = None,
+             what: str = "") -> None:
         self.daemon.start()
         try:
-            steps = _steps()
+            steps = list(steps) if steps is not None else _steps()
             self.out(f"collabd demo: {len(steps)} things people do over two working weeks "
-                     "(a weekend and the New Year holiday included)\n")
+                     f"(a weekend and the New Year holiday included){what}\n")
             for step in steps:
                 moment = dt.datetime.fromisoformat(step.when).replace(tzinfo=TZ)
                 self._until(moment)
                 raws = step.mail(self)
                 self.out(f"{self._stamp(moment)}  {step.who}：{step.what}")
                 self._show(self._pass(raws))
-            self._until(dt.datetime(2027, 1, 8, 18, 0, tzinfo=TZ))
+            self._until(until or dt.datetime(2027, 1, 8, 18, 0, tzinfo=TZ))
         finally:
             self.daemon.close()
 
 
-def run_demo(out_dir: Path | None, out: Callable[[str], None] = print) -> Path:
+def run_demo(out_dir: Path | None, out: Callable[[str], None] = print, *,
+             project: bool = False) -> Path:
     root = out_dir if out_dir is not None else Path(tempfile.mkdtemp(prefix="collabd-demo-"))
     run = Run(root, out)
-    run.play()
+    if project:
+        from collabd.demo_project import play_project
+
+        play_project(run)
+        shown = "PJ-2026-0001"
+    else:
+        run.play()
+        shown = "XQ-2026-0001"
     out("")
     out(f"{run.sent_count} messages sent; each is a file, exactly as sent, in")
     out(f"  {run.sent_dir / 'new'}")
     out(f"The deployment (config, rules, state) is in {root}"
         + ("" if out_dir is not None else " (temporary; --out DIR keeps it where you say)"))
     out(f"Look around:  collabd status --config {root / 'collabd.yaml'}")
-    out(f"              collabd show XQ-2026-0001 --config {root / 'collabd.yaml'}")
+    out(f"              collabd show {shown} --config {root / 'collabd.yaml'}")
     return root

@@ -46,3 +46,31 @@ def test_demo_refuses_a_directory_in_use(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "collabd", "demo", "--out", str(tmp_path)],
                             capture_output=True, timeout=60, check=False)
     assert result.returncode != 0 and b"not empty" in result.stderr
+
+
+def test_demo_of_a_project_runs_from_plan_to_archive(tmp_path: Path) -> None:
+    out = tmp_path / "project"
+    result = subprocess.run([sys.executable, "-m", "collabd", "demo", "--project", "--out",
+                             str(out)], capture_output=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr.decode()
+    timeline = result.stdout.decode()
+    for event in (
+        "项目已建立：春节促销活动上线",          # the plan read from its workbook
+        "会议邀请：项目启动会",                 # the 启动会 …
+        "请确认会议纪要：项目启动会",            # … its minutes confirmed by everyone
+        "请签署《跨部门协作备忘录》",            # each head asked alone
+        "提醒：请于2026年12月31日（周四）14:00前签署协作备忘录",  # the late one reminded
+        "《跨部门协作备忘录》已由各部门负责人签署",
+        "请验收任务交付物（第2次）：活动页开发",  # rejected by its A, delivered again
+        "全部任务已验收，请反馈使用效果",
+        "会议邀请：项目复盘会",
+        "项目已关闭：春节促销活动上线",
+        "资料归档：春节促销活动上线",           # the archive to the secretary
+    ):
+        assert event in timeline, event
+    shown = subprocess.run([sys.executable, "-m", "collabd", "show", "PJ-2026-0001", "--json",
+                            "--config", str(out / "collabd.yaml")], capture_output=True,
+                           check=True)
+    project = json.loads(shown.stdout)["record"]
+    assert project["status"] == "closed" and project["memo"]["signed"]
+    assert "订单增长 15%" in project["feedback"]["text"]
