@@ -337,6 +337,9 @@ def test_all_accepted_asks_feedback_and_the_retro_report_closes_the_project(
         last = h.at(later, reply_to(confirm, sender=str(confirm["To"]), text="确认"))
     [closed] = [m for m in last if "项目已关闭" in str(m["Subject"])]
     assert "今后测试预留两周" in body_text(closed)
+    # The weekly series still ahead is called off, the whole series at once.
+    [called_off] = [m for m in last if "风险排查会" in str(m["Subject"])]
+    assert "METHOD:CANCEL" in calendar_part(called_off).decode()
     project = h.record(PROJECT)
     assert project["status"] == "closed" and "测试时间偏紧" in project["retro_report"]
     # 资料归档: the secretary gets every document in one .zip, named 协作事项_部门_日期.
@@ -388,3 +391,50 @@ def test_a_request_exports_too_and_an_unknown_id_is_a_clear_error(h: Harness) ->
     assert "所需配合部门" in text or "接收部门" in text
     failed = collabd("archive", "export", "XQ-2026-0099", config=h.config, check=False)
     assert failed.returncode != 0 and "no record XQ-2026-0099" in failed.stderr.decode()
+
+
+def test_the_communication_plan_runs_itself_as_calendar_series(h: Harness) -> None:
+    import vobject
+
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    invites = {str(m["Subject"]).split("：")[1]: m for m in sent
+               if "会议邀请" in str(m["Subject"])}
+    # 每周五 15:00 风险排查会 is one series; 2026-12-07 需求评审会 one meeting; the daily
+    # 进度同步 by 邮件 is no meeting at all.
+    assert sorted(invites) == ["需求评审会", "项目启动会", "风险排查会"]
+    weekly = invites["风险排查会"]
+    for head in ("zhang.wei", "zhao.qiang", "wu.min"):  # 三部门负责人
+        assert head in str(weekly["To"])
+    calendar = vobject.readOne(calendar_part(weekly).decode())
+    master, *overrides = sorted(calendar.vevent_list,
+                                key=lambda e: hasattr(e, "recurrence_id"))
+    assert "FREQ=WEEKLY" in master.rrule.value and "BYDAY=FR" in master.rrule.value
+    starts = [d.replace(tzinfo=None) for d in master.getrruleset()]
+    assert starts[0] == dt.datetime(2026, 12, 4, 15, 0)
+    assert starts[-1] == dt.datetime(2027, 1, 22, 15, 0)  # until the project's last day
+    # 2027-01-01 is New Year's Day: that occurrence is held on the next working day.
+    [moved] = overrides
+    assert moved.recurrence_id.value.replace(tzinfo=None) == dt.datetime(2027, 1, 1, 15, 0)
+    assert moved.dtstart.value.replace(tzinfo=None) == dt.datetime(2027, 1, 4, 15, 0)
+    assert moved.uid.value == master.uid.value
+    series = next(r for r in h.daemon.store.values("records")
+                  if r.get("meeting_kind") == "series")
+    assert series["organizer"]["name"] == "李静"  # 周例会: the secretary
+    # Before an occurrence: its agenda, from the project as it stands.
+    agenda = [m for m in h.at("2026-12-04 14:00") if "本次议程" in str(m["Subject"])]
+    assert len(agenda) == 1 and "一、逾期任务" in body_text(agenda[0])
+    assert "RW-2026-0001 客户需求收集：计划完成 2026-12-08" in body_text(agenda[0])
+    # After it: a meeting of its own, whose minutes the organizer is asked for.
+    after = h.at("2026-12-04 16:30")
+    [ask] = [m for m in after if "提交会议纪要" in str(m["Subject"])]
+    assert str(ask["To"]) == "李静 <li.jing@example.com>" and "12月4日" in str(ask["Subject"])
+    occurrence = h.record(h.record(series["id"])["occurrences"][0])
+    assert occurrence["meeting_kind"] == "occurrence" and occurrence["uid"] == series["uid"]
+    assert occurrence["recurrence_id"].startswith("2026-12-04T15:00")
+    confirms = h.at("2026-12-07 09:00", reply_to(
+        ask, sender="李静 <li.jing@example.com>", text="风险排查会纪要：本周无新增风险。"))
+    assert sum("请确认会议纪要" in str(m["Subject"]) for m in confirms) >= 3
+    # The series itself is not "held": the next Friday gets its agenda too.
+    assert h.record(series["id"])["status"] == "scheduled"
+    nextweek = h.at("2026-12-11 14:00")
+    assert any("本次议程" in str(m["Subject"]) for m in nextweek)

@@ -247,6 +247,16 @@ class Meeting(_Record, total=False):
     adhoc: bool
     tasks: list[str]
     counter_proposals: list[CounterProposal]
+    # A series (a project's recurring meeting): its RRULE, last day, the occurrences
+    # skipped (EXDATE) or moved (RECURRENCE-ID → new start), and what was done for each.
+    rrule: str
+    until: str
+    exdates: list[str]
+    moved: dict[str, str]
+    occurrences_done: list[str]
+    agenda_sent: list[str]
+    occurrences: list[str]  # the occurrence meetings held
+    recurrence_id: str  # an occurrence: which one of its series
 
 
 class Task(_Record, total=False):

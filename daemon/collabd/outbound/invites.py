@@ -84,13 +84,16 @@ def _vtimezone(tz: ZoneInfo) -> bytes:
                                                 last_date=_TZ_LAST).to_ical())
 
 
-def calendar_bytes(method: str, event: icalendar.Event, tz: ZoneInfo) -> bytes:
+def calendar_bytes(method: str, event: icalendar.Event, tz: ZoneInfo,
+                   more: Sequence[icalendar.Event] = ()) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
     calendar.add_component(event)
+    for other in more:
+        calendar.add_component(other)
     data = bytes(calendar.to_ical())
     # The zone's VTIMEZONE (serialised once, see _vtimezone) goes before the event, as
     # add_missing_timezones would put it.
@@ -100,8 +103,28 @@ def calendar_bytes(method: str, event: icalendar.Event, tz: ZoneInfo) -> bytes:
 
 def request_ics(meeting: Meeting, *, organizer: tuple[str, str], stamp: dt.datetime,
                 reminder: dt.timedelta, tz: ZoneInfo) -> bytes:
-    return calendar_bytes("REQUEST", new_vevent(meeting, organizer=organizer, stamp=stamp,
-                                                reminder=reminder, tz=tz), tz)
+    event = new_vevent(meeting, organizer=organizer, stamp=stamp, reminder=reminder, tz=tz)
+    overrides: list[icalendar.Event] = []
+    if meeting.get("rrule"):
+        # A series: one UID, its rule until its last day; an occurrence on a holiday
+        # skipped (EXDATE) or moved (an override with its RECURRENCE-ID).
+        rule = icalendar.vRecur.from_ical(meeting.get("rrule", ""))
+        rule["UNTIL"] = dt.datetime.fromisoformat(
+            meeting.get("until") or meeting["start"]).astimezone(dt.UTC)
+        event.add("rrule", rule)
+        for skipped in meeting.get("exdates", []):
+            event.add("exdate", dt.datetime.fromisoformat(skipped).astimezone(tz))
+        length = dt.datetime.fromisoformat(meeting["end"]) - dt.datetime.fromisoformat(
+            meeting["start"])
+        for original, moved in meeting.get("moved", {}).items():
+            override = new_vevent(meeting, organizer=organizer, stamp=stamp,
+                                  reminder=reminder, tz=tz)
+            start = dt.datetime.fromisoformat(moved).astimezone(tz)
+            override["DTSTART"] = icalendar.vDDDTypes(start)
+            override["DTEND"] = icalendar.vDDDTypes(start + length)
+            override.add("recurrence-id", dt.datetime.fromisoformat(original).astimezone(tz))
+            overrides.append(override)
+    return calendar_bytes("REQUEST", event, tz, overrides)
 
 
 def cancel_ics(meeting: Meeting, *, organizer: tuple[str, str], stamp: dt.datetime,

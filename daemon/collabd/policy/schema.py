@@ -364,11 +364,24 @@ class RetroMeetings(Strict):
     place: Place = Place()
 
 
+class SeriesMeetings(Strict):
+    """A project's communication plan as meetings (each recurring row a series)."""
+
+    organizer: Literal["secretary", "lead"] = "secretary"  # 周例会: the secretary (guide 003)
+    length: DurationField = parse_duration("60m")
+    agenda_before: DurationField = parse_duration("2 working hours")
+    # An occurrence on a non-working day: held on the next working day, or skipped. (A
+    # daily one is skipped there.)
+    on_holiday: Literal["next_workday", "skip"] = "next_workday"
+    place: Place = Place()
+
+
 class MeetingsFile(Strict):
     review: ReviewMeetings = ReviewMeetings()
     risk: RiskMeetings = RiskMeetings()
     kickoff: KickoffMeetings = KickoffMeetings()
     retro: RetroMeetings = RetroMeetings()
+    series: SeriesMeetings = SeriesMeetings()
     reminder_before: DurationField = parse_duration("15m")
     slot_step: DurationField = parse_duration("30m")
     rooms: list[Room] = Field(default_factory=list)
@@ -380,7 +393,8 @@ class MeetingsFile(Strict):
         if twice:
             raise ValueError(f"rooms: {', '.join(twice)} listed twice")
         for kind, place in (("review", self.review.place), ("risk", self.risk.place),
-                            ("kickoff", self.kickoff.place), ("retro", self.retro.place)):
+                            ("kickoff", self.kickoff.place), ("retro", self.retro.place),
+                            ("series", self.series.place)):
             unknown = [n for n in place.rooms if n not in names]
             if unknown:
                 raise ValueError(f"{kind}.place.rooms: {', '.join(unknown)} not in rooms "

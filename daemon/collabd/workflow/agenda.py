@@ -51,7 +51,12 @@ def next_due(record: Record, ctx: Context, *, review: bool = True) -> dt.datetim
         return NOW
     status = record.get("status")
     moments: list[dt.datetime] = []
-    if record["kind"] == "meeting" and status == "scheduled" and record.get("end"):
+    if record["kind"] == "meeting" and status == "scheduled" and (
+            record.get("meeting_kind") == "series"):
+        found = meetings.series_next_moment(record, ctx)
+        if found is not None:
+            moments.append(found)
+    elif record["kind"] == "meeting" and status == "scheduled" and record.get("end"):
         moments.append(dt.datetime.fromisoformat(record["end"]))
     if (record["kind"] == "request" or record["kind"] == "task") and status in (
             "open", "in_progress") and not record.get("risk"):

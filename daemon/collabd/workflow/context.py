@@ -79,10 +79,9 @@ class Context:
             for meeting in self.view.records("meeting"):
                 if meeting.get("status") != "scheduled":
                     continue
-                span = (dt.datetime.fromisoformat(meeting["start"]),
-                        dt.datetime.fromisoformat(meeting["end"]))
+                spans = self.spans(meeting)
                 for address in {a["address"] for a in meeting.get("attendees", [])}:
-                    index.setdefault(address, []).append(span)
+                    index.setdefault(address, []).extend(spans)
             self._attending = index
         return self._attending
 
@@ -109,14 +108,30 @@ class Context:
                 room = room_of(meeting) if meeting.get("status") == "scheduled" else None
                 if room is None:
                     continue
-                end = dt.datetime.fromisoformat(meeting["end"])
-                if end > self.now:
-                    index.setdefault(room, []).append(
-                        (dt.datetime.fromisoformat(meeting["start"]), end, meeting["id"]))
+                for start, end in self.spans(meeting):
+                    if end > self.now:
+                        index.setdefault(room, []).append((start, end, meeting["id"]))
             for bookings in index.values():
                 bookings.sort()
             self._rooms = index
         return self._rooms
+
+    def spans(self, meeting: Meeting) -> list[Interval]:
+        """When a meeting is held: its time, or each occurrence of a series in the coming
+        weeks (a series holds its room and its people every time)."""
+        start = dt.datetime.fromisoformat(meeting["start"])
+        end = dt.datetime.fromisoformat(meeting["end"])
+        if meeting.get("meeting_kind") != "series":
+            return [(start, end)]
+        from collabd.workflow.meetings.series import occurrences
+
+        length, horizon = end - start, self.now + BOOKING_WINDOW
+        found = []
+        for _, actual in occurrences(meeting):
+            if actual > horizon:
+                break
+            found.append((actual, actual + length))
+        return found
 
     def server_busy(self, address: str) -> list[tuple[dt.datetime, dt.datetime]]:
         """When the mail server's calendar has `address` (a room mailbox) busy in the

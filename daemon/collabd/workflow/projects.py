@@ -69,9 +69,10 @@ def handle_project(event: Event, ctx: Context) -> Outcome:
     tasks = [_new_task(pid, row, lead, ctx, out) for row in plan.tasks]
     project["tasks"] = [t["id"] for t in tasks]
     kickoff = plan_kickoff(project, tasks, ctx, out)
+    series = meetings.plan_series(project, ctx, out)
     secretary = ctx.person(ctx.rules.directory.secretary)
     common: dict[str, Any] = {"project": project, "tasks": tasks, "kickoff": kickoff,
-                              "notes": reading.notes}
+                              "series": series, "notes": reading.notes}
     ack = ctx.draft(
         "project_ack", to=[ctx.person_by_address(message.sender), lead], cc=[secretary],
         record=pid, purpose="project_ack",
@@ -499,6 +500,17 @@ def plan_retro(project: Project, tasks: list[Task], ctx: Context, out: Outcome) 
 
 
 def _close(project: Project, ctx: Context, out: Outcome, *, why: str) -> None:
+    # The communication plan's meetings still ahead are called off (the series whole).
+    for meeting_id in project.get("meetings", []):
+        stored = out.get(meeting_id) or ctx.view.meeting(meeting_id)
+        if (stored is None or stored["kind"] != "meeting"
+                or stored.get("meeting_kind") not in ("series", "plan")
+                or stored.get("status") != "scheduled"):
+            continue
+        meeting = changed(stored)
+        meetings.cancel(meeting, ctx, out, by=ctx.identity.address,
+                        reason=f"项目 {project['id']} 已关闭")
+        out.put(meeting)
     project["status"] = "closed"
     project["closed"] = isoformat(ctx.now)
     project["waiting_on"] = []

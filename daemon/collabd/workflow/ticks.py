@@ -113,6 +113,12 @@ def _transitions(stored: Record, editable: _Edit, ctx: Context, out: Outcome,
     """What time changes by itself. Planning a review meeting someone's mail asked for
     happens at any hour (it answers their mail); asking a person for minutes waits for
     working hours, like every reminder."""
+    if stored["kind"] == "meeting" and stored.get("meeting_kind") == "series":
+        if stored.get("status") == "scheduled":
+            changed_series = meetings.series_tick(stored, ctx, out, working)
+            if changed_series is not None:
+                editable.record = changed_series
+        return
     if stored["kind"] == "meeting" and stored.get("status") == "scheduled" and working and (
             dt.datetime.fromisoformat(stored["end"]) <= ctx.now):
         meeting = cast(Meeting, editable())  # (a copy of `stored`: the same kind)

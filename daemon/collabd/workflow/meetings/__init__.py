@@ -56,6 +56,10 @@ from collabd.workflow.meetings.risk import (
     planned_percent,
 )
 from collabd.workflow.meetings.rsvp import _tell_organizer, on_calendar_reply
+from collabd.workflow.meetings.series import next_moment as series_next_moment
+from collabd.workflow.meetings.series import occurrences as series_occurrences
+from collabd.workflow.meetings.series import on_tick as series_tick
+from collabd.workflow.meetings.series import plan_series
 from collabd.workflow.meetings.shared import (
     attendee,
     clock_length,
@@ -110,11 +114,15 @@ __all__ = [
     "organizer_command",
     "plan_review",
     "plan_risk",
+    "plan_series",
     "plan_span",
     "planned_percent",
     "reschedule",
     "review_needed",
     "send_invite",
+    "series_next_moment",
+    "series_occurrences",
+    "series_tick",
     "signers",
     "want_review",
 ]
