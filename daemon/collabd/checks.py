@@ -24,11 +24,11 @@ REQUIRED_TEMPLATES = (
     "problem_update", "problem_graded", "project_ack", "project_tasks", "memo_sign",
     "memo_objection", "memo_signed", "task_acceptance_request", "task_accepted",
     "task_rejected", "project_which_task", "project_feedback", "project_closed",
-    "archive_bundle", "series_agenda",
+    "archive_bundle", "series_agenda", "project_plan_changed",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",
-                  "agenda_retro", "agenda_series", "text_memo")
+                  "agenda_retro", "agenda_series", "agenda_change", "text_memo")
 
 
 def ladder_template_problems(rules: Rules, templates: Templates) -> list[str]:

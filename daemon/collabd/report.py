@@ -29,6 +29,7 @@ STATUS_LABELS = {
     "minutes_distributed": "待确认纪要", "minutes_confirmed": "纪要已确认",
     "cancelled": "已取消", "done": "已完成", "resolved": "已解决",
     "kickoff": "待启动", "memo": "备忘录签署中", "running": "执行中", "retro": "复盘中",
+    "change_review": "变更评审中",
 }
 _KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 
@@ -376,6 +377,9 @@ AUDIT_LABELS = {
     "memo signed by every head": "备忘录全部签署", "asked which task": "已询问是哪项任务",
     "every task accepted": "全部任务已验收", "retro planned": "复盘会已安排",
     "feedback": "收到反馈", "closed": "已关闭", "archive sent": "归档已发执行秘书",
+    "plan updated": "计划已更新", "plan changed": "计划有变更", "plan unchanged": "计划无变化",
+    "plan update not applied": "计划更新未生效", "cancelled by the plan": "已从计划中取消",
+    "change review planned": "变更评审会已安排",
     "receiver notified": "已通知接收方",
     "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
     "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",

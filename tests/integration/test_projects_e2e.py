@@ -438,3 +438,55 @@ def test_the_communication_plan_runs_itself_as_calendar_series(h: Harness) -> No
     assert h.record(series["id"])["status"] == "scheduled"
     nextweek = h.at("2026-12-11 14:00")
     assert any("本次议程" in str(m["Subject"]) for m in nextweek)
+
+
+def test_an_updated_plan_is_applied_as_a_diff_and_a_signed_memo_is_reviewed(
+        h: Harness) -> None:
+    sent = _kickoff_confirmed(h)
+    for memo in [m for m in sent if "请签署" in str(m["Subject"])]:
+        h.at("2026-12-03 16:00", reply_to(memo, sender=str(memo["To"]), text="确认"))
+    assert h.record(PROJECT)["status"] == "running"
+    ack = h.first("项目已建立")
+    updated = [list(t) for t in TASKS[:5]]
+    updated[4][5] = dt.date(2027, 1, 20)  # 测试验收 finishes later
+    updated[1][3] = "孙丽"  # 需求文档输出 changes hands
+    updated.append(["数据复盘", "", "财务部", "郑浩", dt.date(2027, 1, 25),
+                    dt.date(2027, 1, 29), None, "", "复盘数据", "", "",
+                    {"市场部": "A", "财务部": "R"}])  # 上线推广 dropped, 数据复盘 added
+    xlsx = plan_xlsx(default_rules(), [tuple(t) for t in updated])
+    # Only the lead may change the plan.
+    h.at("2026-12-07 10:00", with_attachment(
+        sender="赵强 <zhao.qiang@example.com>", subject="答复: " + str(ack["Subject"]),
+        body="改了计划", filename="计划v2.xlsx", data=xlsx, message_id="<v2-zhao@example.com>"))
+    assert h.record("RW-2026-0005")["due_date"] == "2027-01-15"
+    assert "plan update not applied" in h.whats(PROJECT)
+    told = h.at("2026-12-07 11:00", with_attachment(
+        sender=LEAD, subject="答复: " + str(ack["Subject"]), body="计划第二版见附件",
+        filename="计划v2.xlsx", data=xlsx, message_id="<v2-liu@example.com>"))
+    assert h.record("RW-2026-0005")["due_date"] == "2027-01-20"
+    assert h.record("RW-2026-0002")["owner"]["name"] == "孙丽"
+    assert h.record("RW-2026-0006")["status"] == "cancelled"
+    [added] = [t for t in _tasks(h) if t["title"] == "数据复盘"]
+    assert added["owner"]["name"] == "郑浩" and added["accountable"]["name"] == "张伟"
+    updates = {str(m["To"]): body_text(m) for m in told if "项目计划已更新" in str(m["Subject"])}
+    assert "计划完成 2027-01-15 → 2027-01-20" in updates["周杰 <zhou.jie@example.com>"]
+    assert "负责人 周杰 → 孙丽" in updates["孙丽 <sun.li@example.com>"]
+    assert "已从计划中取消" in updates[LEAD] or "取消：RW-2026-0006" in updates[LEAD]
+    assert "新增任务" in updates["郑浩 <zheng.hao@example.com>"]
+    # The memo was signed: a 变更评审, and after its minutes the memo is signed again.
+    assert h.record(PROJECT)["status"] == "change_review"
+    [invite] = [m for m in told if "会议邀请：变更评审会" in str(m["Subject"])]
+    review = h.record(next(m for m in h.record(PROJECT)["meetings"]
+                           if h.record(m).get("meeting_kind") == "change_review"))
+    end = dt.datetime.fromisoformat(review["end"])
+    [ask] = [m for m in h.at(end.strftime("%Y-%m-%d %H:%M"))
+             if "提交会议纪要：变更评审会" in str(m["Subject"])]
+    later = (end + dt.timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M")
+    last: list = []  # type: ignore[type-arg]
+    for confirm in h.at(later, reply_to(ask, sender=LEAD, text="变更评审纪要：各部门同意变更。")):
+        last = h.at(later, reply_to(confirm, sender=str(confirm["To"]), text="确认"))
+    memos = [m for m in last if "请签署《跨部门协作备忘录》" in str(m["Subject"])]
+    assert sorted(str(m["To"]) for m in memos) == HEADS
+    memo = body_text(memos[0])
+    assert "（第2版）" in memo and "数据复盘" in memo and "上线推广" not in memo
+    assert "变更评审会" in str(invite["Subject"])

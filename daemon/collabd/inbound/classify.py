@@ -46,7 +46,8 @@ MessageLookup = Callable[[str], "dict[str, Any] | None"]
 
 @dataclass
 class Event:
-    # request | problem | project | reply | calendar_reply | auto_reply | bounce | unknown
+    # request | problem | project | plan_update | reply | calendar_reply | auto_reply |
+    # bounce | unknown
     kind: str
     message: InboundMessage
     reading: Reading | None = None
@@ -178,6 +179,12 @@ class Classifier:
         thread = (replied_to or {}).get("record") or tag
 
         resubmission = _is_resubmission(replied_to)
+        if thread is not None and thread.upper().startswith("PJ-") and not resubmission:
+            # An updated plan on a project's thread: applied as a diff.
+            plan = self._find_plan(message, now)
+            if plan is not None:
+                return Event("plan_update", message, reading=plan, thread=thread,
+                             replied_to=replied_to, replied_to_id=replied_id)
         if thread is None or resubmission:
             # A project plan holds labels of the request form too (负责人, 目标): it is
             # looked for first, by its task table.

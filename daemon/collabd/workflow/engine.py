@@ -37,6 +37,8 @@ class Workflow:
             return intake.handle_problem(event, ctx)
         if event.kind == "project":
             return projects.handle_project(event, ctx)
+        if event.kind == "plan_update":
+            return projects.plan_update(event, ctx)
         if event.kind in ("auto_reply", "bounce"):
             return intake.automatic(event, ctx)
         if event.kind == "reply":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import Any, cast
 
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
@@ -18,13 +18,14 @@ from collabd.inbound.plan import PlanTask
 from collabd.model import Attendee, Delivery, Meeting, Project, ProjectDepartment, Signoff, Task
 from collabd.outbound.compose import Attachment
 from collabd.outbound.plan_workbook import FILENAME, blank_plan
+from collabd.textnorm import key
 from collabd.workflow import archiving, meetings, signoff
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.outcome import Outcome, audit, changed, new_record
 
 # Project states: kickoff (the 启动会 is planned, its minutes awaited), memo (heads are
 # signing the memo), running (signed: the plan is being carried out), closed.
-OPEN_PROJECT = frozenset({"kickoff", "memo", "running"})
+OPEN_PROJECT = frozenset({"kickoff", "memo", "running", "change_review"})
 
 
 def plan_workbook(ctx: Context) -> Attachment:
@@ -162,9 +163,10 @@ def meeting_signed(meeting: Meeting, ctx: Context, out: Outcome) -> None:
     if stored is None:
         return
     kind = meeting.get("meeting_kind")
-    if kind == "kickoff" and stored.get("status") == "kickoff":
+    if (kind == "kickoff" and stored.get("status") == "kickoff") or (
+            kind == "change_review" and stored.get("status") == "change_review"):
         project = changed(stored)
-        send_memo(project, ctx, out)
+        send_memo(project, ctx, out)  # (after a change: the memo of the new plan, again)
         out.put(project)
     elif kind == "retro" and stored.get("status") == "retro":
         project = changed(stored)
@@ -199,7 +201,7 @@ def send_memo(project: Project, ctx: Context, out: Outcome) -> None:
     their reply to that message is their signature (确认), or their objection."""
     number = int((project.get("memo") or {}).get("round", 0)) + 1
     due = meetings._deadline(ctx, ctx.now, ctx.rules.sla.memo_signoff)
-    tasks = _tasks(project, ctx)
+    tasks = [t for t in _tasks(project, ctx) if t.get("status") != "cancelled"]
     text = ctx.templates.render_text("text_memo", project=project, tasks=tasks)
     project["memo"] = {"round": number, "text": text, "sent": isoformat(ctx.now),
                        "due": isoformat(due), "signed": None,
@@ -536,3 +538,176 @@ def feedback(project: Project, event: Event, ctx: Context) -> bool:
                            "text": text[:4000], "message": event.message.message_id}
     audit(project, ctx.now, "feedback", by=event.message.sender, text=text[:500])
     return True
+
+
+# -- an updated plan: applied as a diff --------------------------------------------------------
+
+_COMPARED = (("dept", "负责部门"), ("owner", "负责人"), ("planned_start", "计划开始"),
+             ("due_date", "计划完成"), ("deliverable", "产出物"), ("raci", "RACI"),
+             ("milestone", "关键节点"), ("accountable", "验收人（A）"))
+
+
+def _shown(field: str, value: Any) -> str:
+    if isinstance(value, dict) and field == "raci":
+        return "、".join(f"{d}{v}" for d, v in value.items()) or "—"
+    if isinstance(value, dict):
+        return str(value.get("name") or value.get("address") or "—")
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value) if value else "—"
+
+
+def _fresh(pid: str, row: PlanTask, lead: PersonDict | None, ctx: Context) -> dict[str, Any]:
+    """A row of the plan as a task's fields (what `_new_task` would store)."""
+    return {
+        "title": row.name[:200], "description": row.description,
+        "dept": row.dept.name if row.dept else None, "owner": ctx.person(row.owner),
+        "owner_text": row.owner.name if row.owner else "", "requester": lead,
+        "accountable": ctx.person(row.accountable), "raci": dict(row.raci),
+        "planned_start": row.start.isoformat() if row.start else None,
+        "due_date": row.finish.isoformat() if row.finish else None,
+        "deliverable": row.deliverable, "issues": row.issues, "milestone": row.milestone,
+    }
+
+
+def plan_update(event: Event, ctx: Context) -> Outcome:
+    """The lead mails an updated plan on the project's thread: tasks are matched by name,
+    added, changed or cancelled; whoever's tasks changed is told; after the memo was
+    signed, a change of scope or dates asks for a 变更评审 (guide 001 step 6), after
+    which the memo is signed again."""
+    from collabd.workflow import intake
+
+    out = Outcome()
+    out.inbound = {"kind": "plan_update", "record": event.thread}
+    reading = event.reading
+    stored = ctx.view.project(event.thread or "")
+    if stored is None or reading is None or reading.plan is None:
+        out.inbound["note"] = "no project of that id"
+        return out
+    project = changed(stored)
+    out.put(project)
+    sender = event.message.sender
+    lead = project.get("lead") or {}
+    if not ctx.rules.directory.same_person(sender, lead.get("address", "")):
+        audit(project, ctx.now, "plan update not applied", by=sender,
+              reason="只有项目负责人可以更新计划", message=event.message.message_id)
+        known = ctx.rules.directory.by_address(sender)
+        if known is not None:
+            out.send(ctx.draft(
+                "signoff_not_counted", to=[ctx.person(known)], record=project["id"],
+                purpose="signoff_not_counted", record_title=project.get("title", ""),
+                record_id=project["id"], reason="只有项目负责人可以更新项目计划，请把修改意见发给"
+                f"{lead.get('name') or '项目负责人'}", command="（更新的项目计划）"))
+        return out
+    if project.get("status") not in OPEN_PROJECT:
+        audit(project, ctx.now, "plan update not applied", by=sender, reason="项目已关闭")
+        return out
+    if not reading.complete:
+        return intake.form_incomplete(event, ctx)
+    plan = reading.plan
+    current = {key(t.get("title", "")): t for t in _tasks(project, ctx)
+               if t.get("status") != "cancelled"}
+    rows = {key(r.name): r for r in plan.tasks}
+    changes: list[dict[str, Any]] = []
+    told: dict[str, list[str]] = {}
+    for name, row in rows.items():
+        fresh = _fresh(project["id"], row, project.get("lead"), ctx)
+        task = current.get(name)
+        if task is None:
+            made = _new_task(project["id"], row, project.get("lead"), ctx, out)
+            project.setdefault("tasks", []).append(made["id"])
+            changes.append({"task": made["id"], "title": made["title"], "what": "新增"})
+            owner = made.get("owner")
+            if owner:
+                told.setdefault(owner["address"], []).append(
+                    f"新增任务 {made['id']} {made['title']}：{made.get('planned_start') or '—'} 至 "
+                    f"{made.get('due_date') or '—'}")
+            continue
+        diffs = [(label, _shown(field, task.get(field)), _shown(field, fresh[field]))
+                 for field, label in _COMPARED
+                 if _shown(field, task.get(field)) != _shown(field, fresh[field])]
+        if not diffs:
+            continue
+        edited = changed(task)
+        cast("dict[str, Any]", edited).update({f: fresh[f] for f, _label in _COMPARED})
+        owner = edited.get("owner")
+        if owner and edited.get("status") == "open":
+            edited["waiting_on"] = [owner["address"]]
+        audit(edited, ctx.now, "plan changed", by=sender,
+              changes=[f"{label}：{old} → {new}" for label, old, new in diffs])
+        out.put(edited)
+        changes.append({"task": edited["id"], "title": edited["title"], "what": "修改",
+                        "diffs": diffs})
+        lines = [f"{edited['id']} {edited['title']}：" + "；".join(
+            f"{label} {old} → {new}" for label, old, new in diffs)]
+        for person in {(task.get("owner") or {}).get("address"), (owner or {}).get("address")}:
+            if person:
+                told.setdefault(person, []).extend(lines)
+    for name, task in current.items():
+        if name in rows or task.get("status") == "done":
+            continue
+        edited = changed(task)
+        edited["status"] = "cancelled"
+        edited["closed"] = isoformat(ctx.now)
+        edited["waiting_on"] = []
+        audit(edited, ctx.now, "cancelled by the plan", by=sender)
+        out.put(edited)
+        changes.append({"task": edited["id"], "title": edited["title"], "what": "取消"})
+        owner = edited.get("owner")
+        if owner:
+            told.setdefault(owner["address"], []).append(
+                f"任务 {edited['id']} {edited['title']} 已从计划中取消")
+    if not changes:
+        audit(project, ctx.now, "plan unchanged", by=sender, message=event.message.message_id)
+        out.send(ctx.draft("project_plan_changed", to=[lead], record=project["id"],
+                           purpose="project_plan_changed", project=project, changes=[],
+                           review=None, lines=[]))
+        return out
+    review = None
+    if project.get("status") == "running" or (project.get("memo") or {}).get("signed"):
+        review = plan_change_review(project, changes, ctx, out)
+    project["finish"] = reading.fields.get("finish") or project.get("finish")
+    project["start"] = reading.fields.get("start") or project.get("start")
+    audit(project, ctx.now, "plan updated", by=sender, message=event.message.message_id,
+          changes=[f"{c['what']} {c['task']}" for c in changes],
+          review=review["id"] if review else None)
+    out.send(ctx.draft("project_plan_changed", to=[lead],
+                       cc=[ctx.person(ctx.rules.directory.secretary)], record=project["id"],
+                       purpose="project_plan_changed", project=project, changes=changes,
+                       review=review, lines=[]))
+    for address, lines in told.items():
+        out.send(ctx.draft("project_plan_changed", to=[ctx.person_by_address(address)],
+                           record=project["id"], purpose="project_plan_changed",
+                           project=project, changes=[], review=review, lines=lines))
+    return out
+
+
+def plan_change_review(project: Project, changes: list[dict[str, Any]], ctx: Context,
+                       out: Outcome) -> Meeting:
+    """A 变更评审 (guide 001 step 6): the heads and liaisons review the change; when its
+    minutes are confirmed the memo, with the new plan, is signed again."""
+    rules = ctx.rules.meetings.kickoff
+    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
+    for entry in project.get("departments", []):
+        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
+        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
+    people += meetings._extra(ctx, rules.extra_attendees)
+    attendees = meetings.dedupe(people)
+    earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
+    length = meetings.clock_length(ctx, rules.length)
+    start, room = meetings.book(ctx, rules.place, attendees, earliest, length, out.meetings())
+    meeting = meetings.new_meeting(
+        ctx, out, kind="change_review", title=f"变更评审会：{project.get('title', '')}",
+        start=start, length=length, place=rules.place, room=room,
+        organizer=project.get("lead") or project.get("submitted_by"),
+        attendees=attendees, parent=project["id"],
+        agenda=ctx.templates.render_text("agenda_change", project=project, changes=changes,
+                                         attendees=attendees))
+    audit(meeting, ctx.now, "planned", reason="项目计划变更", parent=project["id"])
+    meetings.send_invite(meeting, ctx, out)
+    out.put(meeting)
+    project.setdefault("meetings", []).append(meeting["id"])
+    project["status"] = "change_review"
+    audit(project, ctx.now, "change review planned", meeting=meeting["id"],
+          start=meeting["start"])
+    return meeting
