@@ -109,3 +109,39 @@ def with_attachment(*, sender: str, subject: str, body: str, filename: str, data
         "application", "octet-stream")
     msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return msg.as_bytes()
+
+
+def plan_docx(tasks: Sequence[tuple[Any, ...]] = TASKS) -> bytes:
+    """The plan as a Word document: 表1 as a two-column table, the communication plan
+    and 表2 (with its RACI columns) as tables, headings between them."""
+    import docx
+
+    depts = ["市场部", "研发部", "财务部"]
+    document = docx.Document()
+    document.add_paragraph("跨部门协作沟通计划与跟踪表")
+    overview = document.add_table(rows=0, cols=2)
+    for label, value in FIELDS.items():
+        cells = overview.add_row().cells
+        cells[0].text, cells[1].text = label, value
+    document.add_paragraph("沟通计划与跟踪")
+    plan = document.add_table(rows=1, cols=4)
+    for cell, text in zip(plan.rows[0].cells, ["日期", "时间", "沟通主题", "参与部门/人员"],
+                          strict=True):
+        cell.text = text
+    for meeting in MEETINGS:
+        for cell, value in zip(plan.add_row().cells, meeting[:4], strict=True):
+            cell.text = str(value)
+    document.add_paragraph("表2：任务跟踪子表")
+    headings = ["任务名称", "任务描述", "负责部门", "负责人", "计划开始", "计划完成", "实际完成",
+                "状态", "产出物", "问题记录", "关键节点", *depts]
+    table = document.add_table(rows=1, cols=len(headings))
+    for cell, text in zip(table.rows[0].cells, headings, strict=True):
+        cell.text = text
+    for task in tasks:
+        values = ["" if v is None else str(v) for v in task[:11]]
+        values += [task[11].get(d, "") for d in depts]
+        for cell, value in zip(table.add_row().cells, values, strict=True):
+            cell.text = value
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()

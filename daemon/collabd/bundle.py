@@ -43,7 +43,7 @@ def related(record: Rec, lookup: Lookup) -> list[Rec]:
     found: dict[str, Rec] = {record["id"]: record}
     queue: list[str] = []
     fields = record
-    for key in ("tasks", "meetings", "problems"):
+    for key in ("tasks", "meetings", "problems", "requests"):
         queue += [str(i) for i in fields.get(key) or []]
     while queue:
         record_id = queue.pop(0)

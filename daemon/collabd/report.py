@@ -367,6 +367,7 @@ FIELD_LABELS = {
     "milestone": "关键节点", "raci": "RACI", "accountable": "验收人（A）",
     "owner_text": "负责人（原文）", "title": "名称", "objections": "意见", "signed": "签署完成",
     "sent": "发出时间", "topic": "主题", "when": "时间", "participants": "参与人员",
+    "requests": "关联需求",
 }
 AUDIT_LABELS = {
     "request received": "收到需求", "acknowledged": "已回执",
@@ -377,7 +378,7 @@ AUDIT_LABELS = {
     "memo signed by every head": "备忘录全部签署", "asked which task": "已询问是哪项任务",
     "every task accepted": "全部任务已验收", "retro planned": "复盘会已安排",
     "feedback": "收到反馈", "closed": "已关闭", "archive sent": "归档已发执行秘书",
-    "plan updated": "计划已更新", "plan changed": "计划有变更", "plan unchanged": "计划无变化",
+    "request linked": "关联了需求", "plan updated": "计划已更新", "plan changed": "计划有变更", "plan unchanged": "计划无变化",
     "plan update not applied": "计划更新未生效", "cancelled by the plan": "已从计划中取消",
     "change review planned": "变更评审会已安排",
     "receiver notified": "已通知接收方",

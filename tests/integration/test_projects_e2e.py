@@ -490,3 +490,46 @@ def test_an_updated_plan_is_applied_as_a_diff_and_a_signed_memo_is_reviewed(
     memo = body_text(memos[0])
     assert "（第2版）" in memo and "数据复盘" in memo and "上线推广" not in memo
     assert "变更评审会" in str(invite["Subject"])
+
+
+def test_a_plan_in_a_word_document_reads_the_same(h: Harness) -> None:
+    from plans import plan_docx
+
+    h.at("2026-12-01 10:05", with_attachment(
+        sender=LEAD, subject="项目计划", body="见附件", filename="计划.docx",
+        data=plan_docx(), message_id="<docx-plan@example.com>"))
+    tasks = _tasks(h)
+    assert [t["title"] for t in tasks] == [t[0] for t in TASKS]
+    assert tasks[2]["raci"] == {"市场部": "C", "财务部": "RA"}
+    assert tasks[0]["description"] == "整理近3个月客户反馈"  # empty cells kept in place
+    assert h.record(PROJECT)["goal"].startswith("2027年1月22日前上线")
+
+
+REQUEST_IN_PROJECT = """发起部门：市场部
+发起人：刘洋
+接收部门：财务部
+需求背景与目标：促销预算需要财务部提供历史折扣数据。
+具体需求内容：导出去年同期各渠道折扣与毛利数据。
+期望完成时间：2026-12-10
+交付标准：数据表经市场部确认。
+关联项目：{project}
+"""
+
+
+def test_a_request_filed_under_a_project_shows_in_it_and_in_its_archive(
+        h: Harness) -> None:
+    h.at("2026-12-01 10:05", _plan_mail())
+    wrong = h.at("2026-12-01 10:10", message(
+        sender=LEAD, subject="跨部门沟通需求表：折扣数据", message_id="<r-wrong@example.com>",
+        body=REQUEST_IN_PROJECT.format(project="PJ-2026-0009")))
+    assert "关联项目 PJ-2026-0009 不存在" in body_text(wrong[0])
+    h.at("2026-12-01 10:20", message(
+        sender=LEAD, subject="跨部门沟通需求表：折扣数据", message_id="<r-ok@example.com>",
+        body=REQUEST_IN_PROJECT.format(project="pj-2026-1")))
+    request = h.record("XQ-2026-0001")
+    assert request["project"] == PROJECT
+    assert h.record(PROJECT)["requests"] == ["XQ-2026-0001"]
+    out = h.config.path.parent / "with-request.zip"
+    collabd("archive", "export", PROJECT, "--out", str(out), config=h.config)
+    contents = next(v for k, v in _unzipped(out.read_bytes()).items() if k.endswith("00_目录.txt"))
+    assert "XQ-2026-0001" in contents.decode()

@@ -127,6 +127,13 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
     for name in ("background", "content", "acceptance", "title", "phone", "filled_on"):
         if raw.get(name):
             r.fields[name] = raw[name]
+    if raw.get("project"):
+        project = record_id(raw["project"], "PJ")
+        if project is None:
+            r.errors.append(f"{label_of(rules, 'request', 'project')}「{raw['project']}」"
+                            "不是项目编号（如 PJ-2026-0001）")
+        else:
+            r.fields["project"] = project
     given_id = raw.get("request_id", "")
     if given_id:
         canonical = record_id(given_id, "XQ")

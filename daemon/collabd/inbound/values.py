@@ -12,7 +12,7 @@ from collabd.textnorm import fold
 
 _DATE_YMD = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _DATE_MD = re.compile(r"(?<!\d)(\d{1,2})\s*(?:月\s*(\d{1,2})\s*[日号]?|/(\d{1,2})(?![\d/]))")
-_RECORD_ID = re.compile(r"\b(XQ|WT)\s*-?\s*(\d{4})\s*-?\s*(\d{1,5})\b", re.IGNORECASE)
+_RECORD_ID = re.compile(r"\b(XQ|WT|PJ)\s*-?\s*(\d{4})\s*-?\s*(\d{1,5})\b", re.IGNORECASE)
 
 
 def record_id(text: str, prefix: str | None = None) -> str | None:

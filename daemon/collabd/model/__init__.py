@@ -208,6 +208,7 @@ class Request(_Record, total=False):
     acceptance_due: str
     rework: list[Rework]
     problems: list[str]
+    project: str  # the PJ- project it belongs to (关联项目)
 
 
 class Problem(_Record, total=False):
@@ -335,6 +336,7 @@ class Project(_Record, total=False):
     memo: Memo
     source: str  # where the plan was read: body | html | attachment:<name>
     feedback_asked: str
+    requests: list[str]  # requests filed with it as their 关联项目
     feedback: dict[str, Any]  # the lead's 反馈 once the work is done
     retro: str  # the 复盘会
     retro_report: str  # its confirmed minutes: the 《协作复盘报告》

@@ -88,6 +88,13 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
         return form_incomplete(event, ctx)
     message = event.message
     out = Outcome()
+    project_id = reading.fields.get("project")
+    project = ctx.view.project(project_id) if project_id else None
+    if project_id and (project is None or project.get("status") == "closed"):
+        reading.errors.append(f"关联项目 {project_id} "
+                              + ("不存在" if project is None else "已关闭")
+                              + "（请核对项目编号，或留空）")
+        return form_incomplete(event, ctx)
     given = reading.fields.get("request_id")
     if given and ctx.view.record(given) is not None:
         reading.errors.append(f"需求编号 {given} 已存在（同一需求请直接回复原邮件，"
@@ -174,6 +181,13 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     out.send(notify)
     for draft in cooperating_notices:
         out.send(draft)
+    if project is not None:
+        # It shows among the project's work (and in its archive).
+        record["project"] = project["id"]
+        linked = changed(project)
+        linked.setdefault("requests", []).append(rid)
+        audit(linked, ctx.now, "request linked", request=rid, by=message.sender)
+        out.put(linked)
     if meetings.review_needed(record, ctx):
         reason = f"规则：{record.get('urgency')}/{record.get('type')} 需求需评审"
         meetings.want_review(record, ctx, reason=reason)
