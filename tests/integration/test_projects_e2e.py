@@ -533,3 +533,25 @@ def test_a_request_filed_under_a_project_shows_in_it_and_in_its_archive(
     collabd("archive", "export", PROJECT, "--out", str(out), config=h.config)
     contents = next(v for k, v in _unzipped(out.read_bytes()).items() if k.endswith("00_目录.txt"))
     assert "XQ-2026-0001" in contents.decode()
+
+
+def test_a_key_node_asks_its_r_for_a_stage_report_a_working_day_ahead(h: Harness) -> None:
+    h.at("2026-12-01 10:05", _plan_mail())
+    # 活动页开发 is the key node (关键节点：是), due 2027-01-08 (a Friday).
+    assert not [m for m in h.at("2027-01-06 17:00") if "阶段性成果说明" in str(m["Subject"])]
+    [ask] = [m for m in h.at("2027-01-07 09:30") if "阶段性成果说明" in str(m["Subject"])]
+    assert str(ask["To"]) == "孙丽 <sun.li@example.com>" and ask["Cc"] is None
+    asked = h.at("2027-01-07 11:00", reply_to(
+        ask, sender="孙丽 <sun.li@example.com>", text="阶段性成果说明：活动页主流程完成，"
+        "支付联调中，预计按期上线。"))
+    [confirm] = [m for m in asked if "是否符合预期" in str(m["Subject"])]
+    assert str(confirm["To"]) == "张伟 <zhang.wei@example.com>"  # the A, alone
+    assert "支付联调中" in body_text(confirm)
+    told = h.at("2027-01-07 14:00", reply_to(
+        confirm, sender="张伟 <zhang.wei@example.com>", text="不确认，缺少移动端适配说明"))
+    [answer] = [m for m in told if "尚需补充" in str(m["Subject"])]
+    assert str(answer["To"]) == "孙丽 <sun.li@example.com>"
+    assert "缺少移动端适配说明" in body_text(answer)
+    task = h.record("RW-2026-0004")
+    assert task["milestone_reports"][0]["decision"] == "rejected"
+    assert task["status"] == "open"  # a stage report is not the delivery

@@ -207,6 +207,7 @@ class Request(_Record, total=False):
     deliveries: list[Delivery]
     acceptance_due: str
     rework: list[Rework]
+    milestone_reports: list[dict[str, Any]]  # 《阶段性成果说明》 and the A's answer
     problems: list[str]
     project: str  # the PJ- project it belongs to (关联项目)
 
@@ -284,6 +285,7 @@ class Task(_Record, total=False):
     deliveries: list[Delivery]
     acceptance_due: str
     rework: list[Rework]
+    milestone_reports: list[dict[str, Any]]  # 《阶段性成果说明》 and the A's answer
 
 
 class ProjectDepartment(TypedDict, total=False):

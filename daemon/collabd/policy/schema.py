@@ -416,6 +416,7 @@ WAITS = {
     "task_overdue": "待办事项未按期完成",
     "task_at_risk": "任务滞后或阻塞",
     "memo_not_signed": "部门负责人未在时限内签署协作备忘录",
+    "milestone_report": "关键节点临近，需提交阶段性成果说明",
 }
 WAIT_TASKS = {
     "receiver_response": "响应需求",
@@ -427,6 +428,7 @@ WAIT_TASKS = {
     "task_overdue": "完成待办事项",
     "task_at_risk": "说明风险与应对措施",
     "memo_not_signed": "签署协作备忘录",
+    "milestone_report": "提交《阶段性成果说明》",
 }
 # Whom a step may address; resolved through the org directory for each record.
 TARGETS = {

@@ -711,3 +711,54 @@ def plan_change_review(project: Project, changes: list[dict[str, Any]], ctx: Con
     audit(project, ctx.now, "change review planned", meeting=meeting["id"],
           start=meeting["start"])
     return meeting
+
+
+# -- key nodes (关键节点): the 《阶段性成果说明》 --------------------------------------------
+
+def milestone_report(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
+    """The R's 《阶段性成果说明》 for a key node: kept, and its A asked alone whether it
+    meets expectations (确认) or what is missing (不确认：…)."""
+    message = event.message
+    accountable = task.get("accountable")
+    assert accountable is not None
+    reports = task.setdefault("milestone_reports", [])
+    number = len(reports) + 1
+    attachments = [a for a in message.body.attachments
+                   if not a.filename.lower().endswith(".ics")]
+    report = {"round": number, "at": isoformat(ctx.now), "by": message.sender,
+              "text": (event.new_text or "")[:4000], "message": message.message_id,
+              "attachments": [a.filename for a in attachments], "decision": None}
+    reports.append(report)
+    audit(task, ctx.now, "milestone report", by=message.sender, round=number)
+    signoff.ask(task, "milestone", number, accountable["address"])
+    out.send(ctx.draft(
+        "milestone_confirm", to=[accountable], record=task["id"], purpose="milestone_confirm",
+        asks=accountable["address"], meta={"signoff": "milestone", "round": number},
+        attachments=[Attachment(a.filename, a.data, a.content_type) for a in attachments],
+        task=task, report=report, reporter=ctx.person_by_address(message.sender)))
+
+
+def milestone_answer(task: Task, event: Event, ctx: Context, out: Outcome,
+                     auth: signoff.Authority) -> str | None:
+    """The A's answer: it meets expectations, or what is missing goes to the R."""
+    intent = event.intent
+    assert intent is not None
+    person = auth.asked or event.message.sender
+    if signoff.still_pending(task, "milestone", auth.round, person) is None:
+        return f"这封邮件针对的第{auth.round}份阶段性成果说明已答复过"
+    decision = "confirmed" if intent.kind == "confirm" else "rejected"
+    signoff.record_signoff(task, ctx, event, auth, decision,
+                           intent.reason if decision == "rejected" else None)
+    signoff.answered(task, "milestone", auth.round, person)
+    for report in task.get("milestone_reports", []):
+        if report.get("round") == auth.round:
+            report["decision"] = decision
+            report["reason"] = intent.reason or ""
+    by = ctx.person_by_address(person)
+    audit(task, ctx.now, "milestone confirmed" if decision == "confirmed"
+          else "milestone not as expected", by=person, reason=intent.reason)
+    out.send(ctx.draft("milestone_answered", to=[task.get("owner")],
+                       cc=[task.get("requester")], record=task["id"],
+                       purpose="milestone_answered", task=task, by=by,
+                       confirmed=decision == "confirmed", reason=intent.reason or ""))
+    return None

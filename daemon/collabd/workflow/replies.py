@@ -502,6 +502,12 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
     if task.get("accountable") and _task_acceptance(task, event, ctx, out):
         return
     owner = (task.get("owner") or {}).get("address", "")
+    asked = (event.replied_to or {}).get("meta") or {}
+    if asked.get("milestone") and owner and ctx.rules.directory.same_person(
+            event.message.sender, owner) and task.get("accountable") and (
+            (event.new_text or "").strip() or event.message.body.attachments):
+        projects.milestone_report(task, event, ctx, out)
+        return
     if not owner or not ctx.rules.directory.same_person(event.message.sender, owner):
         _comment(task, event, ctx, why=None)
         return
@@ -532,13 +538,15 @@ def _task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome) -> bo
     intent = event.intent
     kind = intent.kind if intent else "comment"
     asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
-    if asked_kind == "deliverable":
+    if asked_kind in ("deliverable", "milestone"):
         auth = signoff.authority(event, ctx)
         if kind in ("confirm", "reject"):
             if not auth.ok:
                 _not_counted(task, event, ctx, out, auth)
                 return True
-            refused = projects.task_acceptance(task, event, ctx, out, auth)
+            answer = (projects.task_acceptance if asked_kind == "deliverable"
+                      else projects.milestone_answer)
+            refused = answer(task, event, ctx, out, auth)
             if refused is not None:
                 _changed_mind(task, event, ctx, out, auth.asked or event.message.sender,
                               refused)

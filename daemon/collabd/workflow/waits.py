@@ -161,6 +161,15 @@ def _task_waits(record: Task, ctx: Context) -> Iterator[Wait]:
                    meta={"signoff": "deliverable", "round": number}, detail={"round": number})
     owner = _people(record.get("owner"))
     due_date = record.get("due_date")
+    if record.get("milestone") and record.get("status") == "open" and due_date and owner \
+            and not record.get("milestone_reports"):
+        # A key node: its R is asked for a 《阶段性成果说明》 ahead of the day.
+        day = dt.date.fromisoformat(due_date)
+        opening = ctx.rules.calendar.intervals(day)
+        start = opening[0][0] if opening else dt.datetime.combine(
+            day, ctx.rules.calendar.start, tzinfo=ctx.rules.calendar.tz)
+        yield Wait("milestone_report", f"milestone_report:{due_date}", start, owner,
+                   asks=owner[0]["address"], meta={"milestone": due_date})
     if record.get("status") == "open" and due_date:
         yield Wait("task_overdue", f"task_overdue:{due_date}", end_of_day(ctx, due_date),
                    owner)
