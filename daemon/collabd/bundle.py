@@ -53,7 +53,8 @@ def related(record: Rec, lookup: Lookup) -> list[Rec]:
         if other is None:
             continue
         found[record_id] = other
-        queue += [str(i) for i in other.get("tasks") or []]
+        for key in ("tasks", "occurrences", "meetings"):
+            queue += [str(i) for i in other.get(key) or []]
     return list(found.values())
 
 
@@ -92,11 +93,11 @@ def build(record: Rec, lookup: Lookup, messages: Callable[[str], dict[str, Any]]
         retro = record.get("retro_report")
         feedback = record.get("feedback")
         if retro or feedback:
-            put("06_反馈与复盘.txt", (f"反馈（{feedback['by']}，{feedback['at'][:16]}）：\n"
+            put("06_反馈与复盘.txt", (f"反馈（{feedback['by']}，{_when(feedback['at'])}）：\n"
                                      f"{feedback['text']}\n\n" if feedback else "")
-                + (f"《协作复盘报告》：\n{retro}\n" if retro else ""))
-        pages = [report.show_text(report.show_record(r, messages(r["id"]),
-                                                     archived=False)) for r in records]
+                + (f"《协作复盘报告》（复盘会纪要）：\n{retro}\n" if retro else ""))
+        pages = [report.show_text(report.show_record(r, messages(r["id"]), archived=False),
+                                  whole=True) for r in records]
         put("07_全过程记录.html", _html_page(name, pages))
     return f"{name}.zip", out.getvalue()
 
@@ -190,18 +191,22 @@ def _meeting(meeting: Rec) -> str:
     m = meeting
     lines = [str(m.get("title", "")), f"时间：{str(m.get('start', ''))[:16].replace('T', ' ')}",
              f"地点：{m.get('location', '')}", "参会人："]
-    lines += [f"- {a.get('name')}（{a.get('dept') or ''}，{a.get('role', '')}）："
-              f"{a.get('partstat', '')}" for a in m.get("attendees") or []]
+    answers = {"ACCEPTED": "已接受", "DECLINED": "已拒绝", "TENTATIVE": "暂定",
+               "NEEDS-ACTION": "未答复", "DELEGATED": "已委托他人"}
+    for a in m.get("attendees") or []:
+        where = "，".join(p for p in (a.get("dept"), a.get("role")) if p)
+        lines.append(f"- {a.get('name')}（{where}）：{answers.get(a.get('partstat'), '')}")
     lines += ["", "议程：", str(m.get("agenda", ""))]
     rounds = (m.get("minutes") or {}).get("rounds") or []
     for r in rounds:
-        lines += ["", f"会议纪要（第{r.get('round')}版，{r.get('status', '')}）：",
-                  str(r.get("text", ""))]
+        state = {"signed_off": "已全员确认", "distributed": "确认中", "rejected": "未获确认"}.get(
+            str(r.get("status")), str(r.get("status", "")))
+        lines += ["", f"会议纪要（第{r.get('round')}版，{state}）：", str(r.get("text", ""))]
     confirmed = [s for s in m.get("signoffs") or [] if s.get("kind") == "minutes"]
     if confirmed:
         lines += ["", "确认记录："]
-        lines += [f"- {s.get('by')}：{str(s.get('at', ''))[:16].replace('T', ' ')} "
-                  f"{s.get('decision')}" for s in confirmed]
+        lines += [f"- {s.get('by')}：{_when(s.get('at'))} "
+                  f"{'确认' if s.get('decision') == 'confirmed' else '不确认'}" for s in confirmed]
     return "\n".join(lines) + "\n"
 
 

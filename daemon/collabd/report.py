@@ -174,6 +174,7 @@ def record_summary(record: Mapping[str, Any], now: dt.datetime,
         "kind": get("kind"),
         "status": get("status"),
         "title": get("title", ""),
+        "project": get("project"),  # a project's task, or a request filed under one
         "due": due,
         "overdue": overdue,
         "waiting_on": get("waiting_on") or [],  # shared, not copied: the report is read-only
@@ -288,7 +289,8 @@ def status_text(report: dict[str, Any]) -> str:
         due = f"  期限 {_when(s['due'])}" if s["due"] else ""
         label = STATUS_LABELS.get(str(s["status"]), str(s["status"]))
         kind = KIND_LABELS.get(str(s["kind"]), str(s["kind"]))
-        lines.append(f"  {s['id']}  {kind} {label:<6} {s['title']}{due}{waiting}{flag}")
+        project = f"（{s['project']}）" if s.get("project") else ""
+        lines.append(f"  {s['id']}  {kind} {label:<6} {s['title']}{project}{due}{waiting}{flag}")
     j = report["journal"]
     lines.append(f"inbound: {report['mail']['processed']} processed, {j['waiting']} waiting, "
                  f"{j['shunt']} shunted, {j['bad']} bad")
@@ -367,7 +369,13 @@ FIELD_LABELS = {
     "milestone": "关键节点", "raci": "RACI", "accountable": "验收人（A）",
     "owner_text": "负责人（原文）", "title": "名称", "objections": "意见", "signed": "签署完成",
     "sent": "发出时间", "topic": "主题", "when": "时间", "participants": "参与人员",
-    "requests": "关联需求",
+    "requests": "关联需求", "liaison": "对接人", "head": "负责人", "freq": "频率",
+    "weekday": "星期", "monthday": "每月日期", "way": "方式", "date": "日期", "time": "时刻",
+    "feedback_asked": "请求反馈时间", "feedback": "反馈", "retro": "复盘会",
+    "retro_report": "协作复盘报告", "rrule": "重复规则", "until": "重复截止",
+    "exdates": "跳过的日期", "moved": "顺延的日期", "occurrences_done": "已召开的场次",
+    "agenda_sent": "已发议程的场次", "occurrences": "各场会议", "recurrence_id": "场次",
+    "milestone_reports": "阶段性成果说明", "decision_at": "决定时间",
 }
 AUDIT_LABELS = {
     "request received": "收到需求", "acknowledged": "已回执",
@@ -383,6 +391,8 @@ AUDIT_LABELS = {
     "milestone confirmed": "阶段性成果符合预期", "milestone not as expected": "阶段性成果尚需补充",
     "plan update not applied": "计划更新未生效", "cancelled by the plan": "已从计划中取消",
     "change review planned": "变更评审会已安排",
+    "communication plan scheduled": "沟通计划已排入日历", "occurrence held": "一场会议已召开",
+    "occurrence agenda sent": "本场议程已发出", "series ended": "系列会议已结束",
     "receiver notified": "已通知接收方",
     "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
     "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",
@@ -435,8 +445,10 @@ def _readable(value: Any) -> str:
     return _when(text) if len(text) in (25, 32) and text[10:11] == "T" else text
 
 
-def show_text(data: dict[str, Any]) -> str:
-    """A record as a person reads it: what it is, its fields, a timeline, its mail."""
+def show_text(data: dict[str, Any], *, whole: bool = False) -> str:
+    """A record as a person reads it: what it is, its fields, a timeline, its mail.
+    `whole`: long values in full (the archive), not cut at 200 characters."""
+    short = _readable if whole else (lambda value: _short(_readable(value)))
     record = data["record"]
     kind = KIND_LABELS.get(str(record.get("kind")), str(record.get("kind")))
     status = STATUS_LABELS.get(str(record.get("status")), str(record.get("status")))
@@ -450,12 +462,12 @@ def show_text(data: dict[str, Any]) -> str:
             continue
         if key == "waiting_on" and isinstance(record.get("waiting_people"), list):
             value = record["waiting_people"]  # the same people, with names
-        lines.append(f"  {FIELD_LABELS.get(key, key)}：{_short(_readable(value))}")
+        lines.append(f"  {FIELD_LABELS.get(key, key)}：{short(value)}")
     lines += _signoff_lines(record)
     lines.append("时间线：")
     for entry in record.get("audit", []):
         what = AUDIT_LABELS.get(str(entry.get("what")), str(entry.get("what")))
-        detail = "，".join(f"{FIELD_LABELS.get(k, k)}：{_short(_readable(v))}"
+        detail = "，".join(f"{FIELD_LABELS.get(k, k)}：{short(v)}"
                           for k, v in entry.items() if k not in {"at", "what"})
         lines.append(f"  {_when(str(entry.get('at', '')))}  {what}"
                      + (f"（{detail}）" if detail else ""))
@@ -486,7 +498,8 @@ def _signoff_lines(record: dict[str, Any]) -> list[str]:
     if signoffs:
         lines.append("确认记录：")
         for s in signoffs:
-            what = {"minutes": "会议纪要", "deliverable": "交付物"}.get(s.get("kind"),
+            what = {"minutes": "会议纪要", "deliverable": "交付物", "memo": "协作备忘录",
+                    "milestone": "阶段性成果"}.get(s.get("kind"),
                                                                    s.get("kind"))
             decision = {"confirmed": "确认", "accepted": "验收通过", "rejected": "不确认/驳回"
                         }.get(str(s.get("decision")), s.get("decision"))

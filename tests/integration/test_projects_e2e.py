@@ -152,8 +152,9 @@ def test_a_plan_from_someone_outside_the_directory_makes_no_project(h: Harness) 
     sent = h.at("2026-12-01 10:05", _plan_mail(sender="路人 <someone@elsewhere.example>"))
     assert list(h.daemon.store.values("records")) == []
     [reply] = sent
-    assert "不在组织目录中，不能建立协作项目" in body_text(reply)
-    assert "执行秘书 李静" in body_text(reply)  # whom to ask (addresses are not echoed out)
+    assert "未能建立协作项目" in str(reply["Subject"])
+    assert "只能由组织目录中的同事发起" in body_text(reply)
+    assert "执行秘书 李静（li.jing@example.com）" in body_text(reply)  # whom to ask
     assert not list(reply.iter_attachments())  # the directory's departments stay inside
 
 
@@ -287,6 +288,16 @@ def test_the_r_delivers_and_only_the_a_accepts(h: Harness) -> None:
     assert rows["RW-2026-0002"][11] == "市场部A、研发部R、财务部C"
 
 
+def test_done_as_the_task_list_asks_it_asks_the_a(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [chen] = _told([m for m in sent if "您负责的项目任务" in str(m["Subject"])], "chen.chen")
+    asked = h.at("2026-12-08 10:00", reply_to(chen, sender="陈晨 <chen.chen@example.com>",
+                                              text="RW-2026-0001 已完成，需求清单已整理好。"))
+    [ask] = [m for m in asked if "请验收任务交付物" in str(m["Subject"])]
+    assert str(ask["To"]) == LEAD  # 客户需求收集 has no A: the lead accepts
+    assert h.record("RW-2026-0001")["status"] == "delivered"
+
+
 def test_an_r_who_is_also_the_a_is_done_when_they_say_so(h: Harness) -> None:
     sent = h.at("2026-12-01 10:05", _plan_mail())
     [liu] = _told([m for m in sent if "您负责的项目任务" in str(m["Subject"])], "liu.yang")
@@ -337,9 +348,14 @@ def test_all_accepted_asks_feedback_and_the_retro_report_closes_the_project(
         last = h.at(later, reply_to(confirm, sender=str(confirm["To"]), text="确认"))
     [closed] = [m for m in last if "项目已关闭" in str(m["Subject"])]
     assert "今后测试预留两周" in body_text(closed)
-    # The weekly series still ahead is called off, the whole series at once.
-    [called_off] = [m for m in last if "风险排查会" in str(m["Subject"])]
+    # The weekly series still ahead is called off, the whole series at once, and its
+    # past occurrences stop waiting for minutes.
+    [called_off] = [m for m in last if "风险排查会" in str(m["Subject"])
+                    and "会议取消" in str(m["Subject"])]
     assert "METHOD:CANCEL" in calendar_part(called_off).decode()
+    occurrences = [r for r in h.daemon.store.values("records")
+                   if r.get("meeting_kind") == "occurrence"]
+    assert occurrences and all(r["status"] == "closed" for r in occurrences)
     project = h.record(PROJECT)
     assert project["status"] == "closed" and "测试时间偏紧" in project["retro_report"]
     # 资料归档: the secretary gets every document in one .zip, named 协作事项_部门_日期.

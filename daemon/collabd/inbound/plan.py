@@ -34,7 +34,29 @@ MAX_MEETINGS = 50
 
 _HINT = re.compile(r"[(（][^()（）]*[)）]")  # 客服部(*对接人:) → 客服部; 计划开始(日期) → 计划开始
 _STARS = re.compile(r"^[\s*＊]+|[\s*＊]+$")
-_TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])\s*(?:[:：]\s*([0-5]\d)|点(?:\s*([0-5]?\d)分?|半)?)")
+_TIME = re.compile(r"(?P<half>上午|早上|中午|下午|晚上|傍晚)?\s*(?:"
+                   r"(?<!\d)(?P<hour>[01]?\d|2[0-3])\s*(?:[:：]\s*(?P<minute>[0-5]\d)"
+                   r"|[点點时時](?:\s*(?P<minute2>[0-5]?\d)分?|(?P<half_hour>半))?)"
+                   r"|(?<![一二三四五六七八九十])(?P<cn>十[一二]?|[一二三四五六七八九十])\s*[点點时時]"
+                   r"(?:\s*(?P<minute3>[0-5]?\d)分?|(?P<half_hour2>半))?)")
+_HOUR_WORDS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+               "十": 10, "十一": 11, "十二": 12}
+_AFTERNOON = ("下午", "晚上", "傍晚")
+
+
+def _clock_of(text: str) -> dt.time | None:
+    """15:00, 15点, 下午3:00, 下午三点半 → the time of day (None: no time written)."""
+    found = _TIME.search(text)
+    if found is None:
+        return None
+    hour_text = found.group("hour")
+    hour = int(hour_text) if hour_text else _HOUR_WORDS[found.group("cn")]
+    half = found.group("half")
+    if (half in _AFTERNOON and hour < 12) or (half == "中午" and hour < 6):
+        hour += 12
+    minute = int(found.group("minute") or found.group("minute2") or found.group("minute3") or (
+        30 if found.group("half_hour") or found.group("half_hour2") else 0))
+    return dt.time(hour % 24, minute)
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _WEEKLY = re.compile(r"(?:每周|每星期|每个星期|每礼拜|週|周)([一二三四五六日天])")
 _DAILY = re.compile(r"每(?:个)?(?:日|天|工作日)")
@@ -44,6 +66,9 @@ _MONTH_DAY = re.compile(r"每月\s*(\d{1,2})\s*[日号]")
 # not the continuation of the value above it.
 _SECTION = re.compile(r"^\s*(?:表\s*\d|沟通计划|任务跟踪|项目基本信息|RACI|责任矩阵)",
                       re.IGNORECASE)
+# A department named among a meeting's participants (法务部负责人 → 法务部).
+_DEPT_WORD = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:部|中心|办公室)"
+                        r"(?=负责人|对接人|专员|经理|[、,，/+和与及\s]|$)")
 # Participants written for every department taking part (三部门对接人, 各部门负责人).
 _EVERYONE = re.compile(r"[二三四五六七八九十两\d]+个?部门|各部门|全体|所有部门|全部|相关部门")
 
@@ -232,6 +257,7 @@ class PlanReader:
         for header, row in meeting_rows[:MAX_MEETINGS]:
             self._meeting(r, plan, header, row, today)
         self._check(r, plan)
+        r.errors = list(dict.fromkeys(r.errors))  # (a bad RACI column: once, not per task)
         return r
 
     def _meeting_header(self, cells: list[str]) -> dict[int, str] | None:
@@ -388,12 +414,7 @@ class PlanReader:
             return
         when = " ".join(p for p in (cell("date"), cell("time")) if p)
         text = unicodedata.normalize("NFKC", when)
-        found_time = _TIME.search(text)
-        moment = None
-        if found_time:
-            minute = found_time.group(2) or found_time.group(3) or (
-                "30" if found_time.group(0).endswith("半") else "0")
-            moment = dt.time(int(found_time.group(1)), int(minute))
+        moment = _clock_of(text)
         entry = CommRow(topic=topic, when=when, freq="once", time=moment,
                         participants=cell("participants"), way=cell("way"))
         where = f"沟通计划「{topic}」"
@@ -421,6 +442,9 @@ class PlanReader:
         entry.departments = [d.name for d in self.rules.directory.departments
                              if any(key(n) in key(entry.participants)
                                     for n in (d.name, *d.aliases))]
+        for named in _DEPT_WORD.findall(entry.participants):
+            if self.rules.directory.department(named) is None and not _EVERYONE.search(named):
+                r.errors.append(self._unknown_dept(f"{where}的参与部门", named))
         plan.meetings.append(entry)
 
     # -- the whole ---------------------------------------------------------------------------

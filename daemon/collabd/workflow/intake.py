@@ -395,7 +395,7 @@ def not_understood(event: Event, ctx: Context) -> Outcome:
     # A colleague also gets the blank project plan (it names the org directory's
     # departments: not for strangers).
     known = ctx.rules.directory.by_address(event.message.sender) is not None
-    return _answer_sender(event, ctx, out, "not_understood",
+    return answer_sender(event, ctx, out, "not_understood",
                           ctx.rules.forms.not_understood_per_day,
                           unreadable=event.unreadable, plan_attached=known,
                           attachments=[projects.plan_workbook(ctx)] if known else [])
@@ -411,11 +411,11 @@ def too_large(event: Event, ctx: Context) -> Outcome:
     size, limit = int(event.extra["size"]), int(event.extra["limit"])
     out = Outcome()
     out.inbound = {"kind": "oversize", "size": size, "limit": limit}
-    return _answer_sender(event, ctx, out, "oversize_notice", OVERSIZE_REPLIES_PER_DAY,
+    return answer_sender(event, ctx, out, "oversize_notice", OVERSIZE_REPLIES_PER_DAY,
                           size=_human_size(size), limit=_human_size(limit))
 
 
-def _answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
+def answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
                    per_day: int, **context: Any) -> Outcome:
     """Reply to the sender with `template`, at most `per_day` such replies a day each."""
     message = event.message
@@ -449,7 +449,7 @@ def unreadable(event: Event, ctx: Context) -> Outcome:
     if (event.replied_to or {}).get("purpose") in OWN_NOTICES:
         out.inbound["not_answered"] = "a reply to our own notice"
         return out
-    return _answer_sender(event, ctx, out, "unreadable_notice", UNREADABLE_REPLIES_PER_DAY,
+    return answer_sender(event, ctx, out, "unreadable_notice", UNREADABLE_REPLIES_PER_DAY,
                           reason=reason)
 
 

@@ -42,11 +42,16 @@ def handle_project(event: Event, ctx: Context) -> Outcome:
 
     reading = event.reading
     assert reading is not None and reading.plan is not None
+    if ctx.rules.directory.by_address(event.message.sender) is None:
+        # Nothing in the plan can fix this: they are told whom to ask, nothing else (the
+        # blank plan names the directory's departments: for colleagues only).
+        out = Outcome()
+        out.inbound = {"kind": "project_refused", "reason": "sender not in the directory"}
+        return intake.answer_sender(event, ctx, out, "project_refused",
+                                    ctx.rules.forms.not_understood_per_day,
+                                    secretary=ctx.person(ctx.rules.directory.secretary))
     if not reading.complete:
-        # The blank plan holds the org directory's departments: for colleagues only.
-        known = ctx.rules.directory.by_address(event.message.sender) is not None
-        return intake.form_incomplete(event, ctx,
-                                      attachments=[plan_workbook(ctx)] if known else [])
+        return intake.form_incomplete(event, ctx, attachments=[plan_workbook(ctx)])
     plan = reading.plan
     message = event.message
     out = Outcome()
@@ -418,6 +423,13 @@ def _editable_project(project_id: str | None, ctx: Context, out: Outcome) -> Pro
 _TASK_ID = re.compile(r"\bRW\s*-\s*(\d{4})\s*-\s*(\d{1,5})\b", re.IGNORECASE)
 
 
+def without_task_id(text: str) -> str:
+    """A report's text without the task number it starts with."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    found = _TASK_ID.match(text)
+    return text[found.end():].lstrip(" :：,，.。") if found else text
+
+
 def task_of_reply(project: Project, event: Event, ctx: Context, out: Outcome) -> Task | None:
     """The task of this project a reply on the project's thread is about: the one it
     names (RW-2026-0002), else the sender's only open task. A sender with several who
@@ -502,17 +514,30 @@ def plan_retro(project: Project, tasks: list[Task], ctx: Context, out: Outcome) 
 
 
 def _close(project: Project, ctx: Context, out: Outcome, *, why: str) -> None:
-    # The communication plan's meetings still ahead are called off (the series whole).
-    for meeting_id in project.get("meetings", []):
+    # The communication plan's meetings still ahead are called off (the series whole),
+    # and minutes no longer matter for its occurrences still waiting for them.
+    ids = list(project.get("meetings", []))
+    for meeting_id in list(ids):
+        found = out.get(meeting_id) or ctx.view.meeting(meeting_id)
+        if found is not None and found["kind"] == "meeting":
+            ids += found.get("occurrences", [])
+    for meeting_id in ids:
         stored = out.get(meeting_id) or ctx.view.meeting(meeting_id)
-        if (stored is None or stored["kind"] != "meeting"
-                or stored.get("meeting_kind") not in ("series", "plan")
-                or stored.get("status") != "scheduled"):
+        if stored is None or stored["kind"] != "meeting":
             continue
-        meeting = changed(stored)
-        meetings.cancel(meeting, ctx, out, by=ctx.identity.address,
-                        reason=f"项目 {project['id']} 已关闭")
-        out.put(meeting)
+        kind, status = stored.get("meeting_kind"), stored.get("status")
+        if kind in ("series", "plan") and status == "scheduled":
+            meeting = changed(stored)
+            meetings.cancel(meeting, ctx, out, by=ctx.identity.address,
+                            reason=f"项目 {project['id']} 已关闭")
+            out.put(meeting)
+        elif kind == "occurrence" and status in ("minutes_requested", "minutes_revision"):
+            meeting = changed(stored)
+            meeting["status"] = "closed"
+            meeting["closed"] = isoformat(ctx.now)
+            audit(meeting, ctx.now, "minutes no longer needed",
+                  reason=f"项目 {project['id']} 已关闭")
+            out.put(meeting)
     project["status"] = "closed"
     project["closed"] = isoformat(ctx.now)
     project["waiting_on"] = []

@@ -511,7 +511,8 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
     if not owner or not ctx.rules.directory.same_person(event.message.sender, owner):
         _comment(task, event, ctx, why=None)
         return
-    text = (event.new_text or "").strip()
+    # ("RW-2026-0001 已完成": the task named first, as the list of tasks asks)
+    text = projects.without_task_id(event.new_text or "")
     done = (intent is not None and (intent.kind == "delivered" or (
         intent.kind == "progress" and intent.percent == 100))) or text.startswith(
         ("已完成", "完成了", "已办结", "已处理完"))
