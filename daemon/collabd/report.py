@@ -393,6 +393,7 @@ AUDIT_LABELS = {
     "change review planned": "变更评审会已安排",
     "communication plan scheduled": "沟通计划已排入日历", "occurrence held": "一场会议已召开",
     "occurrence agenda sent": "本场议程已发出", "series ended": "系列会议已结束",
+    "consulted": "已征求咨询方意见",
     "receiver notified": "已通知接收方",
     "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
     "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",

@@ -253,6 +253,15 @@ def test_the_r_delivers_and_only_the_a_accepts(h: Harness) -> None:
         attachments=[("需求文档V1.docx", b"PK-not-really-a-docx")]))
     [ask] = [m for m in delivered if "请验收任务交付物" in str(m["Subject"])]
     assert str(ask["To"]) == "张伟 <zhang.wei@example.com>" and ask["Cc"] is None  # the A
+    # RACI: 财务部 is consulted (C): it sees the delivery and its comment reaches R and A.
+    [consult] = [m for m in delivered if "征求意见" in str(m["Subject"])]
+    assert str(consult["To"]) == "郑浩 <zheng.hao@example.com>"
+    assert [p.get_filename() for p in consult.iter_attachments()] == ["需求文档V1.docx"]
+    relayed = h.at("2026-12-14 10:30", reply_to(consult, sender="郑浩 <zheng.hao@example.com>",
+                                                text="预算口径请按含税计算。"))
+    [comment] = [m for m in relayed if "留言" in str(m["Subject"])]
+    assert "zhou.jie" in str(comment["To"]) and "zhang.wei" in str(comment["To"])
+    assert h.record("RW-2026-0002")["status"] == "delivered"  # a comment does not accept
     assert [p.get_filename() for p in ask.iter_attachments()] == ["需求文档V1.docx"]
     assert h.record("RW-2026-0002")["status"] == "delivered"
     # Someone else's 确认 on it does not accept; the A's 驳回 with a date sends it back.
@@ -267,11 +276,12 @@ def test_the_r_delivers_and_only_the_a_accepts(h: Harness) -> None:
     assert task["status"] == "open" and task["due_date"] == "2026-12-17"
     again = h.at("2026-12-16 10:00", reply_to(rework, sender="周杰 <zhou.jie@example.com>",
                                               text="已交付，补充了接口说明：https://wiki.example.com/api"))
-    [ask2] = [m for m in again if "第2次" in str(m["Subject"])]
+    [ask2] = [m for m in again if "请验收任务交付物（第2次）" in str(m["Subject"])]
     done = h.at("2026-12-16 11:00", reply_to(ask2, sender="张伟 <zhang.wei@example.com>",
                                              text="确认"))
     [accepted] = [m for m in done if "已验收通过" in str(m["Subject"])]
     assert "zhou.jie" in str(accepted["To"]) and "liu.yang" in str(accepted["Cc"])
+    assert "zheng.hao" in str(accepted["Cc"])  # the consulted department hears the outcome
     task = h.record("RW-2026-0002")
     assert task["status"] == "done" and task["actual_finish"] == "2026-12-16"
     assert task["waiting_on"] == []
@@ -571,3 +581,16 @@ def test_a_key_node_asks_its_r_for_a_stage_report_a_working_day_ahead(h: Harness
     task = h.record("RW-2026-0004")
     assert task["milestone_reports"][0]["decision"] == "rejected"
     assert task["status"] == "open"  # a stage report is not the delivery
+
+
+def test_a_project_task_behind_its_plan_by_more_than_ten_percent_is_a_risk(
+        h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [chen] = _told([m for m in sent if "您负责的项目任务" in str(m["Subject"])], "chen.chen")
+    # 客户需求收集 runs 12-02 to 12-08; on 12-04 the plan is near 40%, she reports 20%.
+    risky = h.at("2026-12-04 10:00", reply_to(chen, sender="陈晨 <chen.chen@example.com>",
+                                              text="进度 20%"))
+    risky += h.at("2026-12-04 11:00")
+    task = h.record("RW-2026-0001")
+    assert task["risk"] and "进度落后计划" in task["risk_reason"]
+    assert any("风险排查会：客户需求收集" in str(m["Subject"]) for m in risky)

@@ -334,6 +334,16 @@ def task_delivered(task: Task, event: Event, ctx: Context, out: Outcome) -> None
         deliverer=ctx.person_by_address(message.sender), due=due))
     audit(task, ctx.now, "acceptance requested", to=accountable["address"], round=number,
           due=task["acceptance_due"])
+    # RACI: the consulted (C) see the delivery and may comment (their reply reaches the R
+    # and the A); they do not accept it.
+    consulted = _raci_people(task, "C", ctx)
+    if consulted:
+        out.send(ctx.draft(
+            "task_consult", to=consulted, record=task["id"], purpose="task_consult",
+            attachments=forwarded, task=task, delivery=delivery,
+            deliverer=ctx.person_by_address(message.sender)))
+        audit(task, ctx.now, "consulted", to=[p["address"] for p in consulted],
+              round=number)
 
 
 def task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome,
@@ -387,10 +397,34 @@ def task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome,
     return None
 
 
+def consulted(task: Task, sender: str, ctx: Context) -> bool:
+    """Does the sender speak for a department the task's RACI consults (C) or informs (I)?"""
+    dept = ctx.rules.directory.department_of(sender)
+    letters = (task.get("raci") or {}).get(dept.name, "") if dept is not None else ""
+    return "C" in letters or "I" in letters
+
+
+def _raci_people(task: Task, letter: str, ctx: Context) -> list[PersonDict]:
+    """The liaisons of the departments with `letter` (C: consulted, I: informed) in the
+    task's RACI row, but not its R or A."""
+    found: list[PersonDict] = []
+    skip = {(task.get("owner") or {}).get("address"),
+            (task.get("accountable") or {}).get("address")}
+    for dept_name, letters in (task.get("raci") or {}).items():
+        if letter not in letters or "R" in letters or "A" in letters:
+            continue
+        dept = ctx.rules.directory.department(dept_name)
+        person = ctx.person(dept.liaison) if dept is not None else None
+        if person is not None and person["address"] not in skip:
+            found.append(person)
+    return found
+
+
 def _accepted(task: Task, ctx: Context, out: Outcome, *, by: PersonDict,
               signed: Signoff | None = None, note: str | None = None) -> None:
-    """Accepted: done, 实际完成 filled in, the R and the lead told; the last task of a
-    project accepted closes its work (feedback, 复盘)."""
+    """Accepted: done, 实际完成 filled in, the R and the lead told (and, by the RACI, the
+    consulted and informed departments); the last task of a project accepted closes its
+    work (feedback, 复盘)."""
     task["status"] = "done"
     task["closed"] = isoformat(ctx.now)
     task["actual_finish"] = ctx.now.astimezone(ctx.rules.calendar.tz).date().isoformat()
@@ -398,7 +432,8 @@ def _accepted(task: Task, ctx: Context, out: Outcome, *, by: PersonDict,
     task["waiting_on"] = []
     audit(task, ctx.now, "accepted (验收通过)", by=by["address"], note=note)
     out.send(ctx.draft("task_accepted", to=[task.get("owner")],
-                       cc=[task.get("requester"), by], record=task["id"],
+                       cc=[task.get("requester"), by, *_raci_people(task, "C", ctx),
+                           *_raci_people(task, "I", ctx)], record=task["id"],
                        purpose="acceptance_accepted", task=task, by=by, note=note or ""))
     project = _editable_project(task.get("project"), ctx, out)
     if project is not None and project.get("status") in OPEN_PROJECT:

@@ -510,6 +510,14 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
         return
     if not owner or not ctx.rules.directory.same_person(event.message.sender, owner):
         _comment(task, event, ctx, why=None)
+        if projects.consulted(task, event.message.sender, ctx) and (
+                event.new_text or "").strip():
+            # A consulted (C) or informed (I) department's comment reaches the R and A.
+            out.send(ctx.draft(
+                "comment_relay", to=[task.get("owner"), task.get("accountable")],
+                record=task["id"], purpose="comment_relay", request=task,
+                author=ctx.person_by_address(event.message.sender),
+                text=event.new_text or ""))
         return
     # ("RW-2026-0001 已完成": the task named first, as the list of tasks asks)
     text = projects.without_task_id(event.new_text or "")
