@@ -25,7 +25,7 @@ REQUIRED_TEMPLATES = (
     "memo_objection", "memo_signed", "task_acceptance_request", "task_accepted",
     "task_rejected", "project_which_task", "project_feedback", "project_closed",
     "archive_bundle", "series_agenda", "project_plan_changed", "milestone_confirm",
-    "milestone_answered", "project_refused", "task_consult",
+    "milestone_answered", "project_refused", "task_consult", "project_sync",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",

@@ -376,6 +376,7 @@ FIELD_LABELS = {
     "exdates": "跳过的日期", "moved": "顺延的日期", "occurrences_done": "已召开的场次",
     "agenda_sent": "已发议程的场次", "occurrences": "各场会议", "recurrence_id": "场次",
     "milestone_reports": "阶段性成果说明", "decision_at": "决定时间",
+    "sync_sent": "进度同步邮件",
 }
 AUDIT_LABELS = {
     "request received": "收到需求", "acknowledged": "已回执",
@@ -393,7 +394,7 @@ AUDIT_LABELS = {
     "change review planned": "变更评审会已安排",
     "communication plan scheduled": "沟通计划已排入日历", "occurrence held": "一场会议已召开",
     "occurrence agenda sent": "本场议程已发出", "series ended": "系列会议已结束",
-    "consulted": "已征求咨询方意见",
+    "consulted": "已征求咨询方意见", "progress asked": "已请各负责人回复进度",
     "receiver notified": "已通知接收方",
     "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
     "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",

@@ -594,3 +594,20 @@ def test_a_project_task_behind_its_plan_by_more_than_ten_percent_is_a_risk(
     task = h.record("RW-2026-0001")
     assert task["risk"] and "进度落后计划" in task["risk_reason"]
     assert any("风险排查会：客户需求收集" in str(m["Subject"]) for m in risky)
+
+
+def test_a_daily_sync_by_mail_asks_each_r_for_progress_once_a_day(h: Harness) -> None:
+    h.at("2026-12-01 10:05", _plan_mail())
+    assert not [m for m in h.at("2026-12-01 16:50") if "请回复今日进度" in str(m["Subject"])]
+    asked = [m for m in h.at("2026-12-01 17:00") if "请回复今日进度" in str(m["Subject"])]
+    assert sorted(str(m["To"]) for m in asked) == sorted([
+        LEAD, "陈晨 <chen.chen@example.com>", "周杰 <zhou.jie@example.com>",
+        "孙丽 <sun.li@example.com>", "郑浩 <zheng.hao@example.com>"])
+    zhou = next(m for m in asked if "zhou.jie" in str(m["To"]))
+    assert "RW-2026-0002 进度 60%" in body_text(zhou) and "RW-2026-0005" in body_text(zhou)
+    assert not [m for m in h.at("2026-12-01 17:30") if "请回复今日进度" in str(m["Subject"])]
+    h.at("2026-12-01 17:40", reply_to(zhou, sender="周杰 <zhou.jie@example.com>",
+                                      text="RW-2026-0002 进度 30%"))
+    assert h.record("RW-2026-0002")["progress"]["percent"] == 30
+    again = [m for m in h.at("2026-12-02 17:05") if "请回复今日进度" in str(m["Subject"])]
+    assert len(again) == 5  # the next working day, once more

@@ -339,6 +339,7 @@ class Project(_Record, total=False):
     source: str  # where the plan was read: body | html | attachment:<name>
     feedback_asked: str
     requests: list[str]  # requests filed with it as their 关联项目
+    sync_sent: dict[str, str]  # a mail row of the plan → the last progress ask it made
     feedback: dict[str, Any]  # the lead's 反馈 once the work is done
     retro: str  # the 复盘会
     retro_report: str  # its confirmed minutes: the 《协作复盘报告》

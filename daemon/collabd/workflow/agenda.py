@@ -51,6 +51,12 @@ def next_due(record: Record, ctx: Context, *, review: bool = True) -> dt.datetim
         return NOW
     status = record.get("status")
     moments: list[dt.datetime] = []
+    if record["kind"] == "project":
+        from collabd.workflow import projects
+
+        sync = projects.next_sync(record, ctx)
+        if sync is not None:
+            moments.append(sync)
     if record["kind"] == "meeting" and status == "scheduled" and (
             record.get("meeting_kind") == "series"):
         found = meetings.series_next_moment(record, ctx)

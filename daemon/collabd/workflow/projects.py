@@ -8,14 +8,26 @@ asked for progress like any task's owner, and falls behind its plan like one.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from typing import Any, cast
 
+from dateutil.rrule import rrulestr
+
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
 from collabd.inbound.plan import PlanTask
-from collabd.model import Attendee, Delivery, Meeting, Project, ProjectDepartment, Signoff, Task
+from collabd.model import (
+    Attendee,
+    CommPlanRow,
+    Delivery,
+    Meeting,
+    Project,
+    ProjectDepartment,
+    Signoff,
+    Task,
+)
 from collabd.outbound.compose import Attachment
 from collabd.outbound.plan_workbook import FILENAME, blank_plan
 from collabd.textnorm import key
@@ -822,3 +834,80 @@ def milestone_answer(task: Task, event: Event, ctx: Context, out: Outcome,
                        purpose="milestone_answered", task=task, by=by,
                        confirmed=decision == "confirmed", reason=intent.reason or ""))
     return None
+
+
+# -- the communication plan's rows held by mail: a progress ask to each R --------------------
+
+def _mail_rows(project: Project) -> list[tuple[int, CommPlanRow]]:
+    return [(i, row) for i, row in enumerate(project.get("comm_plan", []))
+            if "邮件" in row.get("way", "") and row.get("time")]
+
+
+def _sync_moments(row: CommPlanRow, ctx: Context) -> tuple[dt.datetime | None,
+                                                             dt.datetime | None]:
+    """(the latest moment of a mail row at or before now, the next one after now), on
+    working days only."""
+    calendar = ctx.rules.calendar
+    clock = dt.time.fromisoformat(str(row.get("time")))
+    rule = meetings.rule_of(row)
+    if rule is None:
+        day = dt.date.fromisoformat(str(row.get("date")))
+        moment = dt.datetime.combine(day, clock, tzinfo=calendar.tz)
+        return (moment, None) if moment <= ctx.now else (None, moment)
+    anchor = dt.datetime.combine(ctx.now.astimezone(calendar.tz).date()
+                                 - dt.timedelta(days=62), clock, tzinfo=calendar.tz)
+    series = rrulestr(rule, dtstart=anchor)
+    latest: dt.datetime | None = series.before(ctx.now, inc=True)
+    while latest is not None and not calendar.is_workday(latest.date()):
+        latest = series.before(latest)
+    upcoming: dt.datetime | None = series.after(ctx.now)
+    for _ in range(62):
+        if upcoming is None or calendar.is_workday(upcoming.date()):
+            break
+        upcoming = series.after(upcoming)
+    return latest, upcoming
+
+
+def next_sync(project: Project, ctx: Context) -> dt.datetime | None:
+    """When a mail row of the plan next asks for progress (for the agenda)."""
+    if project.get("status") not in OPEN_PROJECT:
+        return None
+    found: list[dt.datetime] = []
+    sent = project.get("sync_sent", {})
+    for index, row in _mail_rows(project):
+        latest, upcoming = _sync_moments(row, ctx)
+        if latest is not None and sent.get(str(index)) != isoformat(latest) and (
+                ctx.now - latest <= SYNC_LATE):
+            found.append(latest)
+        elif upcoming is not None:
+            found.append(upcoming)
+    return min(found) if found else None
+
+
+# A progress ask missed by more than this (the daemon was stopped) is not sent late:
+# the next one asks again.
+SYNC_LATE = dt.timedelta(hours=12)
+
+
+def on_tick(stored: Project, ctx: Context, out: Outcome) -> Project | None:
+    """A mail row of the communication plan (每日 17:00 进度同步，方式：邮件) due now: each
+    R with open tasks is asked for today's progress, answered by reply."""
+    if stored.get("status") not in OPEN_PROJECT:
+        return None
+    project: Project | None = None
+    for index, row in _mail_rows(stored):
+        latest, _ = _sync_moments(row, ctx)
+        if latest is None or stored.get("sync_sent", {}).get(str(index)) == isoformat(latest):
+            continue
+        if ctx.now - latest > SYNC_LATE:
+            continue
+        project = project or changed(stored)
+        project.setdefault("sync_sent", {})[str(index)] = isoformat(latest)
+        tasks = [t for t in _tasks(project, ctx) if t.get("status") == "open"]
+        for theirs in _by_owner(tasks).values():
+            out.send(ctx.draft("project_sync", to=[theirs[0].get("owner")],
+                               record=project["id"], purpose="project_sync",
+                               project=project, mine=theirs, row=row))
+        audit(project, ctx.now, "progress asked", topic=row.get("topic"),
+              to=sorted(_by_owner(tasks)))
+    return project

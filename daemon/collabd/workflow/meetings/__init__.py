@@ -59,7 +59,7 @@ from collabd.workflow.meetings.rsvp import _tell_organizer, on_calendar_reply
 from collabd.workflow.meetings.series import next_moment as series_next_moment
 from collabd.workflow.meetings.series import occurrences as series_occurrences
 from collabd.workflow.meetings.series import on_tick as series_tick
-from collabd.workflow.meetings.series import plan_series
+from collabd.workflow.meetings.series import plan_series, rule_of
 from collabd.workflow.meetings.shared import (
     attendee,
     clock_length,
@@ -119,6 +119,7 @@ __all__ = [
     "planned_percent",
     "reschedule",
     "review_needed",
+    "rule_of",
     "send_invite",
     "series_next_moment",
     "series_occurrences",
