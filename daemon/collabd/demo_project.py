@@ -14,6 +14,7 @@ from collabd.demo import LIU, SUN, TZ, ZHAO, ZHENG, Run, Step, new_mail, person,
 CHEN = person("陈晨", "chen.chen@example.com")
 ZHANG = person("张伟", "zhang.wei@example.com")   # 市场部 head
 WU = person("吴敏", "wu.min@example.com")          # 财务部 head
+WANG = person("王建国", "wang.jianguo@example.com")  # 协作小组组长
 
 PLAN_FIELDS = {
     "项目名称": "春节促销活动上线",
@@ -74,9 +75,9 @@ def project_steps() -> list[Step]:
         Step("2026-12-28 09:10", "刘洋（市场部）", "发来填好的《跨部门协作沟通计划与跟踪表》",
              lambda r: [new_mail(LIU, "项目计划：春节促销活动上线", "李静您好，计划见附件。\n刘洋",
                                  attachments=[("春节促销-计划.xlsx", plan_workbook(r))])]),
-        Step("2026-12-30 10:00", "陈晨（市场部）", "回复任务清单：进度 80%",
+        Step("2026-12-30 10:00", "陈晨（市场部）", "回复任务清单：进度 90%",
              lambda r: [reply_to(r.find("您负责的项目任务", "chen.chen"), sender=CHEN,
-                                 text="进度 80%，活动规则已定，商品清单在整理。")]),
+                                 text="进度 90%，活动规则已定，商品清单在整理。")]),
         Step("2026-12-30 11:00", "刘洋", "回复启动会纪要",
              lambda r: [reply_to(r.find("提交会议纪要：项目启动会"), sender=LIU,
                                  text="启动会纪要：各部门确认分工、时间节点与沟通机制，无异议。")]),
@@ -87,9 +88,17 @@ def project_steps() -> list[Step]:
                         for a, p in (("zhang.wei", ZHANG), ("zhao.qiang", ZHAO))]),
         Step("2026-12-31 11:30", "吴敏（财务部负责人）", "回复提醒邮件“确认”签署备忘录",
              lambda r: [reply_to(r.latest("签署协作备忘录"), sender=WU, text="确认")]),
+        Step("2026-12-31 11:40", "刘洋", "回复专项推进会（验收前）纪要，含决议",
+             lambda r: [reply_to(r.find("提交会议纪要：专项推进会"), sender=LIU, text=(
+                 "专项推进会纪要：活动页1月6日前完成验收。\n"
+                 "待办：准备上线检查清单 负责人：孙丽 截止：2027-01-06"))]),
+        Step("2026-12-31 11:50", "全体参会人", "确认推进会纪要",
+             lambda r: _confirm_all(r, "请确认会议纪要：专项推进会")),
         Step("2026-12-31 13:30", "陈晨", "交付活动方案",
              lambda r: [reply_to(r.find("您负责的项目任务", "chen.chen"), sender=CHEN,
                                  text="已交付：https://docs.example.com/spring-plan")]),
+        Step("2026-12-31 13:45", "王建国（协作小组组长）", "回复“确认”签署决议",
+             lambda r: [reply_to(r.find("请签署决议"), sender=WANG, text="确认")]),
         Step("2026-12-31 15:00", "刘洋（活动方案的审批方 A）", "验收：确认",
              lambda r: [reply_to(r.find("请验收任务交付物", "liu.yang"), sender=LIU,
                                  text="确认")]),
@@ -99,6 +108,9 @@ def project_steps() -> list[Step]:
         Step("2027-01-05 11:00", "张伟（活动页的审批方 A）", "驳回：缺少优惠券入口",
              lambda r: [reply_to(r.find("请验收任务交付物（第1次）：活动页开发"), sender=ZHANG,
                                  text="驳回：缺少优惠券入口，1月6日前补上。")]),
+        Step("2027-01-06 09:30", "孙丽", "回复推进会待办：已完成",
+             lambda r: [reply_to(r.find("新的待办事项：准备上线检查清单"), sender=SUN,
+                                 text="已完成，上线检查清单已发各部门。")]),
         Step("2027-01-06 10:00", "孙丽", "整改后再次交付",
              lambda r: [reply_to(r.find("未通过验收"), sender=SUN,
                                  text="已交付，已加优惠券入口：https://www.example.com/spring?v=2")]),

@@ -395,6 +395,8 @@ AUDIT_LABELS = {
     "communication plan scheduled": "沟通计划已排入日历", "occurrence held": "一场会议已召开",
     "occurrence agenda sent": "本场议程已发出", "series ended": "系列会议已结束",
     "consulted": "已征求咨询方意见", "progress asked": "已请各负责人回复进度",
+    "resolution sent to sign": "决议已发组长签署", "resolution signed": "决议已由组长签署",
+    "resolution not signed": "决议未获组长签署",
     "receiver notified": "已通知接收方",
     "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
     "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",

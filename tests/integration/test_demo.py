@@ -61,6 +61,8 @@ def test_demo_of_a_project_runs_from_plan_to_archive(tmp_path: Path) -> None:
         "请签署《跨部门协作备忘录》",            # each head asked alone
         "提醒：请于2026年12月31日（周四）14:00前签署协作备忘录",  # the late one reminded
         "《跨部门协作备忘录》已由各部门负责人签署",
+        "会议邀请：专项推进会（验收前）",          # the push meeting at a key node …
+        "决议已由组长签署",                      # … its 决议 signed by the leader
         "请验收任务交付物（第2次）：活动页开发",  # rejected by its A, delivered again
         "全部任务已验收，请反馈使用效果",
         "会议邀请：项目复盘会",

@@ -427,7 +427,8 @@ def test_the_communication_plan_runs_itself_as_calendar_series(h: Harness) -> No
                if "会议邀请" in str(m["Subject"])}
     # 每周五 15:00 风险排查会 is one series; 2026-12-07 需求评审会 one meeting; the daily
     # 进度同步 by 邮件 is no meeting at all.
-    assert sorted(invites) == ["需求评审会", "项目启动会", "风险排查会"]
+    assert sorted(invites) == ["专项推进会（中期）", "专项推进会（验收前）", "需求评审会",
+                               "项目启动会", "风险排查会"]
     weekly = invites["风险排查会"]
     for head in ("zhang.wei", "zhao.qiang", "wu.min"):  # 三部门负责人
         assert head in str(weekly["To"])
@@ -611,3 +612,32 @@ def test_a_daily_sync_by_mail_asks_each_r_for_progress_once_a_day(h: Harness) ->
     assert h.record("RW-2026-0002")["progress"]["percent"] == 30
     again = [m for m in h.at("2026-12-02 17:05") if "请回复今日进度" in str(m["Subject"])]
     assert len(again) == 5  # the next working day, once more
+
+
+def test_a_push_meeting_at_a_key_node_has_its_resolution_signed_by_the_leader(
+        h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    titles = [str(m["Subject"]) for m in sent if "专项推进会" in str(m["Subject"])]
+    assert len(titles) == 2  # 中期 and 验收前 (the 启动 node is the 启动会)
+    meeting = next(r for r in h.daemon.store.values("records")
+                   if r.get("meeting_kind") == "push" and "中期" in r["title"])
+    assert meeting["organizer"]["name"] == "刘洋"  # the lead department chairs
+    assert meeting["start"][:10] == "2026-12-28"  # the middle of 12-02 … 01-22 (a Monday)
+    end = dt.datetime.fromisoformat(meeting["end"])
+    [ask] = [m for m in h.at(end.strftime("%Y-%m-%d %H:%M"))
+             if "提交会议纪要：专项推进会（中期）" in str(m["Subject"])]
+    later = (end + dt.timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M")
+    last: list = []  # type: ignore[type-arg]
+    for confirm in h.at(later, reply_to(ask, sender=LEAD, text=(
+            "专项推进会纪要：测试提前一周介入。\n"
+            "待办：测试用例评审 负责人：周杰 截止：2027-01-05"))):
+        last += h.at(later, reply_to(confirm, sender=str(confirm["To"]), text="确认"))
+    [sign] = [m for m in last if "请签署决议" in str(m["Subject"])]
+    assert str(sign["To"]) == "王建国 <wang.jianguo@example.com>" and sign["Cc"] is None
+    assert "测试提前一周介入" in body_text(sign)
+    # Someone else's 确认 does not sign it; the leader's does, and everyone is told.
+    h.at(later, reply_to(sign, sender="李静 <li.jing@example.com>", text="确认"))
+    assert "resolution signed" not in h.whats(meeting["id"])
+    told = h.at(later, reply_to(sign, sender="王建国 <wang.jianguo@example.com>", text="确认"))
+    [signed] = [m for m in told if "决议已由组长签署" in str(m["Subject"])]
+    assert "zhao.qiang" in str(signed["To"])

@@ -376,12 +376,29 @@ class SeriesMeetings(Strict):
     place: Place = Place()
 
 
+class PushMeetings(Strict):
+    """专项推进会 at a project's key nodes (guide 003): chaired by the lead department,
+    its 决议 signed by the 组长. The 启动 node is the 启动会."""
+
+    nodes: list[Literal["middle", "before_acceptance"]] = Field(
+        default_factory=lambda: list(_PUSH_NODES))
+    before_acceptance: DurationField = parse_duration("3 workdays")
+    length: DurationField = parse_duration("60m")
+    extra_attendees: list[str] = Field(default_factory=lambda: ["secretary"])
+    place: Place = Place()
+
+
+_PUSH_NODES: tuple[Literal["middle", "before_acceptance"], ...] = (
+    "middle", "before_acceptance")
+
+
 class MeetingsFile(Strict):
     review: ReviewMeetings = ReviewMeetings()
     risk: RiskMeetings = RiskMeetings()
     kickoff: KickoffMeetings = KickoffMeetings()
     retro: RetroMeetings = RetroMeetings()
     series: SeriesMeetings = SeriesMeetings()
+    push: PushMeetings = PushMeetings()
     reminder_before: DurationField = parse_duration("15m")
     slot_step: DurationField = parse_duration("30m")
     rooms: list[Room] = Field(default_factory=list)
@@ -394,7 +411,7 @@ class MeetingsFile(Strict):
             raise ValueError(f"rooms: {', '.join(twice)} listed twice")
         for kind, place in (("review", self.review.place), ("risk", self.risk.place),
                             ("kickoff", self.kickoff.place), ("retro", self.retro.place),
-                            ("series", self.series.place)):
+                            ("series", self.series.place), ("push", self.push.place)):
             unknown = [n for n in place.rooms if n not in names]
             if unknown:
                 raise ValueError(f"{kind}.place.rooms: {', '.join(unknown)} not in rooms "

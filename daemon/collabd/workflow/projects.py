@@ -88,6 +88,7 @@ def handle_project(event: Event, ctx: Context) -> Outcome:
     project["tasks"] = [t["id"] for t in tasks]
     kickoff = plan_kickoff(project, tasks, ctx, out)
     series = meetings.plan_series(project, ctx, out)
+    series += plan_push(project, tasks, ctx, out)
     secretary = ctx.person(ctx.rules.directory.secretary)
     common: dict[str, Any] = {"project": project, "tasks": tasks, "kickoff": kickoff,
                               "series": series, "notes": reading.notes}
@@ -180,6 +181,9 @@ def meeting_signed(meeting: Meeting, ctx: Context, out: Outcome) -> None:
     if stored is None:
         return
     kind = meeting.get("meeting_kind")
+    if kind == "push":
+        ask_resolution(meeting, ctx, out)
+        return
     if (kind == "kickoff" and stored.get("status") == "kickoff") or (
             kind == "change_review" and stored.get("status") == "change_review"):
         project = changed(stored)
@@ -568,17 +572,21 @@ def _close(project: Project, ctx: Context, out: Outcome, *, why: str) -> None:
         found = out.get(meeting_id) or ctx.view.meeting(meeting_id)
         if found is not None and found["kind"] == "meeting":
             ids += found.get("occurrences", [])
+    tasks = set(project.get("tasks", []))
+    ids += [m["id"] for m in ctx.view.open_records("meeting")  # its tasks' risk meetings
+            if m.get("meeting_kind") == "risk" and tasks & set(m.get("risk_items", []))]
     for meeting_id in ids:
         stored = out.get(meeting_id) or ctx.view.meeting(meeting_id)
         if stored is None or stored["kind"] != "meeting":
             continue
         kind, status = stored.get("meeting_kind"), stored.get("status")
-        if kind in ("series", "plan") and status == "scheduled":
+        if kind in ("series", "plan", "push") and status == "scheduled":
             meeting = changed(stored)
             meetings.cancel(meeting, ctx, out, by=ctx.identity.address,
                             reason=f"项目 {project['id']} 已关闭")
             out.put(meeting)
-        elif kind == "occurrence" and status in ("minutes_requested", "minutes_revision"):
+        elif kind in ("occurrence", "push", "risk") and status in ("minutes_requested",
+                                                                    "minutes_revision"):
             meeting = changed(stored)
             meeting["status"] = "closed"
             meeting["closed"] = isoformat(ctx.now)
@@ -911,3 +919,93 @@ def on_tick(stored: Project, ctx: Context, out: Outcome) -> Project | None:
         audit(project, ctx.now, "progress asked", topic=row.get("topic"),
               to=sorted(_by_owner(tasks)))
     return project
+
+
+# -- 专项推进会 at the key nodes: the 决议 signed by the 组长 ------------------------------
+
+def plan_push(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -> list[Meeting]:
+    """The 专项推进会 at the key nodes the rules name (the middle of the project, a few
+    working days before its last day), chaired by the lead department (guide 003)."""
+    rules = ctx.rules.meetings.push
+    calendar = ctx.rules.calendar
+    start, finish = project.get("start"), project.get("finish")
+    if not start or not finish:
+        return []
+    first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(finish)
+    days: dict[str, dt.date] = {}
+    if "middle" in rules.nodes:
+        days["中期"] = first + (last - first) / 2
+    if "before_acceptance" in rules.nodes:
+        days["验收前"] = calendar.subtract(dt.datetime.combine(
+            last, calendar.end, tzinfo=calendar.tz), rules.before_acceptance).date()
+        if days.get("中期", last) >= days["验收前"]:
+            days.pop("中期", None)  # (a short project: one push, before acceptance)
+    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
+    for entry in project.get("departments", []):
+        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
+        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
+    people += meetings._extra(ctx, rules.extra_attendees)
+    attendees = meetings.dedupe(people)
+    length = meetings.clock_length(ctx, rules.length)
+    made: list[Meeting] = []
+    taken: set[dt.date] = set()
+    for node, day in days.items():
+        earliest = calendar.next_working_moment(dt.datetime.combine(
+            day, calendar.start, tzinfo=calendar.tz))
+        if earliest <= calendar.add(ctx.now, ctx.rules.meetings.kickoff.notice) or (
+                earliest.date() in taken):
+            continue  # (a short project: its key nodes are the 启动会 and 验收)
+        taken.add(earliest.date())
+        when, room = meetings.book(ctx, rules.place, attendees, earliest, length,
+                                   out.meetings())
+        meeting = meetings.new_meeting(
+            ctx, out, kind="push", title=f"专项推进会（{node}）：{project.get('title', '')}",
+            start=when, length=length, place=rules.place, room=room,
+            organizer=project.get("lead") or project.get("submitted_by"),
+            attendees=attendees, parent=project["id"],
+            agenda=ctx.templates.render_text("agenda_push", project=project, tasks=tasks,
+                                             node=node, attendees=attendees))
+        audit(meeting, ctx.now, "planned", reason=f"关键节点：{node}", parent=project["id"])
+        meetings.send_invite(meeting, ctx, out)
+        out.put(meeting)
+        project.setdefault("meetings", []).append(meeting["id"])
+        made.append(meeting)
+    return made
+
+
+def ask_resolution(meeting: Meeting, ctx: Context, out: Outcome) -> None:
+    """The 推进会's minutes confirmed: its 决议 goes to the 组长 alone to sign."""
+    leader = ctx.person(ctx.rules.directory.leader)
+    if leader is None:
+        return
+    rounds = (meeting.get("minutes") or {}).get("rounds") or []
+    text = rounds[-1].get("text", "") if rounds else ""
+    signoff.ask(meeting, "resolution", 1, leader["address"])
+    out.send(ctx.draft(
+        "resolution_sign", to=[leader], record=meeting["id"], purpose="resolution_sign",
+        asks=leader["address"], meta={"signoff": "resolution", "round": 1},
+        meeting=meeting, text=text, person=leader))
+    audit(meeting, ctx.now, "resolution sent to sign", to=leader["address"])
+
+
+def resolution_answer(meeting: Meeting, event: Event, ctx: Context, out: Outcome,
+                      auth: signoff.Authority) -> str | None:
+    """The 组长 signs the 决议 (确认), or sends it back with what to change."""
+    intent = event.intent
+    assert intent is not None
+    person = auth.asked or event.message.sender
+    if signoff.still_pending(meeting, "resolution", auth.round, person) is None:
+        return "这份决议已经答复过"
+    decision = "confirmed" if intent.kind == "confirm" else "rejected"
+    signoff.record_signoff(meeting, ctx, event, auth, decision,
+                           intent.reason if decision == "rejected" else None)
+    signoff.answered(meeting, "resolution", auth.round, person)
+    audit(meeting, ctx.now, "resolution signed" if decision == "confirmed"
+          else "resolution not signed", by=person, reason=intent.reason)
+    leader = ctx.person_by_address(person)
+    to = ([meeting.get("organizer"), *meeting.get("attendees", [])] if decision == "confirmed"
+          else [meeting.get("organizer")])
+    out.send(ctx.draft("resolution_answered", to=to, record=meeting["id"],
+                       purpose="resolution_answered", meeting=meeting, leader=leader,
+                       confirmed=decision == "confirmed", reason=intent.reason or ""))
+    return None

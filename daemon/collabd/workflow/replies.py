@@ -455,13 +455,15 @@ def _on_meeting(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> N
     kind = intent.kind if intent else "comment"
     sender = event.message.sender
     asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
-    if asked_kind == "minutes":
+    if asked_kind in ("minutes", "resolution"):
         auth = signoff.authority(event, ctx)
         if kind in ("confirm", "reject"):
             if not auth.ok:
                 _not_counted(meeting, event, ctx, out, auth)
                 return
-            refused = meetings.on_minutes_signoff(meeting, event, ctx, out, auth)
+            answer = (meetings.on_minutes_signoff if asked_kind == "minutes"
+                      else projects.resolution_answer)
+            refused = answer(meeting, event, ctx, out, auth)
             if refused is not None:
                 _changed_mind(meeting, event, ctx, out, auth.asked or sender, refused)
             return

@@ -125,7 +125,7 @@ def _keep_a_room(meeting: Meeting, ctx: Context, out: Outcome, start: dt.datetim
         return
     rules = ctx.rules.meetings
     place = {"risk": rules.risk.place, "kickoff": rules.kickoff.place,
-             "retro": rules.retro.place}.get(
+             "retro": rules.retro.place, "push": rules.push.place}.get(
         meeting.get("meeting_kind", ""), rules.review.place)
     fitting = rooms.candidates(ctx, place, len(meeting.get("attendees", [])))
     fitting.sort(key=lambda r: r.name != held)

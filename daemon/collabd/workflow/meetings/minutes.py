@@ -214,7 +214,7 @@ def _signed_off(meeting: Meeting, ctx: Context, out: Outcome, current: MinutesRo
     meeting["minutes"]["signed_off"] = isoformat(ctx.now)
     audit(meeting, ctx.now, "minutes signed off", round=current["round"])
     tasks = _create_tasks(meeting, ctx, out, current.get("action_items", []))
-    if meeting.get("meeting_kind") in ("kickoff", "retro", "change_review"):
+    if meeting.get("meeting_kind") in ("kickoff", "retro", "change_review", "push"):
         from collabd.workflow import projects  # (projects builds on meetings)
 
         projects.meeting_signed(meeting, ctx, out)
