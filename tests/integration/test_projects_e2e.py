@@ -641,3 +641,18 @@ def test_a_push_meeting_at_a_key_node_has_its_resolution_signed_by_the_leader(
     told = h.at(later, reply_to(sign, sender="王建国 <wang.jianguo@example.com>", text="确认"))
     [signed] = [m for m in told if "决议已由组长签署" in str(m["Subject"])]
     assert "zhao.qiang" in str(signed["To"])
+
+
+def test_a_tasks_plan_counts_working_time_not_the_weekend(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [chen] = _told([m for m in sent if "您负责的项目任务" in str(m["Subject"])], "chen.chen")
+    # 客户需求收集: Wed 12-02 to Tue 12-08, five working days. On Monday morning three
+    # of them have passed: 60% planned (by the wall clock, 78%). 55% is within 10%.
+    h.at("2026-12-07 09:00", reply_to(chen, sender="陈晨 <chen.chen@example.com>",
+                                      text="进度 55%"))
+    h.at("2026-12-07 10:30")
+    assert not h.record("RW-2026-0001").get("risk")
+    # By 11:30, 25 of its 37.5 working hours have passed: 67% planned, it is behind.
+    h.at("2026-12-07 11:30")
+    task = h.record("RW-2026-0001")
+    assert task.get("risk") and "计划 67%" in task["risk_reason"]  # 25 of 37.5 hours

@@ -129,6 +129,19 @@ class WorkCalendar:
         hours = amount * self.workday_hours if duration.unit == "workdays" else amount
         return self._add_working_seconds(moment, hours * 3600)
 
+    def working_seconds(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Working time between two moments, in seconds (0 when `end` is not after it)."""
+        total = 0.0
+        for begin, finish in self._intervals_from(start):
+            if begin >= end:
+                break
+            total += (min(finish, end) - begin).total_seconds()
+        return total
+
+    def add_working_seconds(self, moment: dt.datetime, seconds: float) -> dt.datetime:
+        """The moment `seconds` of working time after `moment`."""
+        return self._add_working_seconds(moment, seconds)
+
     def _add_working_seconds(self, moment: dt.datetime, seconds: float) -> dt.datetime:
         remaining = seconds
         for begin, finish in self._intervals_from(moment):

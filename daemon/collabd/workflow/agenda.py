@@ -90,12 +90,12 @@ def _falls_behind(record: Request | Task, ctx: Context) -> dt.datetime | None:
     if progress is None or span is None:
         return None
     deviation = ctx.rules.meetings.risk.deviation
-    start, total = span
+    total = span.total(ctx.rules.calendar)
     if total <= 0:
         return NOW if 100 - progress > deviation else None
     if progress + deviation >= 100:
         return None  # the plan never passes 100%
-    return start + dt.timedelta(seconds=total * (progress + deviation) / 100)
+    return span.moment(total * (progress + deviation) / 100, ctx.rules.calendar)
 
 
 class Agenda:

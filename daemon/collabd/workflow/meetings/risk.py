@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from collabd.clock import isoformat
 from collabd.model import Attendee, Meeting, Request, Task
+from collabd.policy.calendar import WorkCalendar
 from collabd.workflow import rooms
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.meetings.create import _attendee, _dedupe, _extra, _new_meeting, _send_invite
@@ -88,10 +90,38 @@ def _risk_row(item: RiskItem, ctx: Context) -> dict[str, Any]:
     }
 
 
-def plan_span(item: RiskItem, ctx: Context) -> tuple[dt.datetime, float] | None:
+@dataclass(frozen=True)
+class PlanSpan:
+    """The time a piece of work is planned to take: from its start to the close of
+    business of its due date. A project's task (with 计划开始) counts working time
+    only, as guide 002's 进度跟踪表 counts working days; a request, wall time from its
+    response."""
+
+    start: dt.datetime
+    end: dt.datetime
+    working: bool
+
+    def total(self, calendar: WorkCalendar) -> float:
+        if self.working:
+            return calendar.working_seconds(self.start, self.end)
+        return (self.end - self.start).total_seconds()
+
+    def elapsed(self, now: dt.datetime, calendar: WorkCalendar) -> float:
+        if self.working:
+            return calendar.working_seconds(self.start, min(now, self.end))
+        return (now - self.start).total_seconds()
+
+    def moment(self, seconds: float, calendar: WorkCalendar) -> dt.datetime:
+        """When `seconds` of the planned time have passed."""
+        if self.working:
+            return calendar.add_working_seconds(self.start, seconds)
+        return self.start + dt.timedelta(seconds=seconds)
+
+
+def plan_span(item: RiskItem, ctx: Context) -> PlanSpan | None:
     """When the planned work started (a plan's 计划开始, else the response, else the
-    request) and how many seconds it has until close of business of its due date; None
-    without a due date."""
+    request) and when it is due (close of business of its due date); None without a
+    due date."""
     due = item.get("due_date")
     if not due:
         return None
@@ -107,7 +137,7 @@ def plan_span(item: RiskItem, ctx: Context) -> tuple[dt.datetime, float] | None:
     intervals = ctx.rules.calendar.intervals(day)
     end = intervals[-1][1] if intervals else dt.datetime.combine(
         day, ctx.rules.calendar.end, tzinfo=ctx.rules.calendar.tz)
-    return start, (end - start).total_seconds()
+    return PlanSpan(start, end, working=bool(planned))
 
 
 def planned_percent(item: RiskItem, now: dt.datetime, ctx: Context) -> int | None:
@@ -115,10 +145,11 @@ def planned_percent(item: RiskItem, now: dt.datetime, ctx: Context) -> int | Non
     span = plan_span(item, ctx)
     if span is None:
         return None
-    start, total = span
+    calendar = ctx.rules.calendar
+    total = span.total(calendar)
     if total <= 0:
         return 100
-    return max(0, min(100, round((now - start).total_seconds() / total * 100)))
+    return max(0, min(100, round(span.elapsed(now, calendar) / total * 100)))
 
 
 def mark_risk(record: RiskItem, ctx: Context, out: Outcome, *, reason: str) -> None:
