@@ -656,3 +656,30 @@ def test_a_tasks_plan_counts_working_time_not_the_weekend(h: Harness) -> None:
     h.at("2026-12-07 11:30")
     task = h.record("RW-2026-0001")
     assert task.get("risk") and "计划 67%" in task["risk_reason"]  # 25 of 37.5 hours
+
+
+def test_the_organizer_calls_off_or_moves_one_occurrence_of_a_series(h: Harness) -> None:
+    import vobject
+
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [weekly] = [m for m in sent if "会议邀请：风险排查会" in str(m["Subject"])]
+    secretary = "李静 <li.jing@example.com>"
+    # One occurrence off: a CANCEL with its RECURRENCE-ID, and no agenda that Friday.
+    off = h.at("2026-12-02 10:00", reply_to(weekly, sender=secretary, text="取消：12月11日"))
+    [cancel] = [m for m in off if "会议取消" in str(m["Subject"])]
+    event = vobject.readOne(calendar_part(cancel).decode()).vevent
+    assert event.recurrence_id.value.replace(tzinfo=None) == dt.datetime(2026, 12, 11, 15, 0)
+    assert "METHOD:CANCEL" in calendar_part(cancel).decode()
+    assert not [m for m in h.at("2026-12-11 14:00") if "本次议程" in str(m["Subject"])]
+    # One occurrence moved: the series again, with that occurrence overridden.
+    moved = h.at("2026-12-14 10:00", reply_to(weekly, sender=secretary,
+                                              text="改期：12月18日 改到 12月17日 10:00"))
+    [update] = [m for m in moved if "会议时间更新：风险排查会" in str(m["Subject"])]
+    calendar = vobject.readOne(calendar_part(update).decode())
+    overrides = {e.recurrence_id.value.replace(tzinfo=None): e.dtstart.value.replace(tzinfo=None)
+                 for e in calendar.vevent_list if hasattr(e, "recurrence_id")}
+    assert overrides[dt.datetime(2026, 12, 18, 15, 0)] == dt.datetime(2026, 12, 17, 10, 0)
+    assert any("本次议程" in str(m["Subject"]) for m in h.at("2026-12-17 08:30"))
+    # A date with no occurrence is not guessed: the organizer is told.
+    told = h.at("2026-12-17 11:30", reply_to(weekly, sender=secretary, text="取消：12月22日"))
+    assert any("未能执行" in str(m["Subject"]) for m in told)

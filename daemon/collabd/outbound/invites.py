@@ -134,6 +134,20 @@ def cancel_ics(meeting: Meeting, *, organizer: tuple[str, str], stamp: dt.dateti
                                                cancelled=True), tz)
 
 
+def cancel_occurrence_ics(meeting: Meeting, original: dt.datetime, actual: dt.datetime, *,
+                          organizer: tuple[str, str], stamp: dt.datetime,
+                          tz: ZoneInfo) -> bytes:
+    """One occurrence of a series called off: its RECURRENCE-ID, cancelled."""
+    event = new_vevent(meeting, organizer=organizer, stamp=stamp, reminder=dt.timedelta(0),
+                       tz=tz, cancelled=True)
+    length = dt.datetime.fromisoformat(meeting["end"]) - dt.datetime.fromisoformat(
+        meeting["start"])
+    event["DTSTART"] = icalendar.vDDDTypes(actual.astimezone(tz))
+    event["DTEND"] = icalendar.vDDDTypes(actual.astimezone(tz) + length)
+    event.add("recurrence-id", original.astimezone(tz))
+    return calendar_bytes("CANCEL", event, tz)
+
+
 _ANSWER_WORDS = {"ACCEPTED": "已接受", "DECLINED": "已拒绝", "TENTATIVE": "暂定"}
 
 

@@ -31,11 +31,10 @@ def organizer_command(meeting: Meeting, event: Event, ctx: Context, out: Outcome
     first = text.splitlines()[0] if text else ""
     by = event.message.sender
     found = _RESCHEDULE.match(first)
-    if found and meeting.get("meeting_kind") == "series":
-        # A series moves as a whole only through its plan (a changed 沟通计划).
-        audit(meeting, ctx.now, "command not understood", by=by, text=first,
-              reason="系列会议不能整体改期：请在项目的沟通计划中修改后重新发送计划")
-        return True
+    if meeting.get("meeting_kind") == "series" and (found or _CANCEL.match(first)):
+        from collabd.workflow.meetings.series import occurrence_command
+
+        return occurrence_command(meeting, first, ctx, out, by=by)
     if found:
         today = ctx.now.astimezone(ctx.rules.calendar.tz).date()
         day, problem = parse_date(found.group("when"), today)

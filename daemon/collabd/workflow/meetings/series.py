@@ -269,3 +269,76 @@ def _held(series: Meeting, original: dt.datetime, actual: dt.datetime,
     series.setdefault("occurrences_done", []).append(isoformat(original))
     series.setdefault("occurrences", []).append(occurrence_id)
     audit(series, ctx.now, "occurrence held", occurrence=occurrence_id, start=isoformat(actual))
+
+
+# -- the organizer changes one occurrence -------------------------------------------------------
+
+def _occurrence_on(meeting: Meeting, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+    for original, actual in occurrences(meeting):
+        if actual.date() == day or original.date() == day:
+            return original, actual
+    return None
+
+
+def occurrence_command(meeting: Meeting, line: str, ctx: Context, out: Outcome, *,
+                       by: str) -> bool:
+    """`取消：1月8日` calls off one occurrence (`取消会议` alone, the whole series);
+    `改期：1月8日 改到 1月11日 15:00` moves one. A series is not moved whole (its plan is
+    changed instead). What cannot be done is recorded and the organizer told."""
+    from collabd.inbound.values import date_spans, parse_date
+    from collabd.outbound.compose import CalendarPart
+    from collabd.outbound.invites import cancel_occurrence_ics
+    from collabd.workflow.meetings.commands import _CANCEL, _TIME
+    from collabd.workflow.meetings.create import cancel
+
+    calendar = ctx.rules.calendar
+    today = ctx.now.astimezone(calendar.tz).date()
+    dates: list[dt.date] = []
+    for span in date_spans(line):
+        day, _ = parse_date(span.group(0), today)
+        if day is not None:
+            dates.append(day)
+    cancelling = _CANCEL.match(line) is not None
+    if cancelling and not dates:
+        cancel(meeting, ctx, out, by=by, reason="系列会议取消")
+        return True
+
+    def refuse(reason: str) -> bool:
+        audit(meeting, ctx.now, "command not understood", by=by, text=line, reason=reason)
+        out.send(ctx.draft("command_refused", to=[meeting.get("organizer")],
+                           record=meeting["id"], purpose="command_refused",
+                           meeting=meeting, command=line, reason=reason))
+        return True
+
+    found = _occurrence_on(meeting, dates[0]) if dates else None
+    if found is None:
+        return refuse("没有找到这一场：请写明要调整的那一场的日期，如“取消：1月8日”或"
+                      "“改期：1月8日 改到 1月11日 15:00”（整个系列请在项目计划中修改）")
+    original, actual = found
+    key = isoformat(original)
+    if actual <= ctx.now:
+        return refuse(f"{actual.month}月{actual.day}日这一场已经过去")
+    if cancelling:
+        meeting.setdefault("exdates", []).append(key)
+        meeting.get("moved", {}).pop(key, None)
+        ics = cancel_occurrence_ics(
+            meeting, original, actual, organizer=(ctx.identity.address,
+                                                  ctx.identity.display_name),
+            stamp=ctx.now, tz=calendar.tz)
+        out.send(ctx.draft(
+            "meeting_cancel", to=meeting["attendees"], record=meeting["id"],
+            purpose="meeting_cancel", calendar=CalendarPart(ics, "CANCEL"), meeting=meeting,
+            start=actual, reason=f"{actual.month}月{actual.day}日这一场取消"))
+        audit(meeting, ctx.now, "occurrence cancelled", by=by, occurrence=isoformat(actual))
+        return True
+    hour = _TIME.search(line.split("改到", 1)[-1]) if len(dates) > 1 else None
+    if len(dates) < 2 or hour is None:
+        return refuse("改期需要写明哪一场和改到何时，如“改期：1月8日 改到 1月11日 15:00”")
+    new_start = dt.datetime(dates[1].year, dates[1].month, dates[1].day,
+                            int(hour.group(1)), int(hour.group(2) or 0), tzinfo=calendar.tz)
+    meeting.setdefault("moved", {})[key] = isoformat(new_start)
+    meeting["sequence"] = int(meeting.get("sequence", 0)) + 1
+    audit(meeting, ctx.now, "occurrence moved", by=by, occurrence=isoformat(actual),
+          to=isoformat(new_start))
+    _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_update")
+    return True
