@@ -58,12 +58,34 @@ def related(record: Rec, lookup: Lookup) -> list[Rec]:
     return list(found.values())
 
 
+def plan_status(task: Rec, today: dt.date) -> str:
+    """A task's 状态 in 表2's words: 提前完成 / 已完成 / 待验收 / 阻塞 / 滞后 / 正常 / 未开始."""
+    due = _date(task.get("due_date"))
+    status = task.get("status")
+    if status == "done":
+        actual = _date(task.get("actual_finish"))
+        return "提前完成" if actual and due and actual < due else "已完成"
+    if status == "cancelled":
+        return "已取消"
+    if status == "delivered":
+        return "待验收"
+    if (task.get("progress") or {}).get("status") == "阻塞":
+        return "阻塞"
+    if task.get("risk") or (due is not None and due < today):
+        return "滞后"
+    start = _date(task.get("planned_start"))
+    return "未开始" if start and start > today and not task.get("progress") else "正常"
+
+
 def build(record: Rec, lookup: Lookup, messages: Callable[[str], dict[str, Any]],
           today: dt.date, *, labels: dict[str, str] | None = None,
-          sent_dir: Path | None = None) -> tuple[str, bytes]:
+          sent_dir: Path | None = None,
+          name_of: Callable[[str], str] | None = None) -> tuple[str, bytes]:
     """(file name, .zip bytes). `messages`: a record's message-index entries by id;
     `labels`: the form's field → its label (forms.yaml); `sent_dir`: the Maildir of sent
-    mail, where forwarded deliverables can be found."""
+    mail, where forwarded deliverables can be found; `name_of`: an address → the person's
+    name (the org directory), for who signed."""
+    who = name_of or (lambda address: address)
     from collabd import report
 
     name = bundle_name(record, today)
@@ -78,13 +100,13 @@ def build(record: Rec, lookup: Lookup, messages: Callable[[str], dict[str, Any]]
         put("01_表单与计划.txt", _form(record, labels or {}))
         tasks = [r for r in records if r["kind"] == "task"]
         if tasks:
-            put("02_任务跟踪表.xlsx", _task_sheet(tasks))
+            put("02_任务跟踪表.xlsx", _task_sheet(tasks, today))
         memo = record.get("memo")
         if memo:
-            put("03_协作备忘录.txt", _memo(record, memo))
+            put("03_协作备忘录.txt", _memo(record, memo, who))
         for meeting in (r for r in records if r["kind"] == "meeting"):
             put(f"04_会议/{_UNSAFE.sub('-', str(meeting.get('title', meeting['id'])))}_"
-                f"{str(meeting.get('start', ''))[:10]}.txt", _meeting(meeting))
+                f"{str(meeting.get('start', ''))[:10]}.txt", _meeting(meeting, who))
         deliveries = _deliveries(records)
         if deliveries:
             put("05_交付物/交付记录.txt", deliveries)
@@ -93,7 +115,7 @@ def build(record: Rec, lookup: Lookup, messages: Callable[[str], dict[str, Any]]
         retro = record.get("retro_report")
         feedback = record.get("feedback")
         if retro or feedback:
-            put("06_反馈与复盘.txt", (f"反馈（{feedback['by']}，{_when(feedback['at'])}）：\n"
+            put("06_反馈与复盘.txt", (f"反馈（{who(feedback['by'])}，{_when(feedback['at'])}）：\n"
                                      f"{feedback['text']}\n\n" if feedback else "")
                 + (f"《协作复盘报告》（复盘会纪要）：\n{retro}\n" if retro else ""))
         pages = [report.show_text(report.show_record(r, messages(r["id"]), archived=False),
@@ -127,7 +149,7 @@ def _form(record: Rec, labels: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _task_sheet(tasks: list[Rec]) -> bytes:
+def _task_sheet(tasks: list[Rec], today: dt.date) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -139,7 +161,6 @@ def _task_sheet(tasks: list[Rec]) -> bytes:
     sheet.append(headings)
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    from collabd.report import STATUS_LABELS
 
     for task in tasks:
         t = task
@@ -148,7 +169,7 @@ def _task_sheet(tasks: list[Rec]) -> bytes:
             (t.get("owner") or {}).get("name") or t.get("owner_text") or "",
             _date(t.get("planned_start")), _date(t.get("due_date")),
             _date(t.get("actual_finish")),
-            STATUS_LABELS.get(str(t.get("status")), str(t.get("status"))),
+            plan_status(t, today),
             t.get("deliverable", ""), t.get("issues", ""),
             "、".join(f"{d}{v}" for d, v in (t.get("raci") or {}).items()),
             (t.get("accountable") or {}).get("name") or "",
@@ -174,20 +195,20 @@ def _date(value: Any) -> dt.date | None:
         return None
 
 
-def _memo(record: Rec, memo: dict[str, Any]) -> str:
+def _memo(record: Rec, memo: dict[str, Any], who: Callable[[str], str]) -> str:
     signatures = [s for s in record.get("signoffs") or []
                   if s.get("kind") == "memo" and s.get("round") == memo.get("round")]
     lines = [str(memo.get("text", "")), "", "签署记录："]
     for s in signatures:
         said = ("确认" if s.get("decision") == "confirmed"
                 else "不确认：" + str(s.get("reason") or ""))
-        lines.append(f"- {s.get('by')}：{_when(s.get('at'))} {said}")
+        lines.append(f"- {who(str(s.get('by')))}：{_when(s.get('at'))} {said}")
     if memo.get("signed"):
         lines.append(f"全部签署：{str(memo['signed'])[:16].replace('T', ' ')}")
     return "\n".join(lines) + "\n"
 
 
-def _meeting(meeting: Rec) -> str:
+def _meeting(meeting: Rec, who: Callable[[str], str]) -> str:
     m = meeting
     lines = [str(m.get("title", "")), f"时间：{str(m.get('start', ''))[:16].replace('T', ' ')}",
              f"地点：{m.get('location', '')}", "参会人："]
@@ -205,7 +226,7 @@ def _meeting(meeting: Rec) -> str:
     confirmed = [s for s in m.get("signoffs") or [] if s.get("kind") == "minutes"]
     if confirmed:
         lines += ["", "确认记录："]
-        lines += [f"- {s.get('by')}：{_when(s.get('at'))} "
+        lines += [f"- {who(str(s.get('by')))}：{_when(s.get('at'))} "
                   f"{'确认' if s.get('decision') == 'confirmed' else '不确认'}" for s in confirmed]
     return "\n".join(lines) + "\n"
 

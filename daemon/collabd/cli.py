@@ -453,14 +453,19 @@ def archive_export(config_path: Path | None, record_id: str, out_path: Path | No
     from collabd.policy.rules import load_rules
     from collabd.resources import skeleton_dir
 
+    name_of = None
     try:
         rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
         labels = form_labels(rules, record["kind"])
+
+        def name_of(address: str) -> str:
+            known = rules.directory.by_address(address)
+            return f"{known.name}（{known.department or '协作小组'}）" if known else address
     except CollabdError:
         labels = {}  # (rules that do not load: the archive keeps the stored names)
     name, data = bundle.build(
         dict(record), lambda rid: dict(found) if (found := view.record(rid)) else None,
-        messages, _clock(config.tz, None).now().date(), labels=labels,
+        messages, _clock(config.tz, None).now().date(), labels=labels, name_of=name_of,
         sent_dir=config.state_dir / "mail" / "sent")
     target = out_path or Path(name)
     try:

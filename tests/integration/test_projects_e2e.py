@@ -382,8 +382,11 @@ def test_all_accepted_asks_feedback_and_the_retro_report_closes_the_project(
     assert sheet[0][:3] == ["编号", "任务名称", "任务描述"]
     assert [row[1] for row in sheet[1:]] == [t[0] for t in TASKS]
     assert all(row[7] == dt.datetime(2026, 12, 21) for row in sheet[1:])  # 实际完成
+    status = {row[1]: row[8] for row in sheet[1:]}  # 表2's words
+    assert status["需求文档输出"] == "已完成" and status["活动页开发"] == "提前完成"
     [retro_file] = [f for f in files if "项目复盘会" in f]
     assert "今后测试预留两周" in files[retro_file].decode()
+    assert "张伟（市场部）：" in files[retro_file].decode()  # who confirmed, by name
     assert "https://files.example.com/4" in files[base + "05_交付物/交付记录.txt"].decode()
     assert "销售增长12%" in files[base + "06_反馈与复盘.txt"].decode()
     page = files[base + "07_全过程记录.html"].decode()
