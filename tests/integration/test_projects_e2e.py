@@ -686,3 +686,19 @@ def test_the_organizer_calls_off_or_moves_one_occurrence_of_a_series(h: Harness)
     # A date with no occurrence is not guessed: the organizer is told.
     told = h.at("2026-12-17 11:30", reply_to(weekly, sender=secretary, text="取消：12月22日"))
     assert any("未能执行" in str(m["Subject"]) for m in told)
+
+
+def test_a_plan_written_as_lines_in_the_mail_makes_the_project(h: Harness) -> None:
+    body = ("项目名称：报销流程线上化\n项目负责人：何芳\n核心目标：1月底前报销全部线上审批\n"
+            "任务：流程梳理；负责部门：运营部；计划开始：12月2日；计划完成：12月9日；"
+            "RACI：运营部R、财务部C\n"
+            "任务：系统配置；负责部门：研发部；负责人：周杰；计划开始：12月10日；"
+            "计划完成：12月30日；RACI：运营部A、研发部R、财务部I\n")
+    sent = h.at("2026-12-01 10:05", message(sender="何芳 <he.fang@example.com>",
+                                            subject="项目：报销流程线上化", body=body,
+                                            message_id="<lines-plan@example.com>"))
+    assert any("项目已建立：报销流程线上化" in str(m["Subject"]) for m in sent)
+    tasks = _tasks(h)
+    assert [t["title"] for t in tasks] == ["流程梳理", "系统配置"]
+    assert tasks[0]["owner"]["name"] == "何芳"  # no 负责人: the department's liaison
+    assert tasks[1]["accountable"]["name"] == "黄磊"  # A: 运营部's head

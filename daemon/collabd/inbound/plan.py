@@ -31,6 +31,7 @@ RACI_LETTERS = "RACI"
 STATUSES = ("未开始", "进行中", "正常", "提前完成", "已完成", "滞后", "阻塞")
 MAX_TASKS = 200
 MAX_MEETINGS = 50
+MONTH_END_TIME = dt.time(16, 0)
 
 _HINT = re.compile(r"[(（][^()（）]*[)）]")  # 客服部(*对接人:) → 客服部; 计划开始(日期) → 计划开始
 _STARS = re.compile(r"^[\s*＊]+|[\s*＊]+$")
@@ -66,6 +67,8 @@ _MONTH_DAY = re.compile(r"每月\s*(\d{1,2})\s*[日号]")
 # not the continuation of the value above it.
 _SECTION = re.compile(r"^\s*(?:表\s*\d|沟通计划|任务跟踪|项目基本信息|RACI|责任矩阵)",
                       re.IGNORECASE)
+# A task written as a line: 任务：… (or 任务名称：…), perhaps numbered.
+_TASK_LINE = re.compile(r"^\s*(?:\d{1,2}[.、)]\s*)?(?:任务名称|任务)\s*:")
 # A department named among a meeting's participants (法务部负责人 → 法务部).
 _DEPT_WORD = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:部|中心|办公室)"
                         r"(?=负责人|对接人|专员|经理|[、,，/+和与及\s]|$)")
@@ -183,7 +186,39 @@ class PlanReader:
         return None
 
     def looks_like_plan(self, lines: list[str]) -> bool:
-        return any(self.task_header(line.split("\t")) is not None for line in lines[:2000])
+        """表2's headings; or tasks written as lines (任务：…；负责部门：…) under a 项目名称."""
+        head = lines[:2000]
+        if any(self.task_header(line.split("\t")) is not None for line in head):
+            return True
+        titled = any((hit := self.labels.match(line.strip())) is not None and hit[0] == "title"
+                     for line in head)
+        return titled and any(self.task_line(line) is not None for line in head)
+
+    def task_line(self, line: str) -> tuple[dict[int, str], list[str], list[str]] | None:
+        """A task written as one line, `任务：需求收集；负责部门：市场部；负责人：陈晨；
+        计划开始：12月2日；计划完成：12月8日；RACI：市场部R、研发部C` → (header,
+        headings, values) as a table row would give them."""
+        if not _TASK_LINE.match(unicodedata.normalize("NFKC", line)):
+            return None
+        headings: list[str] = []
+        values: list[str] = []
+        for part in re.split(r"[；;]|\s{2,}", unicodedata.normalize("NFKC", line)):
+            found = re.match(r"^\s*(?:\d{1,2}[.、)]\s*)?([^:]{1,12}?)\s*:\s*(.*)$", part)
+            if found is None:
+                continue
+            label, value = found.group(1).strip(), found.group(2).strip()
+            if key(label).upper() in ("RACI", "RACI矩阵", "职责", "分工"):
+                for item in re.split(r"[、,，/\s]+", value):
+                    letters = re.search(r"[RACIraci/]+$", item)
+                    if letters and item[:letters.start()]:
+                        headings.append(item[:letters.start()])
+                        values.append(letters.group(0))
+                continue
+            headings.append(label)
+            values.append(value)
+        header = {i: self.task_heads[_heading(h)] for i, h in enumerate(headings)
+                  if _heading(h) in self.task_heads}
+        return (header, headings, values) if "name" in header.values() else None
 
     # -- reading one --------------------------------------------------------------------
 
@@ -211,6 +246,10 @@ class PlanReader:
             header = self.task_header(cells)
             meeting = None if header is not None else self._meeting_header(cells)
             if header is None and meeting is None:
+                written = self.task_line(lines[index - 1]) if len(cells) == 1 else None
+                if written is not None:
+                    tasks_rows.append(written)
+                    continue
                 if _SECTION.match(cells[0]):
                     rest.append("")  # a heading ends the value above it
                 else:
@@ -436,7 +475,11 @@ class PlanReader:
                                 if when else f"{where}{problem}")
                 return
             entry.date = day
-        if moment is None and entry.monthday != -1:
+        if moment is None and entry.monthday == -1:
+            # 每月末 alone (seed 001): in the afternoon of the month's last working day.
+            entry.time = MONTH_END_TIME
+            r.notes.append(f"{where}没有写时间，按 {MONTH_END_TIME:%H:%M} 安排")
+        elif moment is None:
             r.errors.append(f"{where}没有写时间（如 15:00）")
             return
         entry.departments = [d.name for d in self.rules.directory.departments
