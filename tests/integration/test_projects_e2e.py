@@ -702,3 +702,15 @@ def test_a_plan_written_as_lines_in_the_mail_makes_the_project(h: Harness) -> No
     assert [t["title"] for t in tasks] == ["流程梳理", "系统配置"]
     assert tasks[0]["owner"]["name"] == "何芳"  # no 负责人: the department's liaison
     assert tasks[1]["accountable"]["name"] == "黄磊"  # A: 运营部's head
+
+
+def test_plan_meetings_at_a_time_their_people_are_taken_are_pointed_out(h: Harness) -> None:
+    first = h.at("2026-12-01 10:05", _plan_mail())
+    [ack] = [m for m in first if "项目已建立" in str(m["Subject"])]
+    assert "另有会议" not in body_text(ack)
+    # A second project with the same weekly 风险排查会 at the same hour, same heads.
+    second = h.at("2026-12-01 10:10", _plan_mail(message_id="<plan-2@example.com>"))
+    [ack2] = [m for m in second if "项目已建立" in str(m["Subject"])]
+    text = body_text(ack2)
+    assert "计划中的时间与已安排的会议冲突" in text
+    assert "12月4日 15:00，" in text and "张伟" in text and "另有会议" in text

@@ -87,11 +87,13 @@ def handle_project(event: Event, ctx: Context) -> Outcome:
     tasks = [_new_task(pid, row, lead, ctx, out) for row in plan.tasks]
     project["tasks"] = [t["id"] for t in tasks]
     kickoff = plan_kickoff(project, tasks, ctx, out)
-    series = meetings.plan_series(project, ctx, out)
+    clashes: list[str] = []
+    series = meetings.plan_series(project, ctx, out, clashes)
     series += plan_push(project, tasks, ctx, out)
     secretary = ctx.person(ctx.rules.directory.secretary)
     common: dict[str, Any] = {"project": project, "tasks": tasks, "kickoff": kickoff,
-                              "series": series, "notes": reading.notes}
+                              "series": series, "notes": reading.notes,
+                              "clashes": clashes}
     ack = ctx.draft(
         "project_ack", to=[ctx.person_by_address(message.sender), lead], cc=[secretary],
         record=pid, purpose="project_ack",

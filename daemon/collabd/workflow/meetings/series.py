@@ -97,9 +97,36 @@ def _people(project: Project, row: CommPlanRow, ctx: Context) -> list[Attendee]:
     return _dedupe(people)
 
 
-def plan_series(project: Project, ctx: Context, out: Outcome) -> list[Meeting]:
+def conflicts(meeting: Meeting, ctx: Context, pending: list[Meeting]) -> list[str]:
+    """The times (the next few weeks) at which some of a plan meeting's attendees are in
+    another meeting: a plan fixes its times, so they are told rather than moved."""
+    found: list[str] = []
+    length = dt.datetime.fromisoformat(meeting["end"]) - dt.datetime.fromisoformat(
+        meeting["start"])
+    others = [m for m in pending if m["id"] != meeting["id"]]
+    horizon = ctx.now + dt.timedelta(weeks=6)
+    spans = [(actual, actual + length) for _, actual in occurrences(meeting)
+             if actual <= horizon] if meeting.get("rrule") else [
+        (dt.datetime.fromisoformat(meeting["start"]), dt.datetime.fromisoformat(meeting["end"]))]
+    for start, end in spans[:30]:
+        busy = []
+        for person in meeting.get("attendees", []):
+            theirs = list(ctx.attending().get(person["address"], []))
+            theirs += [span for m in others if person["address"] in
+                       {a["address"] for a in m.get("attendees", [])} for span in ctx.spans(m)]
+            if any(s < end and e > start for s, e in theirs):
+                busy.append(person.get("name") or person["address"])
+        if busy:
+            found.append(f"{meeting.get('title', '')}：{start.month}月{start.day}日 "
+                         f"{start:%H:%M}，{'、'.join(busy)} 另有会议")
+    return found
+
+
+def plan_series(project: Project, ctx: Context, out: Outcome,
+                notes: list[str] | None = None) -> list[Meeting]:
     """The meetings of the communication plan: a series per recurring row, a meeting per
-    dated row still ahead; rows held by mail (沟通方式：邮件) are left to mail."""
+    dated row still ahead; rows held by mail (沟通方式：邮件) are left to mail. The plan
+    fixes their times: attendees already in another meeting then are added to `notes`."""
     rules = ctx.rules.meetings.series
     calendar = ctx.rules.calendar
     secretary = ctx.person(ctx.rules.directory.secretary)
@@ -151,6 +178,11 @@ def plan_series(project: Project, ctx: Context, out: Outcome) -> list[Meeting]:
             _place_occurrences(meeting, ctx)
         audit(meeting, ctx.now, "planned", reason="沟通计划", parent=project["id"],
               rule=rule)
+        clashes = conflicts(meeting, ctx, out.meetings())
+        if clashes:
+            audit(meeting, ctx.now, "time conflicts", conflicts=clashes)
+            if notes is not None:
+                notes += clashes
         _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_invite")
         out.put(meeting)
         project.setdefault("meetings", []).append(meeting["id"])
