@@ -45,7 +45,8 @@ TASKS: list[tuple[Any, ...]] = [
 
 
 def plan_xlsx(rules: Any, tasks: Sequence[tuple[Any, ...]] = TASKS,
-              fields: dict[str, str] | None = None) -> bytes:
+              fields: dict[str, str] | None = None,
+              meetings: Sequence[tuple[Any, ...]] = MEETINGS) -> bytes:
     """The plan, filled into the blank workbook the daemon hands out."""
     import openpyxl
 
@@ -61,7 +62,7 @@ def plan_xlsx(rules: Any, tasks: Sequence[tuple[Any, ...]] = TASKS,
             overview.cell(row, 2, values[label])
         if overview.cell(row, 3).value == "沟通主题":
             header = row
-    for index, meeting in enumerate(MEETINGS):
+    for index, meeting in enumerate(meetings):
         for column, value in enumerate(meeting, 1):
             overview.cell(header + 1 + index, column, value)
     sheet = book["表2 任务跟踪子表"]

@@ -358,11 +358,17 @@ def test_all_accepted_asks_feedback_and_the_retro_report_closes_the_project(
         last = h.at(later, reply_to(confirm, sender=str(confirm["To"]), text="确认"))
     [closed] = [m for m in last if "项目已关闭" in str(m["Subject"])]
     assert "今后测试预留两周" in body_text(closed)
-    # The weekly series still ahead is called off, the whole series at once, and its
-    # past occurrences stop waiting for minutes.
-    [called_off] = [m for m in last if "风险排查会" in str(m["Subject"])
-                    and "会议取消" in str(m["Subject"])]
-    assert "METHOD:CANCEL" in calendar_part(called_off).decode()
+    # The weekly series ends now: its UNTIL brought forward (its past occurrences stay in
+    # people's calendars; a CANCEL of the series would take them out), and its past
+    # occurrences stop waiting for minutes.
+    [ended] = [m for m in last if "会议时间更新：风险排查会" in str(m["Subject"])]
+    import vobject
+
+    master = next(e for e in vobject.readOne(calendar_part(ended).decode()).vevent_list
+                  if not hasattr(e, "recurrence_id"))
+    held = [d for d in master.getrruleset()]
+    assert held[-1] <= dt.datetime.fromisoformat(h.record(PROJECT)["closed"])
+    assert held[0].replace(tzinfo=None) == dt.datetime(2026, 12, 4, 15, 0)
     occurrences = [r for r in h.daemon.store.values("records")
                    if r.get("meeting_kind") == "occurrence"]
     assert occurrences and all(r["status"] == "closed" for r in occurrences)
@@ -490,9 +496,14 @@ def test_an_updated_plan_is_applied_as_a_diff_and_a_signed_memo_is_reviewed(
         body="改了计划", filename="计划v2.xlsx", data=xlsx, message_id="<v2-zhao@example.com>"))
     assert h.record("RW-2026-0005")["due_date"] == "2027-01-15"
     assert "plan update not applied" in h.whats(PROJECT)
-    told = h.at("2026-12-07 11:00", with_attachment(
+    # Nor by the subject's tag alone: it must answer the project's mail.
+    refused = h.at("2026-12-07 10:30", with_attachment(
         sender=LEAD, subject="答复: " + str(ack["Subject"]), body="计划第二版见附件",
-        filename="计划v2.xlsx", data=xlsx, message_id="<v2-liu@example.com>"))
+        filename="计划v2.xlsx", data=xlsx, message_id="<v2-tag@example.com>"))
+    assert h.record("RW-2026-0005")["due_date"] == "2027-01-15"
+    assert any("没有执行" in body_text(m) for m in refused)
+    told = h.at("2026-12-07 11:00", reply_to(ack, sender=LEAD, text="计划第二版见附件",
+                                             attachments=[("计划v2.xlsx", xlsx)]))
     assert h.record("RW-2026-0005")["due_date"] == "2027-01-20"
     assert h.record("RW-2026-0002")["owner"]["name"] == "孙丽"
     assert h.record("RW-2026-0006")["status"] == "cancelled"
@@ -714,3 +725,69 @@ def test_plan_meetings_at_a_time_their_people_are_taken_are_pointed_out(h: Harne
     text = body_text(ack2)
     assert "计划中的时间与已安排的会议冲突" in text
     assert "12月4日 15:00，" in text and "张伟" in text and "另有会议" in text
+
+
+def _html_reply(original: object, *, sender: str, text: str) -> bytes:
+    """A reply as an HTML client writes it: the new text, then the original quoted in
+    full (its tables included)."""
+    import email.policy
+    from email.message import EmailMessage
+
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = str(original["From"])  # type: ignore[index]
+    msg["Subject"] = "回复: " + str(original["Subject"])  # type: ignore[index]
+    msg["Message-ID"] = "<html-reply@example.com>"
+    msg["In-Reply-To"] = str(original["Message-ID"])  # type: ignore[index]
+    quoted = original.get_body(preferencelist=("html",)).get_content()  # type: ignore[attr-defined]
+    msg.set_content(text)
+    msg.add_alternative(f"<div>{text}</div><blockquote>{quoted}</blockquote>", subtype="html")
+    return msg.as_bytes()
+
+
+def test_replies_quoting_the_plan_are_replies_not_plan_updates(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [ack] = [m for m in sent if "项目已建立" in str(m["Subject"])]
+    told = h.at("2026-12-01 11:00", _html_reply(ack, sender=LEAD, text="收到，谢谢。"))
+    assert not [m for m in told if "不完整" in str(m["Subject"])]
+    assert "comment" in h.whats(PROJECT) and len(_tasks(h)) == 6
+
+
+def test_a_request_form_with_a_task_table_stays_a_request(h: Harness) -> None:
+    body = (REQUEST_IN_PROJECT.format(project="").replace("关联项目：\n", "")
+            + "\n任务名称\t负责部门\t计划完成\n导出数据\t财务部\t2026-12-08\n")
+    h.at("2026-12-01 10:05", message(sender=LEAD, subject="跨部门沟通需求表：折扣数据",
+                                     body=body, message_id="<req-table@example.com>"))
+    assert h.record("XQ-2026-0001")["receiver_dept"] == "财务部"
+
+
+def test_one_reply_reporting_on_two_tasks_updates_both(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [zhou] = _told([m for m in sent if "您负责的项目任务" in str(m["Subject"])], "zhou.jie")
+    h.at("2026-12-10 10:00", reply_to(zhou, sender="周杰 <zhou.jie@example.com>",
+                                      text="RW-2026-0002 进度 30%\nRW-2026-0005 进度 10%"))
+    assert h.record("RW-2026-0002")["progress"]["percent"] == 30
+    assert h.record("RW-2026-0005")["progress"]["percent"] == 10
+
+
+def test_a_head_may_sign_after_objecting_but_not_after_the_project_moved_on(
+        h: Harness) -> None:
+    sent = _kickoff_confirmed(h)
+    memos = {str(m["To"]): m for m in sent if "请签署" in str(m["Subject"])}
+    zhao = memos["赵强 <zhao.qiang@example.com>"]
+    h.at("2026-12-03 16:00", reply_to(zhao, sender=str(zhao["To"]), text="不确认，时间太紧"))
+    h.at("2026-12-03 16:30", reply_to(zhao, sender=str(zhao["To"]), text="确认"))
+    for to, memo in memos.items():
+        if memo is not zhao:
+            h.at("2026-12-03 17:00", reply_to(memo, sender=to, text="确认"))
+    assert h.record(PROJECT)["status"] == "running"  # the objection was withdrawn
+    # A 确认 on a memo no longer waiting changes nothing.
+    h.at("2026-12-04 10:00", reply_to(zhao, sender=str(zhao["To"]), text="确认"))
+    assert h.record(PROJECT)["status"] == "running"
+
+
+def test_a_progress_mail_after_hours_goes_at_its_time(h: Harness) -> None:
+    evening = [("每日", "18:30", "进度同步", "三部门对接人", "邮件")]
+    h.at("2026-12-01 10:05", _plan_mail(plan_xlsx(default_rules(), meetings=evening)))
+    asked = [m for m in h.at("2026-12-01 18:30") if "请回复今日进度" in str(m["Subject"])]
+    assert len(asked) == 5

@@ -180,8 +180,14 @@ class Classifier:
 
         resubmission = _is_resubmission(replied_to)
         if thread is not None and thread.upper().startswith("PJ-") and not resubmission:
-            # An updated plan on a project's thread: applied as a diff.
-            plan = self._find_plan(message, now)
+            # An updated plan on a project's thread: applied as a diff. Only what they
+            # wrote and attached is read: the quote of our acknowledgement holds the
+            # plan's own table.
+            known = self.rules.directory.by_address(message.sender)
+            names = tuple(n for n in (message.sender_name, known.name if known else "") if n)
+            original = Original.load((replied_to or {}).get("quote"))
+            plan = self._find_plan(message, now,
+                                   text=new_text(message.body, names, original), html=False)
             if plan is not None:
                 return Event("plan_update", message, reading=plan, thread=thread,
                              replied_to=replied_to, replied_to_id=replied_id)
@@ -280,18 +286,22 @@ class Classifier:
                 sources.append((f"attachment:{attachment.filename}", lines))
         return sources
 
-    def _find_plan(self, message: InboundMessage, now: dt.datetime) -> Reading | None:
+    def _find_plan(self, message: InboundMessage, now: dt.datetime, *,
+                   text: str | None = None, html: bool = True) -> Reading | None:
         """A project plan: the first source (body, HTML body, attachment) with 表2's
-        headings, read again with its empty cells kept so that each value stays in its
-        column; 表1's lines may also be in the body when the tables are attached."""
+        headings — under a 项目名称 or a subject that says it is a plan — read again with
+        its empty cells kept so that each value stays in its column; 表1's lines may
+        also be in the body when the tables are attached. `text`: read this instead of
+        the body (a reply's own words); `html`: read the HTML body too."""
         body = message.body
         candidates: list[tuple[str, Callable[[], list[str] | None]]] = []
-        if body.text:
-            text = body.text[:MAX_TEXT_CHARS]
-            candidates.append(("body", lambda: text_lines(text)))
-        if body.html is not None:
-            html = body.html
-            candidates.append(("html", lambda: text_lines(html_to_text(html, keep_empty=True))))
+        text = body.text[:MAX_TEXT_CHARS] if text is None and body.text else text
+        if text:
+            candidates.append(("body", lambda: text_lines(text or "")))
+        if body.html is not None and html:
+            markup = body.html
+            candidates.append(("html", lambda: text_lines(html_to_text(markup,
+                                                                       keep_empty=True))))
         for attachment in body.attachments:
             if attachment.filename.lower().endswith(FORM_EXTENSIONS):
                 candidates.append((f"attachment:{attachment.filename}",
@@ -303,15 +313,15 @@ class Classifier:
                 lines = read()
             except UnreadableAttachment:
                 continue  # (told to the sender when nothing else can be read)
-            if not lines or not self.plans.looks_like_plan(lines):
+            if not lines or not self.plans.looks_like_plan(lines, message.subject):
                 continue
             attached = source.startswith("attachment:")
             if attached:
                 lines = self.plans.rows(lines)
             reading = self.plans.read(lines, today, message.sender)
-            if attached and body.text and reading.missing:
+            if attached and text and reading.missing:
                 # 表1 may be written in the mail with the tables attached.
-                extra = text_lines(body.text[:MAX_TEXT_CHARS])
+                extra = text_lines(text)
                 reading = self.plans.read([*lines, "", *extra], today, message.sender)
             reading.source = source
             return reading

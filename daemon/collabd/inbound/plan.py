@@ -24,7 +24,7 @@ from collabd.inbound.values import parse_date
 from collabd.policy.org import Department, Person
 from collabd.policy.rules import Rules
 from collabd.policy.schema import FormSpec, PlanSpec
-from collabd.textnorm import key
+from collabd.textnorm import fold, key
 
 RACI_LETTERS = "RACI"
 # 提前完成 / 正常 / 滞后 / 阻塞 as 表2 writes them, and what people write before work starts.
@@ -185,14 +185,18 @@ class PlanReader:
             return found
         return None
 
-    def looks_like_plan(self, lines: list[str]) -> bool:
-        """表2's headings; or tasks written as lines (任务：…；负责部门：…) under a 项目名称."""
+    def looks_like_plan(self, lines: list[str], subject: str = "") -> bool:
+        """表2's headings, or tasks written as lines (任务：…；负责部门：…), under a
+        项目名称 or a subject with the plan's title words: a request form with a small
+        task table in it is still a request."""
         head = lines[:2000]
-        if any(self.task_header(line.split("\t")) is not None for line in head):
-            return True
         titled = any((hit := self.labels.match(line.strip())) is not None and hit[0] == "title"
-                     for line in head)
-        return titled and any(self.task_line(line) is not None for line in head)
+                     for line in head) or any(fold(w) in fold(subject)
+                                               for w in self.spec.title_words)
+        if not titled:
+            return False
+        return any(self.task_header(line.split("\t")) is not None
+                   or self.task_line(line) is not None for line in head)
 
     def task_line(self, line: str) -> tuple[dict[int, str], list[str], list[str]] | None:
         """A task written as one line, `任务：需求收集；负责部门：市场部；负责人：陈晨；

@@ -289,7 +289,9 @@ def handle_problem(event: Event, ctx: Context) -> Outcome:
 
 
 def form_incomplete(event: Event, ctx: Context,
-                    attachments: Sequence[Attachment] = ()) -> Outcome:
+                    attachments: Sequence[Attachment] = (), record: str | None = None) -> Outcome:
+    """One reply listing what is missing or wrong. `record`: the record it is about (an
+    updated plan): the corrected answer then goes to it, not to a new one."""
     reading = event.reading
     assert reading is not None
     message = event.message
@@ -312,7 +314,7 @@ def form_incomplete(event: Event, ctx: Context,
     out.send(ctx.draft(
         "form_incomplete",
         to=[ctx.person_by_address(message.sender)],
-        record=None, purpose="form_incomplete",
+        record=record, purpose="form_incomplete",
         in_reply_to=message.message_id if message.has_message_id else None,
         references=message.references,
         # What the form said so far: an answer with only the missing fields is merged.

@@ -75,7 +75,7 @@ def handle_project(event: Event, ctx: Context) -> Outcome:
          "head": ctx.person(d.head)} for d in plan.departments]
     project = new_record(
         "project", pid, ctx.now, status="kickoff", title=reading.fields["title"],
-        goal=reading.fields["goal"], lead=lead, lead_dept=reading.fields.get("lead_dept"),
+        goal=reading.fields.get("goal", ""), lead=lead, lead_dept=reading.fields.get("lead_dept"),
         submitted_by=ctx.person_by_address(message.sender), departments=departments,
         comm_plan=[m.to_json() for m in plan.meetings], tasks=[],
         start=reading.fields.get("start"), finish=reading.fields.get("finish"),
@@ -251,16 +251,16 @@ def on_memo_signoff(project: Project, event: Event, ctx: Context, out: Outcome,
     assert intent is not None
     memo = project.get("memo") or {}
     person = auth.asked or event.message.sender
-    if auth.round != memo.get("round"):
+    if auth.round != memo.get("round") or project.get("status") != "memo":
         return f"这封邮件针对的是第{auth.round}版备忘录，它已不在等待签署"
     decision = "confirmed" if intent.kind == "confirm" else "rejected"
     before = signoff.existing(project, "memo", auth.round, person)
-    if before is not None:
-        if before["decision"] == decision:
-            audit(project, ctx.now, "sign-off repeated, nothing changed", by=person,
-                  round=auth.round, decision=decision)
-            return None
-        said = "不签署" if before["decision"] == "rejected" else "签署"
+    if before is not None and before["decision"] == decision:
+        audit(project, ctx.now, "sign-off repeated, nothing changed", by=person,
+              round=auth.round, decision=decision)
+        return None
+    if before is not None and decision == "rejected":
+        said = "签署"
         return (f"您对第{auth.round}版备忘录的答复（{said}）已于 "
                 f"{before.get('at', '')[:16].replace('T', ' ')} 记录，之后的不同答复不改变结果")
     entry = signoff.record_signoff(project, ctx, event, auth, decision,
@@ -383,7 +383,8 @@ def task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome,
         said = "驳回" if before["decision"] == "rejected" else "验收通过"
         return (f"您对第{auth.round}次交付的验收意见（{said}）已于 "
                 f"{before.get('at', '')[:16].replace('T', ' ')} 记录，之后的不同答复不改变结果")
-    if signoff.still_pending(task, "deliverable", auth.round, person) is None:
+    if signoff.still_pending(task, "deliverable", auth.round, person) is None or (
+            task.get("status") != "delivered"):
         return f"这封邮件针对的是第{auth.round}次交付，它已不在等待验收"
     entry = signoff.record_signoff(task, ctx, event, auth, decision,
                                    intent.reason if decision == "rejected" else None)
@@ -457,7 +458,8 @@ def _accepted(task: Task, ctx: Context, out: Outcome, *, by: PersonDict,
     if project is not None and project.get("status") in OPEN_PROJECT:
         others = [t for t in _tasks(project, ctx) if t["id"] != task["id"]]
         if all(t.get("status") in ("done", "cancelled") for t in others):
-            work_done(project, [*others, task], ctx, out)
+            work_done(project, [t for t in (*others, task) if t.get("status") == "done"],
+                      ctx, out)
             out.put(project)
 
 
@@ -476,11 +478,32 @@ def _editable_project(project_id: str | None, ctx: Context, out: Outcome) -> Pro
 _TASK_ID = re.compile(r"\bRW\s*-\s*(\d{4})\s*-\s*(\d{1,5})\b", re.IGNORECASE)
 
 
+# What says a task is done, at the start of a reply (as the task mails ask).
+DONE_WORDS = ("已完成", "完成了", "已办结", "已处理完")
+
+
 def without_task_id(text: str) -> str:
     """A report's text without the task number it starts with."""
     text = unicodedata.normalize("NFKC", text).strip()
     found = _TASK_ID.match(text)
     return text[found.end():].lstrip(" :：,，.。") if found else text
+
+
+def split_by_task(project: Project, text: str) -> list[tuple[str, str]]:
+    """A report naming several of the project's tasks, a line or more each
+    ("RW-2026-0002 进度 30%\nRW-2026-0005 进度 10%") → (task, its text) for each."""
+    ours = set(project.get("tasks", []))
+    segments: dict[str, list[str]] = {}
+    current: str | None = None
+    for line in unicodedata.normalize("NFKC", text).splitlines():
+        found = _TASK_ID.search(line)
+        task_id = f"RW-{found.group(1)}-{int(found.group(2)):04d}" if found else None
+        if task_id is not None and task_id in ours:
+            current = task_id
+            segments.setdefault(task_id, []).append(line)
+        elif current is not None and line.strip():
+            segments[current].append(line)
+    return [(task_id, "\n".join(lines)) for task_id, lines in segments.items()]
 
 
 def task_of_reply(project: Project, event: Event, ctx: Context, out: Outcome) -> Task | None:
@@ -499,10 +522,14 @@ def task_of_reply(project: Project, event: Event, ctx: Context, out: Outcome) ->
     mine = [t for t in _tasks(project, ctx)
             if t.get("status") in ("open", "delivered") and directory.same_person(
                 sender, (t.get("owner") or {}).get("address", ""))]
+    intent = event.intent
+    reports = (intent is not None and intent.kind in ("progress", "delivered")) or (
+        without_task_id(event.new_text or "").startswith(DONE_WORDS))
+    if not reports:
+        return None  # (a word to the project, not a report on a task)
     if len(mine) == 1:
         return changed(mine[0])
-    intent = event.intent
-    if len(mine) > 1 and intent is not None and intent.kind in ("progress", "delivered"):
+    if len(mine) > 1:
         out.send(ctx.draft(
             "project_which_task", to=[ctx.person_by_address(sender)], record=project["id"],
             purpose="project_which_task", project=project, mine=mine,
@@ -567,6 +594,7 @@ def plan_retro(project: Project, tasks: list[Task], ctx: Context, out: Outcome) 
 
 
 def _close(project: Project, ctx: Context, out: Outcome, *, why: str) -> None:
+    project["pending_signoffs"] = []  # (a late 确认 on the memo changes nothing now)
     # The communication plan's meetings still ahead are called off (the series whole),
     # and minutes no longer matter for its occurrences still waiting for them.
     ids = list(project.get("meetings", []))
@@ -582,7 +610,13 @@ def _close(project: Project, ctx: Context, out: Outcome, *, why: str) -> None:
         if stored is None or stored["kind"] != "meeting":
             continue
         kind, status = stored.get("meeting_kind"), stored.get("status")
-        if kind in ("series", "plan", "push") and status == "scheduled":
+        if kind == "series" and status == "scheduled" and stored.get("occurrences_done"):
+            # Held before: the series ends now (its past stays in people's calendars).
+            meeting = changed(stored)
+            meetings.end_series(meeting, ctx, out, reason=f"项目 {project['id']} 已关闭")
+            out.put(meeting)
+        elif kind in ("series", "plan", "push", "kickoff", "change_review") and (
+                status == "scheduled"):
             meeting = changed(stored)
             meetings.cancel(meeting, ctx, out, by=ctx.identity.address,
                             reason=f"项目 {project['id']} 已关闭")
@@ -670,6 +704,19 @@ def plan_update(event: Event, ctx: Context) -> Outcome:
     out.put(project)
     sender = event.message.sender
     lead = project.get("lead") or {}
+    doubt = signoff.sender_doubt(event, ctx)
+    if doubt is None and event.replied_to is None:
+        doubt = "更新的计划需直接回复系统发出的该项目邮件（只凭主题中的编号不能更新计划）"
+    if ctx.rules.directory.same_person(sender, lead.get("address", "")) and doubt:
+        # Changing the plan tells every R and may call a meeting: as a sign-off, the
+        # sender must be who the From says, answering our mail.
+        audit(project, ctx.now, "plan update not applied", by=sender, reason=doubt,
+              message=event.message.message_id)
+        out.send(ctx.draft(
+            "signoff_not_counted", to=[lead], record=project["id"],
+            purpose="signoff_not_counted", record_title=project.get("title", ""),
+            record_id=project["id"], reason=doubt, command="（更新的项目计划）"))
+        return out
     if not ctx.rules.directory.same_person(sender, lead.get("address", "")):
         audit(project, ctx.now, "plan update not applied", by=sender,
               reason="只有项目负责人可以更新计划", message=event.message.message_id)
@@ -685,7 +732,7 @@ def plan_update(event: Event, ctx: Context) -> Outcome:
         audit(project, ctx.now, "plan update not applied", by=sender, reason="项目已关闭")
         return out
     if not reading.complete:
-        return intake.form_incomplete(event, ctx)
+        return intake.form_incomplete(event, ctx, record=project["id"])
     plan = reading.plan
     current = {key(t.get("title", "")): t for t in _tasks(project, ctx)
                if t.get("status") != "cancelled"}
@@ -732,6 +779,7 @@ def plan_update(event: Event, ctx: Context) -> Outcome:
         edited["status"] = "cancelled"
         edited["closed"] = isoformat(ctx.now)
         edited["waiting_on"] = []
+        edited["pending_signoffs"] = []  # (nothing is asked of anyone any more)
         audit(edited, ctx.now, "cancelled by the plan", by=sender)
         out.put(edited)
         changes.append({"task": edited["id"], "title": edited["title"], "what": "取消"})
@@ -745,9 +793,22 @@ def plan_update(event: Event, ctx: Context) -> Outcome:
                            purpose="project_plan_changed", project=project, changes=[],
                            review=None, lines=[]))
         return out
+    states = []
+    for task_id in project.get("tasks", []):
+        found = out.get(task_id) or ctx.view.record(task_id)
+        states.append(found.get("status") if found is not None else None)
+    if states and all(s in ("done", "cancelled") for s in states) and "done" in states:
+        # What is left was all cancelled: the work is done.
+        audit(project, ctx.now, "plan updated", by=sender, message=event.message.message_id,
+              changes=[f"{c['what']} {c['task']}" for c in changes])
+        work_done(project, [t for t in _tasks(project, ctx) if t.get("status") == "done"],
+                  ctx, out)
+        return out
     review = None
     if project.get("status") == "running" or (project.get("memo") or {}).get("signed"):
         review = plan_change_review(project, changes, ctx, out)
+    elif project.get("status") == "memo":
+        send_memo(project, ctx, out)  # not yet signed: the heads sign the new plan
     project["finish"] = reading.fields.get("finish") or project.get("finish")
     project["start"] = reading.fields.get("start") or project.get("start")
     audit(project, ctx.now, "plan updated", by=sender, message=event.message.message_id,

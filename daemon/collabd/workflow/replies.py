@@ -9,8 +9,11 @@ it did not count.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
+from collabd.inbound.intent import classify as classify_intent
 from collabd.inbound.values import parse_date
 from collabd.model import (
     Delivery,
@@ -525,7 +528,7 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
     text = projects.without_task_id(event.new_text or "")
     done = (intent is not None and (intent.kind == "delivered" or (
         intent.kind == "progress" and intent.percent == 100))) or text.startswith(
-        ("已完成", "完成了", "已办结", "已处理完"))
+        projects.DONE_WORDS)
     if done and task.get("status") == "open" and task.get("accountable"):
         # A project's task is done when its A accepts what was delivered.
         projects.task_delivered(task, event, ctx, out)
@@ -594,8 +597,22 @@ def _on_project(project: Project, event: Event, ctx: Context, out: Outcome) -> N
         return
     if projects.feedback(project, event, ctx):
         return
-    # An R reporting on the project's mail (the list of their tasks): the task it names,
-    # or their only one.
+    # An R reporting on the project's mail (the list of their tasks): each task it names
+    # (a line each), or their only one.
+    segments = projects.split_by_task(project, event.new_text or "")
+    if len(segments) > 1:
+        has_attachment = any(not a.filename.lower().endswith(".ics")
+                             for a in event.message.body.attachments)
+        for task_id, text in segments:
+            stored = ctx.view.record(task_id)
+            if stored is None or stored["kind"] != "task":
+                continue
+            one = dataclasses.replace(event, new_text=text, intent=classify_intent(
+                text, ctx.rules.signoff.keywords, has_attachment=has_attachment))
+            found = changed(stored)
+            _on_task(found, one, ctx, out)
+            out.put(found)
+        return
     task = projects.task_of_reply(project, event, ctx, out)
     if task is not None:
         _on_task(task, event, ctx, out)

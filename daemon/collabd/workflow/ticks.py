@@ -114,12 +114,12 @@ def _transitions(stored: Record, editable: _Edit, ctx: Context, out: Outcome,
     happens at any hour (it answers their mail); asking a person for minutes waits for
     working hours, like every reminder."""
     if stored["kind"] == "project":
-        if working:
-            from collabd.workflow import projects  # (projects builds on the tick's parts)
+        # (a progress mail goes at the time the plan says, 18:30 too)
+        from collabd.workflow import projects  # (projects builds on the tick's parts)
 
-            found = projects.on_tick(stored, ctx, out)
-            if found is not None:
-                editable.record = found
+        found = projects.on_tick(stored, ctx, out)
+        if found is not None:
+            editable.record = found
         return
     if stored["kind"] == "meeting" and stored.get("meeting_kind") == "series":
         if stored.get("status") == "scheduled":

@@ -56,10 +56,10 @@ from collabd.workflow.meetings.risk import (
     planned_percent,
 )
 from collabd.workflow.meetings.rsvp import _tell_organizer, on_calendar_reply
+from collabd.workflow.meetings.series import end_series, plan_series, rule_of
 from collabd.workflow.meetings.series import next_moment as series_next_moment
 from collabd.workflow.meetings.series import occurrences as series_occurrences
 from collabd.workflow.meetings.series import on_tick as series_tick
-from collabd.workflow.meetings.series import plan_series, rule_of
 from collabd.workflow.meetings.shared import (
     attendee,
     clock_length,
@@ -105,6 +105,7 @@ __all__ = [
     "cancel",
     "clock_length",
     "dedupe",
+    "end_series",
     "find_slot",
     "mark_risk",
     "new_meeting",

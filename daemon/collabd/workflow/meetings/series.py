@@ -353,6 +353,7 @@ def occurrence_command(meeting: Meeting, line: str, ctx: Context, out: Outcome, 
     if cancelling:
         meeting.setdefault("exdates", []).append(key)
         meeting.get("moved", {}).pop(key, None)
+        meeting["sequence"] = int(meeting.get("sequence", 0)) + 1  # (RFC 5546 §2.1.4)
         ics = cancel_occurrence_ics(
             meeting, original, actual, organizer=(ctx.identity.address,
                                                   ctx.identity.display_name),
@@ -374,3 +375,20 @@ def occurrence_command(meeting: Meeting, line: str, ctx: Context, out: Outcome, 
           to=isoformat(new_start))
     _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_update")
     return True
+
+
+def end_series(meeting: Meeting, ctx: Context, out: Outcome, *, reason: str) -> None:
+    """A series some of whose occurrences were held ends now: its RRULE's UNTIL is
+    brought forward (a CANCEL of the UID would take its past out of people's calendars
+    too), and what was still ahead is gone."""
+    until = ctx.now
+    meeting["until"] = isoformat(until)
+    meeting["moved"] = {k: v for k, v in meeting.get("moved", {}).items()
+                        if dt.datetime.fromisoformat(k) <= until}
+    meeting["exdates"] = [k for k in meeting.get("exdates", [])
+                          if dt.datetime.fromisoformat(k) <= until]
+    meeting["sequence"] = int(meeting.get("sequence", 0)) + 1
+    meeting["status"] = "closed"
+    meeting["closed"] = isoformat(ctx.now)
+    audit(meeting, ctx.now, "series ended", reason=reason)
+    _send_invite(meeting, ctx, out, to=meeting["attendees"], purpose="meeting_update")
