@@ -398,6 +398,7 @@ AUDIT_LABELS = {
     "resolution sent to sign": "决议已发组长签署", "resolution signed": "决议已由组长签署",
     "resolution not signed": "决议未获组长签署", "occurrence cancelled": "一场会议已取消",
     "occurrence moved": "一场会议已改期", "time conflicts": "与已安排的会议时间冲突",
+    "department joined": "新增参与部门", "series until changed": "系列会议截止日期已调整",
     "receiver notified": "已通知接收方",
     "receiver responded": "接收方已响应", "responded": "已响应", "progress": "进度更新",
     "delivered": "已交付", "acceptance requested": "请求验收", "accepted (验收通过)": "验收通过",

@@ -791,3 +791,22 @@ def test_a_progress_mail_after_hours_goes_at_its_time(h: Harness) -> None:
     h.at("2026-12-01 10:05", _plan_mail(plan_xlsx(default_rules(), meetings=evening)))
     asked = [m for m in h.at("2026-12-01 18:30") if "请回复今日进度" in str(m["Subject"])]
     assert len(asked) == 5
+
+
+def test_an_updated_plan_brings_a_new_department_and_a_longer_series(h: Harness) -> None:
+    import vobject
+
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [ack] = [m for m in sent if "项目已建立" in str(m["Subject"])]
+    longer = [*TASKS, ("运营推广", "", "运营部", "何芳", dt.date(2027, 1, 25),
+                       dt.date(2027, 2, 5), None, "", "", "", "", {"运营部": "R"})]
+    told = h.at("2026-12-02 10:00", reply_to(
+        ack, sender=LEAD, text="第二版", attachments=[
+            ("计划v2.xlsx", plan_xlsx(default_rules(), [tuple(t) for t in longer]))]))
+    project = h.record(PROJECT)
+    assert "运营部" in [d["dept"] for d in project["departments"]]
+    assert project["finish"] == "2027-02-05"
+    [update] = [m for m in told if "会议时间更新：风险排查会" in str(m["Subject"])]
+    master = next(e for e in vobject.readOne(calendar_part(update).decode()).vevent_list
+                  if not hasattr(e, "recurrence_id"))
+    assert max(master.getrruleset()).replace(tzinfo=None) == dt.datetime(2027, 2, 5, 15, 0)

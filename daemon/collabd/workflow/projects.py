@@ -30,6 +30,7 @@ from collabd.model import (
 )
 from collabd.outbound.compose import Attachment
 from collabd.outbound.plan_workbook import FILENAME, blank_plan
+from collabd.policy.org import Department, Person
 from collabd.textnorm import key
 from collabd.workflow import archiving, meetings, signoff
 from collabd.workflow.context import Context, PersonDict, next_id
@@ -793,6 +794,7 @@ def plan_update(event: Event, ctx: Context) -> Outcome:
                            purpose="project_plan_changed", project=project, changes=[],
                            review=None, lines=[]))
         return out
+    _follow_plan(project, reading.fields, plan.departments, plan.liaisons, ctx, out)
     states = []
     for task_id in project.get("tasks", []):
         found = out.get(task_id) or ctx.view.record(task_id)
@@ -809,8 +811,6 @@ def plan_update(event: Event, ctx: Context) -> Outcome:
         review = plan_change_review(project, changes, ctx, out)
     elif project.get("status") == "memo":
         send_memo(project, ctx, out)  # not yet signed: the heads sign the new plan
-    project["finish"] = reading.fields.get("finish") or project.get("finish")
-    project["start"] = reading.fields.get("start") or project.get("start")
     audit(project, ctx.now, "plan updated", by=sender, message=event.message.message_id,
           changes=[f"{c['what']} {c['task']}" for c in changes],
           review=review["id"] if review else None)
@@ -823,6 +823,39 @@ def plan_update(event: Event, ctx: Context) -> Outcome:
                            record=project["id"], purpose="project_plan_changed",
                            project=project, changes=[], review=review, lines=lines))
     return out
+
+
+def _follow_plan(project: Project, fields: dict[str, Any], departments: list[Department],
+                 liaisons: dict[str, Person], ctx: Context, out: Outcome) -> None:
+    """The project follows its updated plan: a department now taking part joins (its
+    head signs the memo, is invited to the 变更评审), and the period moves, with the
+    last day of its recurring meetings."""
+    known = {d["dept"] for d in project.get("departments", [])}
+    for dept in departments:
+        if dept.name not in known:
+            project.setdefault("departments", []).append({
+                "dept": dept.name, "liaison": ctx.person(liaisons.get(dept.name) or dept.liaison),
+                "head": ctx.person(dept.head)})
+            audit(project, ctx.now, "department joined", dept=dept.name)
+    finish = fields.get("finish")
+    if finish and finish != project.get("finish"):
+        for meeting_id in project.get("meetings", []):
+            stored = out.get(meeting_id) or ctx.view.meeting(meeting_id)
+            if stored is None or stored["kind"] != "meeting" or (
+                    stored.get("meeting_kind") != "series" or stored.get("status") != "scheduled"):
+                continue
+            series = changed(stored)
+            clock = dt.datetime.fromisoformat(series["start"]).astimezone(
+                ctx.rules.calendar.tz).timetz()
+            series["until"] = isoformat(dt.datetime.combine(
+                dt.date.fromisoformat(finish), clock))
+            series["sequence"] = int(series.get("sequence", 0)) + 1
+            meetings.place_occurrences(series, ctx)
+            audit(series, ctx.now, "series until changed", until=series["until"])
+            meetings.send_invite(series, ctx, out)
+            out.put(series)
+    project["finish"] = finish or project.get("finish")
+    project["start"] = fields.get("start") or project.get("start")
 
 
 def plan_change_review(project: Project, changes: list[dict[str, Any]], ctx: Context,

@@ -56,6 +56,7 @@ from collabd.workflow.meetings.risk import (
     planned_percent,
 )
 from collabd.workflow.meetings.rsvp import _tell_organizer, on_calendar_reply
+from collabd.workflow.meetings.series import _place_occurrences as place_occurrences
 from collabd.workflow.meetings.series import end_series, plan_series, rule_of
 from collabd.workflow.meetings.series import next_moment as series_next_moment
 from collabd.workflow.meetings.series import occurrences as series_occurrences
@@ -113,6 +114,7 @@ __all__ = [
     "on_minutes",
     "on_minutes_signoff",
     "organizer_command",
+    "place_occurrences",
     "plan_review",
     "plan_risk",
     "plan_series",

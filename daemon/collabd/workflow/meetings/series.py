@@ -62,15 +62,18 @@ def occurrences(meeting: Meeting) -> Iterator[tuple[dt.datetime, dt.datetime]]:
 
 def _place_occurrences(meeting: Meeting, ctx: Context) -> None:
     """Skip or move the occurrences that fall on a non-working day (rules: meetings.
-    series.on_holiday; a daily one is always skipped there, not doubled)."""
+    series.on_holiday; a daily one is always skipped there, not doubled), those not
+    placed already."""
     calendar = ctx.rules.calendar
     daily = "BYDAY=MO,TU,WE,TH,FR" in meeting.get("rrule", "") and "MONTHLY" not in (
         meeting.get("rrule", ""))
-    meeting["exdates"], meeting["moved"] = [], {}
+    meeting.setdefault("exdates", [])  # (what the organizer already changed stays)
+    meeting.setdefault("moved", {})
     for original, _ in occurrences(meeting):
-        if calendar.is_workday(original.astimezone(calendar.tz).date()):
-            continue
         key = isoformat(original)
+        if calendar.is_workday(original.astimezone(calendar.tz).date()) or (
+                key in meeting["moved"]):
+            continue
         if daily or ctx.rules.meetings.series.on_holiday == "skip":
             meeting["exdates"].append(key)
             continue
