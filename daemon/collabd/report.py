@@ -29,7 +29,7 @@ STATUS_LABELS = {
     "minutes_distributed": "待确认纪要", "minutes_confirmed": "纪要已确认",
     "cancelled": "已取消", "done": "已完成", "resolved": "已解决",
     "kickoff": "待启动", "memo": "备忘录签署中", "running": "执行中", "retro": "复盘中",
-    "change_review": "变更评审中",
+    "change_review": "变更评审中", "resolution": "待组长签署决议",
 }
 _KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 

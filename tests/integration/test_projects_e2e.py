@@ -649,12 +649,21 @@ def test_a_push_meeting_at_a_key_node_has_its_resolution_signed_by_the_leader(
     [sign] = [m for m in last if "请签署决议" in str(m["Subject"])]
     assert str(sign["To"]) == "王建国 <wang.jianguo@example.com>" and sign["Cc"] is None
     assert "测试提前一周介入" in body_text(sign)
+    waiting = h.record(meeting["id"])
+    assert waiting["status"] == "resolution"
+    assert waiting["waiting_on"] == ["wang.jianguo@example.com"]  # chased until signed
+    due = dt.datetime.fromisoformat(waiting["resolution_due"])
+    soon = (due - dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")  # (4h before: 06:30)
+    reminded = [m for m in h.at(soon) if "wang.jianguo" in str(m["To"])]
+    assert reminded and "签署专项推进会决议" in str(reminded[0]["Subject"])
+    assert "测试提前一周介入" in body_text(reminded[0])  # the 决议 travels with it
     # Someone else's 确认 does not sign it; the leader's does, and everyone is told.
-    h.at(later, reply_to(sign, sender="李静 <li.jing@example.com>", text="确认"))
+    h.at(soon, reply_to(sign, sender="李静 <li.jing@example.com>", text="确认"))
     assert "resolution signed" not in h.whats(meeting["id"])
-    told = h.at(later, reply_to(sign, sender="王建国 <wang.jianguo@example.com>", text="确认"))
+    told = h.at(soon, reply_to(sign, sender="王建国 <wang.jianguo@example.com>", text="确认"))
     [signed] = [m for m in told if "决议已由组长签署" in str(m["Subject"])]
     assert "zhao.qiang" in str(signed["To"])
+    assert h.record(meeting["id"])["status"] == "closed"
 
 
 def test_a_tasks_plan_counts_working_time_not_the_weekend(h: Harness) -> None:

@@ -259,6 +259,7 @@ class Meeting(_Record, total=False):
     agenda_sent: list[str]
     occurrences: list[str]  # the occurrence meetings held
     recurrence_id: str  # an occurrence: which one of its series
+    resolution_due: str  # a 专项推进会: when the 组长 is to have signed its 决议
 
 
 class Task(_Record, total=False):

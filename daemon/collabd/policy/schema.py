@@ -434,6 +434,7 @@ WAITS = {
     "task_at_risk": "任务滞后或阻塞",
     "memo_not_signed": "部门负责人未在时限内签署协作备忘录",
     "milestone_report": "关键节点临近，需提交阶段性成果说明",
+    "resolution_not_signed": "组长未在时限内签署专项推进会决议",
 }
 WAIT_TASKS = {
     "receiver_response": "响应需求",
@@ -446,6 +447,7 @@ WAIT_TASKS = {
     "task_at_risk": "说明风险与应对措施",
     "memo_not_signed": "签署协作备忘录",
     "milestone_report": "提交《阶段性成果说明》",
+    "resolution_not_signed": "签署专项推进会决议",
 }
 # Whom a step may address; resolved through the org directory for each record.
 TARGETS = {

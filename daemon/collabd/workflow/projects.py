@@ -1077,10 +1077,15 @@ def ask_resolution(meeting: Meeting, ctx: Context, out: Outcome) -> None:
     rounds = (meeting.get("minutes") or {}).get("rounds") or []
     text = rounds[-1].get("text", "") if rounds else ""
     signoff.ask(meeting, "resolution", 1, leader["address"])
+    due = meetings._deadline(ctx, ctx.now, ctx.rules.sla.memo_signoff)
+    # Open until the 组长 answers (chased by the resolution_not_signed ladder).
+    meeting["status"] = "resolution"
+    meeting["closed"] = None
+    meeting["resolution_due"] = isoformat(due)
     out.send(ctx.draft(
         "resolution_sign", to=[leader], record=meeting["id"], purpose="resolution_sign",
         asks=leader["address"], meta={"signoff": "resolution", "round": 1},
-        meeting=meeting, text=text, person=leader))
+        meeting=meeting, text=text, person=leader, due=due))
     audit(meeting, ctx.now, "resolution sent to sign", to=leader["address"])
 
 
@@ -1096,6 +1101,8 @@ def resolution_answer(meeting: Meeting, event: Event, ctx: Context, out: Outcome
     signoff.record_signoff(meeting, ctx, event, auth, decision,
                            intent.reason if decision == "rejected" else None)
     signoff.answered(meeting, "resolution", auth.round, person)
+    meeting["status"] = "closed"
+    meeting["closed"] = isoformat(ctx.now)
     audit(meeting, ctx.now, "resolution signed" if decision == "confirmed"
           else "resolution not signed", by=person, reason=intent.reason)
     leader = ctx.person_by_address(person)

@@ -116,6 +116,15 @@ def _meeting_waits(record: Meeting) -> Iterator[Wait]:
         yield Wait("minutes_not_sent", f"minutes_not_sent:{number}", minutes_due,
                    _people(organizer), asks=organizer["address"] if organizer else None,
                    meta={"minutes_for": record["id"]})
+    resolution_due = _moment(record.get("resolution_due"))
+    if status == "resolution" and resolution_due:
+        for pending in record.get("pending_signoffs", []):
+            if pending["kind"] == "resolution":
+                yield Wait("resolution_not_signed",
+                           f"resolution_not_signed:{pending['person']}", resolution_due,
+                           _people({"name": pending["person"], "address": pending["person"]}),
+                           asks=pending["person"],
+                           meta={"signoff": "resolution", "round": pending["round"]})
     if status == "minutes_distributed" and minutes.get("rounds"):
         due = _moment(minutes["rounds"][-1].get("confirm_due"))
         for pending in record.get("pending_signoffs", []):
