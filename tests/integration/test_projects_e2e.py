@@ -819,3 +819,17 @@ def test_an_updated_plan_brings_a_new_department_and_a_longer_series(h: Harness)
     master = next(e for e in vobject.readOne(calendar_part(update).decode()).vevent_list
                   if not hasattr(e, "recurrence_id"))
     assert max(master.getrruleset()).replace(tzinfo=None) == dt.datetime(2027, 2, 5, 15, 0)
+
+
+def test_the_kickoff_is_moved_not_called_off(h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", _plan_mail())
+    [invite] = [m for m in sent if "会议邀请：项目启动会" in str(m["Subject"])]
+    told = h.at("2026-12-01 11:00", reply_to(invite, sender=LEAD, text="取消会议"))
+    [refused] = [m for m in told if "未能执行" in str(m["Subject"])]
+    assert "改期" in body_text(refused)
+    kickoff = h.record(h.record(PROJECT)["kickoff"])
+    assert kickoff["status"] == "scheduled"
+    moved = h.at("2026-12-01 11:30", reply_to(invite, sender=LEAD,
+                                              text="改期：2026-12-04 14:00"))
+    assert any("会议时间更新：项目启动会" in str(m["Subject"]) for m in moved)
+    assert h.record(kickoff["id"])["start"].startswith("2026-12-04T14:00")

@@ -49,6 +49,15 @@ def organizer_command(meeting: Meeting, event: Event, ctx: Context, out: Outcome
         reschedule(meeting, ctx, out, start, by=by)
         return True
     found = _CANCEL.match(first)
+    if found and meeting.get("meeting_kind") == "kickoff":
+        # A project starts from its 启动会 (its memo follows the minutes): moved, not
+        # called off.
+        reason = "项目需要先召开启动会，启动会不能取消；如需调整时间，请回复“改期：日期 时间”"
+        audit(meeting, ctx.now, "command not understood", by=by, text=first, reason=reason)
+        out.send(ctx.draft("command_refused", to=[meeting.get("organizer")],
+                           record=meeting["id"], purpose="command_refused",
+                           meeting=meeting, command=first, reason=reason))
+        return True
     if found:
         cancel(meeting, ctx, out, by=by, reason=found.group("reason") or "会议取消")
         return True
