@@ -26,7 +26,7 @@ REQUIRED_TEMPLATES = (
     "task_rejected", "project_which_task", "project_feedback", "project_closed",
     "archive_bundle", "series_agenda", "project_plan_changed", "milestone_confirm",
     "milestone_answered", "project_refused", "task_consult", "project_sync",
-    "resolution_sign", "resolution_answered", "command_refused",
+    "resolution_sign", "resolution_answered", "command_refused", "query_answer",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",

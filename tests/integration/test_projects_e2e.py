@@ -833,3 +833,51 @@ def test_the_kickoff_is_moved_not_called_off(h: Harness) -> None:
                                               text="改期：2026-12-04 14:00"))
     assert any("会议时间更新：项目启动会" in str(m["Subject"]) for m in moved)
     assert h.record(kickoff["id"])["start"].startswith("2026-12-04T14:00")
+
+
+def test_what_is_open_for_me_by_mail(h: Harness) -> None:
+    h.at("2026-12-01 10:05", _plan_mail())
+    # Two people ask: each gets what waits on them, with the message to answer.
+    zhou = h.at("2026-12-01 11:00", message(sender="周杰 <zhou.jie@example.com>",
+                                            subject="我的待办", body="",
+                                            message_id="<q-zhou@example.com>"))
+    [answer] = zhou
+    text = body_text(answer)
+    assert "您的待办（2 项）" in str(answer["Subject"])
+    assert "RW-2026-0002「需求文档输出」" in text and "RW-2026-0005「测试验收」" in text
+    assert "请直接回复系统于 2026-12-01 10:05 发给您的邮件" in text
+    assert "RW-2026-0001" not in text  # 陈晨's
+    chen = body_text(h.at("2026-12-01 11:05", message(
+        sender="陈晨 <chen.chen@example.com>", subject="查询", body="",
+        message_id="<q-chen@example.com>"))[0])
+    assert "RW-2026-0001「客户需求收集」" in chen and "RW-2026-0002" not in chen
+    # One record: for someone it names; not for someone it does not.
+    mine = body_text(h.at("2026-12-01 11:10", message(
+        sender="周杰 <zhou.jie@example.com>", subject="查询 RW-2026-0002", body="",
+        message_id="<q-rec@example.com>"))[0])
+    assert "RW-2026-0002「需求文档输出」：待响应" in mine
+    other = body_text(h.at("2026-12-01 11:15", message(
+        sender="何芳 <he.fang@example.com>", subject="查询 RW-2026-0002", body="",
+        message_id="<q-other@example.com>"))[0])
+    assert "您没有参与 RW-2026-0002" in other
+    # A head asks for the department; a stranger is told nothing of the state.
+    dept = body_text(h.at("2026-12-01 11:20", message(
+        sender="赵强 <zhao.qiang@example.com>", subject="查询 部门", body="",
+        message_id="<q-dept@example.com>"))[0])
+    assert "目前等待研发部的事项" in dept and "RW-2026-0004" in dept
+    stranger = h.at("2026-12-01 11:25", message(
+        sender="someone <x@elsewhere.example>", subject="我的待办", body="",
+        message_id="<q-stranger@example.com>"))
+    assert all("待办（" not in str(m["Subject"]) for m in stranger)
+    # Queries do not use up the day's one "not understood" reply.
+    confused = h.at("2026-12-01 11:30", message(
+        sender="周杰 <zhou.jie@example.com>", subject="你好", body="随便问问",
+        message_id="<q-confused@example.com>"))
+    assert any("未能识别" in str(m["Subject"]) or "未能处理" in body_text(m) for m in confused)
+
+
+def test_a_form_titled_like_a_query_is_still_a_form(h: Harness) -> None:
+    body = REQUEST_IN_PROJECT.format(project="").replace("关联项目：\n", "")
+    h.at("2026-12-01 10:05", message(sender=LEAD, subject="查询系统优化需求", body=body,
+                                     message_id="<query-titled@example.com>"))
+    assert h.record("XQ-2026-0001")["receiver_dept"] == "财务部"

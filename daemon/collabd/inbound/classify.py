@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -220,6 +221,11 @@ class Classifier:
                                      has_attachment=has_attachment)
             return Event("reply", message, thread=thread, replied_to=replied_to,
                          replied_to_id=replied_id, intent=intent, new_text=text)
+        # "What is open for me?" (a form that happens to start with 查询 is a form: it
+        # was looked for first).
+        query = read_query(message) if thread is None else None
+        if query is not None:
+            return Event("query", message, extra={"query": query})
         unreadable = [a.filename for a in message.body.attachments
                       if a.filename.lower().endswith(LEGACY_EXTENSIONS)]
         unreadable += [name for name in self._unreadable if name not in unreadable]
@@ -375,6 +381,39 @@ class Classifier:
                         100 if titled[best.kind] else 0):
                     best = candidate
         return best
+
+
+# "What is open for me?": 我的待办 / 待办 / 查询 [XQ-2026-0012 | 部门 | 研发部] in the
+# subject or the first line of a new mail.
+_QUERY = re.compile(r"^\s*(?:(?P<mine>我的待办|待办事项|待办|我的任务)\s*[?？]?"
+                    r"|(?P<ask>查询|查詢)(?:\s*[:：]?\s*(?P<what>\S+))?)\s*[?？。]?\s*$")
+
+
+def read_query(message: InboundMessage) -> dict[str, str] | None:
+    """A query by mail: {"what": "mine" | "record" | "dept", "record": id, "dept": name}."""
+    first = next((line for line in (message.body.text or "").splitlines() if line.strip()),
+                 "")
+    for text in (clean_query_subject(message.subject), first):
+        found = _QUERY.match(unicodedata.normalize("NFKC", text or ""))
+        if found is None:
+            continue
+        if found.group("mine") or not found.group("what"):
+            return {"what": "mine"}
+        what = found.group("what")
+        record = SUBJECT_TAG.search(f"[{what.upper()}]")
+        if record is not None:
+            return {"what": "record", "record": record.group(1).upper()}
+        if what in ("部门", "本部门", "我的部门"):
+            return {"what": "dept", "dept": ""}
+        if re.fullmatch(r"[\u4e00-\u9fff]{1,10}(?:部|中心|办公室)", what):
+            return {"what": "dept", "dept": what}
+        return {"what": "mine"}  # (查询一下我的需求: what waits on them)
+    return None
+
+
+def clean_query_subject(subject: str) -> str:
+    return re.sub(r"^(?:\s*(?:re|fw|fwd|回复|答复|转发)\s*[:：])+", "", subject or "",
+                  flags=re.IGNORECASE).strip()
 
 
 def _is_resubmission(replied_to: dict[str, Any] | None) -> bool:

@@ -11,7 +11,7 @@ from collabd.inbound.message import InboundMessage
 from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules
 from collabd.store.view import StateView
-from collabd.workflow import intake, meetings, projects, replies, ticks
+from collabd.workflow import intake, meetings, projects, queries, replies, ticks
 from collabd.workflow.context import BusyLookup, Context, Identity
 from collabd.workflow.outcome import Outcome
 
@@ -39,6 +39,8 @@ class Workflow:
             return projects.handle_project(event, ctx)
         if event.kind == "plan_update":
             return projects.plan_update(event, ctx)
+        if event.kind == "query":
+            return queries.handle_query(event, ctx)
         if event.kind in ("auto_reply", "bounce"):
             return intake.automatic(event, ctx)
         if event.kind == "reply":

@@ -298,7 +298,7 @@ def form_incomplete(event: Event, ctx: Context,
     out = Outcome()
     out.inbound = {"kind": f"{reading.kind}_incomplete", "missing": reading.missing,
                    "errors": reading.errors}
-    if not _may_answer(message, ctx, out, "form_incomplete",
+    if not may_answer(message, ctx, out, "form_incomplete",
                        ctx.rules.forms.incomplete_replies_per_day):
         return out
     outside = not ctx.rules.is_internal(message.sender)
@@ -355,7 +355,7 @@ def _their_subject(message: InboundMessage, outside: bool) -> str:
     return excerpt(clean_subject(message.subject), 60 if outside else 200, outside=outside)
 
 
-def _may_answer(message: InboundMessage, ctx: Context, out: Outcome, kind: str,
+def may_answer(message: InboundMessage, ctx: Context, out: Outcome, kind: str,
                 per_day: int) -> bool:
     """May the sender get one more `kind` reply? Counts it (in out.meta) when yes."""
     if not message.sender or "@" not in message.sender:
@@ -421,7 +421,7 @@ def answer_sender(event: Event, ctx: Context, out: Outcome, template: str,
                    per_day: int, **context: Any) -> Outcome:
     """Reply to the sender with `template`, at most `per_day` such replies a day each."""
     message = event.message
-    if not _may_answer(message, ctx, out, template, per_day):
+    if not may_answer(message, ctx, out, template, per_day):
         return out
     attachments = context.pop("attachments", ())
     out.send(ctx.draft(
@@ -494,7 +494,7 @@ def set_aside(head: InboundMessage, name: str, ctx: Context) -> Outcome:
     out = Outcome()
     if head.sender_issues or ctx.rules.directory.by_address(head.sender) is None:
         return out
-    if not _may_answer(head, ctx, out, "set_aside_notice", SET_ASIDE_NOTICES_PER_DAY):
+    if not may_answer(head, ctx, out, "set_aside_notice", SET_ASIDE_NOTICES_PER_DAY):
         return out
     out.send(ctx.draft(
         "set_aside_notice", to=[ctx.person_by_address(head.sender)], record=None,

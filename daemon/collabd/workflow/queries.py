@@ -1,0 +1,116 @@
+""""What is open for me?" by mail: 我的待办 lists what waits on the sender (with the
+message to reply to for each), 查询 XQ-2026-0012 the state of one record they take part
+in, 查询 部门 (a head) or 查询 研发部 (the secretary, the 组长) what waits on a
+department. Only for people in the org directory; limited per day on their own, apart
+from the "not understood" replies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from collabd.inbound.classify import Event
+from collabd.model import AnyRecord
+from collabd.workflow.context import Context
+from collabd.workflow.outcome import Outcome
+
+QUERIES_PER_DAY = 20
+MAX_LISTED = 50
+STATUS_WORDS = {
+    "open": "待响应", "in_progress": "处理中", "delivered": "待验收", "scheduled": "已安排",
+    "held": "已召开", "minutes_requested": "待交纪要", "minutes_revision": "纪要修改中",
+    "minutes_distributed": "待确认纪要", "kickoff": "待启动", "memo": "备忘录签署中",
+    "running": "执行中", "retro": "复盘中", "change_review": "变更评审中",
+    "resolution": "待组长签署决议", "closed": "已关闭", "done": "已完成",
+    "cancelled": "已取消",
+}
+
+
+def handle_query(event: Event, ctx: Context) -> Outcome:
+    from collabd.workflow import intake
+
+    out = Outcome()
+    query: dict[str, str] = event.extra.get("query") or {}
+    out.inbound = {"kind": "query", **query}
+    message = event.message
+    directory = ctx.rules.directory
+    person = directory.by_address(message.sender)
+    if person is None or message.sender_issues:
+        # Not a colleague (or not who the From says): nothing of the state is told.
+        out.inbound["not_answered"] = "the sender is not in the org directory"
+        return intake.not_understood(event, ctx)
+    if not intake.may_answer(message, ctx, out, "query", QUERIES_PER_DAY):
+        return out
+    what = query.get("what", "mine")
+    items: list[dict[str, Any]] = []
+    record: AnyRecord | None = None
+    refused = ""
+    dept_name = ""
+    if what == "record":
+        record = ctx.view.record(query.get("record", ""))
+        if record is None:
+            refused = f"没有编号为 {query.get('record')} 的事项"
+        elif not _may_see(record, message.sender, ctx):
+            record, refused = None, f"您没有参与 {query.get('record')}，不能查询它的进展"
+    elif what == "dept":
+        own = directory.department_of(message.sender)
+        wanted = directory.department(query["dept"]) if query.get("dept") else own
+        overseer = message.sender.lower() in {directory.leader.address.lower(),
+                                              directory.secretary.address.lower()}
+        if wanted is None:
+            refused = f"组织目录中没有「{query.get('dept')}」"
+        elif not overseer and not (own is not None and own is wanted
+                                   and directory.same_person(message.sender,
+                                                             wanted.head.address)):
+            refused = "部门的待办只有本部门负责人、执行秘书和组长可以查询"
+        else:
+            dept_name = wanted.name
+            items = _waiting(ctx, lambda r: any(p.get("dept") == wanted.name
+                                                for p in r.get("waiting_people", [])))
+    else:
+        items = _waiting(ctx, lambda r: message.sender.lower() in
+                         [a.lower() for a in r.get("waiting_on", [])], reply_to=message.sender)
+    out.send(ctx.draft(
+        "query_answer", to=[ctx.person(person)], record=None, purpose="query_answer",
+        in_reply_to=message.message_id if message.has_message_id else None,
+        what=what, items=items[:MAX_LISTED], more=max(0, len(items) - MAX_LISTED),
+        record_data=record, refused=refused, dept=dept_name, words=STATUS_WORDS,
+        timeline=record["audit"][-5:] if record is not None else []))
+    return out
+
+
+def _may_see(record: AnyRecord, sender: str, ctx: Context) -> bool:
+    """Someone the record names (anywhere in it), the head of a department it names,
+    the secretary, the 组长."""
+    directory = ctx.rules.directory
+    text = json.dumps(record, ensure_ascii=False).lower()
+    if sender.lower() in text or sender.lower() in {directory.leader.address.lower(),
+                                                    directory.secretary.address.lower()}:
+        return True
+    own = directory.department_of(sender)
+    return own is not None and directory.same_person(sender, own.head.address) and (
+        f'"{own.name}"' in text)
+
+
+def _waiting(ctx: Context, wanted: Any, reply_to: str | None = None) -> list[dict[str, Any]]:
+    """Open records waiting as `wanted` says, each with the latest message about it sent
+    to `reply_to` (the one to answer)."""
+    store = ctx.view.store
+    found: list[dict[str, Any]] = []
+    for record in ctx.view.open_records():
+        if not wanted(record):
+            continue
+        latest: dict[str, Any] | None = None
+        # (a project's task is answered on its own mail, or on the project's list)
+        groups = [record["id"], *([record["project"]] if record["kind"] == "task"
+                                  and record.get("project") else [])]
+        keys = [k for g in groups for k in store.group_keys(g)] if reply_to else []
+        for key in keys:
+            entry = store.get("messages", key) or {}
+            to = [str(a).lower() for a in entry.get("to") or []]
+            if entry.get("dir") == "out" and str(reply_to).lower() in to and (
+                    latest is None or str(entry.get("at", "")) > str(latest.get("at", ""))):
+                latest = {**entry, "message_id": key}
+        found.append({"record": record, "latest": latest})
+    found.sort(key=lambda item: str(item["record"]["id"]))
+    return found
