@@ -257,9 +257,12 @@ def _status_settings(config_path: Path | None) -> tuple[Path, Path, ZoneInfo]:
               help="Only what waits on someone of this department.")
 @click.option("--kind", default=None, metavar="KIND",
               help="Only records of this kind: request/需求, meeting/会议, task/待办, "
-                   "problem/问题.")
+                   "problem/问题, project/项目.")
+@click.option("--overdue", is_flag=True, help="Only what is overdue.")
+@click.option("--csv", "as_csv", is_flag=True,
+              help="The open records as CSV (UTF-8 with a BOM, for Excel), one per line.")
 def status(config_path: Path | None, as_json: bool, now: str | None, person: str | None,
-           dept: str | None, kind: str | None) -> None:
+           dept: str | None, kind: str | None, overdue: bool, as_csv: bool) -> None:
     """What is open, overdue, and waiting on whom; the queues in and out.
 
     Reads the state without locking it, so it works while the daemon runs.
@@ -290,8 +293,10 @@ def status(config_path: Path | None, as_json: bool, now: str | None, person: str
         view, Journal(state_dir / "queue"), state_dir, _clock(tz, now).now(),
         report.LazyCalendar(lambda: rules() and rules().calendar,
                             lambda: rules() and rules().directory),
-        kind=kind, person=person, dept=dept)
-    if as_json:
+        kind=kind, person=person, dept=dept, overdue=overdue)
+    if as_csv:
+        sys.stdout.buffer.write(report.status_csv(data).encode("utf-8-sig"))
+    elif as_json:
         _print_json(data)
     else:
         click.echo(report.status_text(data))

@@ -163,6 +163,28 @@ def _instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def status_csv(data: dict[str, Any]) -> str:
+    """The open records of a status report as CSV, in Chinese headings: 编号, 类型, 状态,
+    名称, 所属项目, 期限, 是否逾期, 等待, 升级."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["编号", "类型", "状态", "名称", "所属项目", "期限", "是否逾期", "等待",
+                     "升级"])
+    for s in data["open"]:
+        waiting = "、".join(
+            f"{p.get('name') or p['address']}" + (f"（{p['dept']}）" if p.get("dept") else "")
+            for p in s.get("waiting_on_people", []))
+        writer.writerow([
+            s["id"], KIND_LABELS.get(str(s["kind"]), s["kind"]),
+            STATUS_LABELS.get(str(s["status"]), s["status"]), s["title"], s.get("project") or "",
+            (s["due"] or "")[:16].replace("T", " "), "是" if s["overdue"] else "", waiting,
+            s.get("escalation") or ""])
+    return out.getvalue()
+
+
 def record_summary(record: Mapping[str, Any], now: dt.datetime,
                    calendar: WorkCalendar | LazyCalendar | None = None) -> dict[str, Any]:
     due = _due(record, calendar)
@@ -209,7 +231,7 @@ def status(view: StateView, journal: Journal, state_dir: Path,
            now: dt.datetime,
            calendar: WorkCalendar | LazyCalendar | None = None, *,
            kind: str | None = None, person: str | None = None,
-           dept: str | None = None) -> dict[str, Any]:
+           dept: str | None = None, overdue: bool = False) -> dict[str, Any]:
     """What is open (only what waits on `person`, on someone of `dept`, of `kind`,
     when given), overdue, waiting on whom; the queues in and out."""
     def directory() -> Directory | None:  # loaded only for records written without names
@@ -237,7 +259,7 @@ def status(view: StateView, journal: Journal, state_dir: Path,
                     who = people[address] = person_of(address, directory())
                 waiting.append(who)
         summary["waiting_on_people"] = waiting
-        if _matches(summary, kind, person, dept):
+        if _matches(summary, kind, person, dept) and (summary["overdue"] or not overdue):
             summaries.append(summary)
     by_kind: dict[str, int] = {}
     for s in summaries:
@@ -246,8 +268,8 @@ def status(view: StateView, journal: Journal, state_dir: Path,
     processed, sent = view.store.message_counts()
     return {
         "generated": isoformat(now),
-        "filters": {k: v for k, v in (("kind", kind), ("person", person), ("dept", dept))
-                    if v},
+        "filters": {k: v for k, v in (("kind", kind), ("person", person), ("dept", dept),
+                                      ("overdue", overdue)) if v},
         "state_dir": str(state_dir),
         "daemon": daemon_state(state_dir),
         "open": summaries,

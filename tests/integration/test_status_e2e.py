@@ -44,6 +44,15 @@ def test_status_names_whom_each_record_waits_for_and_filters(h: Harness) -> None
     for args in (("--person", "张伟"), ("--dept", "研发部"), ("--kind", "会议")):
         assert _status(h.config, *args)["open"] == [], args
     assert _status(h.config, "--dept", "研发部")["filters"] == {"dept": "研发部"}
+    # Only what is overdue (the request is due 2026-12-15), and CSV for Excel.
+    assert _status(h.config, "--overdue", "--now", "2026-12-02T10:00")["open"] == []
+    late = _status(h.config, "--overdue", "--now", "2026-12-16T10:00")["open"]
+    assert [r["id"] for r in late] == ["XQ-2026-0001"]
+    table = collabd("status", "--csv", "--now", "2026-12-16T10:00", config=h.config).stdout
+    assert table.startswith("\ufeff".encode())  # (Excel reads UTF-8 by its BOM)
+    rows = table.decode("utf-8-sig").splitlines()
+    assert rows[0] == "编号,类型,状态,名称,所属项目,期限,是否逾期,等待,升级"
+    assert rows[1].startswith("XQ-2026-0001,需求,处理中,") and ",是,郑浩（财务部）," in rows[1]
 
 
 def test_status_goes_by_the_clock_of_a_daemon_run_with_now(deployment: Config) -> None:
