@@ -421,6 +421,57 @@ def store_accept_loss(config_path: Path | None) -> None:
                   else "") + ". Start the daemon again.")
 
 
+@main.command("report")
+@config_option
+@click.argument("which", type=click.Choice(["weekly", "problems"]))
+@click.option("--at", "at", metavar="ISO-8601", default=None,
+              help="The ledger as of this moment (default: now).")
+@click.option("--dept", default=None, metavar="DEPARTMENT",
+              help="Only what concerns this department (a head's view).")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="Directory to write the ledger's .html and .xlsx into.")
+def report_command(config_path: Path | None, which: str, at: str | None, dept: str | None,
+                   out_dir: Path) -> None:
+    """The secretary's ledgers on demand: weekly (《跨部门协作进度台账》) or problems
+    (《问题台账》), as the HTML mailed and the .xlsx attached."""
+    from collabd import ledger
+    from collabd.outbound.templates import Templates
+    from collabd.policy.rules import load_rules
+    from collabd.resources import skeleton_dir
+
+    config = _load(config_path)
+    try:
+        rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
+    except CollabdError as exc:
+        _fail(str(exc))
+    if dept:
+        found = rules.directory.department(dept)
+        if found is None:
+            _fail(f"no department {dept!r} in the org directory "
+                  f"({', '.join(rules.directory.department_names())})")
+        dept = found.name
+    now = _clock(config.tz, at).now()
+    view = _open_view(config)
+    records = [dict(r) for r in view.records()]
+    if which == "weekly":
+        data = ledger.weekly(records, now, rules.calendar, dept=dept)
+        xlsx, name = ledger.weekly_xlsx(data), "跨部门协作进度台账"
+    else:
+        data = ledger.problems(records, now, dept=dept)
+        xlsx, name = ledger.problems_xlsx(data), "问题台账"
+    templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
+    rendered = templates.render(f"ledger_{which}", now=now, mailbox=config.settings.mailbox.address,
+                                secretary_name=config.settings.mailbox.display_name, **data)
+    stem = f"{name}_{dept + '_' if dept else ''}{now:%Y%m%d}"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / f"{stem}.html").write_text(rendered.html, encoding="utf-8")
+        (out_dir / f"{stem}.xlsx").write_bytes(xlsx)
+    except OSError as exc:
+        _fail(f"cannot write into {out_dir}: {exc}")
+    click.echo(f"{out_dir / stem}.html\n{out_dir / stem}.xlsx")
+
+
 @main.group()
 def archive() -> None:
     """The archive (资料归档) of a request or a project."""

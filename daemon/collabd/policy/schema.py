@@ -49,6 +49,13 @@ def _time(value: Any) -> dt.time:
 TimeField = Annotated[dt.time, BeforeValidator(_time)]
 
 
+def _weekday(value: Any) -> int:
+    key = str(value).strip().lower()
+    if key not in _WEEKDAYS:
+        raise ValueError(f"expected a weekday such as friday or 周五, found {value!r}")
+    return _WEEKDAYS[key]
+
+
 # -- org.yaml ----------------------------------------------------------------------------
 
 class PersonSpec(Strict):
@@ -124,6 +131,15 @@ class ProblemSla(Strict):
     escalate_to_leader: bool = False
 
 
+class LedgerSchedule(Strict):
+    """When the weekly ledgers go out (before the weekly meeting); enabled: false stops
+    them."""
+
+    enabled: bool = True
+    day: Annotated[int, BeforeValidator(_weekday)] = 4
+    time: TimeField = dt.time(16)
+
+
 class SlaFile(Strict):
     # 接收方响应时限, by urgency
     request_response: dict[str, DurationField] = Field(default_factory=lambda: {
@@ -139,6 +155,8 @@ class SlaFile(Strict):
     deliverable_acceptance: DurationField = parse_duration("3 workdays")
     # Each department head signs the project's 《跨部门协作备忘录》 within this.
     memo_signoff: DurationField = parse_duration("24h")
+    # The weekly 《跨部门协作进度台账》 and 《问题台账》 to the secretary, the 组长 and heads.
+    ledger: LedgerSchedule = LedgerSchedule()
     problem: dict[str, ProblemSla] = Field(default_factory=lambda: {
         "一般": ProblemSla(resolve_within=parse_duration("1 workday")),
         "重要": ProblemSla(meeting_within=parse_duration("3 workdays")),
@@ -266,13 +284,6 @@ _WEEKDAYS = {
     "sunday": 6, "周一": 0, "周二": 1, "周三": 2, "周四": 3, "周五": 4, "周六": 5, "周日": 6,
     "星期一": 0, "星期二": 1, "星期三": 2, "星期四": 3, "星期五": 4, "星期六": 5, "星期日": 6,
 }
-
-
-def _weekday(value: Any) -> int:
-    key = str(value).strip().lower()
-    if key not in _WEEKDAYS:
-        raise ValueError(f"expected a weekday such as friday or 周五, found {value!r}")
-    return _WEEKDAYS[key]
 
 
 def _percent(value: Any) -> float:

@@ -25,7 +25,7 @@ from collabd.policy.calendar import WorkCalendar
 from collabd.policy.rules import resolve_name
 from collabd.policy.schema import WAIT_TASKS, WAITS, Step, When
 from collabd.store.view import CLOSED
-from collabd.workflow import meetings
+from collabd.workflow import ledgers, meetings
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 from collabd.workflow.waits import Wait, waits
@@ -86,6 +86,7 @@ def on_tick(ctx: Context, only: Collection[str] | None = None,
             out.put(edit.record)
     if working:
         _weekly_risk(ctx, out)
+        ledgers.on_tick(ctx, out)
     return out
 
 

@@ -1,0 +1,187 @@
+"""The ledgers the secretary keeps (guides 002, 003): the weekly 《跨部门协作进度台账》 —
+what changed this week, what is overdue and who holds it, risks, decisions waiting,
+and every open or recently closed request, task and project in the guides' columns —
+and the 《问题台账》 (severity, deadline, handled by, closed, days open). Built from the
+records as they are stored; the HTML is rendered by the mail templates, the .xlsx here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable
+from typing import Any
+
+from collabd.report import KIND_LABELS, STATUS_LABELS, record_summary
+
+Rec = dict[str, Any]
+RECENT = dt.timedelta(days=7)
+
+
+def _when(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _concerns(record: Rec, dept: str | None) -> bool:
+    """Does the record concern a department (one of its sides, or someone it waits on)?"""
+    if not dept:
+        return True
+    names = {record.get(k) for k in ("requester_dept", "receiver_dept", "dept", "lead_dept",
+                                     "reporter_dept", "target_dept")}
+    names |= set(record.get("cooperating_depts") or [])
+    names |= {d.get("dept") for d in record.get("departments") or [] if isinstance(d, dict)}
+    names |= {p.get("dept") for p in record.get("waiting_people") or [] if isinstance(p, dict)}
+    return dept in names
+
+
+def _holder(record: Rec) -> str:
+    people = record.get("waiting_people") or []
+    return "、".join(f"{p.get('name') or p.get('address')}"
+                     + (f"（{p['dept']}）" if p.get("dept") else "") for p in people) or "—"
+
+
+def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
+           dept: str | None = None) -> dict[str, Any]:
+    """The week up to `now`: rows per kind, and what changed, is overdue, at risk, or
+    waiting for a decision."""
+    since = now - RECENT
+    rows: dict[str, list[Rec]] = {"request": [], "task": [], "project": []}
+    changed, overdue, risks, decisions = [], [], [], []
+    for record in records:
+        kind = record.get("kind")
+        if kind not in rows or not _concerns(record, dept):
+            continue
+        closed = _when(record.get("closed"))
+        if closed is not None and closed < since:
+            continue  # closed before this week: not in this week's ledger
+        summary = record_summary(record, now, calendar)
+        item = {"record": record, "summary": summary, "holder": _holder(record),
+                "kind_label": KIND_LABELS.get(str(kind), str(kind)),
+                "status_label": STATUS_LABELS.get(str(record.get("status")),
+                                                  str(record.get("status")))}
+        rows[str(kind)].append(item)
+        created = _when(record.get("created"))
+        if (created is not None and created >= since) or closed is not None:
+            item["change"] = "新建" if created is not None and created >= since else "关闭"
+            changed.append(item)
+        if summary["overdue"]:
+            overdue.append(item)
+        if record.get("risk"):
+            risks.append(item)
+        if record.get("pending_signoffs") or record.get("status") in ("delivered", "memo"):
+            decisions.append(item)
+    for items in rows.values():
+        items.sort(key=lambda i: str(i["record"]["id"]))
+    return {"at": now, "since": since, "dept": dept, "rows": rows, "changed": changed,
+            "overdue": overdue, "risks": risks, "decisions": decisions}
+
+
+def problems(records: Iterable[Rec], now: dt.datetime, *,
+             dept: str | None = None) -> dict[str, Any]:
+    """Every problem still open, and those closed this week (问题台账: 件件有回音)."""
+    since = now - RECENT
+    items: list[dict[str, Any]] = []
+    for record in records:
+        if record.get("kind") != "problem" or not _concerns(record, dept):
+            continue
+        closed = _when(record.get("closed"))
+        if closed is not None and closed < since:
+            continue
+        created = _when(record.get("created")) or now
+        handled = "、".join(record.get("answered_by") or []) or (
+            (record.get("target_liaison") or {}).get("name") or "—")
+        items.append({"record": record, "handled": handled,
+                      "days_open": ((closed or now) - created).days,
+                      "status_label": STATUS_LABELS.get(str(record.get("status")),
+                                                        str(record.get("status")))})
+    items.sort(key=lambda i: str(i["record"]["id"]))
+    return {"at": now, "since": since, "dept": dept, "items": items}
+
+
+def _sheet(book: Any, title: str, headings: list[str], rows: list[list[Any]]) -> None:
+    from openpyxl.styles import Font
+
+    sheet = book.create_sheet(title)
+    sheet.append(headings)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    for column in sheet.iter_cols(min_row=2):
+        for cell in column:
+            if isinstance(cell.value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
+
+
+def _book() -> Any:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    return book
+
+
+def _save(book: Any) -> bytes:
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def weekly_xlsx(data: dict[str, Any]) -> bytes:
+    """One sheet per kind, in the columns of the guides' tables; dates as dates."""
+    from collabd.bundle import plan_status
+
+    book = _book()
+    today = data["at"].date()
+    _sheet(book, "需求", ["编号", "需求名称", "发起部门", "接收部门", "状态", "期望完成时间",
+                        "响应时间", "关闭时间", "等待", "逾期", "问题记录"],
+           [[i["record"]["id"], i["record"].get("title", ""),
+             i["record"].get("requester_dept") or "", i["record"].get("receiver_dept") or "",
+             i["status_label"], _date(i["record"].get("due_date")),
+             _date(i["record"].get("responded")), _date(i["record"].get("closed")),
+             i["holder"], "是" if i["summary"]["overdue"] else "",
+             "、".join(i["record"].get("problems") or [])]
+            for i in data["rows"]["request"]])
+    _sheet(book, "任务", ["编号", "任务名称", "所属项目", "负责部门", "负责人", "计划开始",
+                        "计划完成", "实际完成", "状态", "产出物", "问题记录"],
+           [[i["record"]["id"], i["record"].get("title", ""), i["record"].get("project") or "",
+             i["record"].get("dept") or "",
+             (i["record"].get("owner") or {}).get("name") or i["record"].get("owner_text") or "",
+             _date(i["record"].get("planned_start")), _date(i["record"].get("due_date")),
+             _date(i["record"].get("actual_finish")), plan_status(i["record"], today),
+             i["record"].get("deliverable", ""), i["record"].get("issues", "")]
+            for i in data["rows"]["task"]])
+    _sheet(book, "项目", ["编号", "项目名称", "发起部门", "项目负责人", "计划开始", "计划完成",
+                        "状态", "任务数", "关闭时间"],
+           [[i["record"]["id"], i["record"].get("title", ""),
+             i["record"].get("lead_dept") or "",
+             (i["record"].get("lead") or {}).get("name") or "",
+             _date(i["record"].get("start")), _date(i["record"].get("finish")),
+             i["status_label"], len(i["record"].get("tasks") or []),
+             _date(i["record"].get("closed"))]
+            for i in data["rows"]["project"]])
+    return _save(book)
+
+
+def problems_xlsx(data: dict[str, Any]) -> bytes:
+    book = _book()
+    _sheet(book, "问题台账", ["编号", "问题标题", "严重程度", "反馈部门", "涉及部门", "处理期限",
+                          "处理人", "状态", "关闭时间", "已开天数", "关联需求"],
+           [[i["record"]["id"], i["record"].get("title", ""), i["record"].get("severity", ""),
+             i["record"].get("reporter_dept") or "", i["record"].get("target_dept") or "",
+             _date(i["record"].get("response_due")), i["handled"], i["status_label"],
+             _date(i["record"].get("closed")), i["days_open"],
+             i["record"].get("related_request") or ""] for i in data["items"]])
+    return _save(book)

@@ -1,0 +1,49 @@
+"""The weekly ledgers by mail (sla.yaml ledger: default Friday 16:00, before the weekly
+meeting): the secretary and the 组长 get the whole 《跨部门协作进度台账》 and 《问题台账》,
+each department head their department's view; the .xlsx attached, once a week."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from collabd import ledger
+from collabd.clock import isoformat
+from collabd.outbound.compose import Attachment
+from collabd.workflow.context import Context, PersonDict
+from collabd.workflow.outcome import Outcome
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def on_tick(ctx: Context, out: Outcome) -> None:
+    rules = ctx.rules.sla.ledger
+    if not rules.enabled:
+        return
+    calendar = ctx.rules.calendar
+    today = ctx.now.astimezone(calendar.tz).date()
+    day = today - dt.timedelta(days=(today.weekday() - rules.day) % 7)
+    moment = dt.datetime.combine(day, rules.time, tzinfo=calendar.tz)
+    key = f"ledger_weekly:{day.isoformat()}"
+    if ctx.now < moment or ctx.now - moment > dt.timedelta(days=1) or (
+            ctx.view.meta(key) is not None or key in out.meta):
+        return  # (not yet this week, long missed, or sent)
+    out.meta[key] = {"at": isoformat(ctx.now)}
+    records = [dict(r) for r in ctx.view.records()]
+    directory = ctx.rules.directory
+    views: list[tuple[list[PersonDict | None], str | None]] = [
+        ([ctx.person(directory.secretary), ctx.person(directory.leader)], None)]
+    views += [([ctx.person(d.head)], d.name) for d in directory.departments]
+    for to, dept in views:
+        weekly = ledger.weekly(records, ctx.now, calendar, dept=dept)
+        problems = ledger.problems(records, ctx.now, dept=dept)
+        if dept is not None and not any(weekly["rows"].values()) and not problems["items"]:
+            continue  # a department with nothing this week gets nothing
+        stem = f"{dept + '_' if dept else ''}{ctx.now:%Y%m%d}"
+        context: dict[str, Any] = dict(weekly)
+        out.send(ctx.draft(
+            "ledger_weekly", to=to, record=None, purpose="ledger_weekly",
+            attachments=[
+                Attachment(f"跨部门协作进度台账_{stem}.xlsx", ledger.weekly_xlsx(weekly), XLSX),
+                Attachment(f"问题台账_{stem}.xlsx", ledger.problems_xlsx(problems), XLSX)],
+            **context))
