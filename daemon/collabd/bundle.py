@@ -16,7 +16,10 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collabd.policy.org import Directory
 
 # Records are read here as the JSON they are stored as (like report.py): an archive is
 # made of whatever a record of any kind, of any version, holds.
@@ -56,6 +59,15 @@ def related(record: Rec, lookup: Lookup) -> list[Rec]:
         for key in ("tasks", "occurrences", "meetings"):
             queue += [str(i) for i in other.get(key) or []]
     return list(found.values())
+
+
+def names_from(directory: Directory) -> Callable[[str], str]:
+    """An address → the person's name and department (协作小组 for its officers), as
+    the archive shows who signed; an address the directory does not know stays one."""
+    def name_of(address: str) -> str:
+        known = directory.by_address(address)
+        return f"{known.name}（{known.department or '协作小组'}）" if known else address
+    return name_of
 
 
 def plan_status(task: Rec, today: dt.date) -> str:

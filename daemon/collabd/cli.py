@@ -513,10 +513,7 @@ def archive_export(config_path: Path | None, record_id: str, out_path: Path | No
     try:
         rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
         labels = form_labels(rules, record["kind"])
-
-        def name_of(address: str) -> str:
-            known = rules.directory.by_address(address)
-            return f"{known.name}（{known.department or '协作小组'}）" if known else address
+        name_of = bundle.names_from(rules.directory)
     except CollabdError:
         labels = {}  # (rules that do not load: the archive keeps the stored names)
     name, data = bundle.build(

@@ -215,8 +215,7 @@ class Classifier:
             names = tuple(n for n in (message.sender_name, known.name if known else "") if n)
             original = Original.load((replied_to or {}).get("quote"))
             text = new_text(message.body, names, original)
-            has_attachment = any(not a.filename.lower().endswith(".ics")
-                                 for a in message.body.attachments)
+            has_attachment = bool(message.body.documents)
             intent = classify_intent(text, self.rules.signoff.keywords,
                                      has_attachment=has_attachment)
             return Event("reply", message, thread=thread, replied_to=replied_to,

@@ -294,6 +294,11 @@ class Body:
     notes: list[str] = field(default_factory=list)  # what was left unread, and why
     part_types: set[str] = field(default_factory=set)  # every content type in the message
 
+    @property
+    def documents(self) -> list[Attachment]:
+        """The attachments a person sent (a calendar file is the client's, not theirs)."""
+        return [a for a in self.attachments if not a.filename.lower().endswith(".ics")]
+
 
 def _payload(part: Message) -> bytes:
     try:

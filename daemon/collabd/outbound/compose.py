@@ -8,7 +8,7 @@ import email.utils
 import re
 import urllib.parse
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,23 @@ class Attachment:
     filename: str
     content: bytes
     mime_type: str = "application/octet-stream"
+
+
+# What is passed on of what someone attached (a deliverable to its acceptor): the files
+# up to this many bytes in all; the rest stay in the sender's mail.
+MAX_FORWARDED_BYTES = 10 * 1024 * 1024
+
+
+def forwarded(parts: Iterable[Any]) -> list[Attachment]:
+    """Received attachments (filename, data, content_type) to send on, within
+    MAX_FORWARDED_BYTES in all."""
+    found: list[Attachment] = []
+    size = 0
+    for part in parts:
+        size += len(part.data)
+        if size <= MAX_FORWARDED_BYTES:
+            found.append(Attachment(part.filename, part.data, part.content_type))
+    return found
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,6 @@ from collabd.workflow.context import Context
 from collabd.workflow.outcome import Outcome, audit
 
 
-def _name(ctx: Context, address: str) -> str:
-    known = ctx.rules.directory.by_address(address)
-    return f"{known.name}（{known.department or '协作小组'}）" if known else address
-
-
 def on_close(record: Request | Project, ctx: Context, out: Outcome) -> None:
     """When the rules say so (forms.yaml archive_on_close), mail the archive."""
     if record["kind"] not in ctx.rules.forms.archive_on_close:
@@ -36,7 +31,7 @@ def on_close(record: Request | Project, ctx: Context, out: Outcome) -> None:
     name, data = bundle.build(dict(record), lookup, messages,
                               ctx.now.astimezone(ctx.rules.calendar.tz).date(),
                               labels=form_labels(ctx.rules, record["kind"]),
-                              name_of=lambda a: _name(ctx, a))
+                              name_of=bundle.names_from(ctx.rules.directory))
     out.send(ctx.draft(
         "archive_bundle", to=[secretary], record=record["id"], purpose="archive_bundle",
         attachments=[Attachment(name, data, "application/zip")], record_data=record,

@@ -28,9 +28,10 @@ from collabd.model import (
     Signoff,
     Task,
 )
-from collabd.outbound.compose import Attachment
+from collabd.outbound.compose import Attachment, forwarded
 from collabd.outbound.plan_workbook import FILENAME, blank_plan
 from collabd.policy.org import Department, Person
+from collabd.policy.schema import Place
 from collabd.textnorm import key
 from collabd.workflow import archiving, meetings, signoff
 from collabd.workflow.context import Context, PersonDict, next_id
@@ -141,36 +142,50 @@ def _by_owner(tasks: list[Task]) -> dict[str, list[Task]]:
     return found
 
 
+def _everyone(project: Project, ctx: Context, extra: list[str]) -> list[Attendee]:
+    """A project meeting's attendees: the lead, every department's head and liaison, and
+    the rules' extra attendees."""
+    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
+    for entry in project.get("departments", []):
+        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
+        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
+    people += meetings._extra(ctx, extra)
+    return meetings.dedupe(people)
+
+
+def _project_meeting(project: Project, ctx: Context, out: Outcome, *, kind: str, title: str,
+                     attendees: list[Attendee], earliest: dt.datetime, length: dt.timedelta,
+                     place: Place, reason: str, agenda: str, **context: Any) -> Meeting:
+    """A meeting of the project, the lead organizing: booked from `earliest`, its agenda
+    rendered from the template `agenda`, invited, and listed on the project."""
+    start, room = meetings.book(ctx, place, attendees, earliest, length, out.meetings())
+    meeting = meetings.new_meeting(
+        ctx, out, kind=kind, title=title, start=start, length=length, place=place, room=room,
+        organizer=project.get("lead") or project.get("submitted_by"),
+        attendees=attendees, parent=project["id"],
+        agenda=ctx.templates.render_text(agenda, project=project, attendees=attendees,
+                                         start=start, end=start + length, **context))
+    audit(meeting, ctx.now, "planned", reason=reason, parent=project["id"])
+    meetings.send_invite(meeting, ctx, out)
+    out.put(meeting)
+    project.setdefault("meetings", []).append(meeting["id"])
+    return meeting
+
+
 # -- the 启动会 ------------------------------------------------------------------------------
 
 def plan_kickoff(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -> Meeting:
     """The 启动会: every participating head and liaison, the lead as organizer (who sends
     its minutes), within the rules' notice."""
     rules = ctx.rules.meetings.kickoff
-    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
-    for entry in project.get("departments", []):
-        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
-        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
-    people += meetings._extra(ctx, rules.extra_attendees)
-    attendees = meetings.dedupe(people)
-    earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
-    length = meetings.clock_length(ctx, rules.length)
-    start, room = meetings.book(ctx, rules.place, attendees, earliest, length, out.meetings())
-    meeting = meetings.new_meeting(
-        ctx, out, kind="kickoff", title=f"项目启动会：{project.get('title', '')}",
-        start=start, length=length, place=rules.place, room=room,
-        organizer=project.get("lead") or project.get("submitted_by"),
-        attendees=attendees, parent=project["id"],
-        agenda=ctx.templates.render_text("agenda_kickoff", project=project, tasks=tasks,
-                                         attendees=attendees, start=start,
-                                         end=start + length,
-                                         deviation=ctx.rules.meetings.risk.deviation),
-    )
-    audit(meeting, ctx.now, "planned", reason="项目启动", parent=project["id"])
-    meetings.send_invite(meeting, ctx, out)
-    out.put(meeting)
+    meeting = _project_meeting(
+        project, ctx, out, kind="kickoff", title=f"项目启动会：{project.get('title', '')}",
+        attendees=_everyone(project, ctx, rules.extra_attendees),
+        earliest=ctx.rules.calendar.add(ctx.now, rules.notice),
+        length=meetings.clock_length(ctx, rules.length), place=rules.place,
+        reason="项目启动", agenda="agenda_kickoff", tasks=tasks,
+        deviation=ctx.rules.meetings.risk.deviation)
     project["kickoff"] = meeting["id"]
-    project.setdefault("meetings", []).append(meeting["id"])
     audit(project, ctx.now, "kickoff planned", meeting=meeting["id"], start=meeting["start"])
     return meeting
 
@@ -307,7 +322,6 @@ def on_memo_signoff(project: Project, event: Event, ctx: Context, out: Outcome,
 
 # -- tasks: delivered by the R, accepted by the A --------------------------------------------
 
-MAX_FORWARDED_BYTES = 10 * 1024 * 1024
 
 
 def task_delivered(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
@@ -319,8 +333,7 @@ def task_delivered(task: Task, event: Event, ctx: Context, out: Outcome) -> None
     assert accountable is not None
     rounds = task.setdefault("deliveries", [])
     number = len(rounds) + 1
-    attachments = [a for a in message.body.attachments
-                   if not a.filename.lower().endswith(".ics")]
+    attachments = message.body.documents
     delivery: Delivery = {
         "round": number, "at": isoformat(ctx.now), "by": message.sender,
         "message": message.message_id, "text": (event.new_text or "")[:2000],
@@ -340,15 +353,10 @@ def task_delivered(task: Task, event: Event, ctx: Context, out: Outcome) -> None
     due = ctx.rules.calendar.add(ctx.now, ctx.rules.sla.deliverable_acceptance)
     task["acceptance_due"] = isoformat(due)
     signoff.ask(task, "deliverable", number, accountable["address"])
-    forwarded: list[Attachment] = []
-    size = 0
-    for a in attachments:
-        size += len(a.data)
-        if size <= MAX_FORWARDED_BYTES:
-            forwarded.append(Attachment(a.filename, a.data, a.content_type))
+    files = forwarded(attachments)
     out.send(ctx.draft(
         "task_acceptance_request", to=[accountable], record=task["id"],
-        purpose="acceptance_request", asks=accountable["address"], attachments=forwarded,
+        purpose="acceptance_request", asks=accountable["address"], attachments=files,
         meta={"signoff": "deliverable", "round": number}, task=task, delivery=delivery,
         deliverer=ctx.person_by_address(message.sender), due=due))
     audit(task, ctx.now, "acceptance requested", to=accountable["address"], round=number,
@@ -359,7 +367,7 @@ def task_delivered(task: Task, event: Event, ctx: Context, out: Outcome) -> None
     if consulted:
         out.send(ctx.draft(
             "task_consult", to=consulted, record=task["id"], purpose="task_consult",
-            attachments=forwarded, task=task, delivery=delivery,
+            attachments=files, task=task, delivery=delivery,
             deliverer=ctx.person_by_address(message.sender)))
         audit(task, ctx.now, "consulted", to=[p["address"] for p in consulted],
               round=number)
@@ -568,27 +576,12 @@ def work_done(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -
 
 def plan_retro(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -> Meeting:
     rules = ctx.rules.meetings.retro
-    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
-    for entry in project.get("departments", []):
-        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
-        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
-    people += meetings._extra(ctx, rules.extra_attendees)
-    attendees = meetings.dedupe(people)
-    earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
-    length = meetings.clock_length(ctx, rules.length)
-    start, room = meetings.book(ctx, rules.place, attendees, earliest, length, out.meetings())
-    meeting = meetings.new_meeting(
-        ctx, out, kind="retro", title=f"项目复盘会：{project.get('title', '')}",
-        start=start, length=length, place=rules.place, room=room,
-        organizer=project.get("lead") or project.get("submitted_by"),
-        attendees=attendees, parent=project["id"],
-        agenda=ctx.templates.render_text("agenda_retro", project=project, tasks=tasks,
-                                         attendees=attendees),
-    )
-    audit(meeting, ctx.now, "planned", reason="项目复盘", parent=project["id"])
-    meetings.send_invite(meeting, ctx, out)
-    out.put(meeting)
-    project.setdefault("meetings", []).append(meeting["id"])
+    meeting = _project_meeting(
+        project, ctx, out, kind="retro", title=f"项目复盘会：{project.get('title', '')}",
+        attendees=_everyone(project, ctx, rules.extra_attendees),
+        earliest=ctx.rules.calendar.add(ctx.now, rules.notice),
+        length=meetings.clock_length(ctx, rules.length), place=rules.place,
+        reason="项目复盘", agenda="agenda_retro", tasks=tasks)
     project["retro"] = meeting["id"]
     audit(project, ctx.now, "retro planned", meeting=meeting["id"], start=meeting["start"])
     return meeting
@@ -863,26 +856,13 @@ def plan_change_review(project: Project, changes: list[dict[str, Any]], ctx: Con
     """A 变更评审 (guide 001 step 6): the heads and liaisons review the change; when its
     minutes are confirmed the memo, with the new plan, is signed again."""
     rules = ctx.rules.meetings.kickoff
-    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
-    for entry in project.get("departments", []):
-        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
-        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
-    people += meetings._extra(ctx, rules.extra_attendees)
-    attendees = meetings.dedupe(people)
-    earliest = ctx.rules.calendar.add(ctx.now, rules.notice)
-    length = meetings.clock_length(ctx, rules.length)
-    start, room = meetings.book(ctx, rules.place, attendees, earliest, length, out.meetings())
-    meeting = meetings.new_meeting(
-        ctx, out, kind="change_review", title=f"变更评审会：{project.get('title', '')}",
-        start=start, length=length, place=rules.place, room=room,
-        organizer=project.get("lead") or project.get("submitted_by"),
-        attendees=attendees, parent=project["id"],
-        agenda=ctx.templates.render_text("agenda_change", project=project, changes=changes,
-                                         attendees=attendees))
-    audit(meeting, ctx.now, "planned", reason="项目计划变更", parent=project["id"])
-    meetings.send_invite(meeting, ctx, out)
-    out.put(meeting)
-    project.setdefault("meetings", []).append(meeting["id"])
+    meeting = _project_meeting(
+        project, ctx, out, kind="change_review",
+        title=f"变更评审会：{project.get('title', '')}",
+        attendees=_everyone(project, ctx, rules.extra_attendees),
+        earliest=ctx.rules.calendar.add(ctx.now, rules.notice),
+        length=meetings.clock_length(ctx, rules.length), place=rules.place,
+        reason="项目计划变更", agenda="agenda_change", changes=changes)
     project["status"] = "change_review"
     audit(project, ctx.now, "change review planned", meeting=meeting["id"],
           start=meeting["start"])
@@ -899,8 +879,7 @@ def milestone_report(task: Task, event: Event, ctx: Context, out: Outcome) -> No
     assert accountable is not None
     reports = task.setdefault("milestone_reports", [])
     number = len(reports) + 1
-    attachments = [a for a in message.body.attachments
-                   if not a.filename.lower().endswith(".ics")]
+    attachments = message.body.documents
     report = {"round": number, "at": isoformat(ctx.now), "by": message.sender,
               "text": (event.new_text or "")[:4000], "message": message.message_id,
               "attachments": [a.filename for a in attachments], "decision": None}
@@ -1036,12 +1015,7 @@ def plan_push(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -
             last, calendar.end, tzinfo=calendar.tz), rules.before_acceptance).date()
         if days.get("中期", last) >= days["验收前"]:
             days.pop("中期", None)  # (a short project: one push, before acceptance)
-    people: list[Attendee | None] = [meetings.attendee(project.get("lead"), "项目负责人")]
-    for entry in project.get("departments", []):
-        people.append(meetings.attendee(entry.get("head"), f"{entry['dept']}负责人"))
-        people.append(meetings.attendee(entry.get("liaison"), f"{entry['dept']}对接人"))
-    people += meetings._extra(ctx, rules.extra_attendees)
-    attendees = meetings.dedupe(people)
+    attendees = _everyone(project, ctx, rules.extra_attendees)
     length = meetings.clock_length(ctx, rules.length)
     made: list[Meeting] = []
     taken: set[dt.date] = set()
@@ -1052,20 +1026,11 @@ def plan_push(project: Project, tasks: list[Task], ctx: Context, out: Outcome) -
                 earliest.date() in taken):
             continue  # (a short project: its key nodes are the 启动会 and 验收)
         taken.add(earliest.date())
-        when, room = meetings.book(ctx, rules.place, attendees, earliest, length,
-                                   out.meetings())
-        meeting = meetings.new_meeting(
-            ctx, out, kind="push", title=f"专项推进会（{node}）：{project.get('title', '')}",
-            start=when, length=length, place=rules.place, room=room,
-            organizer=project.get("lead") or project.get("submitted_by"),
-            attendees=attendees, parent=project["id"],
-            agenda=ctx.templates.render_text("agenda_push", project=project, tasks=tasks,
-                                             node=node, attendees=attendees))
-        audit(meeting, ctx.now, "planned", reason=f"关键节点：{node}", parent=project["id"])
-        meetings.send_invite(meeting, ctx, out)
-        out.put(meeting)
-        project.setdefault("meetings", []).append(meeting["id"])
-        made.append(meeting)
+        made.append(_project_meeting(
+            project, ctx, out, kind="push",
+            title=f"专项推进会（{node}）：{project.get('title', '')}", attendees=attendees,
+            earliest=earliest, length=length, place=rules.place, reason=f"关键节点：{node}",
+            agenda="agenda_push", tasks=tasks, node=node))
     return made
 
 

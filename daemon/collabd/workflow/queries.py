@@ -11,19 +11,12 @@ from typing import Any
 
 from collabd.inbound.classify import Event
 from collabd.model import AnyRecord
+from collabd.report import STATUS_LABELS
 from collabd.workflow.context import Context
 from collabd.workflow.outcome import Outcome
 
 QUERIES_PER_DAY = 20
 MAX_LISTED = 50
-STATUS_WORDS = {
-    "open": "待响应", "in_progress": "处理中", "delivered": "待验收", "scheduled": "已安排",
-    "held": "已召开", "minutes_requested": "待交纪要", "minutes_revision": "纪要修改中",
-    "minutes_distributed": "待确认纪要", "kickoff": "待启动", "memo": "备忘录签署中",
-    "running": "执行中", "retro": "复盘中", "change_review": "变更评审中",
-    "resolution": "待组长签署决议", "closed": "已关闭", "done": "已完成",
-    "cancelled": "已取消",
-}
 
 
 def handle_query(event: Event, ctx: Context) -> Outcome:
@@ -74,7 +67,7 @@ def handle_query(event: Event, ctx: Context) -> Outcome:
         "query_answer", to=[ctx.person(person)], record=None, purpose="query_answer",
         in_reply_to=message.message_id if message.has_message_id else None,
         what=what, items=items[:MAX_LISTED], more=max(0, len(items) - MAX_LISTED),
-        record_data=record, refused=refused, dept=dept_name, words=STATUS_WORDS,
+        record_data=record, refused=refused, dept=dept_name, words=STATUS_LABELS,
         timeline=record["audit"][-5:] if record is not None else []))
     return out
 

@@ -10,6 +10,7 @@ it did not count.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from collabd.clock import isoformat
 from collabd.inbound.classify import Event
@@ -25,12 +26,10 @@ from collabd.model import (
     Request,
     Task,
 )
-from collabd.outbound.compose import Attachment
+from collabd.outbound.compose import forwarded
 from collabd.workflow import archiving, meetings, problems, projects, signoff
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
-
-MAX_FORWARDED_BYTES = 10 * 1024 * 1024
 
 
 def handle_reply(event: Event, ctx: Context) -> Outcome:
@@ -264,8 +263,7 @@ def _delivered(record: Request, event: Event, ctx: Context, out: Outcome) -> Non
         return
     rounds = record.setdefault("deliveries", [])
     number = len(rounds) + 1
-    attachments = [a for a in event.message.body.attachments
-                   if not a.filename.lower().endswith(".ics")]
+    attachments = event.message.body.documents
     delivery: Delivery = {
         "round": number,
         "at": isoformat(ctx.now),
@@ -289,18 +287,12 @@ def _delivered(record: Request, event: Event, ctx: Context, out: Outcome) -> Non
         ctx.rules.calendar.add(ctx.now, ctx.rules.sla.deliverable_acceptance))
     audit(record, ctx.now, "delivered", by=event.message.sender, round=number,
           links=intent.links or None, attachments=delivery["attachments"] or None)
-    forwarded: list[Attachment] = []
-    size = 0
-    for a in attachments:
-        size += len(a.data)
-        if size <= MAX_FORWARDED_BYTES:
-            forwarded.append(Attachment(a.filename, a.data, a.content_type))
     # Sent to the requester alone: its Message-ID then stands for this record, this
     # round and this person, and only their reply to it can sign.
     out.send(ctx.draft(
         "acceptance_request", to=[requester], record=record["id"],
         purpose="acceptance_request", asks=requester["address"],
-        attachments=forwarded, meta={"signoff": "deliverable", "round": number},
+        attachments=forwarded(attachments), meta={"signoff": "deliverable", "round": number},
         request=record, delivery=delivery,
         deliverer=ctx.person_by_address(event.message.sender), due=record["acceptance_due"],
     ))
@@ -381,6 +373,39 @@ def _acceptance(record: Request, event: Event, ctx: Context, out: Outcome,
                        new_due=new_due, signoff=entry))
 
 
+# What counts an answer to an ask to sign, by the ask's kind: (record, event, ctx, out,
+# authority) → why it could not change anything (told to the person), or None.
+Answer = Callable[..., "str | None"]
+
+
+def _signoff_reply(record: Record, event: Event, ctx: Context, out: Outcome,
+                   answers: dict[str, Answer], *, elsewhere: str) -> bool:
+    """A reply that may be a sign-off. To a message that asked the sender (its kind in
+    `answers`): a clear 确认/不确认 from the person asked is counted by `answer`, anyone
+    else's is not, and an unclear one is asked back; a 确认/不确认 on a message that asked
+    nothing, from someone an ask waits for, is not counted (`elsewhere` says why) and
+    they are asked again. True when the reply was one of these."""
+    intent = event.intent
+    kind = intent.kind if intent else "comment"
+    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
+    answer = answers.get(asked_kind) if asked_kind else None
+    if answer is not None:
+        auth = signoff.authority(event, ctx)
+        if kind in ("confirm", "reject"):
+            if not auth.ok:
+                _not_counted(record, event, ctx, out, auth)
+                return True
+            refused = answer(record, event, ctx, out, auth)
+            if refused is not None:
+                _changed_mind(record, event, ctx, out, auth.asked or event.message.sender,
+                              refused)
+            return True
+        if _unclear_answer(record, event, ctx, out, auth):
+            return True
+    return kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
+        record, event, ctx, out, elsewhere)
+
+
 def _changed_mind(record: Record, event: Event, ctx: Context, out: Outcome, person: str,
                   reason: str) -> None:
     """A decision that cannot change what was decided (an answered or superseded
@@ -454,26 +479,10 @@ def _not_counted(record: Record, event: Event, ctx: Context, out: Outcome,
 # -- meetings and tasks ------------------------------------------------------------------------
 
 def _on_meeting(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> None:
-    intent = event.intent
-    kind = intent.kind if intent else "comment"
     sender = event.message.sender
-    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
-    if asked_kind in ("minutes", "resolution"):
-        auth = signoff.authority(event, ctx)
-        if kind in ("confirm", "reject"):
-            if not auth.ok:
-                _not_counted(meeting, event, ctx, out, auth)
-                return
-            answer = (meetings.on_minutes_signoff if asked_kind == "minutes"
-                      else projects.resolution_answer)
-            refused = answer(meeting, event, ctx, out, auth)
-            if refused is not None:
-                _changed_mind(meeting, event, ctx, out, auth.asked or sender, refused)
-            return
-        if _unclear_answer(meeting, event, ctx, out, auth):
-            return
-    if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
-            meeting, event, ctx, out, "这封回复针对的不是发给您的纪要确认邮件"):
+    if _signoff_reply(meeting, event, ctx, out, {
+            "minutes": meetings.on_minutes_signoff, "resolution": projects.resolution_answer},
+            elsewhere="这封回复针对的不是发给您的纪要确认邮件"):
         return
     organizer = (meeting.get("organizer") or {}).get("address", "")
     if organizer and ctx.rules.directory.same_person(sender, organizer):
@@ -492,8 +501,7 @@ def _on_meeting(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> N
         if meeting.get("status") == "scheduled" and meetings.organizer_command(
                 meeting, event, ctx, out):
             return
-        has_document = any(not a.filename.lower().endswith(".ics")
-                           for a in event.message.body.attachments)
+        has_document = bool(event.message.body.documents)
         substantive = len((event.new_text or "").strip()) >= 10 or has_document
         if meeting.get("status") in ("held", "minutes_requested", "minutes_revision") and (
                 substantive):
@@ -549,26 +557,9 @@ def _on_task(task: Task, event: Event, ctx: Context, out: Outcome) -> None:
 def _task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome) -> bool:
     """The A's 确认/驳回 of a task's delivery, with every rule of a request's acceptance:
     only on the message that asked them, only from them. False: not an answer to that."""
-    intent = event.intent
-    kind = intent.kind if intent else "comment"
-    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
-    if asked_kind in ("deliverable", "milestone"):
-        auth = signoff.authority(event, ctx)
-        if kind in ("confirm", "reject"):
-            if not auth.ok:
-                _not_counted(task, event, ctx, out, auth)
-                return True
-            answer = (projects.task_acceptance if asked_kind == "deliverable"
-                      else projects.milestone_answer)
-            refused = answer(task, event, ctx, out, auth)
-            if refused is not None:
-                _changed_mind(task, event, ctx, out, auth.asked or event.message.sender,
-                              refused)
-            return True
-        if _unclear_answer(task, event, ctx, out, auth):
-            return True
-    return kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
-        task, event, ctx, out, "这封回复针对的不是发给您的验收请求邮件")
+    return _signoff_reply(task, event, ctx, out, {
+        "deliverable": projects.task_acceptance, "milestone": projects.milestone_answer},
+        elsewhere="这封回复针对的不是发给您的验收请求邮件")
 
 
 # -- projects -----------------------------------------------------------------------------
@@ -576,24 +567,8 @@ def _task_acceptance(task: Task, event: Event, ctx: Context, out: Outcome) -> bo
 def _on_project(project: Project, event: Event, ctx: Context, out: Outcome) -> None:
     """A head's answer to the memo (signed by 确认, objected to by 不确认); anything else
     on the project's thread is kept on it."""
-    intent = event.intent
-    kind = intent.kind if intent else "comment"
-    asked_kind = ((event.replied_to or {}).get("meta") or {}).get("signoff")
-    if asked_kind == "memo":
-        auth = signoff.authority(event, ctx)
-        if kind in ("confirm", "reject"):
-            if not auth.ok:
-                _not_counted(project, event, ctx, out, auth)
-                return
-            refused = projects.on_memo_signoff(project, event, ctx, out, auth)
-            if refused is not None:
-                _changed_mind(project, event, ctx, out, auth.asked or event.message.sender,
-                              refused)
-            return
-        if _unclear_answer(project, event, ctx, out, auth):
-            return
-    if kind in ("confirm", "reject") and not asked_kind and _answered_elsewhere(
-            project, event, ctx, out, "这封回复针对的不是发给您的备忘录签署邮件"):
+    if _signoff_reply(project, event, ctx, out, {"memo": projects.on_memo_signoff},
+                      elsewhere="这封回复针对的不是发给您的备忘录签署邮件"):
         return
     if projects.feedback(project, event, ctx):
         return
@@ -601,8 +576,7 @@ def _on_project(project: Project, event: Event, ctx: Context, out: Outcome) -> N
     # (a line each), or their only one.
     segments = projects.split_by_task(project, event.new_text or "")
     if len(segments) > 1:
-        has_attachment = any(not a.filename.lower().endswith(".ics")
-                             for a in event.message.body.attachments)
+        has_attachment = bool(event.message.body.documents)
         for task_id, text in segments:
             stored = ctx.view.record(task_id)
             if stored is None or stored["kind"] != "task":

@@ -106,11 +106,8 @@ def on_minutes(meeting: Meeting, event: Event, ctx: Context, out: Outcome) -> No
     """The organizer sent (revised) minutes: a new round goes to every signer."""
     text = (event.new_text or "").strip()
     tables: list[list[str]] = []
-    attachments = []
-    for a in event.message.body.attachments:
-        if a.filename.lower().endswith(".ics"):
-            continue
-        attachments.append(a)
+    attachments = event.message.body.documents
+    for a in attachments:
         try:
             lines = attachment_lines(a.filename, a.data)
         except Exception:
