@@ -46,12 +46,20 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def make_deployment(root: Path, *, port: int | None = None, extra_yaml: str = "") -> Config:
+def make_deployment(root: Path, *, port: int | None = None, extra_yaml: str = "",
+                    digest: bool = False) -> Config:
+    """A deployment made by `collabd init`. The daily digest is off unless asked for:
+    it is a morning mail to everyone something waits on, which every test of another
+    flow would have to step around (tests/integration/test_digest_e2e.py has it on,
+    as shipped)."""
     path = init_deployment(root, address=SHARED, port=port or free_port())
     if extra_yaml:
         with path.open("a", encoding="utf-8") as fh:
             fh.write(extra_yaml)
-    return load_config(path)
+    config = load_config(path)
+    if not digest:
+        edit_rules(config, "sla.yaml", ("digest:\n  enabled: true", "digest:\n  enabled: false"))
+    return config
 
 
 def at(text: str) -> dt.datetime:

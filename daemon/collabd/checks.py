@@ -27,7 +27,8 @@ REQUIRED_TEMPLATES = (
     "archive_bundle", "series_agenda", "project_plan_changed", "milestone_confirm",
     "milestone_answered", "project_refused", "task_consult", "project_sync",
     "resolution_sign", "resolution_answered", "command_refused", "query_answer",
-    "ledger_weekly", "ledger_problems",
+    "ledger_weekly", "ledger_problems", "figures_departments", "digest_daily",
+    "digest_subscription",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",

@@ -423,18 +423,24 @@ def store_accept_loss(config_path: Path | None) -> None:
 
 @main.command("report")
 @config_option
-@click.argument("which", type=click.Choice(["weekly", "problems"]))
+@click.argument("which", type=click.Choice(["weekly", "problems", "departments"]))
 @click.option("--at", "at", metavar="ISO-8601", default=None,
               help="The ledger as of this moment (default: now).")
 @click.option("--dept", default=None, metavar="DEPARTMENT",
               help="Only what concerns this department (a head's view).")
+@click.option("--month", default=None, metavar="YYYY-MM",
+              help="departments: the month to measure (default: the last complete month "
+                   "before --at).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True,
               help="Directory to write the ledger's .html and .xlsx into.")
 def report_command(config_path: Path | None, which: str, at: str | None, dept: str | None,
-                   out_dir: Path) -> None:
-    """The secretary's ledgers on demand: weekly (《跨部门协作进度台账》) or problems
-    (《问题台账》), as the HTML mailed and the .xlsx attached."""
-    from collabd import ledger
+                   month: str | None, out_dir: Path) -> None:
+    """The secretary's ledgers on demand: weekly (《跨部门协作进度台账》), problems
+    (《问题台账》) or departments (部门协作绩效, a month against the month before), as the
+    HTML mailed and the .xlsx attached."""
+    import datetime as dt
+
+    from collabd import figures, ledger
     from collabd.outbound.templates import Templates
     from collabd.policy.rules import load_rules
     from collabd.resources import skeleton_dir
@@ -453,16 +459,32 @@ def report_command(config_path: Path | None, which: str, at: str | None, dept: s
     now = _clock(config.tz, at).now()
     view = _open_view(config)
     records = [dict(r) for r in view.records()]
-    if which == "weekly":
+    if month is not None and which != "departments":
+        _fail("--month is for `report departments`")
+    data: dict[str, Any]
+    if which == "departments":
+        if month is None:
+            period = figures.last_complete_month(now)
+        else:
+            try:
+                year, number = (int(x) for x in month.split("-"))
+                period = figures.month(dt.date(year, number, 1), tz=config.tz)
+            except ValueError:
+                _fail(f"--month {month!r}: expected YYYY-MM, e.g. 2026-11")
+        data = figures.of_state(view, rules, now, period, dept=dept)
+        xlsx, name = figures.departments_xlsx(data), "部门协作绩效"
+    elif which == "weekly":
         data = ledger.weekly(records, now, rules.calendar, dept=dept)
         xlsx, name = ledger.weekly_xlsx(data), "跨部门协作进度台账"
     else:
         data = ledger.problems(records, now, dept=dept)
         xlsx, name = ledger.problems_xlsx(data), "问题台账"
     templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
-    rendered = templates.render(f"ledger_{which}", now=now, mailbox=config.settings.mailbox.address,
+    template = "figures_departments" if which == "departments" else f"ledger_{which}"
+    rendered = templates.render(template, now=now, mailbox=config.settings.mailbox.address,
                                 secretary_name=config.settings.mailbox.display_name, **data)
-    stem = f"{name}_{dept + '_' if dept else ''}{now:%Y%m%d}"
+    stamp = f"{data['period'].start:%Y%m}" if which == "departments" else f"{now:%Y%m%d}"
+    stem = f"{name}_{dept + '_' if dept else ''}{stamp}"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / f"{stem}.html").write_text(rendered.html, encoding="utf-8")

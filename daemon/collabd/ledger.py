@@ -119,7 +119,9 @@ def _sheet(book: Any, title: str, headings: list[str], rows: list[list[Any]]) ->
         sheet.append(row)
     for column in sheet.iter_cols(min_row=2):
         for cell in column:
-            if isinstance(cell.value, dt.date):
+            if isinstance(cell.value, dt.datetime) and cell.value.time() != dt.time():
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(cell.value, dt.date):
                 cell.number_format = "yyyy-mm-dd"
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = sheet.dimensions

@@ -89,3 +89,47 @@ def test_report_writes_the_ledgers_on_demand_escaped(h: Harness) -> None:
     bad = collabd("report", "weekly", "--dept", "设计部", "--out", str(out), config=h.config,
                   check=False)
     assert bad.returncode != 0 and "设计部" in bad.stderr.decode()
+
+
+def test_monthly_department_figures_go_to_the_leader_and_secretary(h: Harness) -> None:
+    _week(h)  # 财务部 receives a request on 12-01 (due 12-03), never answers (by 12-08)
+    h.at("2026-12-09 09:05")  # overdue: the ladder's notice to 财务部
+    h.at("2026-12-10 09:05")  # a working day later: escalated to 财务部's head
+    assert not [m for m in h.at("2027-01-04 09:00") if "绩效" in str(m["Subject"])]
+    # 2027-01-04 is the first working day of January: December's figures
+    sent = [m for m in h.at("2027-01-04 09:30") if "绩效" in str(m["Subject"])]
+    assert len(sent) == 1 and str(sent[0]["Subject"]) == "《部门协作绩效》2026年12月"
+    assert sorted(str(sent[0]["To"]).split(", ")) == [
+        "李静 <li.jing@example.com>", "王建国 <wang.jianguo@example.com>"]
+    text = body_text(sent[0])
+    finance = text[text.index("【财务部】"):].split("【")[1]
+    assert "按时响应率：0.0%（1 项）" in finance
+    # missed: its response deadline and its delivery date (12-03); escalated: both, the
+    # delivery's straight away (its earlier steps superseded), the response's a day later
+    assert "逾期 2 次" in finance and "被升级 2 次" in finance
+    files = {p.get_filename(): p.get_content() for p in sent[0].iter_attachments()}
+    sheets = _sheets(files["部门协作绩效_202612.xlsx"])
+    assert list(sheets) == ["本期 2026年12月", "上期 2026年11月", "明细"]
+    assert ["财务部", "响应", "XQ-2026-0001"] in [r[:3] for r in sheets["明细"]]
+    assert not [m for m in h.at("2027-01-04 11:00") if "绩效" in str(m["Subject"])]
+
+
+def test_report_departments_on_demand(h: Harness) -> None:
+    _week(h)
+    h.at("2026-12-09 09:05")
+    h.daemon.store.checkpoint()
+    out = h.config.path.parent / "figures"
+    collabd("report", "departments", "--at", "2027-01-10T10:00", "--out", str(out),
+            config=h.config)
+    page = (out / "部门协作绩效_202612.html").read_text(encoding="utf-8")
+    assert "2026年12月" in page and "财务部" in page and "<script" not in page
+    collabd("report", "departments", "--month", "2026-12", "--dept", "财务",
+            "--out", str(out), config=h.config)
+    import openpyxl
+
+    book = openpyxl.load_workbook(out / "部门协作绩效_财务部_202612.xlsx")
+    rows = list(book["本期 2026年12月"].iter_rows(values_only=True))
+    assert [r[0] for r in rows] == ["部门", "财务部"]
+    bad = collabd("report", "departments", "--month", "2026-13", "--out", str(out),
+                  config=h.config, check=False)
+    assert bad.returncode != 0 and "YYYY-MM" in bad.stderr.decode()

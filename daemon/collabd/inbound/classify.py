@@ -385,17 +385,25 @@ class Classifier:
 # "What is open for me?": 我的待办 / 待办 / 查询 [XQ-2026-0012 | 部门 | 研发部] in the
 # subject or the first line of a new mail.
 _QUERY = re.compile(r"^\s*(?:(?P<mine>我的待办|待办事项|待办|我的任务)\s*[?？]?"
+                    r"|(?P<unsubscribe>退订|退訂|取消订阅|取消訂閱)"
+                    r"|(?P<subscribe>订阅|訂閱|重新订阅|重新訂閱)"
+                    r"|(?P<board>看板|进度看板|進度看板)"
                     r"|(?P<ask>查询|查詢)(?:\s*[:：]?\s*(?P<what>\S+))?)\s*[?？。]?\s*$")
 
 
 def read_query(message: InboundMessage) -> dict[str, str] | None:
-    """A query by mail: {"what": "mine" | "record" | "dept", "record": id, "dept": name}."""
+    """A query by mail: {"what": "mine" | "record" | "dept", "record": id, "dept": name},
+    or a command about what the daemon sends a person: {"what": "unsubscribe" |
+    "subscribe"} (the daily digest), {"what": "board"} (a link to the board)."""
     first = next((line for line in (message.body.text or "").splitlines() if line.strip()),
                  "")
     for text in (clean_query_subject(message.subject), first):
         found = _QUERY.match(unicodedata.normalize("NFKC", text or ""))
         if found is None:
             continue
+        for command in ("unsubscribe", "subscribe", "board"):
+            if found.group(command):
+                return {"what": command}
         if found.group("mine") or not found.group("what"):
             return {"what": "mine"}
         what = found.group("what")

@@ -140,6 +140,21 @@ class LedgerSchedule(Strict):
     time: TimeField = dt.time(16)
 
 
+class FiguresSchedule(Strict):
+    """When the monthly department figures (部门协作绩效) go to the 组长 and the
+    secretary: on the first working day of each month, for the month before."""
+
+    enabled: bool = True
+    time: TimeField = dt.time(9, 30)
+
+
+class DigestSchedule(Strict):
+    """The daily digest (每日待办提醒) on working days; anyone can stop theirs (退订)."""
+
+    enabled: bool = True
+    time: TimeField = dt.time(9)
+
+
 class SlaFile(Strict):
     # 接收方响应时限, by urgency
     request_response: dict[str, DurationField] = Field(default_factory=lambda: {
@@ -157,6 +172,10 @@ class SlaFile(Strict):
     memo_signoff: DurationField = parse_duration("24h")
     # The weekly 《跨部门协作进度台账》 and 《问题台账》 to the secretary, the 组长 and heads.
     ledger: LedgerSchedule = LedgerSchedule()
+    # The monthly department figures (部门协作绩效) to the 组长 and the secretary.
+    figures: FiguresSchedule = FiguresSchedule()
+    # The daily digest to each person with something waiting on them.
+    digest: DigestSchedule = DigestSchedule()
     problem: dict[str, ProblemSla] = Field(default_factory=lambda: {
         "一般": ProblemSla(resolve_within=parse_duration("1 workday")),
         "重要": ProblemSla(meeting_within=parse_duration("3 workdays")),

@@ -1,13 +1,15 @@
 """The weekly ledgers by mail (sla.yaml ledger: default Friday 16:00, before the weekly
 meeting): the secretary and the 组长 get the whole 《跨部门协作进度台账》 and 《问题台账》,
-each department head their department's view; the .xlsx attached, once a week."""
+each department head their department's view; the .xlsx attached, once a week. And the
+monthly department figures (sla.yaml figures: the first working day, 09:30) to the 组长
+and the secretary."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from collabd import ledger
+from collabd import figures, ledger
 from collabd.clock import isoformat
 from collabd.outbound.compose import Attachment
 from collabd.workflow.context import Context, PersonDict
@@ -17,6 +19,38 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def on_tick(ctx: Context, out: Outcome) -> None:
+    _weekly(ctx, out)
+    _monthly_figures(ctx, out)
+
+
+def _monthly_figures(ctx: Context, out: Outcome) -> None:
+    rules = ctx.rules.sla.figures
+    if not rules.enabled:
+        return
+    calendar = ctx.rules.calendar
+    local = ctx.now.astimezone(calendar.tz)
+    first = local.date().replace(day=1)
+    day = first if calendar.is_workday(first) else calendar.next_workday(first)
+    moment = dt.datetime.combine(day, rules.time, tzinfo=calendar.tz)
+    key = f"figures_monthly:{first:%Y-%m}"
+    if ctx.now < moment or ctx.now - moment > dt.timedelta(days=3) or (
+            ctx.view.meta(key) is not None or key in out.meta):
+        return  # (not yet this month, long missed, or sent)
+    out.meta[key] = {"at": isoformat(ctx.now)}
+    period = figures.month(local).previous()
+    data = figures.of_state(ctx.view, ctx.rules, ctx.now, period)
+    if not figures.measured(data):
+        return  # nothing happened in the month (a new deployment): no report of dashes
+    directory = ctx.rules.directory
+    out.send(ctx.draft(
+        "figures_departments", to=[ctx.person(directory.leader), ctx.person(directory.secretary)],
+        record=None, purpose="figures_monthly",
+        attachments=[Attachment(f"部门协作绩效_{period.start:%Y%m}.xlsx",
+                                figures.departments_xlsx(data), XLSX)],
+        **data))
+
+
+def _weekly(ctx: Context, out: Outcome) -> None:
     rules = ctx.rules.sla.ledger
     if not rules.enabled:
         return

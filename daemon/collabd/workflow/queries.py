@@ -11,6 +11,7 @@ from typing import Any
 
 from collabd.inbound.classify import Event
 from collabd.model import AnyRecord
+from collabd.policy.org import Person
 from collabd.report import STATUS_LABELS
 from collabd.workflow.context import Context
 from collabd.workflow.outcome import Outcome
@@ -35,6 +36,8 @@ def handle_query(event: Event, ctx: Context) -> Outcome:
     if not intake.may_answer(message, ctx, out, "query", QUERIES_PER_DAY):
         return out
     what = query.get("what", "mine")
+    if what in ("unsubscribe", "subscribe"):
+        return _subscription(event, ctx, out, person, off=what == "unsubscribe")
     items: list[dict[str, Any]] = []
     record: AnyRecord | None = None
     refused = ""
@@ -72,6 +75,24 @@ def handle_query(event: Event, ctx: Context) -> Outcome:
     return out
 
 
+def _subscription(event: Event, ctx: Context, out: Outcome, person: Person,
+                  *, off: bool) -> Outcome:
+    """退订 / 订阅: the sender's own daily digest, stopped or restarted, and told so."""
+    from collabd.clock import isoformat
+    from collabd.workflow import digest
+
+    message = event.message
+    out.meta[digest.opted_out_key(person.address)] = {"off": off, "at": isoformat(ctx.now),
+                                                      "message": message.message_id}
+    out.inbound["digest"] = "off" if off else "on"
+    out.send(ctx.draft(
+        "digest_subscription", to=[ctx.person(person)], record=None,
+        purpose="digest_subscription",
+        in_reply_to=message.message_id if message.has_message_id else None,
+        off=off, enabled=ctx.rules.sla.digest.enabled, time=ctx.rules.sla.digest.time))
+    return out
+
+
 def _may_see(record: AnyRecord, sender: str, ctx: Context) -> bool:
     """Someone the record names (anywhere in it), the head of a department it names,
     the secretary, the 组长."""
@@ -88,22 +109,27 @@ def _may_see(record: AnyRecord, sender: str, ctx: Context) -> bool:
 def _waiting(ctx: Context, wanted: Any, reply_to: str | None = None) -> list[dict[str, Any]]:
     """Open records waiting as `wanted` says, each with the latest message about it sent
     to `reply_to` (the one to answer)."""
-    store = ctx.view.store
     found: list[dict[str, Any]] = []
     for record in ctx.view.open_records():
         if not wanted(record):
             continue
-        latest: dict[str, Any] | None = None
-        # (a project's task is answered on its own mail, or on the project's list)
-        groups = [record["id"], *([record["project"]] if record["kind"] == "task"
-                                  and record.get("project") else [])]
-        keys = [k for g in groups for k in store.group_keys(g)] if reply_to else []
-        for key in keys:
-            entry = store.get("messages", key) or {}
-            to = [str(a).lower() for a in entry.get("to") or []]
-            if entry.get("dir") == "out" and str(reply_to).lower() in to and (
-                    latest is None or str(entry.get("at", "")) > str(latest.get("at", ""))):
-                latest = {**entry, "message_id": key}
-        found.append({"record": record, "latest": latest})
+        found.append({"record": record,
+                      "latest": latest_to(ctx, record, reply_to) if reply_to else None})
     found.sort(key=lambda item: str(item["record"]["id"]))
     return found
+
+
+def latest_to(ctx: Context, record: AnyRecord, address: str) -> dict[str, Any] | None:
+    """The latest message about the record sent to `address`: the one to reply to (a
+    project's task is answered on its own mail, or on the project's task list)."""
+    store = ctx.view.store
+    latest: dict[str, Any] | None = None
+    groups = [record["id"], *([record["project"]] if record["kind"] == "task"
+                              and record.get("project") else [])]
+    for key in (k for g in groups for k in store.group_keys(g)):
+        entry = store.get("messages", key) or {}
+        to = [str(a).lower() for a in entry.get("to") or []]
+        if entry.get("dir") == "out" and address.lower() in to and (
+                latest is None or str(entry.get("at", "")) > str(latest.get("at", ""))):
+            latest = {**entry, "message_id": key}
+    return latest

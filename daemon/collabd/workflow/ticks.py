@@ -25,7 +25,7 @@ from collabd.policy.calendar import WorkCalendar
 from collabd.policy.rules import resolve_name
 from collabd.policy.schema import WAIT_TASKS, WAITS, Step, When
 from collabd.store.view import CLOSED
-from collabd.workflow import ledgers, meetings
+from collabd.workflow import digest, ledgers, meetings
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 from collabd.workflow.waits import Wait, waits
@@ -87,6 +87,7 @@ def on_tick(ctx: Context, only: Collection[str] | None = None,
     if working:
         _weekly_risk(ctx, out)
         ledgers.on_tick(ctx, out)
+        digest.on_tick(ctx, out)
     return out
 
 
@@ -188,7 +189,8 @@ def _ladder(current: Record, wait: Wait, editable: _Edit, ctx: Context, out: Out
         record["fired"][old_key] = isoformat(ctx.now)
         audit(record, ctx.now, "rule step superseded", rule=f"{wait.name}[{old_index}]",
               when=str(old_step.when), due=isoformat(old_due),
-              note=f"a later step ({index}) is due too")
+              note=f"a later step ({index}) is due too", template=old_step.template,
+              depts=_waited_depts(wait))
     _fire(record, wait, index, step, due, ctx, out)
     record["fired"][key] = isoformat(ctx.now)
 
@@ -226,7 +228,16 @@ def _fire(record: Record, wait: Wait, index: int, step: Step, due: dt.datetime,
     if step.status:
         record["escalation"] = step.status
     audit(record, ctx.now, "rule fired", rule=rule, why=why, to=[p["address"] for p in to],
-          cc=[p["address"] for p in cc] or None, template=step.template, status=step.status)
+          cc=[p["address"] for p in cc] or None, template=step.template, status=step.status,
+          depts=_waited_depts(wait))
+
+
+def _waited_depts(wait: Wait) -> list[str] | None:
+    """Whose lateness this is (the department figures count missed deadlines and
+    escalations by it): the departments of whoever is waited on."""
+    depts = sorted({str(d) for d in [wait.detail.get("dept"),
+                                     *(p.get("dept") for p in wait.waited)] if d})
+    return depts or None
 
 
 def _resolve(targets: list[str], record: Record, wait: Wait,
