@@ -37,6 +37,7 @@ from collabd.resources import skeleton_dir
 from collabd.sdnotify import Notifier
 from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
 from collabd.store.view import CLOSED, StateView
+from collabd.web.links import BoardLinks
 from collabd.workflow.agenda import Agenda
 from collabd.workflow.context import BusyLookup
 from collabd.workflow.engine import Identity, Workflow
@@ -62,6 +63,17 @@ def load_policy(config: Config) -> tuple[Rules, Templates]:
     if missing:
         raise ConfigError(missing)
     return rules, templates
+
+
+def _board_links(config: Config) -> BoardLinks | None:
+    """The board's link maker, when the deployment has a board (served by the daemon, or
+    by `collabd board` at the configured url); else `看板` is told there is none."""
+    board = config.settings.board
+    if not (board.enabled or board.url):
+        return None
+    from collabd.web.links import load_key
+
+    return BoardLinks(load_key(config.state_dir), board.base_url, board.link_days)
 
 
 def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
@@ -131,7 +143,8 @@ class Daemon:
         self.mailbox = mailbox or make_mailbox(config, listen=listen)
         self.notifier = notifier or Notifier()
         self.rules, self.templates = load_policy(config)
-        self.identity = Identity(settings.mailbox.address, settings.mailbox.display_name)
+        self.identity = Identity(settings.mailbox.address, settings.mailbox.display_name,
+                                 board=_board_links(config))
         self.workflow = workflow or Workflow(self.rules, self.templates, self.identity,
                                              busy=self._busy_lookup())
         self.classifier = Classifier(self.rules, settings.mailbox.address)

@@ -28,7 +28,7 @@ REQUIRED_TEMPLATES = (
     "milestone_answered", "project_refused", "task_consult", "project_sync",
     "resolution_sign", "resolution_answered", "command_refused", "query_answer",
     "ledger_weekly", "ledger_problems", "figures_departments", "digest_daily",
-    "digest_subscription",
+    "digest_subscription", "board_link",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",

@@ -132,6 +132,9 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
             retry_start(daemon)
     except CollabdError as exc:
         _fail(str(exc))
+    server = None
+    if not once and config.settings.board.enabled:
+        server = _start_board(config, daemon.rules, clock)
     try:
         if once:
             result = daemon.run_once()
@@ -140,11 +143,93 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
         elif not daemon.stopping:
             daemon.run_forever(install_signals=False)
     finally:
+        if server is not None:
+            server.shutdown()
         daemon.close()
         if now is not None and not once:
             from collabd import report
 
             report.set_daemon_clock(config.state_dir, None)
+
+
+def _start_board(config: Config, rules: Any, clock: Clock) -> Any:
+    """The board served beside the daemon (board.enabled), on a thread of its own that
+    reads the committed state like `collabd board` does."""
+    import logging
+    import threading
+
+    from collabd.web.server import board_for, make_server
+
+    settings = config.settings.board
+    try:
+        server = make_server(board_for(config, rules, clock.now), settings.listen,
+                             settings.port)
+    except OSError as exc:
+        # The daemon's work is the mail; a board that cannot listen is logged, not fatal.
+        logging.getLogger("collabd.board").error(
+            "the board cannot listen on %s:%s (%s); the daemon runs without it",
+            settings.listen, settings.port, exc)
+        return None
+    threading.Thread(target=server.serve_forever, name="board", daemon=True).start()
+    logging.getLogger("collabd.board").info("board on %s", settings.base_url)
+    return server
+
+
+@main.command()
+@config_option
+@click.option("--listen", default=None, metavar="ADDRESS",
+              help="Address to listen on (default: board.listen, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default: board.port, 8470).")
+@click.option("--link", "link_for", default=None, metavar="ADDRESS",
+              help="Print a personal link for this directory member and exit.")
+@click.option("--now", "now", metavar="ISO-8601", default=None,
+              help="Show the state as of this moment (what is overdue, this week).")
+def board(config_path: Path | None, listen: str | None, port: int | None,
+          link_for: str | None, now: str | None) -> None:
+    """Serve the board (进度看板) read-only over the state, in the foreground.
+
+    People get their link by mailing 看板 to the shared address (or from --link); see
+    the README's "Board" for running it behind a reverse proxy.
+    """
+    from collabd import logs
+    from collabd.policy.rules import load_rules
+    from collabd.resources import skeleton_dir
+    from collabd.web.server import board_for, make_server
+
+    config = _load(config_path)
+    logs.setup(config.settings.daemon.log_level)
+    clock = _clock(config.tz, now)
+    try:
+        rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
+    except CollabdError as exc:
+        _fail(str(exc))
+    try:
+        the_board = board_for(config, rules, clock.now)
+        the_board.view()  # a state that cannot be read is said now, not on each page
+    except CollabdError as exc:
+        _fail(str(exc))
+    if link_for is not None:
+        person = rules.directory.by_address(link_for)
+        if person is None:
+            _fail(f"{link_for} is not in the org directory (rules/org.yaml)")
+        link, expires = the_board.links.link(person.address, clock.now())
+        click.echo(link)
+        click.echo(f"valid until {expires.isoformat(timespec='minutes')}", err=True)
+        return
+    settings = config.settings.board
+    host, number = listen or settings.listen, port or settings.port
+    try:
+        server = make_server(the_board, host, number)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{number}: {exc}")
+    click.echo(f"board on http://{host}:{server.server_address[1]}/ "
+               f"(links point at {settings.base_url})", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @main.command()

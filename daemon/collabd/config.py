@@ -265,6 +265,39 @@ class EwsServer(TlsOptions):
         return self
 
 
+class BoardSettings(_Strict):
+    """The board (进度看板): `collabd board` serves it; `enabled` has the daemon serve it
+    too. `url` is the address people open, put in the links mailed on `看板` (behind a
+    reverse proxy, the proxy's https address). `trusted_header`: a header the proxy
+    sets to the signed-in person's e-mail address, believed only from
+    `trusted_proxies`."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: Port = 8470
+    url: str | None = None  # default: http://{listen}:{port}
+    link_days: int = Field(default=7, ge=1, le=366)
+    trusted_header: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    refresh_seconds: float = Field(default=5.0, ge=0)
+
+    @property
+    def base_url(self) -> str:
+        return (self.url or f"http://{self.listen}:{self.port}").rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+
 class Settings(_Strict):
     mailbox: Mailbox
     backend: Literal["local", "imap", "ews"] = "local"
@@ -275,6 +308,7 @@ class Settings(_Strict):
     timezone: str = DEFAULT_TZ
     paths: Paths = Paths()
     daemon: Daemon = Daemon()
+    board: BoardSettings = BoardSettings()
 
     @model_validator(mode="after")
     def _backend_settings(self) -> Settings:

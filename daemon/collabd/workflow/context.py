@@ -15,6 +15,7 @@ from collabd.outbound.templates import Templates
 from collabd.policy.org import Person
 from collabd.policy.rules import Rules
 from collabd.store.view import StateView
+from collabd.web.links import BoardLinks
 
 PersonDict = PersonRef
 # How far ahead a room's bookings on the mail server are asked for.
@@ -36,10 +37,12 @@ def merge_intervals(spans: Iterable[Interval]) -> list[Interval]:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who the daemon is: the shared mailbox it reads and writes as."""
+    """Who the daemon is: the shared mailbox it reads and writes as, and where its board
+    (进度看板) is, when it has one: what mints the personal links mailed on `看板`."""
 
     address: str
     display_name: str
+    board: BoardLinks | None = None
 
 
 # Addresses and a time window → when any of them is busy there, from the mail server's

@@ -38,6 +38,8 @@ def handle_query(event: Event, ctx: Context) -> Outcome:
     what = query.get("what", "mine")
     if what in ("unsubscribe", "subscribe"):
         return _subscription(event, ctx, out, person, off=what == "unsubscribe")
+    if what == "board":
+        return _board_link(event, ctx, out, person)
     items: list[dict[str, Any]] = []
     record: AnyRecord | None = None
     refused = ""
@@ -90,6 +92,20 @@ def _subscription(event: Event, ctx: Context, out: Outcome, person: Person,
         purpose="digest_subscription",
         in_reply_to=message.message_id if message.has_message_id else None,
         off=off, enabled=ctx.rules.sla.digest.enabled, time=ctx.rules.sla.digest.time))
+    return out
+
+
+def _board_link(event: Event, ctx: Context, out: Outcome, person: Person) -> Outcome:
+    """看板: a personal link to the board, to the sender alone (its address is the one in
+    the directory, not the From as written)."""
+    links = ctx.identity.board
+    message = event.message
+    link, expires = links.link(person.address, ctx.now) if links is not None else (None, None)
+    out.inbound["board_link"] = "sent" if link else "no board"
+    out.send(ctx.draft(
+        "board_link", to=[ctx.person(person)], record=None, purpose="board_link",
+        in_reply_to=message.message_id if message.has_message_id else None,
+        link=link, expires=expires))
     return out
 
 

@@ -1,0 +1,144 @@
+"""What the board shows (进度看板), built from a read-only view of the state: open
+requests, projects with their task bars and burn-down, problems, this week's meetings
+and the month's department figures; filtered by department, person and kind; and a
+page per record with its timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from collabd.ledger import _concerns
+from collabd.report import (
+    AUDIT_LABELS,
+    FIELD_LABELS,
+    KIND_LABELS,
+    STATUS_LABELS,
+    _readable,
+    record_summary,
+)
+from collabd.web import svg
+
+if TYPE_CHECKING:
+    from collabd.policy.rules import Rules
+    from collabd.store.view import StateView
+
+KINDS = ("request", "project", "task", "problem", "meeting")
+
+
+def _when(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _about_person(record: Mapping[str, Any], person: str) -> bool:
+    """Does the record name this person (address or name), or wait on them?"""
+    text = json.dumps(record, ensure_ascii=False).lower()
+    return person.lower() in text
+
+
+def _row(record: Mapping[str, Any], now: dt.datetime, rules: Rules) -> dict[str, Any]:
+    from collabd.bundle import plan_status
+
+    summary = record_summary(record, now, rules.calendar)
+    if record.get("kind") == "task" and record.get("project"):
+        # a project's task in 表2's words (正常 / 滞后 / 待验收 …)
+        status = plan_status(dict(record), now.astimezone(rules.calendar.tz).date())
+    else:
+        status = STATUS_LABELS.get(str(record.get("status")), str(record.get("status")))
+    return {"record": record, "summary": summary,
+            "kind_label": KIND_LABELS.get(str(record.get("kind")), record.get("kind")),
+            "status_label": status,
+            "due": (summary["due"] or "")[:16].replace("T", " "),
+            "waiting": "、".join(
+                f"{p.get('name') or p.get('address')}"
+                + (f"（{p['dept']}）" if p.get("dept") else "")
+                for p in record.get("waiting_people") or [])}
+
+
+def overview(view: StateView, rules: Rules, now: dt.datetime, *, dept: str | None = None,
+             person: str | None = None, kind: str | None = None,
+             figures_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    local = now.astimezone(rules.calendar.tz)
+    today = local.date()
+    monday = today - dt.timedelta(days=today.weekday())
+    week = (dt.datetime.combine(monday, dt.time(), tzinfo=rules.calendar.tz),
+            dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(),
+                                tzinfo=rules.calendar.tz))
+
+    def wanted(record: Mapping[str, Any], as_kind: str) -> bool:
+        return ((kind is None or kind == as_kind) and _concerns(dict(record), dept)
+                and (not person or _about_person(record, person)))
+
+    records = list(view.records())
+    by_id = {r["id"]: r for r in records}
+    requests = [_row(r, now, rules) for r in records
+                if r["kind"] == "request" and r.get("status") not in ("closed", "withdrawn",
+                                                                      "cancelled")
+                and wanted(r, "request")]
+    problems = [_row(r, now, rules) for r in records
+                if r["kind"] == "problem" and r.get("status") not in ("closed", "resolved")
+                and wanted(r, "problem")]
+    meetings = [_row(r, now, rules) for r in records if r["kind"] == "meeting"
+                and (start := _when(r.get("start"))) is not None and week[0] <= start < week[1]
+                and r.get("status") != "cancelled" and wanted(r, "meeting")]
+    meetings.sort(key=lambda m: str(m["record"].get("start")))
+    tasks = [_row(r, now, rules) for r in records if r["kind"] == "task"
+             and r.get("status") not in ("done", "cancelled", "closed") and wanted(r, "task")]
+    projects = []
+    for record in records:
+        if record["kind"] != "project" or record.get("status") in ("closed", "cancelled"):
+            continue
+        own = [by_id[t] for t in record.get("tasks") or [] if t in by_id]
+        if not (wanted(record, "project") or (kind in (None, "project") and any(
+                wanted(t, "project") for t in own))):
+            continue
+        done = sum(1 for t in own if t.get("status") == "done")
+        projects.append({**_row(record, now, rules), "tasks": own, "done": done,
+                         "bar": svg.progress(done, len(own)),
+                         "gantt": svg.task_bars(own, today)})
+    for items in (requests, problems, tasks, projects):
+        items.sort(key=lambda i: (not i["summary"]["overdue"], str(i["record"]["id"])))
+    return {"now": local, "today": today, "week": week, "requests": requests,
+            "problems": problems, "meetings": meetings, "tasks": tasks, "projects": projects,
+            "figures": figures_data, "filters": {"dept": dept or "", "person": person or "",
+                                                 "kind": kind or ""},
+            "departments": rules.directory.department_names(),
+            "kinds": [(k, KIND_LABELS[k]) for k in KINDS]}
+
+
+def record_page(view: StateView, rules: Rules, now: dt.datetime,
+                record_id: str) -> dict[str, Any] | None:
+    record = view.record(record_id)
+    if record is None:
+        return None
+    local = now.astimezone(rules.calendar.tz)
+    row = _row(record, now, rules)
+    skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs", "fired",
+            "pending_signoffs", "waiting_on", "waiting_people", "source_message", "fields",
+            "quote", "asked_again", "settled_told", "memo", "comm_plan", "sync_sent",
+            "minutes", "progress_history", "deliveries", "departments", "attendees",
+            "occurrences_done", "agenda_sent", "moved", "exdates", "raci",
+            *(("tasks",) if record["kind"] == "project" else ())}
+    fields = [(FIELD_LABELS.get(key, key), _readable(value))
+              for key, value in record.items()
+              if key not in skip and value not in (None, "", [], {})]
+    timeline = [{"at": str(e.get("at", ""))[:16].replace("T", " "),
+                 "what": AUDIT_LABELS.get(str(e.get("what")), str(e.get("what")))}
+                for e in record.get("audit") or []]
+    page: dict[str, Any] = {**row, "fields": fields, "timeline": timeline, "now": local}
+    if record["kind"] == "project":
+        tasks = [t for t in (view.record(i) for i in record.get("tasks") or []) if t]
+        start = svg._date(record.get("start"))
+        finish = svg._date(record.get("finish"))
+        page["tasks"] = [_row(t, now, rules) for t in tasks]
+        page["gantt"] = svg.task_bars(tasks, local.date())
+        page["burn"] = svg.burn_down(tasks, start, finish, local.date())
+        done = sum(1 for t in tasks if t.get("status") == "done")
+        page["bar"] = svg.progress(done, len(tasks))
+    return page
+
