@@ -26,9 +26,13 @@ def test_ready_after_listener_is_up_and_watchdog_is_fed(deployment: Config,
     server.settimeout(20)
     local = deployment.settings.local
     env = {**os.environ, "NOTIFY_SOCKET": str(sock_path), "WATCHDOG_USEC": "5000000"}
+    # The log goes to a file: a pipe nobody reads until the end can fill up and block
+    # the daemon on a log line, which would look like a daemon that does not stop.
+    log_path = tmp_path / "daemon.log"
+    log_file = log_path.open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "collabd", "run", "--config", str(deployment.path)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env, stdout=subprocess.DEVNULL, stderr=log_file,
     )
     try:
         first = server.recv(4096).decode()
@@ -50,8 +54,12 @@ def test_ready_after_listener_is_up_and_watchdog_is_fed(deployment: Config,
             pings += server.recv(4096).decode() == "WATCHDOG=1"
         assert proc.poll() is None
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(20) == 0
-        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        try:
+            assert proc.wait(30) == 0
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the daemon did not stop on SIGTERM:\n"
+                                 + log_path.read_text(errors="replace")[-4000:]) from None
+        stderr = log_path.read_text(encoding="utf-8", errors="replace")
         assert "reload requested" in stderr
         messages = []
         server.settimeout(1)
@@ -64,6 +72,8 @@ def test_ready_after_listener_is_up_and_watchdog_is_fed(deployment: Config,
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait(10)
+        log_file.close()
         server.close()
 
 
