@@ -370,9 +370,9 @@ def measured(data: Mapping[str, Any]) -> bool:
 def departments_xlsx(data: dict[str, Any]) -> bytes:
     """本期 and 上期, one row per department; 明细: every event measured, so a head can
     see why a figure is what it is."""
-    from collabd.ledger import _book, _save, _sheet
+    from collabd.ledger import add_sheet, book_bytes, new_book
 
-    book = _book()
+    book = new_book()
     headings = ["部门", "首次响应中位数(工时)", "首次响应P90(工时)", "按时响应率(%)",
                 "应响应数", "按时交付率(%)", "应交付数", "签署时长中位数(工时)", "签署次数",
                 "逾期次数", "被升级次数", "问题(重大)", "问题(重要)", "问题(一般)",
@@ -385,17 +385,17 @@ def departments_xlsx(data: dict[str, Any]) -> bytes:
                 f["escalations"], *(f["problems"].get(s, 0) for s in SEVERITIES),
                 f["problem_close_median_h"]]
 
-    _sheet(book, f"本期 {data['period'].label}", headings,
+    add_sheet(book, f"本期 {data['period'].label}", headings,
            [row(r["current"]) for r in data["rows"]])
-    _sheet(book, f"上期 {data['previous'].label}", headings,
+    add_sheet(book, f"上期 {data['previous'].label}", headings,
            [row(r["previous"]) for r in data["rows"]])
 
     def cell(value: Any) -> Any:
         moment = _when(value) if isinstance(value, str) else value
         return moment.replace(tzinfo=None) if isinstance(moment, dt.datetime) else value
 
-    _sheet(book, "明细", ["部门", "指标", "编号", "名称", "开始", "结束", "工时", "按时"],
+    add_sheet(book, "明细", ["部门", "指标", "编号", "名称", "开始", "结束", "工时", "按时"],
            [[e["dept"], e["what"], e["record"], e["title"], cell(e["start"]), cell(e["end"]),
              e["hours"], {True: "是", False: "否"}.get(e["on_time"], "")]
             for e in data["events"]])
-    return _save(book)
+    return book_bytes(book)

@@ -108,34 +108,44 @@ def problems(records: Iterable[Rec], now: dt.datetime, *,
     return {"at": now, "since": since, "dept": dept, "items": items}
 
 
-def _sheet(book: Any, title: str, headings: list[str], rows: list[list[Any]]) -> None:
+def add_sheet(book: Any, title: str, headings: list[str], rows: list[list[Any]]) -> None:
+    """A sheet with a bold, frozen header row and filters; dates formatted as dates.
+    Written in openpyxl's write-only mode: a ledger of 10,000 rows took twice as long
+    (and all its cells in memory) the ordinary way."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     sheet = book.create_sheet(title)
-    sheet.append(headings)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    for column in sheet.iter_cols(min_row=2):
-        for cell in column:
-            if isinstance(cell.value, dt.datetime) and cell.value.time() != dt.time():
-                cell.number_format = "yyyy-mm-dd hh:mm"
-            elif isinstance(cell.value, dt.date):
-                cell.number_format = "yyyy-mm-dd"
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = sheet.dimensions
+    sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(headings)))}{len(rows) + 1}"
+    bold = Font(bold=True)
+    header = []
+    for text in headings:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        out: list[Any] = []
+        for value in row:
+            if isinstance(value, dt.date):
+                cell = WriteOnlyCell(sheet, value=value)
+                cell.number_format = ("yyyy-mm-dd hh:mm" if isinstance(value, dt.datetime)
+                                      and value.time() != dt.time() else "yyyy-mm-dd")
+                out.append(cell)
+            else:
+                out.append(value)
+        sheet.append(out)
 
 
-def _book() -> Any:
+def new_book() -> Any:
     from openpyxl import Workbook
 
-    book = Workbook()
-    book.remove(book.active)
-    return book
+    return Workbook(write_only=True)
 
 
-def _save(book: Any) -> bytes:
+def book_bytes(book: Any) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -145,9 +155,9 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
     """One sheet per kind, in the columns of the guides' tables; dates as dates."""
     from collabd.bundle import plan_status
 
-    book = _book()
+    book = new_book()
     today = data["at"].date()
-    _sheet(book, "需求", ["编号", "需求名称", "发起部门", "接收部门", "状态", "期望完成时间",
+    add_sheet(book, "需求", ["编号", "需求名称", "发起部门", "接收部门", "状态", "期望完成时间",
                         "响应时间", "关闭时间", "等待", "逾期", "问题记录"],
            [[i["record"]["id"], i["record"].get("title", ""),
              i["record"].get("requester_dept") or "", i["record"].get("receiver_dept") or "",
@@ -156,7 +166,7 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
              i["holder"], "是" if i["summary"]["overdue"] else "",
              "、".join(i["record"].get("problems") or [])]
             for i in data["rows"]["request"]])
-    _sheet(book, "任务", ["编号", "任务名称", "所属项目", "负责部门", "负责人", "计划开始",
+    add_sheet(book, "任务", ["编号", "任务名称", "所属项目", "负责部门", "负责人", "计划开始",
                         "计划完成", "实际完成", "状态", "产出物", "问题记录"],
            [[i["record"]["id"], i["record"].get("title", ""), i["record"].get("project") or "",
              i["record"].get("dept") or "",
@@ -165,7 +175,7 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
              _date(i["record"].get("actual_finish")), plan_status(i["record"], today),
              i["record"].get("deliverable", ""), i["record"].get("issues", "")]
             for i in data["rows"]["task"]])
-    _sheet(book, "项目", ["编号", "项目名称", "发起部门", "项目负责人", "计划开始", "计划完成",
+    add_sheet(book, "项目", ["编号", "项目名称", "发起部门", "项目负责人", "计划开始", "计划完成",
                         "状态", "任务数", "关闭时间"],
            [[i["record"]["id"], i["record"].get("title", ""),
              i["record"].get("lead_dept") or "",
@@ -174,16 +184,16 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
              i["status_label"], len(i["record"].get("tasks") or []),
              _date(i["record"].get("closed"))]
             for i in data["rows"]["project"]])
-    return _save(book)
+    return book_bytes(book)
 
 
 def problems_xlsx(data: dict[str, Any]) -> bytes:
-    book = _book()
-    _sheet(book, "问题台账", ["编号", "问题标题", "严重程度", "反馈部门", "涉及部门", "处理期限",
+    book = new_book()
+    add_sheet(book, "问题台账", ["编号", "问题标题", "严重程度", "反馈部门", "涉及部门", "处理期限",
                           "处理人", "状态", "关闭时间", "已开天数", "关联需求"],
            [[i["record"]["id"], i["record"].get("title", ""), i["record"].get("severity", ""),
              i["record"].get("reporter_dept") or "", i["record"].get("target_dept") or "",
              _date(i["record"].get("response_due")), i["handled"], i["status_label"],
              _date(i["record"].get("closed")), i["days_open"],
              i["record"].get("related_request") or ""] for i in data["items"]])
-    return _save(book)
+    return book_bytes(book)
