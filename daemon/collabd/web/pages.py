@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from collabd.store.view import StateView
 
 KINDS = ("request", "project", "task", "problem", "meeting")
+MAX_ROWS = 200  # per section: a page of 10,000 rows helps nobody; the filters narrow it
 
 
 def _when(value: Any) -> dt.datetime | None:
@@ -103,8 +104,12 @@ def overview(view: StateView, rules: Rules, now: dt.datetime, *, dept: str | Non
                          "gantt": svg.task_bars(own, today)})
     for items in (requests, problems, tasks, projects):
         items.sort(key=lambda i: (not i["summary"]["overdue"], str(i["record"]["id"])))
-    return {"now": local, "today": today, "week": week, "requests": requests,
-            "problems": problems, "meetings": meetings, "tasks": tasks, "projects": projects,
+    totals = {"requests": len(requests), "problems": len(problems), "tasks": len(tasks),
+              "projects": len(projects), "meetings": len(meetings)}
+    return {"now": local, "today": today, "week": week, "requests": requests[:MAX_ROWS],
+            "problems": problems[:MAX_ROWS], "meetings": meetings[:MAX_ROWS],
+            "tasks": tasks[:MAX_ROWS], "projects": projects[:MAX_ROWS], "totals": totals,
+            "max_rows": MAX_ROWS,
             "figures": figures_data, "filters": {"dept": dept or "", "person": person or "",
                                                  "kind": kind or ""},
             "departments": rules.directory.department_names(),
