@@ -44,14 +44,14 @@ def _load(config_path: Path | None) -> Config:
         _fail(str(exc), 2)
 
 
-def _clock(tz: ZoneInfo, now: str | None) -> Clock:
-    """The system clock, or one fixed at `--now`."""
+def _clock(tz: ZoneInfo, now: str | None, option: str = "--now") -> Clock:
+    """The system clock, or one fixed at `--now` (or the command's `option`)."""
     if now is None:
         return SystemClock(tz)
     try:
         return FixedClock(parse_instant(now, tz), tz)
     except ValueError as exc:
-        _fail(f"--now: {exc}", 2)
+        _fail(f"{option}: {exc}", 2)
 
 
 def _print_json(data: Any) -> None:
@@ -179,11 +179,13 @@ def _start_board(config: Config, rules: Any, clock: Clock) -> Any:
 @config_option
 @click.option("--listen", default=None, metavar="ADDRESS",
               help="Address to listen on (default: board.listen, 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port (default: board.port, 8470).")
-@click.option("--link", "link_for", default=None, metavar="ADDRESS",
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port (default: board.port, 8470).")
+@click.option("--link", "link_for", default=None, metavar="ADDRESS|NAME",
               help="Print a personal link for this directory member and exit.")
 @click.option("--now", "now", metavar="ISO-8601", default=None,
-              help="Show the state as of this moment (what is overdue, this week).")
+              help="Judge deadlines and 'this week' at this moment (the records are shown "
+                   "as they are now, not as they were then).")
 def board(config_path: Path | None, listen: str | None, port: int | None,
           link_for: str | None, now: str | None) -> None:
     """Serve the board (进度看板) read-only over the state, in the foreground.
@@ -203,27 +205,36 @@ def board(config_path: Path | None, listen: str | None, port: int | None,
         rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
     except CollabdError as exc:
         _fail(str(exc))
+    settings = config.settings.board
+    host, number = listen or settings.listen, port or settings.port
+    # Links point at board.url; without one, at where this board listens.
+    base = settings.url or f"http://{host}:{number}"
     try:
-        the_board = board_for(config, rules, clock.now)
+        the_board = board_for(config, rules, clock.now, base_url=base)
         the_board.view()  # a state that cannot be read is said now, not on each page
     except CollabdError as exc:
         _fail(str(exc))
     if link_for is not None:
         person = rules.directory.by_address(link_for)
         if person is None:
-            _fail(f"{link_for} is not in the org directory (rules/org.yaml)")
+            named = rules.directory.by_name(link_for)
+            if len(named) > 1:
+                _fail(f"{link_for} names {len(named)} people in the org directory; give "
+                      f"an address: {', '.join(p.address for p in named)}")
+            person = named[0] if named else None
+        if person is None:
+            _fail(f"{link_for} is neither an address nor a name in the org directory "
+                  "(rules/org.yaml)")
         link, expires = the_board.links.link(person.address, clock.now())
         click.echo(link)
         click.echo(f"valid until {expires.isoformat(timespec='minutes')}", err=True)
         return
-    settings = config.settings.board
-    host, number = listen or settings.listen, port or settings.port
     try:
         server = make_server(the_board, host, number)
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         _fail(f"cannot listen on {host}:{number}: {exc}")
     click.echo(f"board on http://{host}:{server.server_address[1]}/ "
-               f"(links point at {settings.base_url})", err=True)
+               f"(links point at {base})", err=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -510,7 +521,8 @@ def store_accept_loss(config_path: Path | None) -> None:
 @config_option
 @click.argument("which", type=click.Choice(["weekly", "problems", "departments"]))
 @click.option("--at", "at", metavar="ISO-8601", default=None,
-              help="The ledger as of this moment (default: now).")
+              help="Date the ledger at this moment: its week, what is overdue then "
+                   "(default: now). The records are as they are now, not as they were.")
 @click.option("--dept", default=None, metavar="DEPARTMENT",
               help="Only what concerns this department (a head's view).")
 @click.option("--month", default=None, metavar="YYYY-MM",
@@ -541,7 +553,7 @@ def report_command(config_path: Path | None, which: str, at: str | None, dept: s
             _fail(f"no department {dept!r} in the org directory "
                   f"({', '.join(rules.directory.department_names())})")
         dept = found.name
-    now = _clock(config.tz, at).now()
+    now = _clock(config.tz, at, "--at").now()
     view = _open_view(config)
     records = [dict(r) for r in view.records()]
     if month is not None and which != "departments":
@@ -556,6 +568,9 @@ def report_command(config_path: Path | None, which: str, at: str | None, dept: s
                 period = figures.month(dt.date(year, number, 1), tz=config.tz)
             except ValueError:
                 _fail(f"--month {month!r}: expected YYYY-MM, e.g. 2026-11")
+            if period.start > now:
+                _fail(f"--month {month}: that month has not begun at {now:%Y-%m-%d %H:%M} "
+                      "(--at, default now)")
         data = figures.of_state(view, rules, now, period, dept=dept)
         xlsx, name = figures.departments_xlsx(data), "部门协作绩效"
     elif which == "weekly":
@@ -566,7 +581,8 @@ def report_command(config_path: Path | None, which: str, at: str | None, dept: s
         xlsx, name = ledger.problems_xlsx(data), "问题台账"
     templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
     template = "figures_departments" if which == "departments" else f"ledger_{which}"
-    rendered = templates.render(template, now=now, mailbox=config.settings.mailbox.address,
+    rendered = templates.render(template, now=now, as_file=True,
+                                mailbox=config.settings.mailbox.address,
                                 secretary_name=config.settings.mailbox.display_name, **data)
     stamp = f"{data['period'].start:%Y%m}" if which == "departments" else f"{now:%Y%m%d}"
     stem = f"{name}_{dept + '_' if dept else ''}{stamp}"

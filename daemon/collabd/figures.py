@@ -337,7 +337,7 @@ def departments(records: Iterable[Rec], period: Period, now: dt.datetime, *, cal
                      "trend": trend(current, past)})
         events += current_.by_dept[name].events
     return {"period": period, "previous": previous, "dept": dept, "rows": rows,
-            "events": events}
+            "events": events, "partial_until": now if now < period.end else None}
 
 
 def of_state(view: StateView, rules: Rules, now: dt.datetime, period: Period,

@@ -41,7 +41,20 @@ def _concerns(record: Rec, dept: str | None) -> bool:
     names |= set(record.get("cooperating_depts") or [])
     names |= {d.get("dept") for d in record.get("departments") or [] if isinstance(d, dict)}
     names |= {p.get("dept") for p in record.get("waiting_people") or [] if isinstance(p, dict)}
+    # people it names: a task's owner (an action item has no 负责部门), who asked,
+    # a meeting's organizer and attendees
+    names |= {p.get("dept") for k in ("owner", "requester", "organizer", "reporter")
+              if isinstance(p := record.get(k), dict)}
+    names |= {p.get("dept") for p in record.get("attendees") or [] if isinstance(p, dict)}
     return dept in names
+
+
+def _people_in(record: Rec) -> Iterable[Rec]:
+    for value in record.values():
+        if isinstance(value, dict) and value.get("address"):
+            yield value
+        elif isinstance(value, list):
+            yield from (v for v in value if isinstance(v, dict) and v.get("address"))
 
 
 def _holder(record: Rec) -> str:
@@ -52,14 +65,15 @@ def _holder(record: Rec) -> str:
 
 def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
            dept: str | None = None) -> dict[str, Any]:
-    """The week up to `now`: rows per kind, and what changed, is overdue, at risk, or
-    waiting for a decision."""
+    """The week up to `now`: rows per kind (requests, tasks, projects: the 台账's sheets;
+    problems have their own 问题台账), and what changed, is overdue, at risk, or waiting
+    for a decision — of every kind, problems and meetings (minutes owed) included."""
     since = now - RECENT
     rows: dict[str, list[Rec]] = {"request": [], "task": [], "project": []}
     changed, overdue, risks, decisions = [], [], [], []
     for record in records:
         kind = record.get("kind")
-        if kind not in rows or not _concerns(record, dept):
+        if kind not in KIND_LABELS or not _concerns(record, dept):
             continue
         closed = _when(record.get("closed"))
         if closed is not None and closed < since:
@@ -69,7 +83,8 @@ def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
                 "kind_label": KIND_LABELS.get(str(kind), str(kind)),
                 "status_label": STATUS_LABELS.get(str(record.get("status")),
                                                   str(record.get("status")))}
-        rows[str(kind)].append(item)
+        if kind in rows:
+            rows[str(kind)].append(item)
         created = _when(record.get("created"))
         if (created is not None and created >= since) or closed is not None:
             item["change"] = "新建" if created is not None and created >= since else "关闭"
@@ -80,7 +95,7 @@ def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
             risks.append(item)
         if record.get("pending_signoffs") or record.get("status") in ("delivered", "memo"):
             decisions.append(item)
-    for items in rows.values():
+    for items in (*rows.values(), changed, overdue, risks, decisions):
         items.sort(key=lambda i: str(i["record"]["id"]))
     return {"at": now, "since": since, "dept": dept, "rows": rows, "changed": changed,
             "overdue": overdue, "risks": risks, "decisions": decisions}
@@ -91,6 +106,10 @@ def problems(records: Iterable[Rec], now: dt.datetime, *,
     """Every problem still open, and those closed this week (问题台账: 件件有回音)."""
     since = now - RECENT
     items: list[dict[str, Any]] = []
+    records = list(records)
+    # who answered, by name where a record names them (answered_by keeps addresses)
+    names = {str(p["address"]).lower(): str(p["name"])
+             for r in records for p in _people_in(r) if p.get("name")}
     for record in records:
         if record.get("kind") != "problem" or not _concerns(record, dept):
             continue
@@ -98,10 +117,14 @@ def problems(records: Iterable[Rec], now: dt.datetime, *,
         if closed is not None and closed < since:
             continue
         created = _when(record.get("created")) or now
-        handled = "、".join(record.get("answered_by") or []) or (
-            (record.get("target_liaison") or {}).get("name") or "—")
+        handled = "、".join(names.get(a.lower(), a) for a in record.get("answered_by") or []
+                           ) or ((record.get("target_liaison") or {}).get("name") or "—")
         items.append({"record": record, "handled": handled,
-                      "days_open": ((closed or now) - created).days,
+                      # calendar days from the day it came in (opened and closed the
+                      # next day: 1)
+                      "days_open": ((closed or now).date() - created.date()).days,
+                      "overdue": closed is None and record.get("status") != "resolved" and (
+                          (due := _when(record.get("response_due"))) is not None and due < now),
                       "status_label": STATUS_LABELS.get(str(record.get("status")),
                                                         str(record.get("status")))})
     items.sort(key=lambda i: str(i["record"]["id"]))
@@ -117,6 +140,11 @@ def add_sheet(book: Any, title: str, headings: list[str], rows: list[list[Any]])
     from openpyxl.utils import get_column_letter
 
     sheet = book.create_sheet(title)
+    # Wide enough for the heading and for a date (Excel shows ##### in a narrow one).
+    for index, text in enumerate(headings, start=1):
+        dated = any(isinstance(r[index - 1], dt.date) for r in rows[:50] if len(r) >= index)
+        sheet.column_dimensions[get_column_letter(index)].width = max(
+            2 * len(text) + 4, 18 if dated else 10)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(max(1, len(headings)))}{len(rows) + 1}"
     bold = Font(bold=True)
@@ -169,10 +197,12 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
     add_sheet(book, "任务", ["编号", "任务名称", "所属项目", "负责部门", "负责人", "计划开始",
                         "计划完成", "实际完成", "状态", "产出物", "问题记录"],
            [[i["record"]["id"], i["record"].get("title", ""), i["record"].get("project") or "",
-             i["record"].get("dept") or "",
+             i["record"].get("dept") or (i["record"].get("owner") or {}).get("dept") or "",
              (i["record"].get("owner") or {}).get("name") or i["record"].get("owner_text") or "",
              _date(i["record"].get("planned_start")), _date(i["record"].get("due_date")),
-             _date(i["record"].get("actual_finish")), plan_status(i["record"], today),
+             _date(i["record"].get("actual_finish") or (
+                 i["record"].get("closed") if i["record"].get("status") == "done" else None)),
+             plan_status(i["record"], today),
              i["record"].get("deliverable", ""), i["record"].get("issues", "")]
             for i in data["rows"]["task"]])
     add_sheet(book, "项目", ["编号", "项目名称", "发起部门", "项目负责人", "计划开始", "计划完成",

@@ -31,6 +31,8 @@ STATUS_LABELS = {
     "kickoff": "待启动", "memo": "备忘录签署中", "running": "执行中", "retro": "复盘中",
     "change_review": "变更评审中", "resolution": "待组长签署决议",
 }
+# The status an escalation ladder's step gives a record (escalation.yaml `status`).
+ESCALATION_LABELS = {"overdue": "已逾期通知", "escalated": "已升级"}
 _KIND_BY_LABEL = {label: kind for kind, label in KIND_LABELS.items()}
 
 
@@ -303,7 +305,8 @@ def status_text(report: dict[str, Any]) -> str:
     ]
     for s in report["open"]:
         flag = ("  【已逾期】" if s["overdue"] else "") + (
-            f"  [{s['escalation']}]" if s.get("escalation") else "") + (
+            f"  【{ESCALATION_LABELS.get(s['escalation'], s['escalation'])}】"
+            if s.get("escalation") else "") + (
             "  【风险】" if s.get("risk") else "")
         people = s.get("waiting_on_people") or [
             {"address": a, "name": None, "dept": None} for a in s["waiting_on"]]

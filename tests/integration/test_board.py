@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -74,8 +75,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                                                 message_id="<b-evil@example.com>"))
     h.daemon.store.checkpoint()
     env = {**os.environ, "COLLABD_CONFIG": str(config.path)}
+    log_path = config.path.parent / "board.log"
+    log = log_path.open("wb")  # (a pipe nobody reads could fill and stop the server)
     proc = subprocess.Popen([sys.executable, "-m", "collabd", "board", "--now", NOW],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
 
     def up() -> bool:
@@ -87,10 +90,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     try:
         wait_until(up, timeout=20)
         yield {"h": h, "base": base, "answer": answer, "stranger": stranger,
-               "config": config}
+               "config": config, "log": log_path}
     finally:
         proc.terminate()
         proc.wait(10)
+        log.close()
         h.close()
 
 
@@ -275,3 +279,56 @@ def _page(link: str) -> str:
         return str(opener.open(link, timeout=5).read().decode("utf-8"))
     except OSError:
         return ""
+
+
+def test_record_pages_speak_chinese_and_filters_take_what_people_type(
+        site: dict[str, Any]) -> None:
+    link = _link(site)
+    meeting = _page(link.replace("/?t=", "/r/HY-2026-0001?t="))
+    for english in ("coordination", "日历 UID", "target_head", "来源"):
+        assert english not in meeting
+    problem = _page(link.replace("/?t=", "/r/WT-2026-0001?t="))
+    assert 'href="/r/HY-' in problem  # the problem's meeting, a link
+    kickoff = _page(link.replace("/?t=", "/r/" + _kickoff(site) + "?t="))
+    assert "参会人" in kickoff and "未答复" in kickoff and "项目启动会" in kickoff
+    by_alias = _page(link + "&dept=" + quote("财务"))  # an alias of 财务部 in org.yaml
+    assert 'value="财务部" selected' in by_alias and "XQ-2026-0001" in by_alias
+    assert "WT-2026-0001" not in by_alias
+    unknown = _page(link + "&dept=" + quote("不存在部") + "&kind=" + quote("问题"))
+    assert "组织目录中没有「不存在部」" in unknown
+    assert "XQ-2026-0001" not in unknown and "WT-2026-0001" in unknown  # 问题 = problem
+
+
+def test_someone_removed_from_the_directory_loses_the_board_at_once(
+        site: dict[str, Any]) -> None:
+    import http.cookiejar
+
+    from helpers import collabd
+
+    config = site["config"]
+    link = collabd("board", "--link", "周杰", config=config).stdout.decode().strip()
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    assert opener.open(link, timeout=5).status == 200
+    org = config.rules_dir / "org.yaml"
+    before = org.read_text(encoding="utf-8")
+    entry = "    members:\n      - name: 周杰\n        address: zhou.jie@example.com\n"
+    assert entry in before
+    try:
+        org.write_text(before.replace(entry, ""), encoding="utf-8")
+
+        def refused() -> bool:
+            try:
+                opener.open(site["base"] + "/", timeout=5)
+            except urllib.error.HTTPError as exc:
+                return exc.code == 403
+            return False
+
+        wait_until(refused, timeout=15, interval=0.3,
+                   message=site["log"].read_text(errors="replace")[-3000:])
+    finally:
+        org.write_text(before, encoding="utf-8")
+
+
+def _kickoff(site: dict[str, Any]) -> str:
+    return str(site["h"].record("PJ-2026-0001")["kickoff"])

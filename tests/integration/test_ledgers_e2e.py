@@ -67,7 +67,12 @@ def test_the_weekly_ledgers_go_out_on_friday_afternoon_once(h: Harness) -> None:
     later = [m for m in h.at("2026-12-11 16:00") if "进度台账" in str(m["Subject"])
              and "li.jing" in str(m["To"])]
     text = body_text(later[0])
-    assert "逾期（1 项）" in text and "XQ-2026-0001" in text and "郑浩（财务部）" in text
+    # overdue, of every kind: the unanswered request with who holds it, the problem not
+    # handled in time, and its coordination meeting's minutes
+    assert "逾期（3 项）" in text and "郑浩（财务部）" in text
+    overdue = text[text.index("逾期（3 项）"):text.index("风险")]
+    assert [line[2:13] for line in overdue.splitlines()[1:] if line.startswith("- ")] == [
+        "HY-2026-000", "WT-2026-000", "XQ-2026-000"]
 
 
 def test_report_writes_the_ledgers_on_demand_escaped(h: Harness) -> None:
@@ -79,7 +84,7 @@ def test_report_writes_the_ledgers_on_demand_escaped(h: Harness) -> None:
             "--out", str(out), config=h.config)
     page = (out / "跨部门协作进度台账_20261211.html").read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page  # a title is data
-    assert "逾期（1 项）" in page
+    assert "逾期（2 项）" in page  # the request and the problem (no tick ran since)
     problems = (out / "问题台账_研发部_20261204.html").read_text(encoding="utf-8")
     assert "WT-2026-0001" in problems and "报表口径不一致" in problems
     import openpyxl
@@ -124,7 +129,13 @@ def test_report_departments_on_demand(h: Harness) -> None:
     page = (out / "部门协作绩效_202612.html").read_text(encoding="utf-8")
     assert "2026年12月" in page and "财务部" in page and "<script" not in page
     collabd("report", "departments", "--month", "2026-12", "--dept", "财务",
-            "--out", str(out), config=h.config)
+            "--at", "2026-12-15T10:00", "--out", str(out), config=h.config)
+    # a month still running says so; one not yet begun is refused
+    partial = (out / "部门协作绩效_财务部_202612.html").read_text(encoding="utf-8")
+    assert "（截至 2026年12月15日（周二）10:00，本月尚未结束）" in partial
+    ahead = collabd("report", "departments", "--month", "2027-02", "--at", "2027-01-10T10:00",
+                    "--out", str(out), config=h.config, check=False)
+    assert ahead.returncode != 0 and "has not begun" in ahead.stderr.decode()
     import openpyxl
 
     book = openpyxl.load_workbook(out / "部门协作绩效_财务部_202612.xlsx")

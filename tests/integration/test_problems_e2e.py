@@ -98,6 +98,13 @@ def test_a_problem_the_secretary_grades_important_gets_a_coordination_meeting(
     end = dt.datetime.fromisoformat(meeting["end"])
     asked = h.at(end.strftime("%Y-%m-%d %H:%M"))
     assert [str(m["To"]) for m in asked if "提交会议纪要" in str(m["Subject"])] == [SECRETARY]
+    # Minutes she does not send are escalated above her: the secretary has no
+    # department head, the 组长 is hers.
+    due = dt.datetime.fromisoformat(h.record(meeting["id"])["minutes"]["due"])
+    later = [h.at((due + dt.timedelta(days=d)).strftime("%Y-%m-%d 10:00")) for d in (1, 3, 4, 5)]
+    escalated = [m for batch in later for m in batch if "wang.jianguo" in str(m["To"])
+                 and meeting["id"] in str(m["Subject"])]
+    assert escalated, [str(m["Subject"]) for batch in later for m in batch]
 
 
 def test_a_major_problem_gets_the_leaders_special_meeting(h: Harness) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 
 import pytest
 
@@ -851,11 +852,22 @@ def test_what_is_open_for_me_by_mail(h: Harness) -> None:
         sender="陈晨 <chen.chen@example.com>", subject="查询", body="",
         message_id="<q-chen@example.com>"))[0])
     assert "RW-2026-0001「客户需求收集」" in chen and "RW-2026-0002" not in chen
+    # Written from an address org.yaml lists as one of 孙丽's aliases: still hers, each
+    # with its deadline as the digest gives it
+    sun = h.at("2026-12-01 11:06", message(sender="孙丽 <sunli@example.net>",
+                                           subject="我的待辦", body="",
+                                           message_id="<q-sun@example.com>"))
+    [sun_answer] = sun
+    assert "sun.li@example.com" in str(sun_answer["To"])
+    assert "RW-2026-0004「活动页开发」：待响应，期限 2027-01-08 18:00" in body_text(sun_answer)
     # One record: for someone it names; not for someone it does not.
     mine = body_text(h.at("2026-12-01 11:10", message(
         sender="周杰 <zhou.jie@example.com>", subject="查询 RW-2026-0002", body="",
         message_id="<q-rec@example.com>"))[0])
     assert "RW-2026-0002「需求文档输出」：待响应" in mine
+    progress = mine[mine.index("最近的进展"):].splitlines()[1:]
+    assert progress and not any(re.search(r"[A-Za-z]{3}", line) for line in progress
+                                if line.startswith("- ")), progress  # in Chinese
     other = body_text(h.at("2026-12-01 11:15", message(
         sender="何芳 <he.fang@example.com>", subject="查询 RW-2026-0002", body="",
         message_id="<q-other@example.com>"))[0])

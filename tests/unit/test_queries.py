@@ -19,6 +19,12 @@ from helpers import message
     ("查询 研发部", "", {"what": "dept", "dept": "研发部"}),
     ("查询一下我的需求进展", "", {"what": "mine"}),
     ("你好", "查詢\n谢谢", {"what": "mine"}),  # the first line, traditional
+    ("我的待辦", "", {"what": "mine"}),  # traditional
+    ("你好", "待辦事項\n谢谢", {"what": "mine"}),
+    ("退訂", "", {"what": "unsubscribe"}),
+    ("回复：每日待办提醒 12月2日", "订阅\n\n> 您好", {"what": "subscribe"}),
+    ("看板", "", {"what": "board"}),
+    ("进度看板需求", "开发一个看板", None),  # a subject about a board is not the command
     ("会议安排", "请问下周的会议", None),
     ("查询系统优化需求表", "发起部门：市场部", {"what": "mine"}),  # (forms are read first)
 ])

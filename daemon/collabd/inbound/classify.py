@@ -384,7 +384,8 @@ class Classifier:
 
 # "What is open for me?": 我的待办 / 待办 / 查询 [XQ-2026-0012 | 部门 | 研发部] in the
 # subject or the first line of a new mail.
-_QUERY = re.compile(r"^\s*(?:(?P<mine>我的待办|待办事项|待办|我的任务)\s*[?？]?"
+_QUERY = re.compile(r"^\s*(?:(?P<mine>我的待[办辦]|待[办辦]事[项項]|待[办辦]|我的任[务務])"
+                    r"\s*[?？]?"
                     r"|(?P<unsubscribe>退订|退訂|取消订阅|取消訂閱)"
                     r"|(?P<subscribe>订阅|訂閱|重新订阅|重新訂閱)"
                     r"|(?P<board>看板|进度看板|進度看板)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from collabd.ledger import _concerns
 from collabd.report import (
@@ -36,10 +36,29 @@ def _when(value: Any) -> dt.datetime | None:
         return None
 
 
-def _about_person(record: Mapping[str, Any], person: str) -> bool:
-    """Does the record name this person (address or name), or wait on them?"""
+def _about_person(record: Mapping[str, Any], needles: list[str]) -> bool:
+    """Does the record name this person (by any of their addresses or their name)?"""
     text = json.dumps(record, ensure_ascii=False).lower()
-    return person.lower() in text
+    return any(n in text for n in needles)
+
+
+def person_needles(rules: Rules, person: str) -> list[str]:
+    """What to look for in a record for a person as written in the filter: someone in
+    the directory by any of their addresses, aliases and name; else the text itself."""
+    directory = rules.directory
+    found = directory.by_address(person)
+    if found is None:
+        named = directory.by_name(person)
+        found = named[0] if len(named) == 1 else None
+    if found is None:
+        return [person.strip().lower()]
+    return [a.lower() for a in (found.address, found.name, *found.aliases) if a]
+
+
+MEETING_KINDS = {"review": "需求评审会", "risk": "风险排查会", "coordination": "问题协调会",
+                 "special": "专项会议", "kickoff": "项目启动会", "retro": "复盘会",
+                 "push": "专项推进会", "change_review": "变更评审会", "series": "例会",
+                 "problem": "问题协调会"}
 
 
 def _row(record: Mapping[str, Any], now: dt.datetime, rules: Rules) -> dict[str, Any]:
@@ -71,9 +90,11 @@ def overview(view: StateView, rules: Rules, now: dt.datetime, *, dept: str | Non
             dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(),
                                 tzinfo=rules.calendar.tz))
 
+    needles = person_needles(rules, person) if person else []
+
     def wanted(record: Mapping[str, Any], as_kind: str) -> bool:
         return ((kind is None or kind == as_kind) and _concerns(dict(record), dept)
-                and (not person or _about_person(record, person)))
+                and (not needles or _about_person(record, needles)))
 
     records = list(view.records())
     by_id = {r["id"]: r for r in records}
@@ -123,19 +144,44 @@ def record_page(view: StateView, rules: Rules, now: dt.datetime,
         return None
     local = now.astimezone(rules.calendar.tz)
     row = _row(record, now, rules)
+    # What a person reads: fields with a Chinese name, not the daemon's bookkeeping.
     skip = {"id", "kind", "status", "title", "audit", "schema", "signoffs", "fired",
             "pending_signoffs", "waiting_on", "waiting_people", "source_message", "fields",
             "quote", "asked_again", "settled_told", "memo", "comm_plan", "sync_sent",
             "minutes", "progress_history", "deliveries", "departments", "attendees",
-            "occurrences_done", "agenda_sent", "moved", "exdates", "raci",
-            *(("tasks",) if record["kind"] == "project" else ())}
-    fields = [(FIELD_LABELS.get(key, key), _readable(value))
-              for key, value in record.items()
-              if key not in skip and value not in (None, "", [], {})]
+            "occurrences_done", "agenda_sent", "moved", "exdates", "raci", "uid",
+            "sequence", "source", "escalated", "target_head", "resolution_due",
+            "rrule", "updated", *(("tasks",) if record["kind"] == "project" else ())}
+    fields = []
+    for key, value in record.items():
+        if key in skip or key not in FIELD_LABELS or value in (None, "", [], {}):
+            continue
+        if key == "meeting_kind":
+            value = MEETING_KINDS.get(str(value), value)
+        if key == "meetings" and isinstance(value, list):
+            value = list(dict.fromkeys(value))
+        fields.append((FIELD_LABELS[key], _readable(value)))
+    directory = rules.directory
+
+    def who(entry: Mapping[str, Any]) -> str:
+        for key in ("by", "person", "from"):
+            value = entry.get(key)
+            if isinstance(value, str) and value:
+                found = directory.by_address(value)
+                return found.name if found is not None else value
+        return ""
+
     timeline = [{"at": str(e.get("at", ""))[:16].replace("T", " "),
-                 "what": AUDIT_LABELS.get(str(e.get("what")), str(e.get("what")))}
+                 "what": AUDIT_LABELS.get(str(e.get("what")), str(e.get("what"))),
+                 "who": who(e)}
                 for e in record.get("audit") or []]
-    page: dict[str, Any] = {**row, "fields": fields, "timeline": timeline, "now": local}
+    answers = {"accepted": "接受", "declined": "拒绝", "tentative": "暂定",
+               "needs-action": "未答复"}
+    attendees = [{"name": a.get("name") or a.get("address"), "dept": a.get("dept") or "",
+                  "answer": answers.get(str(a.get("partstat", "")).lower(), "未答复")}
+                 for a in cast("list[dict[str, Any]]", record.get("attendees") or [])]
+    page: dict[str, Any] = {**row, "fields": fields, "timeline": timeline, "now": local,
+                            "attendees": attendees}
     if record["kind"] == "project":
         tasks = [t for t in (view.record(i) for i in record.get("tasks") or []) if t]
         start = svg._date(record.get("start"))

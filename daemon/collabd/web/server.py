@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from collabd.web import pages
 from collabd.web.links import BoardLinks
@@ -46,15 +47,26 @@ HEADERS = {
 }
 
 
-class Board:
-    """What the handler needs: the rules, a fresh read-only view, the links, the clock."""
+_ID = re.compile(r"\b((?:XQ|WT|HY|RW|PJ)-\d{4}-\d{4,})\b")
 
-    def __init__(self, config: Config, rules: Rules, links: BoardLinks,
+
+def linked(text: Any) -> Markup:
+    """Text with every record number in it a link to that record's page."""
+    return Markup(_ID.sub(lambda m: f'<a href="/r/{m.group(1)}">{m.group(1)}</a>',
+                          str(escape(str(text)))))
+
+
+class Board:
+    """What the handler needs: the rules (re-read when their files change: a person
+    removed from org.yaml loses the board at once), a fresh read-only view, the links,
+    the clock."""
+
+    def __init__(self, config: Config, rules: Callable[[], Rules], links: BoardLinks,
                  open_view: Callable[[], StateView],
                  now: Callable[[], dt.datetime]) -> None:
         self.config = config
         self.settings = config.settings.board
-        self.rules = rules
+        self._rules = rules
         self.links = links
         self._open_view = open_view
         self.now = now
@@ -66,6 +78,11 @@ class Board:
             loader=FileSystemLoader(str(Path(__file__).parent / "templates")),
             autoescape=select_autoescape(default=True, default_for_string=True),
             trim_blocks=True, lstrip_blocks=True)
+        self.env.filters["linked"] = linked
+
+    @property
+    def rules(self) -> Rules:
+        return self._rules()
 
     def view(self) -> StateView:
         with self._lock:
@@ -192,13 +209,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 value = (query.get(name) or [""])[0].strip()
                 return value or None
 
+            from collabd.report import kind_of
+
+            rules = board.rules
+            notices = []
             dept = one("dept")
-            if dept and board.rules.directory.department(dept) is None:
-                dept = None
-            kind = one("kind") if one("kind") in pages.KINDS else None
-            data = pages.overview(view, board.rules, now, dept=dept, person=one("person"),
+            if dept:
+                found_dept = rules.directory.department(dept)  # (an alias names it too)
+                if found_dept is None:
+                    notices.append(f"组织目录中没有「{dept}」，显示全部部门")
+                dept = found_dept.name if found_dept is not None else None
+            kind = kind_of(one("kind") or "") or None
+            if kind is not None and kind not in pages.KINDS:
+                notices.append(f"没有「{one('kind')}」这一类型，显示全部类型")
+                kind = None
+            data = pages.overview(view, rules, now, dept=dept, person=one("person"),
                                   kind=kind, figures_data=board.figures(view))
-            return board.render("index.html.j2", viewer=viewer, **data), HTTPStatus.OK
+            return board.render("index.html.j2", viewer=viewer, notices=notices,
+                                **data), HTTPStatus.OK
         found = _RECORD.match(path)
         page = pages.record_page(view, board.rules, now, found.group(1)) if found else None
         if page is None:
@@ -221,7 +249,44 @@ def make_server(board: Board, host: str, port: int) -> http.server.ThreadingHTTP
     return server
 
 
-def board_for(config: Config, rules: Rules, now: Callable[[], dt.datetime]) -> Board:
+def rules_watcher(config: Config, rules: Rules) -> Callable[[], Rules]:
+    """The rules, re-read when a file in the rules directory changed (at most once a
+    second); rules that no longer load keep the last good ones, and say so in the log."""
+    from collabd.errors import CollabdError
+    from collabd.policy.rules import load_rules
+    from collabd.resources import skeleton_dir
+
+    def stamp() -> tuple[tuple[str, int], ...]:
+        try:
+            return tuple(sorted((p.name, p.stat().st_mtime_ns)
+                                for p in config.rules_dir.glob("*.yaml")))
+        except OSError:
+            return ()
+
+    state: dict[str, Any] = {"rules": rules, "stamp": stamp(), "checked": time.monotonic()}
+    lock = threading.Lock()
+
+    def current() -> Rules:
+        with lock:
+            if time.monotonic() - state["checked"] >= 1.0:
+                state["checked"] = time.monotonic()
+                now = stamp()
+                if now != state["stamp"]:
+                    state["stamp"] = now
+                    try:
+                        state["rules"] = load_rules(config.rules_dir, tz=config.tz,
+                                                    defaults=skeleton_dir("rules"))
+                        log.info("rules re-read")
+                    except CollabdError as exc:
+                        log.error("the changed rules do not load; keeping the last "
+                                  "good ones:\n%s", exc)
+            return state["rules"]  # type: ignore[no-any-return]
+
+    return current
+
+
+def board_for(config: Config, rules: Rules, now: Callable[[], dt.datetime], *,
+              base_url: str | None = None) -> Board:
     """The board of a deployment, reading its state read-only."""
     from collabd.store import Archive, Store
     from collabd.store.view import StateView
@@ -233,5 +298,6 @@ def board_for(config: Config, rules: Rules, now: Callable[[], dt.datetime]) -> B
         return StateView(store, Archive(store.db_dir))
 
     settings = config.settings.board
-    links = BoardLinks(load_key(config.state_dir), settings.base_url, settings.link_days)
-    return Board(config, rules, links, open_view, now)
+    links = BoardLinks(load_key(config.state_dir), base_url or settings.base_url,
+                       settings.link_days)
+    return Board(config, rules_watcher(config, rules), links, open_view, now)

@@ -12,7 +12,7 @@ from typing import Any
 from collabd.inbound.classify import Event
 from collabd.model import AnyRecord
 from collabd.policy.org import Person
-from collabd.report import STATUS_LABELS
+from collabd.report import AUDIT_LABELS, STATUS_LABELS, record_summary
 from collabd.workflow.context import Context
 from collabd.workflow.outcome import Outcome
 
@@ -66,14 +66,18 @@ def handle_query(event: Event, ctx: Context) -> Outcome:
             items = _waiting(ctx, lambda r: any(p.get("dept") == wanted.name
                                                 for p in r.get("waiting_people", [])))
     else:
-        items = _waiting(ctx, lambda r: message.sender.lower() in
-                         [a.lower() for a in r.get("waiting_on", [])], reply_to=message.sender)
+        # (written from an alias in org.yaml: the same person, waited on by their address)
+        mine = {a.lower() for a in (person.address, *person.aliases) if "@" in a}
+        items = _waiting(ctx, lambda r: bool(mine & {a.lower() for a in r.get("waiting_on", [])}),
+                         reply_to=person.address)
     out.send(ctx.draft(
         "query_answer", to=[ctx.person(person)], record=None, purpose="query_answer",
         in_reply_to=message.message_id if message.has_message_id else None,
         what=what, items=items[:MAX_LISTED], more=max(0, len(items) - MAX_LISTED),
         record_data=record, refused=refused, dept=dept_name, words=STATUS_LABELS,
-        timeline=record["audit"][-5:] if record is not None else []))
+        timeline=[{"at": e.get("at", ""),
+                   "what": AUDIT_LABELS.get(str(e.get("what")), str(e.get("what")))}
+                  for e in record["audit"][-5:]] if record is not None else []))
     return out
 
 
@@ -130,8 +134,11 @@ def _waiting(ctx: Context, wanted: Any, reply_to: str | None = None) -> list[dic
         if not wanted(record):
             continue
         found.append({"record": record,
+                      "summary": record_summary(record, ctx.now, ctx.rules.calendar),
                       "latest": latest_to(ctx, record, reply_to) if reply_to else None})
-    found.sort(key=lambda item: str(item["record"]["id"]))
+    # overdue first, then by deadline (as the daily digest lists them)
+    found.sort(key=lambda i: (not i["summary"]["overdue"], i["summary"]["due"] or "9999",
+                              str(i["record"]["id"])))
     return found
 
 

@@ -274,7 +274,12 @@ def _resolve(targets: list[str], record: Record, wait: Wait,
         elif target == "waited":
             found = list(wait.waited)
         elif target == "waited_head":
-            found = [head_of(p) for p in wait.waited]
+            # Someone of the coordination group itself (the secretary, who organises
+            # the problem meetings) has no department head: theirs is the 组长.
+            found = [head_of(p) or (ctx.person(directory.leader) if (
+                        (member := directory.by_address(p["address"])) is not None
+                        and member.department is None) else None)
+                     for p in wait.waited]
         elif target == "leader":
             found = [ctx.person(directory.leader)]
         elif target == "secretary":
