@@ -383,6 +383,12 @@ def status(config_path: Path | None, as_json: bool, now: str | None, person: str
         except CollabdError:
             return None  # the state can still be shown; due dates then end at 18:00
 
+    if kind is not None and report.kind_of(kind) not in report.KIND_LABELS:
+        _fail(f"--kind {kind!r}: expected one of "
+              + ", ".join(f"{k}/{v}" for k, v in report.KIND_LABELS.items()), 2)
+    if dept is not None and rules() is not None and rules().directory.department(dept) is None:
+        _fail(f"--dept {dept!r}: no such department in the org directory "
+              f"({', '.join(rules().directory.department_names())})", 2)
     if now is None:
         now = report.daemon_clock(state_dir)  # a daemon run with --now: its moment
     data = report.status(

@@ -239,6 +239,10 @@ def status(view: StateView, journal: Journal, state_dir: Path,
     def directory() -> Directory | None:  # loaded only for records written without names
         return calendar.directory() if isinstance(calendar, LazyCalendar) else None
 
+    if person and "@" in person:  # an alias address in org.yaml is the same person
+        listed = directory()
+        canonical = listed.by_address(person) if listed is not None else None
+        person = canonical.address if canonical is not None else person
     if dept:  # 财务 is 财务部: the directory knows its aliases
         found = directory()
         department = found.department(dept) if found is not None else None

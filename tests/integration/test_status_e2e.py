@@ -44,6 +44,10 @@ def test_status_names_whom_each_record_waits_for_and_filters(h: Harness) -> None
     for args in (("--person", "张伟"), ("--dept", "研发部"), ("--kind", "会议")):
         assert _status(h.config, *args)["open"] == [], args
     assert _status(h.config, "--dept", "研发部")["filters"] == {"dept": "研发部"}
+    # An unknown kind or department is an error, not an empty list that looks true.
+    for args, said in ((("--kind", "bogus"), "--kind"), (("--dept", "不存在部"), "--dept")):
+        bad = collabd("status", *args, config=h.config, check=False)
+        assert bad.returncode == 2 and said in bad.stderr.decode(), args
     # Only what is overdue (the request is due 2026-12-15), and CSV for Excel.
     assert _status(h.config, "--overdue", "--now", "2026-12-02T10:00")["open"] == []
     late = _status(h.config, "--overdue", "--now", "2026-12-16T10:00")["open"]
