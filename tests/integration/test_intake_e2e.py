@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -64,6 +65,8 @@ def test_request_is_acknowledged_with_both_heads_and_receiver_notified(
     text = body_text(notify)
     assert "王喆团队" in text  # the GBK-only character survived the whole way
     assert "XQ-2026-0001" in text
+    # the deadline ends its line; the form's fields follow after a blank line
+    assert re.search(r"前响应（紧急程度：[^）]+）。\n\n", text), text[:300]
     for msg in (ack, notify):
         assert msg["Auto-Submitted"] == "auto-generated"
     status = json.loads(collabd("status", "--json", config=deployment).stdout)
