@@ -62,6 +62,15 @@ def make_deployment(root: Path, *, port: int | None = None, extra_yaml: str = ""
     return config
 
 
+def finance_request(due: str = "2026-12-20") -> str:
+    """A request form: 刘洋 of 市场部 asks 财务部 for discount data (the ledgers', the
+    digest's and the board's tests)."""
+    return ("发起部门：市场部\n发起人：刘洋\n接收部门：财务部\n"
+            "需求背景与目标：促销预算需要历史折扣数据。\n"
+            "具体需求内容：导出去年同期各渠道折扣与毛利数据。\n"
+            f"期望完成时间：{due}\n交付标准：数据表经市场部确认。\n")
+
+
 def at(text: str) -> dt.datetime:
     """A moment in the deployment's timezone: at('2026-12-01 09:30')."""
     from zoneinfo import ZoneInfo

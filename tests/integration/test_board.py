@@ -23,6 +23,7 @@ from helpers import (
     Harness,
     body_text,
     default_rules,
+    finance_request,
     free_port,
     make_deployment,
     message,
@@ -37,14 +38,7 @@ pytestmark = pytest.mark.integration
 ARTIFACTS = Path(os.environ.get("COLLABD_TEST_ARTIFACTS",
                                 Path(__file__).resolve().parents[1] / "artifacts"))
 NOW = "2026-12-03T10:00"
-FORM = """发起部门：市场部
-发起人：刘洋
-接收部门：财务部
-需求背景与目标：促销预算需要历史折扣数据。
-具体需求内容：导出去年同期各渠道折扣与毛利数据。
-期望完成时间：2026-12-20
-交付标准：数据表经市场部确认。
-"""
+FORM = finance_request()
 PROBLEM = "问题标题：报表口径不一致\n涉及部门：研发部\n问题描述：口径不一致。\n严重程度：重要\n"
 
 

@@ -9,18 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Harness, body_text, make_deployment, message, no_review_meetings
+from helpers import (
+    Harness,
+    body_text,
+    finance_request,
+    make_deployment,
+    message,
+    no_review_meetings,
+)
 
 pytestmark = pytest.mark.integration
 
-FORM = """发起部门：市场部
-发起人：刘洋
-接收部门：财务部
-需求背景与目标：促销预算需要历史折扣数据。
-具体需求内容：导出去年同期各渠道折扣与毛利数据。
-期望完成时间：2026-12-20
-交付标准：数据表经市场部确认。
-"""
+FORM = finance_request()
 
 
 @pytest.fixture

@@ -9,18 +9,11 @@ import io
 
 import pytest
 
-from helpers import Harness, body_text, collabd, message
+from helpers import Harness, body_text, collabd, finance_request, message
 
 pytestmark = pytest.mark.integration
 
-FORM = """发起部门：市场部
-发起人：刘洋
-接收部门：财务部
-需求背景与目标：促销预算需要历史折扣数据。
-具体需求内容：导出去年同期各渠道折扣与毛利数据。
-期望完成时间：2026-12-03
-交付标准：数据表经市场部确认。
-"""
+FORM = finance_request("2026-12-03")
 PROBLEM = "问题标题：报表口径不一致\n涉及部门：研发部\n问题描述：口径不一致。\n严重程度：重要\n"
 
 

@@ -15,6 +15,7 @@ from collabd.clock import isoformat
 from collabd.model import AnyRecord
 from collabd.report import STATUS_LABELS, record_summary
 from collabd.workflow.context import Context
+from collabd.workflow.ledgers import due_once
 from collabd.workflow.outcome import Outcome
 from collabd.workflow.queries import latest_to
 
@@ -36,11 +37,11 @@ def on_tick(ctx: Context, out: Outcome) -> None:
     if not rules.enabled:
         return
     calendar = ctx.rules.calendar
-    local = ctx.now.astimezone(calendar.tz)
-    today = local.date()
-    key = f"digest:{today.isoformat()}"
-    if (not calendar.is_workday(today) or not rules.time <= local.time() < LATEST
-            or ctx.view.meta(key) is not None or key in out.meta):
+    today = ctx.now.astimezone(calendar.tz).date()
+    moment = dt.datetime.combine(today, rules.time, tzinfo=calendar.tz)
+    noon = dt.datetime.combine(today, LATEST, tzinfo=calendar.tz)
+    if not calendar.is_workday(today) or not due_once(ctx, out, f"digest:{today.isoformat()}",
+                                                      moment, noon - moment):
         return
     directory = ctx.rules.directory
     mine: dict[str, list[dict[str, Any]]] = {}
@@ -77,7 +78,7 @@ def on_tick(ctx: Context, out: Outcome) -> None:
             items=items[:MAX_LISTED], more=max(0, len(items) - MAX_LISTED),
             dept_overdue=overdue[:MAX_LISTED], depts=headed, today=today,
             words=STATUS_LABELS))
-    out.meta[key] = {"at": isoformat(ctx.now), "sent": len(sent)}
+    out.meta[f"digest:{today.isoformat()}"] = {"at": isoformat(ctx.now), "sent": len(sent)}
 
 
 def _item(record: AnyRecord, summary: dict[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,18 @@ def on_tick(ctx: Context, out: Outcome) -> None:
     _monthly_figures(ctx, out)
 
 
+def due_once(ctx: Context, out: Outcome, key: str, moment: dt.datetime,
+             within: dt.timedelta) -> bool:
+    """Is a scheduled mail due now — `moment` passed, by no more than `within` (one long
+    missed while the daemon was stopped is not sent late), and not sent yet? Marks it
+    sent (in the same transaction as what it sends)."""
+    if ctx.now < moment or ctx.now - moment >= within or (
+            ctx.view.meta(key) is not None or key in out.meta):
+        return False
+    out.meta[key] = {"at": isoformat(ctx.now)}
+    return True
+
+
 def _monthly_figures(ctx: Context, out: Outcome) -> None:
     rules = ctx.rules.sla.figures
     if not rules.enabled:
@@ -32,11 +44,8 @@ def _monthly_figures(ctx: Context, out: Outcome) -> None:
     first = local.date().replace(day=1)
     day = first if calendar.is_workday(first) else calendar.next_workday(first)
     moment = dt.datetime.combine(day, rules.time, tzinfo=calendar.tz)
-    key = f"figures_monthly:{first:%Y-%m}"
-    if ctx.now < moment or ctx.now - moment > dt.timedelta(days=3) or (
-            ctx.view.meta(key) is not None or key in out.meta):
-        return  # (not yet this month, long missed, or sent)
-    out.meta[key] = {"at": isoformat(ctx.now)}
+    if not due_once(ctx, out, f"figures_monthly:{first:%Y-%m}", moment, dt.timedelta(days=3)):
+        return
     period = figures.month(local).previous()
     data = figures.of_state(ctx.view, ctx.rules, ctx.now, period)
     if not figures.measured(data):
@@ -58,11 +67,8 @@ def _weekly(ctx: Context, out: Outcome) -> None:
     today = ctx.now.astimezone(calendar.tz).date()
     day = today - dt.timedelta(days=(today.weekday() - rules.day) % 7)
     moment = dt.datetime.combine(day, rules.time, tzinfo=calendar.tz)
-    key = f"ledger_weekly:{day.isoformat()}"
-    if ctx.now < moment or ctx.now - moment > dt.timedelta(days=1) or (
-            ctx.view.meta(key) is not None or key in out.meta):
-        return  # (not yet this week, long missed, or sent)
-    out.meta[key] = {"at": isoformat(ctx.now)}
+    if not due_once(ctx, out, f"ledger_weekly:{day.isoformat()}", moment, dt.timedelta(days=1)):
+        return
     records = [dict(r) for r in ctx.view.records()]
     directory = ctx.rules.directory
     views: list[tuple[list[PersonDict | None], str | None]] = [
