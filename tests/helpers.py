@@ -46,20 +46,39 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
+# 2027 as the tests know it: the days off the `holidays` package gives for 2027 while
+# it has no State Council notice for it (fixed-rule holidays on weekdays, no 调休), so
+# that tests running into January keep their deadlines whatever package is installed,
+# and no deployment tells the secretary the year is unknown (test_calendar_defaults
+# covers that, with the shipped calendar.yaml).
+TEST_2027 = """years:
+  2027:
+    days_off: [2027-01-01, 2027-02-05, 2027-02-08..2027-02-10, 2027-04-05,
+               2027-05-03..2027-05-04, 2027-06-09, 2027-09-15, 2027-10-01,
+               2027-10-04..2027-10-05]
+    workdays: []
+"""
+
+
+def apply_test_defaults(config: Config, *, digest: bool = False) -> Config:
+    """What every test deployment changes in the shipped rules: 2027 pinned (above), and
+    the daily digest off unless asked for — a morning mail to everyone something waits
+    on, which every test of another flow would have to step around (test_digest_e2e
+    has it on, as shipped)."""
+    edit_rules(config, "calendar.yaml", ("years: {}", TEST_2027))
+    if not digest:
+        edit_rules(config, "sla.yaml", ("digest:\n  enabled: true", "digest:\n  enabled: false"))
+    return config
+
+
 def make_deployment(root: Path, *, port: int | None = None, extra_yaml: str = "",
                     digest: bool = False) -> Config:
-    """A deployment made by `collabd init`. The daily digest is off unless asked for:
-    it is a morning mail to everyone something waits on, which every test of another
-    flow would have to step around (tests/integration/test_digest_e2e.py has it on,
-    as shipped)."""
+    """A deployment made by `collabd init`, with the tests' defaults."""
     path = init_deployment(root, address=SHARED, port=port or free_port())
     if extra_yaml:
         with path.open("a", encoding="utf-8") as fh:
             fh.write(extra_yaml)
-    config = load_config(path)
-    if not digest:
-        edit_rules(config, "sla.yaml", ("digest:\n  enabled: true", "digest:\n  enabled: false"))
-    return config
+    return apply_test_defaults(load_config(path), digest=digest)
 
 
 def finance_request(due: str = "2026-12-20") -> str:

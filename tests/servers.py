@@ -37,7 +37,7 @@ from imapclient import IMAPClient
 
 from collabd.config import Config, load_config
 from collabd.deployment import init_deployment
-from helpers import SHARED, free_port, free_ports, require_binary
+from helpers import SHARED, apply_test_defaults, free_port, free_ports, require_binary
 
 PASSWORD = "secret"
 OAUTH_TOKEN = "ya29.test-access-token"
@@ -438,4 +438,4 @@ smtp:
   send_backoff_max_seconds: 2
 {daemon_extra}""")
     path.write_text(text, encoding="utf-8")
-    return load_config(path)
+    return apply_test_defaults(load_config(path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,12 +29,30 @@ REQUIRED_TEMPLATES = (
     "milestone_answered", "project_refused", "task_consult", "project_sync",
     "resolution_sign", "resolution_answered", "command_refused", "query_answer",
     "ledger_weekly", "ledger_problems", "figures_departments", "digest_daily",
-    "digest_subscription", "board_link",
+    "digest_subscription", "board_link", "calendar_unpublished",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",
                   "agenda_retro", "agenda_series", "agenda_change", "agenda_push",
                   "text_memo")
+
+
+WARNING = "warning: "
+
+
+def calendar_warnings(rules: Rules, today: dt.date) -> list[str]:
+    """Years whose holiday schedule the daemon would have to guess (from 1 November of
+    the year before): what to do about each."""
+    from importlib.metadata import version
+
+    where = rules.sources.get("calendar.yaml")
+    place = where.where(("years",)) if where else "calendar.yaml"
+    return [f"{place}: the {year} holiday schedule (the State Council's notice, with its "
+            f"调休 workdays) is not in the installed holidays package {version('holidays')}; "
+            f"deadlines in {year} would count guessed days. Upgrade it (pip install -U "
+            f"holidays) once the notice is out, or give {year}'s days off and workdays in "
+            f"calendar.yaml under years: {year}:"
+            for year in rules.calendar.unpublished_ahead(today)]
 
 
 def ladder_template_problems(rules: Rules, templates: Templates) -> list[str]:
@@ -82,6 +101,8 @@ def check_files(rules_dir: Path, templates_dir: Path, tz: ZoneInfo, config_path:
             f"leader {rules.directory.leader.name}, secretary {rules.directory.secretary.name}")
         findings.extend(f"rules: {name} not in the deployment, the shipped default is used"
                         for name in rules.defaulted)
+        findings.extend(f"{WARNING}{line}" for line in calendar_warnings(
+            rules, dt.datetime.now(tz).date()))
     except ConfigError as exc:
         problems.extend(exc.problems)
     if not templates_dir.is_dir():

@@ -768,7 +768,7 @@ def check(config_path: Path | None, offline: bool) -> None:
         problems, findings = run_checks(config, offline=offline)
         notes = []
     for line in findings:
-        click.echo(f"ok: {line}")
+        click.echo(line if line.startswith("warning: ") else f"ok: {line}")
     for line in notes:
         click.echo(line)
     if problems:

@@ -4,12 +4,13 @@ ends on a weekend or in the evening."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from collabd.config import Config
 from collabd.policy.durations import parse_duration
-from helpers import DATA, Harness, at, default_rules, subjects
+from helpers import DATA, Harness, at, body_text, default_rules, subjects
 
 pytestmark = pytest.mark.integration
 
@@ -42,5 +43,28 @@ def test_no_meeting_and_no_minutes_deadline_fall_outside_working_time(
         asked = h.at("2026-12-04 13:30")
         assert subjects(asked) == ["[HY-2026-0001] 请于2026年12月7日（周一）09:00前提交会议纪要："
                                    "需求评审会：双十二活动预算"]
+    finally:
+        h.close()
+
+
+def test_the_secretary_is_told_of_a_year_the_calendar_does_not_know(tmp_path: Path) -> None:
+    from helpers import TEST_2027, edit_rules, make_deployment
+
+    config = make_deployment(tmp_path / "deploy")
+    edit_rules(config, "calendar.yaml", (TEST_2027, "years: {}"))  # as shipped
+    if default_rules().calendar.published(2027):
+        pytest.skip("the installed holidays package already has 2027's notice")
+    h = Harness(config, "2026-11-30 10:00")
+    try:
+        told = "请确认2027年的节假日安排：工作日历尚未包含"
+        assert told not in subjects(h.at("2026-11-30 10:05"))  # November: `check` warns
+        december = [m for m in h.at("2026-12-01 09:30") if str(m["Subject"]) == told]
+        assert [str(m["To"]) for m in december] == ["李静 <li.jing@example.com>"]
+        text = body_text(december[0])
+        assert "pip install -U holidays" in text and "years: 2027" in text
+        assert told not in subjects(h.at("2026-12-02 09:30") + h.at("2026-12-31 17:00"))
+        begun = [m for m in h.at("2027-01-04 09:30") if str(m["Subject"]) == told]
+        assert len(begun) == 1 and "已经进入2027年" in body_text(begun[0])
+        assert told not in subjects(h.at("2027-01-05 09:30"))
     finally:
         h.close()

@@ -30,7 +30,17 @@ from collabd.errors import CollabdError
 from collabd.mailbox.base import MailboxUnavailable, SendError
 from collabd.mailbox.ews import EwsMailbox
 from ews_fake import URL, FakeExchange, M, T
-from helpers import DATA, SHARED, TZ, at, free_port, message, no_lunch_break, reply_to
+from helpers import (
+    DATA,
+    SHARED,
+    TZ,
+    apply_test_defaults,
+    at,
+    free_port,
+    message,
+    no_lunch_break,
+    reply_to,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -291,7 +301,7 @@ ews:
     meetings = root / "rules" / "meetings.yaml"
     meetings.write_text(meetings.read_text(encoding="utf-8").replace(
         "invite_heads: false", "invite_heads: true"), encoding="utf-8")
-    config = load_config(path)
+    config = apply_test_defaults(load_config(path))
     no_lunch_break(config)  # the recorded Exchange traffic was made on a 09:00-18:00 day
     return config
 

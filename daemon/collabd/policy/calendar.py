@@ -2,13 +2,19 @@
 
 Holidays and the weekend days that become workdays (调休) come from the `holidays`
 package; the company adds its own days off and workdays in rules/calendar.yaml.
+
+The State Council publishes each year's schedule in November of the year before. For
+a year the installed package has no notice for, it guesses the fixed-rule holidays and
+knows no 调休 workday: wrong on a dozen days. So the calendar says which years it
+really knows (`published`), and calendar.yaml can give a whole year's days (`years`),
+which then win over the package for that year.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -18,11 +24,27 @@ from collabd.policy.durations import Duration
 _WEEKDAYS = "一二三四五六日"
 
 
+def _published_years(country: str) -> int | None:
+    """The last year whose official schedule the installed `holidays` package carries
+    for China (its 调休 days are in the package only once the notice is out); None
+    for another country, whose calendar is taken as it is."""
+    if country.upper() not in ("CN", "CHN"):
+        return None
+    try:
+        from holidays.countries.china import ChinaStaticHolidays
+    except ImportError:  # (a package laid out otherwise: trust it)
+        return None
+    years = getattr(ChinaStaticHolidays, "special_public_holidays", None) or {}
+    return max(years) if years else None
+
+
 class WorkCalendar:
     def __init__(self, tz: ZoneInfo, *, start: dt.time = dt.time(9), end: dt.time = dt.time(18),
                  lunch: tuple[dt.time, dt.time] | None = None, country: str = "CN",
                  extra_days_off: Iterable[dt.date] = (),
-                 extra_workdays: Iterable[dt.date] = ()) -> None:
+                 extra_workdays: Iterable[dt.date] = (),
+                 years: Mapping[int, tuple[Iterable[dt.date], Iterable[dt.date]]] | None = None,
+                 ) -> None:
         if end <= start:
             raise ValueError("working hours must end after they start")
         self.tz = tz
@@ -32,7 +54,11 @@ class WorkCalendar:
         self.country = country
         self.extra_days_off = frozenset(extra_days_off)
         self.extra_workdays = frozenset(extra_workdays)
+        # year → (days off, workdays) as calendar.yaml gives them
+        self.years = {year: (frozenset(off), frozenset(work))
+                      for year, (off, work) in (years or {}).items()}
         self._holidays = holidays.country_holidays(country)
+        self._known = _published_years(country)
 
     # -- days -----------------------------------------------------------------------
 
@@ -42,11 +68,32 @@ class WorkCalendar:
             return True
         if day in self.extra_days_off:
             return False
+        given = self.years.get(day.year)
+        if given is not None:
+            days_off, workdays = given
+            return day in workdays or (day.weekday() < 5 and day not in days_off)
         return bool(self._holidays.is_working_day(day))
 
     def holiday_name(self, day: dt.date) -> str | None:
+        given = self.years.get(day.year)
+        if given is not None:
+            if day not in given[0]:
+                return None
+            name = self._holidays.get(day)
+            return str(name) if name else "假日"
         name = self._holidays.get(day)
         return str(name) if name else None
+
+    def published(self, year: int) -> bool:
+        """Is this year's schedule known — the official notice in the installed
+        `holidays` package, or the year given in calendar.yaml?"""
+        return year in self.years or self._known is None or year <= self._known
+
+    def unpublished_ahead(self, today: dt.date) -> list[int]:
+        """The years whose schedule is not known though it is needed: this year, and
+        from 1 November the next (when the notice is due and plans reach into it)."""
+        wanted = [today.year] + ([today.year + 1] if today.month >= 11 else [])
+        return [year for year in wanted if not self.published(year)]
 
     def next_workday(self, day: dt.date) -> dt.date:
         """The first workday strictly after `day`."""

@@ -259,6 +259,7 @@ def load_rules(rules_dir: Path, *, tz: ZoneInfo, defaults: Path | None = None) -
             tz, start=cal.working_hours.start, end=cal.working_hours.end,
             lunch=cal.working_hours.lunch_range(), country=cal.holidays,
             extra_days_off=cal.extra_days_off, extra_workdays=cal.extra_workdays,
+            years={year: (days.days_off, days.workdays) for year, days in cal.years.items()},
         )
     except (ValueError, NotImplementedError, KeyError) as exc:
         cal_src = sources.get("calendar.yaml")

@@ -115,12 +115,63 @@ class WorkingHours(Strict):
         return _time(a), _time(b)
 
 
+def _days(value: Any) -> list[dt.date]:
+    """Dates as written in calendar.yaml: 2027-02-06, or a range 2027-02-06..2027-02-12
+    (also written with 至 or ~), both ends included."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("expected a list of dates like [2027-01-01, 2027-02-06..2027-02-12]")
+    out: list[dt.date] = []
+    for item in value:
+        if isinstance(item, dt.date):
+            out.append(item)
+            continue
+        text = str(item).strip()
+        parts = [p.strip() for p in re.split(r"\.\.|至|~|～", text)]
+        try:
+            first = dt.date.fromisoformat(parts[0])
+            last = dt.date.fromisoformat(parts[1]) if len(parts) == 2 else first
+        except (ValueError, IndexError):
+            raise ValueError(f"{text!r} is not a date (2027-02-06) or a range "
+                             "(2027-02-06..2027-02-12)") from None
+        if len(parts) > 2 or last < first:
+            raise ValueError(f"{text!r}: a range runs from an earlier to a later date")
+        out += [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    return out
+
+
+DayList = Annotated[list[dt.date], BeforeValidator(_days)]
+
+
+class YearDays(Strict):
+    """A whole year's schedule as the State Council's notice gives it: every day off
+    that would otherwise be a workday, and every weekend day that is a workday (调休).
+    A year given here is used as given, whatever the `holidays` package says."""
+
+    days_off: DayList = Field(default_factory=list)
+    workdays: DayList = Field(default_factory=list)
+
+
 class CalendarFile(Strict):
     timezone: str | None = None
     working_hours: WorkingHours = WorkingHours()
     holidays: str = "CN"  # country code for the `holidays` package
-    extra_days_off: list[dt.date] = Field(default_factory=list)
-    extra_workdays: list[dt.date] = Field(default_factory=list)
+    extra_days_off: DayList = Field(default_factory=list)
+    extra_workdays: DayList = Field(default_factory=list)
+    years: dict[int, YearDays] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _years_hold_their_days(self) -> CalendarFile:
+        for year, days in self.years.items():
+            stray = [d for d in (*days.days_off, *days.workdays) if d.year != year]
+            if stray:
+                raise ValueError(f"years.{year}: {stray[0].isoformat()} is not in {year}")
+            both = set(days.days_off) & set(days.workdays)
+            if both:
+                raise ValueError(f"years.{year}: {min(both).isoformat()} is both a day off "
+                                 "and a workday")
+        return self
 
 
 # -- sla.yaml ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from collabd.policy.calendar import WorkCalendar
 from collabd.policy.rules import resolve_name
 from collabd.policy.schema import WAIT_TASKS, WAITS, Step, When
 from collabd.store.view import CLOSED
-from collabd.workflow import digest, ledgers, meetings
+from collabd.workflow import calendar_notice, digest, ledgers, meetings
 from collabd.workflow.context import Context, PersonDict
 from collabd.workflow.outcome import Outcome, Record, audit, changed
 from collabd.workflow.waits import Wait, waits
@@ -88,6 +88,7 @@ def on_tick(ctx: Context, only: Collection[str] | None = None,
         _weekly_risk(ctx, out)
         ledgers.on_tick(ctx, out)
         digest.on_tick(ctx, out)
+        calendar_notice.on_tick(ctx, out)
     return out
 
 
