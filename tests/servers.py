@@ -18,6 +18,7 @@ import base64
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -439,3 +440,75 @@ smtp:
 {daemon_extra}""")
     path.write_text(text, encoding="utf-8")
     return apply_test_defaults(load_config(path))
+
+
+class NeteaseImitation:
+    """A Dovecot in front of which the IMAP conversation is NetEase Qiye's where it
+    differs: SELECT and EXAMINE are refused ("Unsafe Login") until the client has sent
+    the ID command (RFC 2971), as imap.qiye.163.com does to clients that do not say who
+    they are. Everything else is the real Dovecot's, relayed byte for byte."""
+
+    REFUSAL = b"NO SELECT Unsafe Login. Please contact kefu@188.com for help"
+
+    def __init__(self, dovecot: Dovecot) -> None:
+        self.dovecot = dovecot
+        self.port = free_port()
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        self._stop = threading.Event()
+        self.refused = 0  # SELECT/EXAMINE refused for want of ID
+        self.identified = 0  # sessions that sent ID
+
+    def start(self) -> NeteaseImitation:
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        self._server.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(client,), daemon=True).start()
+
+    def _session(self, client: socket.socket) -> None:
+        upstream = socket.create_connection(("127.0.0.1", self.dovecot.imap_port))
+
+        def down() -> None:  # server → client, untouched
+            try:
+                while data := upstream.recv(65536):
+                    client.sendall(data)
+            except OSError:
+                pass
+            finally:
+                with contextlib.suppress(OSError):
+                    client.shutdown(socket.SHUT_WR)
+
+        threading.Thread(target=down, daemon=True).start()
+        identified = False
+        reader = client.makefile("rb")
+        try:
+            while line := reader.readline():
+                words = line.split(None, 2)
+                command = words[1].upper() if len(words) > 1 else b""
+                if command == b"ID":
+                    identified = True
+                    self.identified += 1
+                elif command in (b"SELECT", b"EXAMINE") and not identified:
+                    self.refused += 1
+                    client.sendall(words[0] + b" " + self.REFUSAL + b"\r\n")
+                    continue
+                upstream.sendall(line)
+                literal = re.search(rb"\{(\d+)\+?\}\r\n$", line)
+                if literal:  # an APPEND's message: relayed as it is
+                    upstream.sendall(reader.read(int(literal.group(1))))
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                upstream.close()
+            with contextlib.suppress(OSError):
+                client.close()

@@ -79,7 +79,12 @@ def main() -> None:
               help="The shared mailbox address people write to.")
 @click.option("--port", default=2525, show_default=True, type=int,
               help="Port of the local SMTP listener.")
-def init(directory: Path, address: str, port: int) -> None:
+@click.option("--provider", default=None,
+              type=click.Choice(["exmail", "aliyun", "netease", "feishu", "dingtalk"]),
+              help="Use this enterprise mail provider's IMAP/SMTP servers instead of the "
+                   "embedded backend: exmail (腾讯企业邮), aliyun (阿里邮箱), netease "
+                   "(网易企业邮), feishu (飞书邮箱), dingtalk (钉邮).")
+def init(directory: Path, address: str, port: int, provider: str | None) -> None:
     """Create a ready deployment in DIRECTORY (local backend, default rules and templates).
 
     Then start it with: collabd run --config DIRECTORY/collabd.yaml. A directory that
@@ -93,10 +98,20 @@ def init(directory: Path, address: str, port: int) -> None:
         click.echo(f"start the daemon:  collabd run --config {existing}")
         return
     try:
-        config_path = init_deployment(directory, address=address, port=port)
+        config_path = init_deployment(directory, address=address, port=port,
+                                      provider=provider)
     except CollabdError as exc:
         _fail(str(exc))
     click.echo(f"created {config_path}")
+    if provider is not None:
+        from collabd.providers import PROVIDERS
+
+        secret = config_path.parent / "mail.secret"
+        click.echo(f"on {PROVIDERS[provider].name}: put the mailbox's password (or its "
+                   f"client-only password) in {secret} (chmod 600), then:")
+        for n, step in enumerate(PROVIDERS[provider].login_steps, 1):
+            click.echo(f"  {n}. {step}")
+        click.echo(f"check it:          collabd check --config {config_path}")
     click.echo(f"start the daemon:  collabd run --config {config_path}")
 
 

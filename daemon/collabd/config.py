@@ -151,8 +151,14 @@ class TlsOptions(_Strict):
     ca_file: Path | None = None
 
 
+# The enterprise mail providers collabd knows (collabd.providers): `collabd init
+# --provider` writes the key, and a refused login then says what to do there.
+ProviderKey = Literal["exmail", "aliyun", "netease", "feishu", "dingtalk"]
+
+
 class ImapServer(TlsOptions):
     host: str
+    provider: ProviderKey | None = None
     port: Port | None = None  # 993 with tls, 143 otherwise
     security: Literal["tls", "starttls", "none"] = "tls"
     username: str
@@ -187,6 +193,7 @@ class ImapServer(TlsOptions):
 
 class SmtpServer(TlsOptions):
     host: str
+    provider: ProviderKey | None = None
     port: Port | None = None  # 465 with tls, 587 otherwise
     security: Literal["tls", "starttls", "none"] = "starttls"
     username: str | None = None

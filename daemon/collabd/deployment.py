@@ -87,7 +87,13 @@ def existing_deployment(target: Path) -> Path | None:
 
 
 def init_deployment(target: Path, *, address: str = "collab@example.com",
-                    port: int = 2525) -> Path:
+                    port: int = 2525, provider: str | None = None) -> Path:
+    """A ready deployment: on the embedded `local` backend, or with `provider` (a key of
+    collabd.providers) on that enterprise mail provider's IMAP and SMTP servers."""
+    from collabd.providers import PROVIDERS, config_section
+
+    if provider is not None and provider not in PROVIDERS:
+        raise CollabdError(f"unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
     config_path = target / CONFIG_NAME
     if config_path.exists():
         raise CollabdError(f"{config_path} already exists; not overwriting a deployment")
@@ -100,8 +106,14 @@ def init_deployment(target: Path, *, address: str = "collab@example.com",
     state = target / "state"
     state.mkdir(exist_ok=True)
     (state / "README").write_text(STATE_README, encoding="utf-8")
-    config_path.write_text(CONFIG_TEMPLATE.format(address=address, port=port),
-                           encoding="utf-8")
+    text = CONFIG_TEMPLATE.format(address=address, port=port)
+    if provider is not None:
+        text = text.replace(
+            "# local: embedded SMTP listener + Maildir (no external server needed).\n"
+            "backend: local\n",
+            config_section(PROVIDERS[provider], address)
+            + "\n# local: the embedded backend's settings (unused while backend is imap)\n")
+    config_path.write_text(text, encoding="utf-8")
     _blank_forms(target)
     return config_path
 

@@ -95,7 +95,7 @@ class ImapMailbox(Mailbox):
             smtp.host, smtp.effective_port, security=smtp.security, username=smtp.username,
             secret=smtp_secret, oauth2=bool(smtp.auth and smtp.auth.oauth2),
             verify=smtp.verify, ca_file=self._path(smtp.ca_file),
-            timeout=smtp.timeout_seconds)
+            timeout=smtp.timeout_seconds, provider=smtp.provider or imap.provider)
         self._client: IMAPClient | None = None
         self._delimiter = "/"
         self._prefix = ""  # the personal namespace's prefix ("INBOX." on Courier, Cyrus)
@@ -137,6 +137,7 @@ class ImapMailbox(Mailbox):
                 client.oauth2_login(s.username, secret)
             else:
                 client.login(s.username, secret)
+            self._identify(client)
             self._learn_namespace(client)
             for name in (s.processed_folder, s.oversize_folder):
                 folder = self._folder(name)
@@ -144,8 +145,10 @@ class ImapMailbox(Mailbox):
                     client.create_folder(folder)
                     log.info("imap: created folder %s", folder)
         except LoginError as exc:
+            from collabd.providers import login_hint
+
             raise MailboxUnavailable(f"{where}: login as {s.username} refused: {exc}"
-                                     ) from exc
+                                     f"{login_hint(s.host, s.provider)}") from exc
         except ssl.SSLCertVerificationError as exc:
             raise MailboxUnavailable(
                 f"{where}: the server's certificate could not be verified "
@@ -153,6 +156,19 @@ class ImapMailbox(Mailbox):
         except _NETWORK as exc:
             raise MailboxUnavailable(f"{where}: {exc}") from exc
         return client
+
+    @staticmethod
+    def _identify(client: IMAPClient) -> None:
+        """The IMAP ID command (RFC 2971) to a server that lists it: NetEase's refuses to
+        open a mailbox for a client that has not said who it is ("Unsafe Login")."""
+        if not client.has_capability("ID"):
+            return
+        from collabd import __version__
+
+        try:
+            client.id_({"name": "collabd", "version": __version__})
+        except IMAPClientError as exc:  # (a server that lists ID and fails it: go on)
+            log.info("imap: the ID command failed: %s", exc)
 
     def _learn_namespace(self, client: IMAPClient) -> None:
         """The hierarchy separator and personal prefix, from NAMESPACE (RFC 2342) where

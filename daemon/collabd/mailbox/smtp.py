@@ -42,8 +42,9 @@ class SmtpSender:
     def __init__(self, host: str, port: int, *, security: str, username: str | None,
                  secret: SecretSource | str | None, oauth2: bool = False,
                  verify: bool = True, ca_file: Path | None = None,
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, provider: str | None = None) -> None:
         self.host = host
+        self.provider = provider  # (collabd.providers: what a refused login means there)
         self.port = port
         self.security = security
         self.username = username
@@ -118,8 +119,12 @@ class SmtpSender:
         except CollabdError as exc:  # the secret file or variable went missing
             raise SendError(f"{self.describe()}: {exc}", unreachable=True) from exc
         except smtplib.SMTPAuthenticationError as exc:
+            from collabd.providers import login_hint
+
+            hint = login_hint(self.host, self.provider)
             raise SendError(f"{self.describe()}: login as {self.username} refused "
-                            f"({exc.smtp_code} {exc.smtp_error!r})", unreachable=True) from exc
+                            f"({exc.smtp_code} {exc.smtp_error!r}){hint}",
+                            unreachable=True) from exc
         except ssl.SSLCertVerificationError as exc:
             raise SendError(f"{self.describe()}: the server's certificate could not be "
                             f"verified ({exc.verify_message}); give its CA with "
