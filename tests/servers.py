@@ -512,3 +512,95 @@ class NeteaseImitation:
                 upstream.close()
             with contextlib.suppress(OSError):
                 client.close()
+
+
+class Slapd:
+    """A real OpenLDAP server (Debian's slapd) on a loopback port, from a throwaway
+    configuration and database in a temporary directory, with the people a test adds."""
+
+    SUFFIX = "dc=corp,dc=example,dc=com"
+    ROOT_DN = "cn=admin,dc=corp,dc=example,dc=com"
+    ROOT_PASSWORD = "ldap-admin-secret"
+
+    def __init__(self) -> None:
+        self.binary = require_binary("slapd", why="the org directory is read from LDAP")
+        self.dir = Path(tempfile.mkdtemp(prefix="collabd-slapd-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ldap://127.0.0.1:{self.port}"
+
+    def start(self) -> Slapd:
+        (self.dir / "db").mkdir()
+        schema = Path("/etc/ldap/schema")
+        conf = self.dir / "slapd.conf"
+        conf.write_text("\n".join([
+            "modulepath /usr/lib/ldap", "moduleload back_mdb",
+            *(f"include {schema / name}.schema" for name in ("core", "cosine",
+                                                             "inetorgperson")),
+            f"pidfile {self.dir / 'slapd.pid'}",
+            "database mdb", "maxsize 10485760", f'suffix "{self.SUFFIX}"',
+            f'rootdn "{self.ROOT_DN}"', f"rootpw {self.ROOT_PASSWORD}",
+            f"directory {self.dir / 'db'}", ""]), encoding="utf-8")
+        log = (self.dir / "slapd.log").open("wb")
+        # -d 0: in the foreground (a child the fixture can stop), no debug output
+        self.proc = subprocess.Popen([self.binary, "-f", str(conf), "-h", f"{self.url}/",
+                                      "-d", "0"], stdout=log, stderr=log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("slapd exited:\n" + (self.dir / "slapd.log").read_text(
+                    errors="replace"))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), 0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("slapd did not start")
+        self._add(self.SUFFIX, ["top", "dcObject", "organization"],
+                  {"dc": "corp", "o": "Example Corp"})
+        self._add(f"ou=staff,{self.SUFFIX}", ["top", "organizationalUnit"], {"ou": "staff"})
+        return self
+
+    def _connection(self) -> Any:
+        import ldap3
+
+        return ldap3.Connection(ldap3.Server(self.url), user=self.ROOT_DN,
+                                password=self.ROOT_PASSWORD, auto_bind=True,
+                                raise_exceptions=True)
+
+    def _add(self, dn: str, classes: list[str], attributes: dict[str, Any]) -> None:
+        conn = self._connection()
+        try:
+            conn.add(dn, classes, attributes)
+        finally:
+            conn.unbind()
+
+    def add_person(self, uid: str, name: str, mail: str, department: str,
+                   manager: str | None = None) -> str:
+        dn = f"uid={uid},ou=staff,{self.SUFFIX}"
+        attributes: dict[str, Any] = {"cn": name, "sn": name[:1], "displayName": name,
+                                      "mail": mail, "ou": department}
+        if manager:
+            attributes["manager"] = manager
+        self._add(dn, ["top", "person", "organizationalPerson", "inetOrgPerson"], attributes)
+        return dn
+
+    def remove(self, dn: str) -> None:
+        conn = self._connection()
+        try:
+            conn.delete(dn)
+        finally:
+            conn.unbind()
+
+    def close(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

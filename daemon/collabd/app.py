@@ -56,8 +56,11 @@ def load_policy(config: Config) -> tuple[Rules, Templates]:
     """The deployment's rules and templates, validated together (a ladder's template
     must exist). Raises ConfigError listing every problem as file:line."""
     from collabd.checks import ladder_template_problems
+    from collabd.policy import sources
 
     rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
+    # the people of the directory sources, as last read (Daemon.refresh_directory)
+    rules = sources.with_members(rules, sources.load(config.state_dir))
     templates = Templates(config.templates_dir, skeleton_dir("mail_templates"))
     missing = ladder_template_problems(rules, templates)
     if missing:
@@ -163,6 +166,7 @@ class Daemon:
         self._mailbox_down_since: float | None = None
         self._answers_read_at: float | None = None
         self._calendar_warned = False
+        self._directory_size = -1
         self._started = False
         # When each open record next needs the clock, and when each closed one is due
         # for the archive: a tick visits only what is due (workflow/agenda.py).
@@ -183,6 +187,7 @@ class Daemon:
             self.lock.release()
             raise
         self._started = True
+        self.refresh_directory()
         self._plan(self.store.values("records"), self.clock.now())
         for path in moved:
             if path.parent == self.journal.bad_dir:
@@ -211,11 +216,32 @@ class Daemon:
         self._reload.set()
         self._wake.set()
 
-    def reload(self) -> None:
-        """Re-read the rules and templates (SIGHUP). Only a valid set replaces the one in
-        use; otherwise every problem is logged and the daemon goes on with the old one."""
+    def refresh_directory(self) -> None:
+        """Read the directory sources (collabd.yaml `directory`), keep what was read, and
+        use it when it changed; when they cannot be read, the last good read goes on."""
+        from collabd.policy import sources
+
+        if not self.config.settings.directory.sources:
+            return
+        before = sources.load(self.config.state_dir)
+        members, problem = sources.refresh(self.config)
+        if problem is not None:
+            log.error("the directory sources could not be read; going on with the %d "
+                      "people of the last good read: %s", len(members), problem)
+            return
+        if members != before or self._directory_size != len(members):
+            self._directory_size = len(members)
+            log.info("directory: %d people from %d source(s)", len(members),
+                     len(self.config.settings.directory.sources))
+            self.reload(quiet=True)
+
+    def reload(self, *, quiet: bool = False) -> None:
+        """Re-read the rules and templates (SIGHUP), with the directory's people. Only a
+        valid set replaces the one in use; otherwise every problem is logged and the
+        daemon goes on with the old one."""
         self._reload.clear()
-        log.info("reload requested (SIGHUP)")
+        if not quiet:
+            log.info("reload requested (SIGHUP)")
         try:
             rules, templates = load_policy(self.config)
         except ConfigError as exc:
@@ -226,8 +252,9 @@ class Daemon:
         self.classifier = Classifier(rules, self.config.settings.mailbox.address)
         self.agenda = Agenda()  # other rules, other moments
         self._plan(self.store.values("records"), self.clock.now())
-        log.info("rules and templates reloaded from %s and %s", self.config.rules_dir,
-                 self.config.templates_dir)
+        if not quiet:
+            log.info("rules and templates reloaded from %s and %s", self.config.rules_dir,
+                     self.config.templates_dir)
 
     @property
     def stopping(self) -> bool:
@@ -256,6 +283,9 @@ class Daemon:
             self.install_signals()
         tick_seconds = self.config.settings.daemon.tick_seconds
         self._scheduler.every(tick_seconds).seconds.do(self.tick)
+        if self.config.settings.directory.sources:
+            self._scheduler.every(self.config.settings.directory.refresh_minutes).minutes.do(
+                self.refresh_directory)
         self.tick()
         self.notifier.ready(f"receiving on {self.mailbox.describe()}")
         poll = self.config.settings.daemon.poll_seconds

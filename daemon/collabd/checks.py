@@ -29,7 +29,7 @@ REQUIRED_TEMPLATES = (
     "milestone_answered", "project_refused", "task_consult", "project_sync",
     "resolution_sign", "resolution_answered", "command_refused", "query_answer",
     "ledger_weekly", "ledger_problems", "figures_departments", "digest_daily",
-    "digest_subscription", "board_link", "calendar_unpublished",
+    "digest_subscription", "board_link", "calendar_unpublished", "unlisted_requester",
 )
 # Text-only templates (a meeting's agenda, the memo heads sign).
 REQUIRED_TEXTS = ("agenda_review", "agenda_risk", "agenda_problem", "agenda_kickoff",
@@ -75,6 +75,10 @@ def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], lis
     problems, findings = check_files(config.rules_dir, config.templates_dir, config.tz,
                                      config.path)
     findings.insert(0, f"configuration {config.path}")
+    if config.settings.directory.sources and not offline:
+        problems_, findings_ = _check_directory(config)
+        problems += problems_
+        findings += findings_
     if not offline:
         from collabd.app import make_mailbox
 
@@ -85,6 +89,25 @@ def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], lis
         except CollabdError as exc:
             problems.append(f"mailbox: {exc}")
     return problems, findings
+
+
+def _check_directory(config: Config) -> tuple[list[str], list[str]]:
+    """Read the directory sources now; warn about people org.yaml gives a role who are
+    in none of them."""
+    from collabd.policy import sources
+
+    try:
+        members = sources.read_all(config)
+    except CollabdError as exc:
+        return [f"directory: {exc}"], []
+    findings = [f"directory: {len(members)} people from "
+                f"{len(config.settings.directory.sources)} source(s)"]
+    try:
+        rules = load_rules(config.rules_dir, tz=config.tz, defaults=skeleton_dir("rules"))
+    except ConfigError:
+        return [], findings  # (the rules' own problems are reported already)
+    findings += [f"{WARNING}org.yaml: {line}" for line in sources.departed(rules, members)]
+    return [], findings
 
 
 def check_files(rules_dir: Path, templates_dir: Path, tz: ZoneInfo, config_path: Path

@@ -272,6 +272,57 @@ class EwsServer(TlsOptions):
         return self
 
 
+class FileSource(_Strict):
+    """A contact list exported from an admin console (企业微信, 钉钉, 飞书) or any
+    CSV/XLSX with a header row. `columns` names the header of each field where the
+    export's own words are not among those collabd knows."""
+
+    type: Literal["file"]
+    path: Path
+    format: Literal["wecom", "dingtalk", "feishu", "columns"] = "columns"
+    columns: dict[Literal["name", "mail", "department", "manager"], str] = Field(
+        default_factory=dict)
+    sheet: str | None = None  # an .xlsx's sheet (default: the first)
+
+
+FieldName = Literal["name", "mail", "department", "manager"]
+# Active Directory's and inetOrgPerson's attribute for each field.
+LDAP_ATTRIBUTES: dict[FieldName, str] = {"name": "displayName", "mail": "mail",
+                                         "department": "department", "manager": "manager"}
+
+
+class LdapSource(TlsOptions):
+    """An LDAP directory or Active Directory, read with a paged search."""
+
+    type: Literal["ldap"]
+    url: str  # ldap://host:389 or ldaps://host:636
+    starttls: bool = False
+    bind_dn: str | None = None  # none: an anonymous bind
+    auth: Secret | None = None
+    base_dn: str
+    filter: str = "(mail=*)"
+    attributes: dict[Literal["name", "mail", "department", "manager"], str] = Field(
+        default_factory=lambda: dict(LDAP_ATTRIBUTES))
+    page_size: int = Field(default=500, ge=1, le=5000)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _ldap_url(cls, value: str) -> str:
+        if not value.lower().startswith(("ldap://", "ldaps://")):
+            raise ValueError("expected ldap://host[:port] or ldaps://host[:port]")
+        return value
+
+
+class DirectorySettings(_Strict):
+    """Where the company's people are listed (org.yaml keeps the roles): read at start
+    and every `refresh_minutes`, the last good read kept in the state directory."""
+
+    sources: list[Annotated[FileSource | LdapSource, Field(discriminator="type")]] = Field(
+        default_factory=list)
+    refresh_minutes: int = Field(default=60, ge=1)
+
+
 class BoardSettings(_Strict):
     """The board (进度看板): `collabd board` serves it; `enabled` has the daemon serve it
     too. `url` is the address people open, put in the links mailed on `看板` (behind a
@@ -316,6 +367,7 @@ class Settings(_Strict):
     paths: Paths = Paths()
     daemon: Daemon = Daemon()
     board: BoardSettings = BoardSettings()
+    directory: DirectorySettings = DirectorySettings()
 
     @model_validator(mode="after")
     def _backend_settings(self) -> Settings:

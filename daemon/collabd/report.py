@@ -457,6 +457,7 @@ AUDIT_LABELS = {
     "problem meeting planned": "问题会议已安排", "department notified": "已通知配合部门",
     "department responded": "配合部门已响应", "told it is settled": "已告知处理结果",
     "minutes no longer needed": "无需再交纪要",
+    "requester not in the directory": "发起人不在组织目录中（已按所填部门受理）",
 }
 _MESSAGE_WORDS = {"in": "收到", "out": "发出"}
 

@@ -54,6 +54,9 @@ class Reading:
     source: str = "body"  # body | html | forwarded | attachment:<name>
     raw: dict[str, str] = field(default_factory=dict)  # the values as written, by field
     plan: Plan | None = None  # a project's tasks, meetings and departments (inbound/plan.py)
+    # A colleague (the company's own mail domain) in no directory source, accepted as
+    # the requester of the department they named (the secretary is told once).
+    unlisted: Person | None = None
 
     @property
     def complete(self) -> bool:
@@ -119,6 +122,28 @@ def _person(reading: Reading, rules: Rules, kind: str, name: str, value: str) ->
     reading.fields[name] = person.name
 
 
+def _unlisted_colleague(r: Reading, rules: Rules, message: InboundMessage,
+                        written: str) -> bool:
+    """A sender of the company's own mail domain whom no directory source lists (new,
+    or the directory not synced yet), naming their department: the requester, rather
+    than a refusal they cannot act on. Only for themselves: a name that is someone
+    else's is read as written."""
+    sender = message.sender
+    dept = r.departments.get("requester_dept")
+    if (dept is None or not sender or message.sender_issues
+            or rules.directory.by_address(sender) is not None
+            or not rules.is_internal(sender)):
+        return False
+    if written and rules.directory.by_name(written):
+        return False  # someone listed, written by name: resolved as usual
+    name = written or message.sender_name or sender
+    person = Person(name, sender.lower(), dept.name, frozenset({"unlisted"}))
+    r.people["requester"] = person
+    r.fields["requester"] = name
+    r.unlisted = person
+    return True
+
+
 def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
                  now: dt.datetime) -> Reading:
     raw = found.values
@@ -143,7 +168,8 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
             r.fields["external_ref"] = given_id
     _department(r, rules, "request", "requester_dept", raw.get("requester_dept", ""))
     _receiving_departments(r, rules, raw.get("receiver_dept", ""))
-    _person(r, rules, "request", "requester", raw.get("requester", ""))
+    if not _unlisted_colleague(r, rules, message, raw.get("requester", "")):
+        _person(r, rules, "request", "requester", raw.get("requester", ""))
     _person(r, rules, "request", "receiver", raw.get("receiver", ""))
 
     if not _default_to_sender(r, rules, message, raw, "requester", "requester_dept"):

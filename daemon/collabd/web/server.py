@@ -250,20 +250,20 @@ def make_server(board: Board, host: str, port: int) -> http.server.ThreadingHTTP
 
 
 def rules_watcher(config: Config, rules: Rules) -> Callable[[], Rules]:
-    """The rules, re-read when a file in the rules directory changed (at most once a
-    second); rules that no longer load keep the last good ones, and say so in the log."""
+    """The rules with the directory sources' people (as the daemon last read them), re-read
+    when a rules file or that read changed (looked at once a second at most); rules that
+    no longer load keep the last good ones, and say so in the log."""
     from collabd.errors import CollabdError
+    from collabd.policy import sources
     from collabd.policy.rules import load_rules
     from collabd.resources import skeleton_dir
 
     def stamp() -> tuple[tuple[str, int], ...]:
-        try:
-            return tuple(sorted((p.name, p.stat().st_mtime_ns)
-                                for p in config.rules_dir.glob("*.yaml")))
-        except OSError:
-            return ()
+        files = [*config.rules_dir.glob("*.yaml"), config.state_dir / sources.CACHE]
+        return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in files if p.exists()))
 
-    state: dict[str, Any] = {"rules": rules, "stamp": stamp(), "checked": time.monotonic()}
+    state: dict[str, Any] = {"rules": sources.with_members(rules, sources.load(config.state_dir)),
+                             "stamp": stamp(), "checked": time.monotonic()}
     lock = threading.Lock()
 
     def current() -> Rules:
@@ -274,8 +274,10 @@ def rules_watcher(config: Config, rules: Rules) -> Callable[[], Rules]:
                 if now != state["stamp"]:
                     state["stamp"] = now
                     try:
-                        state["rules"] = load_rules(config.rules_dir, tz=config.tz,
-                                                    defaults=skeleton_dir("rules"))
+                        state["rules"] = sources.with_members(
+                            load_rules(config.rules_dir, tz=config.tz,
+                                       defaults=skeleton_dir("rules")),
+                            sources.load(config.state_dir))
                         log.info("rules re-read")
                     except CollabdError as exc:
                         log.error("the changed rules do not load; keeping the last "

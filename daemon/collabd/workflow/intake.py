@@ -17,9 +17,9 @@ from collabd.inbound.autoreply import robot_sender
 from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
 from collabd.inbound.message import InboundMessage
-from collabd.model import DepartmentResponse
+from collabd.model import DepartmentResponse, Request
 from collabd.outbound.compose import Attachment
-from collabd.policy.org import Department
+from collabd.policy.org import Department, Person
 from collabd.workflow import meetings, problems, projects
 from collabd.workflow.context import Context, PersonDict, next_id
 from collabd.workflow.outcome import Outcome, audit, changed, new_record
@@ -181,6 +181,8 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     out.send(notify)
     for draft in cooperating_notices:
         out.send(draft)
+    if reading.unlisted is not None:
+        _tell_secretary_unlisted(reading.unlisted, record, ctx, out)
     if project is not None:
         # It shows among the project's work (and in its archive).
         record["project"] = project["id"]
@@ -193,6 +195,22 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
         meetings.want_review(record, ctx, reason=reason)
     out.inbound = {"kind": "request", "record": rid}
     return out
+
+
+def _tell_secretary_unlisted(person: Person, record: Request, ctx: Context,
+                             out: Outcome) -> None:
+    """A colleague no directory source lists filed a request (accepted as the requester
+    of the department they named): the secretary hears of it, once per person."""
+    audit(record, ctx.now, "requester not in the directory", person=person.address,
+          dept=person.department)
+    key = f"unlisted_told:{person.address}"
+    if ctx.view.meta(key) is not None or key in out.meta:
+        return
+    out.meta[key] = {"at": isoformat(ctx.now), "record": record["id"]}
+    out.send(ctx.draft(
+        "unlisted_requester", to=[ctx.person(ctx.rules.directory.secretary)],
+        record=None, purpose="unlisted_requester", person=ctx.person(person),
+        request=record))
 
 
 def handle_problem(event: Event, ctx: Context) -> Outcome:
