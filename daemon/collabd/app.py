@@ -96,6 +96,15 @@ def make_mailbox(config: Config, *, listen: bool = True) -> Mailbox:
             settings.imap, settings.smtp, imap_secret=settings.imap.auth.source(config.base_dir),
             smtp_secret=smtp_auth.source(config.base_dir) if smtp_auth else None,
             base_dir=config.base_dir)
+    if settings.backend == "graph":
+        from collabd.mailbox.graph import GraphMailbox
+
+        graph = settings.graph
+        assert graph is not None  # the schema says so
+        return GraphMailbox(
+            graph, address=settings.mailbox.address, base_dir=config.base_dir,
+            secret=graph.client_secret.source(config.base_dir) if graph.client_secret
+            else None)
     if settings.backend == "ews":
         from collabd.mailbox.ews import EwsMailbox
 

@@ -214,6 +214,42 @@ class OAuth2Client(_Strict):
     client_secret: Secret
 
 
+class GraphServer(TlsOptions):
+    """Exchange Online through Microsoft Graph, signed in as an application (client
+    credentials) that an application access policy limits to the shared mailbox."""
+
+    tenant_id: str  # the directory (tenant) id, or its domain (contoso.onmicrosoft.com)
+    client_id: str  # the app registration's application (client) id
+    client_secret: Secret | None = None  # password_file / password_env
+    # Or a certificate: the PEM private key, and the thumbprint of the certificate
+    # uploaded to the app registration.
+    certificate_file: Path | None = None
+    certificate_thumbprint: str | None = None
+    cloud: Literal["global", "china"] = "global"  # china: operated by 21Vianet (世纪互联)
+    mailbox: str | None = None  # default: mailbox.address
+    folder: str = "inbox"  # or a folder below it: "inbox/协作"
+    processed_folder: str = "collabd/processed"  # below the inbox, created if absent
+    oversize_folder: str = "collabd/oversize"
+    failed_folder: str = "collabd/failed"
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    # How often the inbox is read: each delta call counts against the mailbox's budget.
+    poll_seconds: float = Field(default=15.0, gt=0)
+    # The longest throttling wait (Retry-After) waited out inside a call; a longer one
+    # pauses the backend instead (the watchdog allows 120 s).
+    max_wait_seconds: float = Field(default=30.0, ge=0, le=60)
+    timeout_seconds: float = Field(default=30.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> GraphServer:
+        if (self.client_secret is None) == (self.certificate_file is None):
+            raise ValueError("give client_secret (password_file or password_env) or "
+                             "certificate_file with certificate_thumbprint, one of them")
+        if self.certificate_file is not None and not self.certificate_thumbprint:
+            raise ValueError("certificate_file needs certificate_thumbprint (as the app "
+                             "registration shows it)")
+        return self
+
+
 class EwsServer(TlsOptions):
     # https://mail.company.com/EWS/Exchange.asmx; without it, autodiscover from the
     # shared mailbox's address.
@@ -358,11 +394,12 @@ class BoardSettings(_Strict):
 
 class Settings(_Strict):
     mailbox: Mailbox
-    backend: Literal["local", "imap", "ews"] = "local"
+    backend: Literal["local", "imap", "ews", "graph"] = "local"
     local: LocalBackend = LocalBackend()
     imap: ImapServer | None = None
     smtp: SmtpServer | None = None
     ews: EwsServer | None = None
+    graph: GraphServer | None = None
     timezone: str = DEFAULT_TZ
     paths: Paths = Paths()
     daemon: Daemon = Daemon()
@@ -376,6 +413,8 @@ class Settings(_Strict):
             raise ValueError(f"backend imap needs the {missing} section(s)")
         if self.backend == "ews" and self.ews is None:
             raise ValueError("backend ews needs the ews section")
+        if self.backend == "graph" and self.graph is None:
+            raise ValueError("backend graph needs the graph section")
         return self
 
     @field_validator("timezone")

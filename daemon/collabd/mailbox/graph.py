@@ -1,0 +1,452 @@
+"""The `graph` backend: the shared mailbox on Exchange Online through Microsoft Graph.
+
+Exchange Online blocks EWS by default since October 2026 and retires it in April 2027;
+`ews` stays for Exchange Server on premises. collabd signs in as an application (client
+credentials: a secret or a certificate, through MSAL), limited by an application access
+policy to the shared mailbox (README: the admin steps and permissions).
+
+New mail is read by delta query on the inbox, one page per fetch: the page's nextLink
+or deltaLink is the cursor, stored by the daemon only after the page is journaled (a
+delta token Exchange no longer knows — 410 — starts the folder afresh: what was
+processed was moved out, anything left is known by its Message-ID). Each message's raw
+MIME (`/$value`) goes through the same pipeline as every other backend's; processed
+messages are moved to a folder (created). Messages are sent from the raw MIME the outbox
+holds — created as a draft from MIME (so the Message-ID Exchange keeps can be read) and
+then sent — so headers and threading are those of every other backend.
+
+Meetings go out as iMIP invitations by mail, as with the IMAP backend: Outlook shows
+them as meeting requests and the attendees' answers come back by mail. (Meetings as
+Graph events with free/busy from getSchedule are not part of this backend yet.)
+
+Throttling: 429/503 with Retry-After is waited out inside a call up to
+`graph.max_wait_seconds`; a longer wait pauses the backend (the loop goes on). 401 is
+not retried: the application's credentials or permissions are wrong, and the message
+says which step of the admin set-up to look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Sequence
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from collabd.mailbox.base import (
+    OVERSIZE_HEADER,
+    FetchBatch,
+    Fetched,
+    Mailbox,
+    MailboxUnavailable,
+    RetryPause,
+    SendError,
+    SendReceipt,
+)
+
+if TYPE_CHECKING:
+    from collabd.config import GraphServer
+
+log = logging.getLogger("collabd.graph")
+RETRY_MAX_SECONDS = 300.0
+CLOUDS = {  # authority host, Graph endpoint
+    "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
+    "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
+}
+SETUP_HINT = ("check the application's credentials (graph.client_secret or certificate), "
+              "its application permissions Mail.ReadWrite and Mail.Send with admin consent, "
+              "and the application access policy that lets it reach this mailbox "
+              "(README: Exchange Online through Microsoft Graph)")
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+class Throttled(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"throttled for {seconds:.0f} s")
+        self.seconds = seconds
+
+
+def _error(response: requests.Response) -> GraphError:
+    try:
+        body = response.json().get("error") or {}
+    except ValueError:
+        body = {}
+    return GraphError(response.status_code, str(body.get("code") or response.reason),
+                      str(body.get("message") or response.text[:200]))
+
+
+class GraphClient:
+    """HTTP to Graph as the application: a token from MSAL (cached, renewed before it
+    expires), throttling waited out within a budget, errors as GraphError."""
+
+    def __init__(self, settings: GraphServer, *, secret: Callable[[], str | None] | None,
+                 base_dir: Path, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.authority_host, self.endpoint = CLOUDS[settings.cloud]
+        self.base_dir = base_dir
+        self.session = session or requests.Session()
+        if settings.ca_file is not None:
+            ca = settings.ca_file if settings.ca_file.is_absolute() else base_dir / settings.ca_file
+            self.session.verify = str(ca)
+        elif not settings.verify:
+            self.session.verify = False
+        self._secret = secret
+        self._sleep = sleep
+        self._app: Any = None
+        self._lock = threading.Lock()
+
+    def _credential(self) -> Any:
+        s = self.settings
+        if s.certificate_file is not None:
+            path = s.certificate_file if s.certificate_file.is_absolute() \
+                else self.base_dir / s.certificate_file
+            try:
+                key = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise MailboxUnavailable(f"Graph: cannot read graph.certificate_file {path}: "
+                                         f"{exc.strerror}") from exc
+            return {"private_key": key, "thumbprint": s.certificate_thumbprint}
+        value = self._secret() if self._secret is not None else None
+        if not value:
+            raise MailboxUnavailable("Graph: no client secret (graph.client_secret)")
+        return value
+
+    def token(self) -> str:
+        import msal
+
+        with self._lock:
+            if self._app is None:
+                self._app = msal.ConfidentialClientApplication(
+                    self.settings.client_id, client_credential=self._credential(),
+                    authority=f"{self.authority_host}/{self.settings.tenant_id}",
+                    http_client=self.session, timeout=self.settings.timeout_seconds)
+            try:
+                result = self._app.acquire_token_for_client(
+                    scopes=[f"{self.endpoint}/.default"])
+            except (requests.RequestException, ValueError) as exc:
+                raise MailboxUnavailable(f"Graph: cannot reach the sign-in service "
+                                         f"{self.authority_host}: {exc}") from exc
+        if "access_token" not in result:
+            raise MailboxUnavailable(
+                f"Graph: sign-in refused for application {self.settings.client_id}: "
+                f"{result.get('error')}: {result.get('error_description', '')[:300]} "
+                f"— {SETUP_HINT}")
+        return str(result["access_token"])
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("https://") else f"{self.endpoint}/v1.0{path}"
+
+    def request(self, method: str, path: str, *, ok: Sequence[int] = (200,),
+                **kwargs: Any) -> requests.Response:
+        """One call; 429/503/504 waited out within the budget; an answer outside `ok`
+        raises GraphError (401: MailboxUnavailable, not retried)."""
+        waited = 0.0
+        for attempt in range(8):
+            headers = {"Authorization": f"Bearer {self.token()}",
+                       **kwargs.pop("headers", {})}
+            try:
+                response = self.session.request(method, self.url(path), headers=headers,
+                                                timeout=self.settings.timeout_seconds,
+                                                **kwargs)
+            except requests.RequestException as exc:
+                raise MailboxUnavailable(f"Graph: {exc}") from exc
+            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+            if response.status_code in (429, 503, 504):
+                try:
+                    wait = float(response.headers.get("Retry-After", ""))
+                except ValueError:
+                    wait = min(2.0 ** attempt, 30.0)
+                if waited + wait > self.settings.max_wait_seconds:
+                    raise Throttled(wait)
+                log.info("graph: %s %s throttled (%d); waiting %.0f s", method, path,
+                         response.status_code, wait)
+                self._sleep(wait)
+                waited += wait
+                continue
+            if response.status_code in (401, 403):
+                # Credentials, consent or the access policy: not retried.
+                raise MailboxUnavailable(f"Graph: {method} {path}: {_error(response)} — "
+                                         f"{SETUP_HINT}")
+            if response.status_code not in ok:
+                raise _error(response)
+            return response
+        raise Throttled(30.0)
+
+
+class GraphMailbox(Mailbox):
+    kind = "graph"
+
+    def __init__(self, settings: GraphServer, *, address: str,
+                 secret: Callable[[], str | None] | None, base_dir: Path,
+                 session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.address = settings.mailbox or address
+        self.client = GraphClient(settings, secret=secret, base_dir=base_dir,
+                                  session=session, sleep=sleep)
+        self.user = f"/users/{urllib.parse.quote(self.address)}"
+        self.pause = RetryPause(RETRY_MAX_SECONDS)
+        self._folders: dict[str, str] = {}
+        self._cleaned_up = False
+        self.calendar = None  # meetings go out as iMIP mail (see the module's doc)
+
+    def describe(self) -> str:
+        s = self.settings
+        return (f"graph {self.address} (tenant {s.tenant_id}, app {s.client_id}, "
+                f"{s.cloud}) folder {s.folder}")
+
+    # -- folders ---------------------------------------------------------------------
+
+    def _folder(self, path: str, *, create: bool) -> str:
+        """The id of "inbox" or of a folder path below it ("inbox/协作", or
+        "collabd/processed", which is taken below the inbox), created where asked."""
+        if path in self._folders:
+            return self._folders[path]
+        parts = [p for p in path.split("/") if p]
+        if parts and parts[0].lower() == "inbox":
+            parts = parts[1:]
+        folder = str(self.client.request("GET", f"{self.user}/mailFolders/inbox").json()["id"])
+        for part in parts:
+            quoted = part.replace("'", "''")
+            found = self.client.request(
+                "GET", f"{self.user}/mailFolders/{folder}/childFolders",
+                params={"$filter": f"displayName eq '{quoted}'", "$select": "id"}).json()
+            if found.get("value"):
+                folder = str(found["value"][0]["id"])
+            elif create:
+                folder = str(self.client.request(
+                    "POST", f"{self.user}/mailFolders/{folder}/childFolders",
+                    json={"displayName": part}, ok=(200, 201)).json()["id"])
+                log.info("graph: created folder %s", path)
+            else:
+                raise MailboxUnavailable(f"Graph: folder {path} not found in {self.address}")
+        self._folders[path] = folder
+        return folder
+
+    def _ensure(self) -> None:
+        """The folders' ids (found once per connection). Raises GraphError, Throttled,
+        MailboxUnavailable: the caller pauses the backend."""
+        s = self.settings
+        self._folder(s.folder, create=False)
+        for path in (s.processed_folder, s.oversize_folder, s.failed_folder):
+            self._folder(path, create=True)
+
+    def _lost(self, exc: BaseException) -> MailboxUnavailable:
+        self._folders.clear()
+        self._cleaned_up = False
+        self.pause.failed(exc)
+        return exc if isinstance(exc, MailboxUnavailable) else MailboxUnavailable(
+            f"Graph {self.describe()}: {exc}")
+
+    def _throttled(self, exc: Throttled) -> MailboxUnavailable:
+        self.pause.failed(exc, at_least=exc.seconds)
+        log.warning("graph: throttled by Exchange Online; pausing %.0f s", exc.seconds)
+        return MailboxUnavailable(f"Graph: throttled, retry after {exc.seconds:.0f} s")
+
+    def start(self) -> None:
+        try:
+            self._ensure()
+        except Throttled as exc:
+            raise self._throttled(exc) from exc
+        except (GraphError, MailboxUnavailable) as exc:
+            raise self._lost(exc) from exc
+
+    def stop(self) -> None:
+        self._folders.clear()
+
+    def wait(self, poll: float, until_next: float, stop: threading.Event) -> None:
+        # Each delta call counts against the mailbox's Graph budget: not every 2 s.
+        stop.wait(min(max(poll, self.settings.poll_seconds), until_next))
+
+    # -- receiving ---------------------------------------------------------------------
+
+    def fetch(self, cursor: str | None, limit: int = 100) -> FetchBatch:
+        state = _load(cursor)
+        self.pause.check()  # (paused: refused at once, the pause left as it is)
+        try:
+            self._ensure()
+            if not self._cleaned_up and state.get("pending"):
+                self._move(state["pending"])
+                log.info("graph: moved %d journaled message(s) whose move was interrupted",
+                         len(state["pending"]))
+            self._cleaned_up = True
+            batch = self._delta_page(state, limit)
+        except Throttled as exc:
+            raise self._throttled(exc) from exc
+        except (GraphError, MailboxUnavailable) as exc:
+            raise self._lost(exc) from exc
+        self.pause.worked()
+        return batch
+
+    def _delta_page(self, state: dict[str, Any], limit: int) -> FetchBatch:
+        link = state.get("link")
+        if not link:
+            source = self._folder(self.settings.folder, create=False)
+            link = (f"{self.user}/mailFolders/{source}/messages/delta?"
+                    + urllib.parse.urlencode({"$select": "id,internetMessageId,subject,"
+                                                         "receivedDateTime"}, safe="$,"))
+        try:
+            page = self.client.request(
+                "GET", link, headers={"Prefer": f"odata.maxpagesize={min(limit, 100)}"}
+            ).json()
+        except GraphError as exc:
+            if exc.status == 410 or exc.code.lower() in ("syncstatenotfound",
+                                                         "syncstateinvalid", "resyncrequired"):
+                log.warning("graph: the delta token of %s is no longer valid; reading the "
+                            "folder from the start (processed mail is recognised)",
+                            self.settings.folder)
+                return FetchBatch([], json.dumps({"link": None}), True)
+            raise
+        items = [i for i in page.get("value", []) if "@removed" not in i and i.get("id")]
+        messages = [m for m in (self._download(i) for i in items) if m is not None]
+        following = page.get("@odata.nextLink") or page.get("@odata.deltaLink")
+        more = "@odata.nextLink" in page
+        return FetchBatch(messages, json.dumps({"link": following,
+                                                "pending": [m.ref for m in messages]}), more)
+
+    def _download(self, item: dict[str, Any]) -> Fetched | None:
+        """The raw MIME, read no further than the size limit: a larger message is kept on
+        the server (moved to the oversize folder) and only its headers go on."""
+        limit = self.settings.max_message_bytes
+        try:
+            response = self.client.request("GET", f"{self.user}/messages/{item['id']}/$value",
+                                           stream=True)
+        except GraphError as exc:
+            if exc.status == 404:
+                return None  # moved or deleted by someone meanwhile
+            raise
+        with response:
+            chunks, size = [], 0
+            for chunk in response.iter_content(64 * 1024):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+        if size > limit:
+            return Fetched(_ref(item["id"], oversize=True), self._oversize_headers(item, limit))
+        raw = b"".join(chunks)
+        if not raw:
+            return None
+        return Fetched(_ref(item["id"]), raw)
+
+    def _oversize_headers(self, item: dict[str, Any], limit: int) -> bytes:
+        details = self.client.request(
+            "GET", f"{self.user}/messages/{item['id']}",
+            params={"$select": "subject,from,internetMessageId,sentDateTime"}).json()
+        sender = (details.get("from") or {}).get("emailAddress") or {}
+        msg = EmailMessage()
+        msg["From"] = email.utils.formataddr((sender.get("name") or "",
+                                              sender.get("address") or ""))
+        msg["Subject"] = details.get("subject") or ""
+        if details.get("internetMessageId"):
+            msg["Message-ID"] = details["internetMessageId"]
+        body = msg.as_bytes()
+        return f"{OVERSIZE_HEADER}: {limit + 1} {limit}\r\n".encode("ascii") + body
+
+    def ack(self, refs: Sequence[str]) -> None:
+        self.pause.check()
+        try:
+            self._ensure()
+            self._move(refs)
+        except Throttled as exc:
+            raise self._throttled(exc) from exc
+        except (GraphError, MailboxUnavailable) as exc:
+            # Journaled, and listed as pending in the stored cursor: moved on reconnect.
+            raise self._lost(exc) from exc
+
+    def _move(self, refs: Sequence[str]) -> None:
+        for ref in refs:
+            item, oversize = _parse_ref(ref)
+            target = self._folder(self.settings.oversize_folder if oversize
+                                  else self.settings.processed_folder, create=True)
+            try:
+                self.client.request("POST", f"{self.user}/messages/{item}/move",
+                                    json={"destinationId": target}, ok=(200, 201))
+            except GraphError as exc:
+                if exc.status == 404:
+                    continue  # moved already (a retried move), or deleted by someone
+                raise
+
+    # -- sending -----------------------------------------------------------------------
+
+    def send(self, raw: bytes, *, sender: str, recipients: Sequence[str]) -> SendReceipt:
+        """The MIME as it is, made a draft (Exchange answers with the Message-ID it keeps)
+        and sent, with a copy in Sent Items. As with every backend, a crash between the
+        send and the outbox's record sends it again after the restart, same Message-ID."""
+        draft: str | None = None
+        try:
+            created = self.client.request(
+                "POST", f"{self.user}/messages", data=base64.b64encode(raw),
+                headers={"Content-Type": "text/plain"}, ok=(200, 201)).json()
+            draft = str(created["id"])
+            self.client.request("POST", f"{self.user}/messages/{draft}/send", ok=(202,))
+            kept = created.get("internetMessageId")
+            draft = None
+        except Throttled as exc:
+            self._throttled(exc)
+            raise SendError(f"Graph: throttled for {exc.seconds:.0f} s",
+                            unreachable=True) from exc
+        except MailboxUnavailable as exc:
+            raise SendError(str(exc), unreachable=True) from exc
+        except GraphError as exc:
+            if exc.status >= 500:
+                raise SendError(f"Graph: {exc}", unreachable=True) from exc
+            # A recipient, the size, the content: this message's trouble.
+            raise SendError(f"Graph refused the message: {exc}",
+                            permanent=exc.status in (400, 413)) from exc
+        finally:
+            if draft is not None:
+                # Not sent: the next try makes a new draft; this one goes.
+                try:
+                    self.client.request("DELETE", f"{self.user}/messages/{draft}",
+                                        ok=(204, 404))
+                except Exception:  # (the draft is left behind; logged)
+                    log.warning("graph: could not delete unsent draft %s", draft)
+        return SendReceipt(server_message_id=str(kept) if kept else None)
+
+    # -- check -------------------------------------------------------------------------
+
+    def check(self) -> list[tuple[bool, str]]:
+        try:
+            self.client.token()
+            inbox = self.client.request("GET", f"{self.user}/mailFolders/inbox").json()
+            self._ensure()
+        except (MailboxUnavailable, GraphError, Throttled) as exc:
+            return [(False, f"Graph {self.describe()}: {exc}")]
+        return [(True, f"Graph: signed in as application {self.settings.client_id}"),
+                (True, f"{self.address} inbox: {inbox.get('totalItemCount', '?')} "
+                       f"message(s); folders {self.settings.processed_folder}, "
+                       f"{self.settings.oversize_folder} ready")]
+
+
+def _ref(item_id: str, oversize: bool = False) -> str:
+    return json.dumps([item_id, "oversize"] if oversize else [item_id])
+
+
+def _parse_ref(ref: str) -> tuple[str, bool]:
+    parsed = json.loads(ref)
+    return str(parsed[0]), len(parsed) > 1
+
+
+def _load(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(cursor)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
