@@ -238,6 +238,8 @@ class GraphServer(TlsOptions):
     # pauses the backend instead (the watchdog allows 120 s).
     max_wait_seconds: float = Field(default=30.0, ge=0, le=60)
     timeout_seconds: float = Field(default=30.0, gt=0, le=60)
+    native_calendar: bool = True  # meetings as events, free/busy from getSchedule
+    response_poll_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _one_credential(self) -> GraphServer:

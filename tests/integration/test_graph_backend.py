@@ -285,3 +285,89 @@ def test_the_daemon_answers_a_request_through_graph(graph: rm.Mocker, tmp_path: 
     subjects = [d.split(b"\r\nSubject: ", 1)[1].split(b"\r\n", 1)[0] for d in drafts]
     assert any(b"XQ-2026-0001" in s for s in subjects)
     assert any(r.url.endswith("/AAMkAGReq=/move") for r in graph.request_history)
+
+
+# -- meetings as events -------------------------------------------------------------------------
+
+def _meeting(sequence: int = 2, **changes: Any) -> Any:
+    import datetime as dt
+
+    from collabd.mailbox.base import Attendee, NativeMeeting
+
+    values: dict[str, Any] = dict(
+        uid="review-XQ-2026-0001@collabd", subject="[XQ-2026-0001] 需求评审会",
+        start=dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        end=dt.datetime(2026, 12, 3, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        location="总部3楼第一会议室", body_html="<p>议程：需求评审</p>",
+        attendees=(Attendee("sun.li@contoso.com", "孙丽"),
+                   Attendee("zhao.qiang@contoso.com", "赵强", required=False)),
+        sequence=sequence)
+    values.update(changes)
+    return NativeMeeting(**values)
+
+
+def test_a_meeting_becomes_an_event_and_is_updated_by_its_uid(graph: rm.Mocker) -> None:
+    events = re.compile(rf"{re.escape(BASE)}/events\?.*")
+    graph.get(events, json=body("events_none.json"))
+    graph.post(f"{BASE}/events", json=body("event_created.json"), status_code=201)
+    calendar = mailbox().calendar
+    assert calendar is not None
+    assert calendar.save_meeting(_meeting(0), notify=[]) == "AAMkAGEvent1="
+    created = next(r for r in graph.request_history if r.method == "POST"
+                   and r.url.endswith("/events")).json()
+    assert created["start"] == {"dateTime": "2026-12-03T02:00:00", "timeZone": "UTC"}
+    assert [(a["emailAddress"]["address"], a["type"]) for a in created["attendees"]] == [
+        ("sun.li@contoso.com", "required"), ("zhao.qiang@contoso.com", "optional")]
+    props = {p["id"].split()[-1]: p["value"] for p in created["singleValueExtendedProperties"]}
+    assert props == {"collabdUid": "review-XQ-2026-0001@collabd", "collabdSequence": "0"}
+    find = next(r for r in graph.request_history if r.method == "GET" and "/events?" in r.url)
+    # (requests_mock shows the query lowercased)
+    assert "name collabduid' and ep/value eq 'review-xq-2026-0001@collabd'" in \
+        find.qs["$filter"][0]
+    # Moved: the event with its UID is updated (Exchange tells the attendees)
+    graph.get(events, json=body("events_found.json"))
+    graph.patch(f"{BASE}/events/AAMkAGEvent1=", json=body("event_created.json"))
+    import datetime as dt
+
+    later = _meeting(3, start=_meeting().start + dt.timedelta(hours=4),
+                     end=_meeting().end + dt.timedelta(hours=4))
+    assert calendar.save_meeting(later, notify=[]) == "AAMkAGEvent1="
+    patch = next(r for r in graph.request_history if r.method == "PATCH").json()
+    assert patch["start"]["dateTime"] == "2026-12-03T06:00:00"
+    # An older invite (a retried one, overtaken) changes nothing
+    before = len(graph.request_history)
+    calendar.save_meeting(_meeting(1), notify=[])
+    assert not [r for r in graph.request_history[before:] if r.method == "PATCH"]
+
+
+def test_answers_are_read_from_the_events_attendees(graph: rm.Mocker) -> None:
+    graph.get(re.compile(rf"{re.escape(BASE)}/events\?.*"), json=body("events_found.json"))
+    calendar = mailbox().calendar
+    assert calendar is not None
+    answers = calendar.responses(["review-XQ-2026-0001@collabd"])
+    got = {a: (r.partstat, r.at.isoformat() if r.at else None)
+           for a, r in answers["review-XQ-2026-0001@collabd"].items()}
+    assert got == {"sun.li@contoso.com": ("ACCEPTED", "2026-12-01T03:10:00+00:00"),
+                   "zhang.wei@contoso.com": ("TENTATIVE", "2026-12-01T03:20:00+00:00")}
+
+
+def test_a_cancellation_and_free_busy(graph: rm.Mocker) -> None:
+    graph.get(re.compile(rf"{re.escape(BASE)}/events\?.*"), json=body("events_found.json"))
+    graph.post(f"{BASE}/events/AAMkAGEvent1=/cancel", status_code=202)
+    graph.post(f"{BASE}/calendar/getSchedule", json=body("get_schedule.json"))
+    calendar = mailbox().calendar
+    assert calendar is not None
+    calendar.cancel_meeting("review-XQ-2026-0001@collabd", reason="<p>需求已撤回</p>")
+    cancel = next(r for r in graph.request_history if r.url.endswith("/cancel"))
+    assert cancel.json() == {"comment": "<p>需求已撤回</p>"}
+    import datetime as dt
+
+    start = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
+    busy = calendar.busy(["sun.li@contoso.com", "nobody@contoso.com"], start,
+                         start + dt.timedelta(days=1))
+    assert list(busy) == ["sun.li@contoso.com"]  # the unknown address is left out
+    assert busy["sun.li@contoso.com"] == [  # busy and out of office; free is not
+        (dt.datetime(2026, 12, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 12, 3, 2, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC), dt.datetime(2026, 12, 3, 10, tzinfo=dt.UTC))]
+    asked = next(r for r in graph.request_history if r.url.endswith("/getSchedule")).json()
+    assert asked["schedules"] == ["sun.li@contoso.com", "nobody@contoso.com"]

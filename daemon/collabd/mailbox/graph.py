@@ -14,9 +14,11 @@ messages are moved to a folder (created). Messages are sent from the raw MIME th
 holds — created as a draft from MIME (so the Message-ID Exchange keeps can be read) and
 then sent — so headers and threading are those of every other backend.
 
-Meetings go out as iMIP invitations by mail, as with the IMAP backend: Outlook shows
-them as meeting requests and the attendees' answers come back by mail. (Meetings as
-Graph events with free/busy from getSchedule are not part of this backend yet.)
+Meetings are native, as with `ews`: an invite the workflow wrote as iMIP becomes an
+event in the shared mailbox's calendar (found again by collabd's UID, kept in an
+extended property), created, updated or cancelled through Graph, which sends the
+invitations; the attendees' answers are read from the event's attendees, free/busy
+comes from getSchedule. With `native_calendar: false` invites go out as iMIP mail.
 
 Throttling: 429/503 with Retry-After is waited out inside a call up to
 `graph.max_wait_seconds`; a longer wait pauses the backend (the loop goes on). 401 is
@@ -46,6 +48,8 @@ from collabd.mailbox.base import (
     Fetched,
     Mailbox,
     MailboxUnavailable,
+    NativeAnswer,
+    NativeMeeting,
     RetryPause,
     SendError,
     SendReceipt,
@@ -202,7 +206,8 @@ class GraphMailbox(Mailbox):
         self.pause = RetryPause(RETRY_MAX_SECONDS)
         self._folders: dict[str, str] = {}
         self._cleaned_up = False
-        self.calendar = None  # meetings go out as iMIP mail (see the module's doc)
+        self.native = GraphCalendar(self) if settings.native_calendar else None
+        self.calendar = self.native
 
     def describe(self) -> str:
         s = self.settings
@@ -450,3 +455,175 @@ def _load(cursor: str | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
+
+
+# collabd's UID and the invite's SEQUENCE on the event (MAPI named properties in
+# collabd's own property set): how an update finds its event again.
+PROPERTY_SET = "{6f3cba58-4c7a-4a38-9a0c-8d3c1a2f0e51}"
+UID_PROPERTY = f"String {PROPERTY_SET} Name collabdUid"
+SEQUENCE_PROPERTY = f"Integer {PROPERTY_SET} Name collabdSequence"
+RESPONSES = {"accepted": "ACCEPTED", "declined": "DECLINED",
+             "tentativelyAccepted": "TENTATIVE"}
+BUSY = ("busy", "tentative", "oof")
+
+
+def _graph_time(moment: Any) -> dict[str, str]:
+    import datetime as dt
+
+    utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
+
+
+def _moment(value: dict[str, Any]) -> Any:
+    """A Graph dateTimeTimeZone (asked in UTC) as an aware datetime."""
+    import datetime as dt
+
+    text = str(value.get("dateTime", ""))[:26]
+    moment = dt.datetime.fromisoformat(text)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+class GraphCalendar:
+    """NativeCalendar on Exchange Online: events in the shared mailbox's calendar."""
+
+    def __init__(self, mailbox: GraphMailbox) -> None:
+        self.mailbox = mailbox
+        self.client = mailbox.client
+        self.user = mailbox.user
+        self.poll_seconds = mailbox.settings.response_poll_seconds
+        self.answers_changed = False
+
+    def _find(self, uid: str) -> dict[str, Any] | None:
+        quoted = uid.replace("'", "''")
+        found = self.client.request("GET", f"{self.user}/events", params={
+            "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{UID_PROPERTY}' "
+                       f"and ep/value eq '{quoted}')",
+            "$select": "id,subject,start,end,location,attendees,isCancelled",
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{SEQUENCE_PROPERTY}' "
+                       f"or id eq '{UID_PROPERTY}')",
+        }, headers={"Prefer": 'outlook.timezone="UTC"'}).json().get("value", [])
+        return found[0] if found else None
+
+    @staticmethod
+    def _property(event: dict[str, Any], property_id: str) -> str | None:
+        for prop in event.get("singleValueExtendedProperties") or []:
+            if str(prop.get("id", "")).lower() == property_id.lower():
+                return str(prop.get("value"))
+        return None
+
+    def save_meeting(self, meeting: NativeMeeting, *, notify: Sequence[str]) -> str:
+        """Create the event, or update the one with its UID; Exchange sends the
+        invitations. An invite older than what the event has changes nothing."""
+        try:
+            event = self._find(meeting.uid)
+            if event is not None:
+                known = int(self._property(event, SEQUENCE_PROPERTY) or 0)
+                if known > meeting.sequence:
+                    log.info("graph: meeting %s is at sequence %s already; the older "
+                             "invite (%d) is not applied", meeting.uid, known, meeting.sequence)
+                    return str(event["id"])
+            attendees = [{"emailAddress": {"address": a.address, "name": a.name or a.address},
+                          "type": "required" if a.required else "optional"}
+                         for a in meeting.attendees]
+            fields: dict[str, Any] = {
+                "subject": meeting.subject[:255],
+                "body": {"contentType": "html", "content": meeting.body_html},
+                "start": _graph_time(meeting.start), "end": _graph_time(meeting.end),
+                "location": {"displayName": meeting.location[:255]},
+                "attendees": attendees,
+                "singleValueExtendedProperties": [
+                    {"id": UID_PROPERTY, "value": meeting.uid},
+                    {"id": SEQUENCE_PROPERTY, "value": str(meeting.sequence)}],
+            }
+            if event is None:
+                created = self.client.request("POST", f"{self.user}/events", json={
+                    **fields, "showAs": "busy", "isReminderOn": True,
+                    "reminderMinutesBeforeStart": 15,
+                    "allowNewTimeProposals": True}, ok=(200, 201)).json()
+                return str(created["id"])
+            self.client.request("PATCH", f"{self.user}/events/{event['id']}", json=fields)
+            return str(event["id"])
+        except Throttled as exc:
+            self.mailbox._throttled(exc)
+            raise SendError(f"Graph: throttled for {exc.seconds:.0f} s",
+                            unreachable=True) from exc
+        except MailboxUnavailable as exc:
+            raise SendError(str(exc), unreachable=True) from exc
+        except GraphError as exc:
+            if exc.status >= 500:
+                self.mailbox._lost(exc)
+                raise SendError(f"Graph: {exc}", unreachable=True) from exc
+            raise SendError(f"Graph refused the meeting: {exc}",
+                            permanent=exc.status in (400, 413)) from exc
+
+    def cancel_meeting(self, uid: str, *, reason: str) -> None:
+        try:
+            event = self._find(uid)
+            if event is None:
+                log.warning("graph: no event with UID %s to cancel", uid)
+                return
+            if event.get("isCancelled"):
+                return
+            self.client.request("POST", f"{self.user}/events/{event['id']}/cancel",
+                                json={"comment": reason}, ok=(202,))
+        except Throttled as exc:
+            self.mailbox._throttled(exc)
+            raise SendError(f"Graph: throttled for {exc.seconds:.0f} s",
+                            unreachable=True) from exc
+        except MailboxUnavailable as exc:
+            raise SendError(str(exc), unreachable=True) from exc
+        except GraphError as exc:
+            if exc.status >= 500:
+                raise SendError(f"Graph: {exc}", unreachable=True) from exc
+            raise SendError(f"Graph refused the cancellation: {exc}",
+                            permanent=exc.status == 400) from exc
+
+    def responses(self, uids: Sequence[str]) -> dict[str, dict[str, NativeAnswer]]:
+        """UID → attendee address → (PARTSTAT, when answered), for those who answered."""
+        self.answers_changed = False
+        answers: dict[str, dict[str, NativeAnswer]] = {}
+        try:
+            for uid in uids:
+                event = self._find(uid)
+                for attendee in (event or {}).get("attendees") or []:
+                    status = attendee.get("status") or {}
+                    partstat = RESPONSES.get(str(status.get("response", "")))
+                    address = str((attendee.get("emailAddress") or {}).get("address", ""))
+                    if partstat and address:
+                        when = status.get("time")
+                        moment = None
+                        if when and not str(when).startswith("0001-01-01"):
+                            moment = _moment({"dateTime": str(when).rstrip("Z")})
+                        answers.setdefault(uid, {})[address.lower()] = NativeAnswer(
+                            partstat, moment)
+        except Throttled as exc:
+            raise self.mailbox._throttled(exc) from exc
+        except GraphError as exc:
+            raise MailboxUnavailable(f"Graph: {exc}") from exc
+        return answers
+
+    def busy(self, addresses: Sequence[str], start: Any,
+             end: Any) -> dict[str, list[tuple[Any, Any]]]:
+        """Each address's busy, tentative and out-of-office intervals (getSchedule);
+        an address Exchange cannot answer for is left out."""
+        try:
+            answer = self.client.request(
+                "POST", f"{self.user}/calendar/getSchedule",
+                headers={"Prefer": 'outlook.timezone="UTC"'},
+                json={"schedules": list(addresses), "startTime": _graph_time(start),
+                      "endTime": _graph_time(end), "availabilityViewInterval": 30}).json()
+        except Throttled as exc:
+            raise self.mailbox._throttled(exc) from exc
+        except GraphError as exc:
+            raise MailboxUnavailable(f"Graph: {exc}") from exc
+        result: dict[str, list[tuple[Any, Any]]] = {}
+        for schedule in answer.get("value", []):
+            address = str(schedule.get("scheduleId", ""))
+            if schedule.get("error"):
+                log.info("graph: no free/busy for %s: %s", address,
+                         (schedule["error"] or {}).get("message"))
+                continue
+            result[address] = [(_moment(i["start"]), _moment(i["end"]))
+                               for i in schedule.get("scheduleItems") or []
+                               if str(i.get("status", "")).lower() in BUSY]
+        return result
