@@ -2,8 +2,9 @@
 
 The workflow writes every invite, update and cancellation as iMIP (RFC 6047): a
 message with a text/calendar part. On a backend with a native calendar (Exchange) the
-outbox hands the meeting to the server instead, which sends its own invitations; this
-module reads the meeting out of the message the outbox holds.
+outbox hands a single meeting to the server instead, which sends its own invitations;
+this module reads the meeting out of the message the outbox holds. Recurring meetings
+(a project's series, its moved or skipped occurrences) are sent as the iMIP itself.
 """
 
 from __future__ import annotations
@@ -43,8 +44,15 @@ def invite_in(raw: bytes) -> NativeInvite | None:
         return None
     calendar = icalendar.Calendar.from_ical(payload)
     method = str(calendar.get("method", "")).upper()
-    event = next(iter(calendar.walk("VEVENT")), None)
+    events = calendar.walk("VEVENT")
+    event = next(iter(events), None)
     if method not in ("REQUEST", "CANCEL") or event is None:
+        return None
+    if len(events) > 1 or any(e.get(k) is not None for e in events
+                              for k in ("rrule", "recurrence-id", "exdate")):
+        # A project's recurring meeting (its RRULE, holiday moves, skipped days) or one
+        # of its occurrences: sent as the iMIP the workflow wrote, which carries all of
+        # it; the native calendar would keep only its first occurrence.
         return None
     attendees = []
     for value in _as_list(event.get("attendee")):
