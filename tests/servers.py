@@ -522,21 +522,37 @@ class Slapd:
     ROOT_DN = "cn=admin,dc=corp,dc=example,dc=com"
     ROOT_PASSWORD = "ldap-admin-secret"
 
-    def __init__(self) -> None:
+    def __init__(self, *, ca: Any = None) -> None:
         self.binary = require_binary("slapd", why="the org directory is read from LDAP")
         self.dir = Path(tempfile.mkdtemp(prefix="collabd-slapd-"))
-        self.port = free_port()
+        self.port, self.ldaps_port = free_ports(2)
         self.proc: subprocess.Popen[bytes] | None = None
+        self.ca = ca  # a trustme CA: also LDAPS, and StartTLS on the plain port
 
     @property
     def url(self) -> str:
         return f"ldap://127.0.0.1:{self.port}"
 
+    @property
+    def ldaps_url(self) -> str:
+        return f"ldaps://127.0.0.1:{self.ldaps_port}"
+
     def start(self) -> Slapd:
         (self.dir / "db").mkdir()
         schema = Path("/etc/ldap/schema")
         conf = self.dir / "slapd.conf"
-        conf.write_text("\n".join([
+        tls: list[str] = []
+        urls = [f"{self.url}/"]
+        if self.ca is not None:
+            cert = self.ca.issue_cert("127.0.0.1", "localhost")
+            cert.cert_chain_pems[0].write_to_path(str(self.dir / "cert.pem"))
+            cert.private_key_pem.write_to_path(str(self.dir / "key.pem"))
+            self.ca.cert_pem.write_to_path(str(self.dir / "ca.pem"))
+            tls = [f"TLSCACertificateFile {self.dir / 'ca.pem'}",
+                   f"TLSCertificateFile {self.dir / 'cert.pem'}",
+                   f"TLSCertificateKeyFile {self.dir / 'key.pem'}"]
+            urls.append(f"{self.ldaps_url}/")
+        conf.write_text("\n".join([*tls,
             "modulepath /usr/lib/ldap", "moduleload back_mdb",
             *(f"include {schema / name}.schema" for name in ("core", "cosine",
                                                              "inetorgperson")),
@@ -546,7 +562,7 @@ class Slapd:
             f"directory {self.dir / 'db'}", ""]), encoding="utf-8")
         log = (self.dir / "slapd.log").open("wb")
         # -d 0: in the foreground (a child the fixture can stop), no debug output
-        self.proc = subprocess.Popen([self.binary, "-f", str(conf), "-h", f"{self.url}/",
+        self.proc = subprocess.Popen([self.binary, "-f", str(conf), "-h", " ".join(urls),
                                       "-d", "0"], stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -215,3 +215,24 @@ def test_the_last_good_read_is_kept_when_the_source_fails(tmp_path: Path) -> Non
     members, problem = sources.refresh(config)
     assert problem is not None and "contacts.csv" in problem
     assert [m.address for m in members] == ["wu.tong@example.com"]  # the last good read
+
+
+def test_ldaps_and_starttls_verify_the_servers_certificate(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    trustme = pytest.importorskip("trustme", reason="trustme makes the test certificates")
+    ca = trustme.CA()
+    server = Slapd(ca=ca).start()
+    try:
+        monkeypatch.setenv("COLLABD_TEST_LDAP_PASSWORD", Slapd.ROOT_PASSWORD)
+        server.add_person("tls1", "加密", "tls1@example.com", "研发部")
+        ca.cert_pem.write_to_path(str(tmp_path / "corp-ca.pem"))
+        for source in (_ldap(server, url=server.ldaps_url, ca_file=Path("corp-ca.pem")),
+                       _ldap(server, starttls=True, ca_file=Path("corp-ca.pem"))):
+            assert [m.address for m in sources.read_ldap(source, tmp_path)] == [
+                "tls1@example.com"]
+        # Without the company's CA the certificate is not trusted: refused, not read.
+        with pytest.raises(CollabdError, match=server.ldaps_url):
+            sources.read_ldap(_ldap(server, url=server.ldaps_url), tmp_path)
+    finally:
+        server.close()
