@@ -176,6 +176,7 @@ class Daemon:
         self._answers_read_at: float | None = None
         self._calendar_warned = False
         self._directory_size = -1
+        self._directory_problem: str | None = None
         self._started = False
         # When each open record next needs the clock, and when each closed one is due
         # for the archive: a tick visits only what is due (workflow/agenda.py).
@@ -235,9 +236,14 @@ class Daemon:
         before = sources.load(self.config.state_dir)
         members, problem = sources.refresh(self.config)
         if problem is not None:
-            log.error("the directory sources could not be read; going on with the %d "
-                      "people of the last good read: %s", len(members), problem)
+            if problem != self._directory_problem:  # (said once, not every refresh)
+                log.error("the directory sources could not be read; going on with the %d "
+                          "people of the last good read: %s", len(members), problem)
+            self._directory_problem = problem
             return
+        if self._directory_problem is not None:
+            log.info("the directory sources can be read again")
+            self._directory_problem = None
         if members != before or self._directory_size != len(members):
             self._directory_size = len(members)
             log.info("directory: %d people from %d source(s)", len(members),

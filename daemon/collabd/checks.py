@@ -100,6 +100,8 @@ def _check_directory(config: Config) -> tuple[list[str], list[str]]:
         members = sources.read_all(config)
     except CollabdError as exc:
         return [f"directory: {exc}"], []
+    except Exception as exc:  # (a source's own failure, said, not a traceback)
+        return [f"directory: {type(exc).__name__}: {exc}"], []
     findings = [f"directory: {len(members)} people from "
                 f"{len(config.settings.directory.sources)} source(s)"]
     try:

@@ -80,7 +80,8 @@ def main() -> None:
 @click.option("--port", default=2525, show_default=True, type=int,
               help="Port of the local SMTP listener.")
 @click.option("--provider", default=None,
-              type=click.Choice(["exmail", "aliyun", "netease", "feishu", "dingtalk"]),
+              type=click.Choice(["exmail", "aliyun", "netease", "feishu", "dingtalk"],
+                                case_sensitive=False),
               help="Use this enterprise mail provider's IMAP/SMTP servers instead of the "
                    "embedded backend: exmail (腾讯企业邮), aliyun (阿里邮箱), netease "
                    "(网易企业邮), feishu (飞书邮箱), dingtalk (钉邮).")
@@ -95,9 +96,18 @@ def init(directory: Path, address: str, port: int, provider: str | None) -> None
     existing = existing_deployment(directory)
     if existing is not None:
         click.echo(f"{existing} already exists; the deployment is kept as it is")
+        if provider is not None:
+            from collabd.providers import PROVIDERS, config_section
+
+            # Not written into a configuration someone may have edited: shown to paste.
+            click.echo(f"--provider {provider} was not applied. To move this deployment to "
+                       f"{PROVIDERS[provider.lower()].name}, replace `backend: local` in "
+                       f"{existing} with:\n")
+            click.echo(config_section(PROVIDERS[provider.lower()], address))
         click.echo(f"start the daemon:  collabd run --config {existing}")
         return
     try:
+        provider = provider.lower() if provider else None
         config_path = init_deployment(directory, address=address, port=port,
                                       provider=provider)
     except CollabdError as exc:
@@ -106,6 +116,10 @@ def init(directory: Path, address: str, port: int, provider: str | None) -> None
     if provider is not None:
         from collabd.providers import PROVIDERS
 
+        if address.endswith("@example.com"):
+            click.echo(f"note: the shared mailbox is {address}, the example; give yours with "
+                       "--address, or change mailbox.address and imap/smtp.username in "
+                       f"{config_path}")
         secret = config_path.parent / "mail.secret"
         click.echo(f"on {PROVIDERS[provider].name}: put the mailbox's password (or its "
                    f"client-only password) in {secret} (chmod 600), then:")

@@ -236,3 +236,62 @@ def test_ldaps_and_starttls_verify_the_servers_certificate(tmp_path: Path,
             sources.read_ldap(_ldap(server, url=server.ldaps_url), tmp_path)
     finally:
         server.close()
+
+
+def test_a_damaged_export_is_said_and_the_last_good_read_goes_on(tmp_path: Path) -> None:
+    config = make_deployment(tmp_path / "deploy", extra_yaml=(
+        "directory:\n  sources:\n    - type: file\n      path: 成员.xlsx\n"
+        "      format: wecom\n"))
+    rows = LAYOUTS["wecom"][1]
+    export = config.path.parent / "成员.xlsx"
+    export.write_bytes(_xlsx(rows))
+    members, problem = sources.refresh(load_config(config.path))
+    assert problem is None and len(members) == 2
+    export.write_bytes(b"PK\x03\x04 not really a workbook" + bytes(range(256)) * 8)
+    members, problem = sources.refresh(load_config(config.path))
+    assert problem is not None and "cannot be read as an .xlsx workbook" in problem
+    assert len(members) == 2  # the last good read
+    # The daemon starts and runs on it; check says what is wrong instead of a traceback
+    h = Harness(load_config(config.path), "2026-12-01 10:00")
+    try:
+        assert h.daemon.rules.directory.by_address("wu.tong@example.com") is not None
+    finally:
+        h.close()
+    result = collabd("check", config=load_config(config.path), check=False)
+    assert result.returncode != 0 and "Traceback" not in result.stderr.decode()
+    assert "cannot be read as an .xlsx workbook" in result.stdout.decode() + \
+        result.stderr.decode()
+
+
+def test_a_named_column_must_be_there(tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("姓名,工作邮箱\n张三,zhang@example.com\n", encoding="utf-8")
+    source = FileSource(type="file", path=Path("x.csv"), columns={"mail": "电邮"})
+    with pytest.raises(CollabdError, match="no column mail: 电邮"):
+        sources.read_file(source, tmp_path)
+
+
+def test_a_listed_person_outside_the_departments_is_told_to_name_one(tmp_path: Path) -> None:
+    path = _deployment_with_file(tmp_path, [["宋佳", "示例公司/行政部", "song.jia@example.com"]])
+    h = Harness(load_config(path), "2026-12-01 10:00")
+    try:
+        sent = h.at("2026-12-01 10:05", message(
+            sender="宋佳 <song.jia@example.com>", subject="需求表：会议室预订",
+            body=REQUEST.format(name="宋佳").replace("发起部门：研发部\n", ""),
+            message_id="<d-song@example.com>"))
+        text = " ".join(body_text(m) for m in sent)
+        assert "在通讯录中的部门不是协作部门" in text and "不在组织目录中" not in text
+    finally:
+        h.close()
+
+
+def test_from_outside_in_a_colleagues_name_is_not_filed(tmp_path: Path) -> None:
+    h = Harness(make_deployment(tmp_path / "deploy"), "2026-12-01 10:00")
+    try:
+        sent = h.at("2026-12-01 10:05", message(
+            sender="x <evil@elsewhere.test>", subject="需求表：研发费用",
+            body=REQUEST.format(name="赵强"), message_id="<d-evil@example.com>"))
+        assert not any("需求已受理" in str(m["Subject"]) for m in sent)
+        assert not [r for r in h.daemon.store.values("records") if r.get("kind") == "request"]
+        assert "与发件人" in " ".join(body_text(m) for m in sent)
+    finally:
+        h.close()

@@ -173,9 +173,21 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
     _person(r, rules, "request", "receiver", raw.get("receiver", ""))
 
     if not _default_to_sender(r, rules, message, raw, "requester", "requester_dept"):
-        r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
-                        f" {message.sender} 不在组织目录中，无法确定发起部门（请填写发起部门"
-                        f"{ask_secretary(rules, '；')}）")
+        if rules.directory.by_address(message.sender) is not None:
+            # Listed (a directory source), but in none of the collaborating departments
+            r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，发件人"
+                            f" {message.sender} 在通讯录中的部门不是协作部门，无法确定发起部门"
+                            f"（请填写发起部门，可选：{'、'.join(rules.directory.department_names())}）")
+        else:
+            r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
+                            f" {message.sender} 不在组织目录中，无法确定发起部门（请填写发起部门"
+                            f"{ask_secretary(rules, '；')}）")
+    requester = r.people.get("requester")
+    if (requester is not None and message.sender and not rules.is_internal(message.sender)
+            and not rules.directory.same_person(requester.address, message.sender)):
+        # From outside the company, in a colleague's name: anyone can write that.
+        r.errors.append(f"{label_of(rules, 'request', 'requester')}「{requester.name}」与发件人"
+                        f" {message.sender} 不符：需求须由发起人本人从公司邮箱提交")
     receiver = r.people.get("receiver")
     if receiver is not None and "receiver_dept" in r.departments and receiver.department and (
             receiver.department != r.departments["receiver_dept"].name):

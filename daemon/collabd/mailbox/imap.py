@@ -147,7 +147,9 @@ class ImapMailbox(Mailbox):
         except LoginError as exc:
             from collabd.providers import login_hint
 
-            raise MailboxUnavailable(f"{where}: login as {s.username} refused: {exc}"
+            said = exc.args[0] if exc.args else exc
+            said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+            raise MailboxUnavailable(f"{where}: login as {s.username} refused: {said}"
                                      f"{login_hint(s.host, s.provider)}") from exc
         except ssl.SSLCertVerificationError as exc:
             raise MailboxUnavailable(
@@ -457,7 +459,7 @@ class ImapMailbox(Mailbox):
         try:
             client = self._connect()
         except MailboxUnavailable as exc:
-            findings.append((False, f"IMAP: {exc}"))
+            findings.append((False, str(exc)))  # (it names IMAP host:port already)
         else:
             try:
                 findings += self._check_imap(client)

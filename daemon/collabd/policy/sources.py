@@ -96,8 +96,14 @@ def read_file(source: FileSource, base_dir: Path) -> list[Member]:
     path = source.path if source.path.is_absolute() else base_dir / source.path
     try:
         rows = _rows(path, source.sheet)
+    except CollabdError:
+        raise
     except OSError as exc:
         raise CollabdError(f"directory file {path}: {exc.strerror or exc}") from exc
+    except Exception as exc:  # a damaged .xlsx: openpyxl's and zipfile's own errors
+        kind = "an .xlsx workbook" if path.suffix.lower() in (".xlsx", ".xlsm") else "CSV"
+        raise CollabdError(f"directory file {path}: cannot be read as {kind} "
+                           f"({type(exc).__name__}: {exc})") from exc
     words = {field: ((source.columns[field],) if field in source.columns else ())
              + HEADERS[source.format][field] for field in ("name", "mail", "department",
                                                             "manager")}
@@ -114,6 +120,11 @@ def read_file(source: FileSource, base_dir: Path) -> list[Member]:
                            f"({'/'.join(words['mail'][:3])}) in its first ten rows; name "
                            "them with `columns:`")
     index, found = header
+    missing = [f"{field}: {word}" for field, word in source.columns.items()
+               if word not in rows[index]]
+    if missing:
+        raise CollabdError(f"directory file {path}: no column {', '.join(missing)} in its "
+                           f"header row ({', '.join(c for c in rows[index] if c)})")
     members, skipped = [], 0
 
     def cell(row: list[str], field: str) -> str:
@@ -130,8 +141,8 @@ def read_file(source: FileSource, base_dir: Path) -> list[Member]:
         members.append(Member(name or address, address, paths,
                               cell(row, "manager") or None, f"file:{path.name}"))
     if skipped:
-        log.info("directory file %s: %d row(s) without a usable mail address left out",
-                 path, skipped)
+        log.debug("directory file %s: %d row(s) without a usable mail address left out",
+                  path, skipped)
     return members
 
 
@@ -183,7 +194,13 @@ def read_ldap(source: LdapSource, base_dir: Path) -> list[Member]:
                                   f"ldap:{source.url}"))
         conn.unbind()
     except LDAPException as exc:
-        raise CollabdError(f"LDAP {source.url}: {exc}") from exc
+        said = str(exc)
+        if "invalidCredentials" in said:
+            said = f"bind as {source.bind_dn} refused (invalid credentials): check bind_dn " \
+                   "and the password in auth"
+        elif "noSuchObject" in said:
+            said = f"base_dn {source.base_dn} does not exist on the server"
+        raise CollabdError(f"LDAP {source.url}: {said}") from exc
     return members
 
 
@@ -272,6 +289,9 @@ def refresh(config: Config) -> tuple[list[Member], str | None]:
         members = read_all(config)
     except CollabdError as exc:
         return load(config.state_dir), str(exc)
+    except Exception as exc:  # whatever a source does, the daemon goes on with the last read
+        log.exception("reading the directory sources failed")
+        return load(config.state_dir), f"{type(exc).__name__}: {exc}"
     save(config.state_dir, members)
     return members, None
 

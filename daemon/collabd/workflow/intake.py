@@ -111,7 +111,9 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     rec_dept = reading.departments["receiver_dept"]
     requester = ctx.person(reading.people.get("requester"))
     receiver = ctx.person(reading.people.get("receiver"))
-    submitter = ctx.person_by_address(message.sender)
+    # (a colleague no source lists: by the name they gave, not their bare address)
+    submitter = (ctx.person(reading.unlisted) if reading.unlisted is not None
+                 else ctx.person_by_address(message.sender))
     req_side = _dept_people(ctx, req_dept)
     rec_side = _dept_people(ctx, rec_dept)
     title = _title(reading, message.subject)
