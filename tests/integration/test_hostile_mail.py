@@ -249,3 +249,16 @@ def test_a_2000_character_line_is_accepted_over_smtp(deployment: Config) -> None
             "mail"]["processed"] == 1, message="the long-lined message processed")
     finally:
         assert daemon.stop() == 0, daemon.log()
+
+
+def test_an_outside_sender_gets_our_secretarys_address_but_not_their_own_links(
+        h: Harness) -> None:
+    sent = h.at("2026-12-01 10:05", message(
+        sender="x <someone@elsewhere.test>", subject="需求表：数据",
+        body=("发起部门：市场部\n发起人：外部人 http://phish.example.net/login\n"
+              "接收部门：财务部\n需求背景与目标：无。\n具体需求内容：无。\n"
+              "期望完成时间：2026-12-20\n交付标准：无。\n"),
+        message_id="<outside-form@example.com>"))
+    text = " ".join(body_text(m) for m in sent)
+    assert "phish.example.net" not in text and "[链接]" in text
+    assert "li.jing@example.com" in text  # whom to ask, as we wrote it

@@ -330,7 +330,9 @@ def form_incomplete(event: Event, ctx: Context,
         # Whoever wrote from outside gets back only a short excerpt of what they sent:
         # the shared mailbox must not be a reflector for someone else's text.
         rows = [(label, excerpt(value)) for label, value in rows]
-        errors = [excerpt(error, 80) for error in errors]
+        ours = frozenset({ctx.rules.directory.secretary.address.lower(),
+                          ctx.identity.address.lower()})
+        errors = [excerpt(error, 120, keep=ours) for error in errors]
     out.send(ctx.draft(
         "form_incomplete",
         to=[ctx.person_by_address(message.sender)],
@@ -355,11 +357,14 @@ _LINKS = re.compile(r"(?:https?|ftp)://\S+|www\.\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+
                     re.IGNORECASE)
 
 
-def excerpt(text: str, limit: int = 30, *, outside: bool = True) -> str:
+def excerpt(text: str, limit: int = 30, *, outside: bool = True,
+            keep: frozenset[str] = frozenset()) -> str:
     """A short excerpt of what someone sent; from outside, without its links and
-    addresses: what we send back must not carry a stranger's phishing link."""
+    addresses: what we send back must not carry a stranger's phishing link. `keep`:
+    addresses of our own (the secretary's, named in our own words) left as they are."""
     if outside:
-        text = _LINKS.sub("[链接]", text)
+        text = _LINKS.sub(lambda m: m.group(0) if m.group(0).lower() in keep else "[链接]",
+                          text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit] + "…"
 
