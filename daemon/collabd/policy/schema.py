@@ -161,17 +161,19 @@ class CalendarFile(Strict):
     extra_workdays: DayList = Field(default_factory=list)
     years: dict[int, YearDays] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _years_hold_their_days(self) -> CalendarFile:
-        for year, days in self.years.items():
-            stray = [d for d in (*days.days_off, *days.workdays) if d.year != year]
-            if stray:
-                raise ValueError(f"years.{year}: {stray[0].isoformat()} is not in {year}")
-            both = set(days.days_off) & set(days.workdays)
-            if both:
-                raise ValueError(f"years.{year}: {min(both).isoformat()} is both a day off "
-                                 "and a workday")
-        return self
+    @field_validator("years")
+    @classmethod
+    def _years_hold_their_days(cls, years: dict[int, YearDays]) -> dict[int, YearDays]:
+        problems = []  # all of them at once, not one per try
+        for year, days in years.items():
+            for kind, listed in (("days_off", days.days_off), ("workdays", days.workdays)):
+                problems += [f"{year}.{kind}: {d.isoformat()} is not in {year}"
+                             for d in listed if d.year != year]
+            problems += [f"{year}: {d.isoformat()} is both a day off and a workday"
+                         for d in sorted(set(days.days_off) & set(days.workdays))]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return years
 
 
 # -- sla.yaml ----------------------------------------------------------------------------
