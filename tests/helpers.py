@@ -215,6 +215,40 @@ class DaemonProcess:
         self.proc.wait(10)
 
 
+def live_round_trip(live: Any, cursor: str | None = None, *,
+                    pause: float = 3.0) -> tuple[Any, Any, EmailMessage]:
+    """A live backend sends a message to its own shared mailbox and finds it again
+    (only that message is acknowledged, so only it is moved): (receipt, the fetched
+    message, it parsed). The headers that keep auto-replies and loops away are checked
+    to have survived the server's rewriting."""
+    import uuid
+
+    token = uuid.uuid4().hex[:12]
+    raw = message(sender=f"collabd <{live.address}>", to=live.address,
+                  subject=f"collabd live test {token}",
+                  message_id=f"<live-{token}@collabd.invalid>",
+                  headers={"Auto-Submitted": "auto-generated",
+                           "X-Auto-Response-Suppress": "All",
+                           "X-Collabd-Loop": live.address})
+    receipt = live.send(raw, sender=live.address, recipients=[live.address])
+    found = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and found is None:
+        batch = live.fetch(cursor)
+        cursor = batch.cursor
+        found = next((m for m in batch.messages if token.encode() in m.raw), None)
+        if found is None and not batch.more:
+            time.sleep(pause)
+    assert found is not None, "the message sent to the shared mailbox never arrived"
+    live.ack([found.ref])
+    arrived = email.message_from_bytes(found.raw, policy=email.policy.default)
+    assert isinstance(arrived, EmailMessage)
+    assert arrived["Auto-Submitted"] == "auto-generated"
+    assert arrived["X-Auto-Response-Suppress"] == "All"
+    assert arrived["X-Collabd-Loop"] == live.address
+    return receipt, found, arrived
+
+
 def wait_until(predicate: Any, *, timeout: float = 20, interval: float = 0.05,
                message: str = "condition") -> Any:
     deadline = time.monotonic() + timeout

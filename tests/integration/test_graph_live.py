@@ -9,10 +9,7 @@ processed folder. Nothing is sent to anyone else.
 
 from __future__ import annotations
 
-import email
 import os
-import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -20,7 +17,7 @@ import pytest
 from collabd.app import make_mailbox
 from collabd.config import load_config
 from collabd.mailbox.graph import GraphMailbox
-from helpers import message
+from helpers import live_round_trip
 
 pytestmark = pytest.mark.integration
 
@@ -48,25 +45,5 @@ def test_round_trip_on_exchange_online(live: GraphMailbox) -> None:
         cursor = batch.cursor
         if not batch.more:
             break
-    token = uuid.uuid4().hex[:12]
-    raw = message(sender=f"collabd <{live.address}>", to=live.address,
-                  subject=f"collabd live test {token}",
-                  message_id=f"<live-{token}@collabd.invalid>",
-                  headers={"Auto-Submitted": "auto-generated",
-                           "X-Auto-Response-Suppress": "All",
-                           "X-Collabd-Loop": live.address})
-    receipt = live.send(raw, sender=live.address, recipients=[live.address])
-    found = None
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and found is None:
-        batch = live.fetch(cursor)
-        cursor = batch.cursor
-        found = next((m for m in batch.messages if token.encode() in m.raw), None)
-        if found is None and not batch.more:
-            time.sleep(5)
-    assert found is not None, "the message sent to the shared mailbox never arrived"
-    live.ack([found.ref])
-    arrived = email.message_from_bytes(found.raw)
-    assert arrived["Auto-Submitted"] == "auto-generated"
-    assert arrived["X-Collabd-Loop"] == live.address
+    receipt, _, arrived = live_round_trip(live, cursor, pause=5.0)
     assert receipt.server_message_id in (None, arrived["Message-ID"])

@@ -85,13 +85,6 @@ def subjects_of(dovecot: Dovecot, user: str, contains: str) -> list[str]:
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot().start()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture
 def submission(dovecot: Dovecot) -> Iterator[Submission]:
     server = Submission(dovecot).start()
     yield server

@@ -42,13 +42,6 @@ def test_init_refuses_an_unknown_provider(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def dovecot() -> Iterator[Dovecot]:
-    server = Dovecot().start()
-    yield server
-    server.cleanup()
-
-
-@pytest.fixture
 def netease(dovecot: Dovecot) -> Iterator[NeteaseImitation]:
     imitation = NeteaseImitation(dovecot).start()
     yield imitation

@@ -92,6 +92,22 @@ def _error(response: requests.Response) -> GraphError:
                       str(body.get("message") or response.text[:200]))
 
 
+def send_error(exc: Exception, mailbox: GraphMailbox, what: str) -> SendError:
+    """A failed write (a message, a meeting) as the outbox needs it: the server in
+    trouble pauses sending and counts no attempt; a refusal of this one is permanent
+    where Graph says the content is wrong."""
+    if isinstance(exc, Throttled):
+        mailbox._throttled(exc)
+        return SendError(f"Graph: throttled for {exc.seconds:.0f} s", unreachable=True)
+    if isinstance(exc, MailboxUnavailable):
+        return SendError(str(exc), unreachable=True)
+    if isinstance(exc, GraphError) and exc.status >= 500:
+        mailbox._lost(exc)
+        return SendError(f"Graph: {exc}", unreachable=True)
+    return SendError(f"Graph refused the {what}: {exc}",
+                     permanent=isinstance(exc, GraphError) and exc.status in (400, 413))
+
+
 class GraphClient:
     """HTTP to Graph as the application: a token from MSAL (cached, renewed before it
     expires), throttling waited out within a budget, errors as GraphError."""
@@ -401,18 +417,8 @@ class GraphMailbox(Mailbox):
             self.client.request("POST", f"{self.user}/messages/{draft}/send", ok=(202,))
             kept = created.get("internetMessageId")
             draft = None
-        except Throttled as exc:
-            self._throttled(exc)
-            raise SendError(f"Graph: throttled for {exc.seconds:.0f} s",
-                            unreachable=True) from exc
-        except MailboxUnavailable as exc:
-            raise SendError(str(exc), unreachable=True) from exc
-        except GraphError as exc:
-            if exc.status >= 500:
-                raise SendError(f"Graph: {exc}", unreachable=True) from exc
-            # A recipient, the size, the content: this message's trouble.
-            raise SendError(f"Graph refused the message: {exc}",
-                            permanent=exc.status in (400, 413)) from exc
+        except (Throttled, MailboxUnavailable, GraphError) as exc:
+            raise send_error(exc, self, "message") from exc
         finally:
             if draft is not None:
                 # Not sent: the next try makes a new draft; this one goes.
@@ -543,18 +549,8 @@ class GraphCalendar:
                 return str(created["id"])
             self.client.request("PATCH", f"{self.user}/events/{event['id']}", json=fields)
             return str(event["id"])
-        except Throttled as exc:
-            self.mailbox._throttled(exc)
-            raise SendError(f"Graph: throttled for {exc.seconds:.0f} s",
-                            unreachable=True) from exc
-        except MailboxUnavailable as exc:
-            raise SendError(str(exc), unreachable=True) from exc
-        except GraphError as exc:
-            if exc.status >= 500:
-                self.mailbox._lost(exc)
-                raise SendError(f"Graph: {exc}", unreachable=True) from exc
-            raise SendError(f"Graph refused the meeting: {exc}",
-                            permanent=exc.status in (400, 413)) from exc
+        except (Throttled, MailboxUnavailable, GraphError) as exc:
+            raise send_error(exc, self.mailbox, "meeting") from exc
 
     def cancel_meeting(self, uid: str, *, reason: str) -> None:
         try:
@@ -566,17 +562,8 @@ class GraphCalendar:
                 return
             self.client.request("POST", f"{self.user}/events/{event['id']}/cancel",
                                 json={"comment": reason}, ok=(202,))
-        except Throttled as exc:
-            self.mailbox._throttled(exc)
-            raise SendError(f"Graph: throttled for {exc.seconds:.0f} s",
-                            unreachable=True) from exc
-        except MailboxUnavailable as exc:
-            raise SendError(str(exc), unreachable=True) from exc
-        except GraphError as exc:
-            if exc.status >= 500:
-                raise SendError(f"Graph: {exc}", unreachable=True) from exc
-            raise SendError(f"Graph refused the cancellation: {exc}",
-                            permanent=exc.status == 400) from exc
+        except (Throttled, MailboxUnavailable, GraphError) as exc:
+            raise send_error(exc, self.mailbox, "cancellation") from exc
 
     def responses(self, uids: Sequence[str]) -> dict[str, dict[str, NativeAnswer]]:
         """UID → attendee address → (PARTSTAT, when answered), for those who answered."""
