@@ -226,6 +226,9 @@ class GraphServer(TlsOptions):
     certificate_file: Path | None = None
     certificate_thumbprint: str | None = None
     cloud: Literal["global", "china"] = "global"  # china: operated by 21Vianet (世纪互联)
+    # delta: delta query on the folder; received: a receivedDateTime listing (21Vianet's
+    # cloud has no message delta); auto: received on china, else delta.
+    sync: Literal["auto", "delta", "received"] = "auto"
     mailbox: str | None = None  # default: mailbox.address
     folder: str = "inbox"  # or a folder below it: "inbox/协作"
     processed_folder: str = "collabd/processed"  # below the inbox, created if absent

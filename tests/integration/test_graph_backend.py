@@ -371,3 +371,46 @@ def test_a_cancellation_and_free_busy(graph: rm.Mocker) -> None:
         (dt.datetime(2026, 12, 3, 6, tzinfo=dt.UTC), dt.datetime(2026, 12, 3, 10, tzinfo=dt.UTC))]
     asked = next(r for r in graph.request_history if r.url.endswith("/getSchedule")).json()
     assert asked["schedules"] == ["sun.li@contoso.com", "nobody@contoso.com"]
+
+
+def test_without_delta_query_mail_is_read_by_its_received_time(graph: rm.Mocker) -> None:
+    """21Vianet's cloud (世纪互联) offers no message delta: `sync: received` (the default
+    with cloud: china) lists the inbox oldest first after the cursor's moment."""
+    china = "https://microsoftgraph.chinacloudapi.cn/v1.0/users/collab%40contoso.com"
+    login = "https://login.chinacloudapi.cn"
+    graph.get(re.compile(rf"{re.escape(login)}/common/discovery/instance.*"),
+              json={"tenant_discovery_endpoint":
+                    f"{login}/{TENANT}/v2.0/.well-known/openid-configuration",
+                    "api-version": "1.1", "metadata": []})
+    graph.get(f"{login}/{TENANT}/v2.0/.well-known/openid-configuration",
+              json={k: (v.replace(LOGIN, login) if isinstance(v, str) else v)
+                    for k, v in body("openid-configuration.json").items()})
+    graph.post(f"{login}/{TENANT}/oauth2/v2.0/token", json=body("token.json"))
+    graph.get(f"{china}/mailFolders/inbox", json=body("inbox.json"))
+    for name in ("collabd", "none"):
+        folder = "AAMkAGInbox=" if name == "collabd" else "AAMkAGCollabd="
+        graph.get(re.compile(rf"{re.escape(china)}/mailFolders/{folder}/childFolders\?.*"),
+                  json=body(f"child_folders_{name}.json"))
+    graph.post(f"{china}/mailFolders/AAMkAGCollabd=/childFolders",
+               json=body("folder_created.json"), status_code=201)
+    listed = [{"id": "AAMkAGA=", "receivedDateTime": "2026-12-01T02:05:00Z"},
+              {"id": "AAMkAGB=", "receivedDateTime": "2026-12-01T02:06:00Z"},
+              {"id": "AAMkAGC=", "receivedDateTime": "2026-12-01T02:06:00Z"}]
+
+    def listing(request: Any, context: Any) -> dict[str, Any]:
+        after = (request.qs.get("$filter") or [""])[0].split(" ge ")[-1].upper()
+        return {"value": [i for i in listed if not after or i["receivedDateTime"] >= after]}
+
+    graph.get(re.compile(rf"{re.escape(china)}/mailFolders/AAMkAGInbox=/messages\?.*"),
+              json=listing)
+    for item in ("A", "B", "C"):
+        graph.get(f"{china}/messages/AAMkAG{item}=/$value", content=raw_message(item))
+    box = mailbox(cloud="china")
+    first = box.fetch(None, limit=2)
+    assert [m.raw for m in first.messages] == [raw_message("A"), raw_message("B")]
+    assert first.more
+    second = box.fetch(first.cursor, limit=2)  # B, at the same moment as C, not again
+    assert [m.raw for m in second.messages] == [raw_message("C")]
+    third = box.fetch(second.cursor, limit=2)
+    assert third.messages == [] and not third.more
+    assert not [r for r in graph.request_history if "/delta" in r.url]
