@@ -414,3 +414,80 @@ def test_without_delta_query_mail_is_read_by_its_received_time(graph: rm.Mocker)
     third = box.fetch(second.cursor, limit=2)
     assert third.messages == [] and not third.more
     assert not [r for r in graph.request_history if "/delta" in r.url]
+
+
+# -- a project's recurring meeting ------------------------------------------------------------
+
+def test_an_icalendar_rule_as_graphs_recurrence() -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from collabd.mailbox.graph import graph_recurrence
+
+    start = dt.datetime(2026, 12, 4, 15, tzinfo=ZoneInfo("Asia/Shanghai"))
+    weekly = graph_recurrence("FREQ=WEEKLY;UNTIL=20270122T155900Z;BYDAY=FR", start)
+    assert weekly == {"pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["friday"],
+                                  "firstDayOfWeek": "monday"},
+                      "range": {"startDate": "2026-12-04", "type": "endDate",
+                                "endDate": "2027-01-22"}}  # (15:59 UTC is 23:59 there)
+    daily = graph_recurrence("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=10", start)
+    assert daily is not None and daily["pattern"]["daysOfWeek"] == [
+        "monday", "tuesday", "wednesday", "thursday", "friday"]
+    assert daily["range"] == {"startDate": "2026-12-04", "type": "numbered",
+                              "numberOfOccurrences": 10}
+    assert graph_recurrence("FREQ=MONTHLY;BYMONTHDAY=15", start)["pattern"] == {  # type: ignore[index]
+        "type": "absoluteMonthly", "interval": 1, "dayOfMonth": 15}
+    last = graph_recurrence("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1", start)
+    assert last is not None and last["pattern"]["index"] == "last"
+    assert graph_recurrence("FREQ=YEARLY;BYMONTH=1", start) is None  # the iMIP goes instead
+
+
+def test_a_series_is_one_event_with_its_skips_and_moves(graph: rm.Mocker) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    graph.get(re.compile(rf"{re.escape(BASE)}/events\?.*"), json=body("events_none.json"))
+    graph.post(f"{BASE}/events", json=body("event_created.json"), status_code=201)
+    graph.get(re.compile(rf"{re.escape(BASE)}/events/AAMkAGEvent1=/instances\?.*"),
+              json=body("instances.json"))
+    graph.delete(f"{BASE}/events/AAMkAGInst1225=", status_code=204)
+    graph.patch(f"{BASE}/events/AAMkAGInst0101=", json={"id": "AAMkAGInst0101="})
+    series = _meeting(0, uid="series-PJ-2026-0001@collabd",
+                      start=dt.datetime(2026, 12, 4, 15, tzinfo=tz),
+                      end=dt.datetime(2026, 12, 4, 16, tzinfo=tz),
+                      rrule="FREQ=WEEKLY;UNTIL=20270122T155900Z;BYDAY=FR",
+                      exdates=(dt.datetime(2026, 12, 25, 15, tzinfo=tz),),  # (a holiday)
+                      moved=((dt.datetime(2027, 1, 1, 15, tzinfo=tz),
+                              dt.datetime(2027, 1, 4, 15, tzinfo=tz),
+                              dt.datetime(2027, 1, 4, 16, tzinfo=tz)),))
+    calendar = mailbox().calendar
+    assert calendar is not None and calendar.accepts(series)
+    calendar.save_meeting(series, notify=[])
+    created = next(r for r in graph.request_history if r.method == "POST"
+                   and r.url.endswith("/events")).json()
+    assert created["recurrence"]["pattern"]["daysOfWeek"] == ["friday"]
+    assert created["start"] == {"dateTime": "2026-12-04T15:00:00",
+                                "timeZone": "China Standard Time"}
+    deleted = [r.url.rsplit("/", 1)[1] for r in graph.request_history if r.method == "DELETE"]
+    assert deleted == ["AAMkAGInst1225="]  # the skipped occurrence
+    moved = next(r for r in graph.request_history if r.method == "PATCH")
+    assert moved.url.endswith("/AAMkAGInst0101=")
+    assert moved.json()["start"] == {"dateTime": "2027-01-04T07:00:00", "timeZone": "UTC"}
+
+
+def test_one_occurrence_is_cancelled_not_the_series(graph: rm.Mocker) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    graph.get(re.compile(rf"{re.escape(BASE)}/events\?.*"), json=body("events_found.json"))
+    graph.get(re.compile(rf"{re.escape(BASE)}/events/AAMkAGEvent1=/instances\?.*"),
+              json=body("instances.json"))
+    graph.post(f"{BASE}/events/AAMkAGInst0101=/cancel", status_code=202)
+    calendar = mailbox().calendar
+    assert calendar is not None
+    calendar.cancel_meeting("review-XQ-2026-0001@collabd", reason="<p>元旦休息</p>",
+                            occurrence=dt.datetime(2027, 1, 1, 15,
+                                                   tzinfo=ZoneInfo("Asia/Shanghai")))
+    cancels = [r.url for r in graph.request_history if r.url.endswith("/cancel")]
+    assert cancels == [f"{BASE}/events/AAMkAGInst0101=/cancel"]

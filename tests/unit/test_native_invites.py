@@ -1,17 +1,18 @@
-"""Which invites a native calendar (Exchange, Graph) takes over: a single meeting; a
-recurring one, or an occurrence of it, goes out as the iMIP the workflow wrote (the
-native calendar would keep only its first occurrence)."""
+"""An invite read back as a native meeting: a single one; a series with its rule, the
+days skipped and the occurrences moved; one occurrence by its RECURRENCE-ID. A calendar
+that cannot keep a series (Exchange through EWS) declines it, and the iMIP goes out."""
 
 from __future__ import annotations
 
 import datetime as dt
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 import icalendar
 
 from collabd.outbound.native import invite_in
 
-TZ = dt.timezone(dt.timedelta(hours=8))
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 def _invite(*events: icalendar.Event) -> bytes:
@@ -49,10 +50,33 @@ def test_a_single_meeting_is_handed_to_the_native_calendar() -> None:
     assert invite.meeting.subject == "[PJ-2026-0001] 项目周例会"
 
 
-def test_a_series_or_its_occurrence_goes_out_as_imip() -> None:
+def test_a_series_is_read_with_its_rule_skips_and_moves() -> None:
     weekly = _event(rrule={"freq": "weekly", "byday": "FR", "until": dt.datetime(
-        2027, 1, 22, 23, 59, tzinfo=dt.UTC)})
-    assert invite_in(_invite(weekly)) is None
+        2027, 1, 22, 23, 59, tzinfo=dt.UTC)}, exdate=dt.datetime(2026, 12, 25, 15, tzinfo=TZ))
     moved = _event(**{"recurrence-id": dt.datetime(2027, 1, 1, 15, tzinfo=TZ)})
-    assert invite_in(_invite(weekly, moved)) is None
-    assert invite_in(_invite(moved)) is None
+    moved["DTSTART"] = icalendar.vDDDTypes(dt.datetime(2027, 1, 4, 15, tzinfo=TZ))
+    moved["DTEND"] = icalendar.vDDDTypes(dt.datetime(2027, 1, 4, 16, tzinfo=TZ))
+    invite = invite_in(_invite(weekly, moved))
+    assert invite is not None
+    meeting = invite.meeting
+    assert meeting.rrule == "FREQ=WEEKLY;UNTIL=20270122T235900Z;BYDAY=FR"
+    assert meeting.start == dt.datetime(2026, 12, 4, 15, tzinfo=TZ)  # the series, not the move
+    assert list(meeting.exdates) == [dt.datetime(2026, 12, 25, 15, tzinfo=TZ)]
+    assert list(meeting.moved) == [(dt.datetime(2027, 1, 1, 15, tzinfo=TZ),
+                                    dt.datetime(2027, 1, 4, 15, tzinfo=TZ),
+                                    dt.datetime(2027, 1, 4, 16, tzinfo=TZ))]
+    occurrence = invite_in(_invite(moved))
+    assert occurrence is not None
+    assert occurrence.meeting.recurrence_id == dt.datetime(2027, 1, 1, 15, tzinfo=TZ)
+    assert occurrence.meeting.rrule is None
+
+
+def test_exchange_through_ews_declines_a_series_and_its_occurrences() -> None:
+    from collabd.mailbox.ews import EwsCalendar
+
+    weekly = invite_in(_invite(_event(rrule={"freq": "weekly", "byday": "FR"})))
+    single = invite_in(_invite(_event()))
+    assert weekly is not None and single is not None
+    accepts = EwsCalendar.accepts
+    assert not accepts(None, weekly.meeting)  # type: ignore[arg-type]
+    assert accepts(None, single.meeting)  # type: ignore[arg-type]

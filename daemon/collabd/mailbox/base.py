@@ -116,6 +116,13 @@ class NativeMeeting:
     body_html: str
     attendees: Sequence[Attendee] = field(default_factory=tuple)
     sequence: int = 0  # the iCalendar SEQUENCE of the invite this was read from
+    # A series: its RRULE (as iCalendar writes it), the occurrences skipped (EXDATE) and
+    # moved (RECURRENCE-ID → new start, new end). One occurrence of a series: its
+    # RECURRENCE-ID. A calendar that cannot keep these is not handed them (`accepts`).
+    rrule: str | None = None
+    exdates: Sequence[dt.datetime] = field(default_factory=tuple)
+    moved: Sequence[tuple[dt.datetime, dt.datetime, dt.datetime]] = field(default_factory=tuple)
+    recurrence_id: dt.datetime | None = None
 
 
 class NativeAnswer(NamedTuple):
@@ -142,7 +149,15 @@ class NativeCalendar(Protocol):
         this invite was written to. Returns the server's id for it."""
         ...
 
-    def cancel_meeting(self, uid: str, *, reason: str) -> None: ...
+    def cancel_meeting(self, uid: str, *, reason: str,
+                       occurrence: dt.datetime | None = None) -> None:
+        """Cancel the meeting, or only its occurrence at `occurrence` (RECURRENCE-ID)."""
+        ...
+
+    def accepts(self, meeting: NativeMeeting) -> bool:
+        """Can it keep this meeting as it is (a series, one of its occurrences)? If not,
+        the invite goes out as iMIP mail."""
+        ...
 
     def responses(self, uids: Sequence[str]) -> dict[str, dict[str, NativeAnswer]]:
         """UID → attendee address → their answer, for those who answered.

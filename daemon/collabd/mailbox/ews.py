@@ -690,7 +690,12 @@ class EwsCalendar:
         except Exception as exc:  # whatever it is, the outbox must go on
             raise self._error(exc) from exc
 
-    def cancel_meeting(self, uid: str, *, reason: str) -> None:
+    def accepts(self, meeting: NativeMeeting) -> bool:
+        """Single meetings only (a series would be kept as its first occurrence)."""
+        return meeting.rrule is None and meeting.recurrence_id is None
+
+    def cancel_meeting(self, uid: str, *, reason: str,
+                       occurrence: dt.datetime | None = None) -> None:
         try:
             account = self._account()
             item = self._find(account, uid)

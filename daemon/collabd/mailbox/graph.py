@@ -502,6 +502,54 @@ UID_PROPERTY = f"String {PROPERTY_SET} Name collabdUid"
 SEQUENCE_PROPERTY = f"Integer {PROPERTY_SET} Name collabdSequence"
 RESPONSES = {"accepted": "ACCEPTED", "declined": "DECLINED",
              "tentativelyAccepted": "TENTATIVE"}
+_DAYS = {"MO": "monday", "TU": "tuesday", "WE": "wednesday", "TH": "thursday",
+         "FR": "friday", "SA": "saturday", "SU": "sunday"}
+
+
+def graph_recurrence(rrule: str, start: Any) -> dict[str, Any] | None:
+    """An iCalendar RRULE as Graph's patternedRecurrence, from the series' first start
+    (its local date); None for a rule Graph cannot say (the invite then goes as iMIP)."""
+    import datetime as dt
+
+    parts = dict(p.split("=", 1) for p in rrule.upper().split(";") if "=" in p)
+    freq, interval = parts.get("FREQ"), int(parts.get("INTERVAL", "1"))
+    days = [_DAYS.get(d[-2:]) for d in parts.get("BYDAY", "").split(",") if d]
+    if None in days or any(k in parts for k in ("BYHOUR", "BYMINUTE", "BYMONTH", "BYWEEKNO",
+                                                 "BYYEARDAY")):
+        return None
+    pattern: dict[str, Any]
+    if freq == "DAILY" and not days:
+        pattern = {"type": "daily", "interval": interval}
+    elif freq in ("DAILY", "WEEKLY") and (days or freq == "WEEKLY"):
+        weekday = days or [_DAYS[("MO", "TU", "WE", "TH", "FR", "SA", "SU")[start.weekday()]]]
+        pattern = {"type": "weekly", "interval": interval, "daysOfWeek": weekday,
+                   "firstDayOfWeek": "monday"}
+    elif freq == "MONTHLY" and "BYMONTHDAY" in parts and "," not in parts["BYMONTHDAY"] \
+            and int(parts["BYMONTHDAY"]) > 0:
+        pattern = {"type": "absoluteMonthly", "interval": interval,
+                   "dayOfMonth": int(parts["BYMONTHDAY"])}
+    elif freq == "MONTHLY" and days and parts.get("BYSETPOS") == "-1":
+        pattern = {"type": "relativeMonthly", "interval": interval, "daysOfWeek": days,
+                   "index": "last"}
+    else:
+        return None
+    first = start.date()
+    recurrence_range: dict[str, Any] = {"startDate": first.isoformat()}
+    if "UNTIL" in parts:
+        text = parts["UNTIL"]
+        if "T" in text:  # a moment: UTC when it ends in Z, else the series' own time
+            zone = dt.UTC if text.endswith("Z") else start.tzinfo
+            until = dt.datetime.strptime(text[:15], "%Y%m%dT%H%M%S").replace(tzinfo=zone)
+            last = until.astimezone(start.tzinfo).date()
+        else:
+            last = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        recurrence_range |= {"type": "endDate", "endDate": last.isoformat()}
+    elif "COUNT" in parts:
+        recurrence_range |= {"type": "numbered",
+                             "numberOfOccurrences": int(parts["COUNT"])}
+    else:
+        recurrence_range |= {"type": "noEnd"}
+    return {"pattern": pattern, "range": recurrence_range}
 BUSY = ("busy", "tentative", "oof")
 
 
@@ -510,6 +558,18 @@ def _graph_time(moment: Any) -> dict[str, str]:
 
     utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
+
+
+def _local_time(moment: Any) -> dict[str, str]:
+    """A time in its own zone, for a series (China has one zone and no DST: +08:00 is
+    China Standard Time; any other offset is given in UTC)."""
+    import datetime as dt
+
+    offset = moment.utcoffset()
+    if offset == dt.timedelta(hours=8):
+        return {"dateTime": moment.replace(tzinfo=None).isoformat(timespec="seconds"),
+                "timeZone": "China Standard Time"}
+    return _graph_time(moment)
 
 
 def _moment(value: dict[str, Any]) -> Any:
@@ -530,6 +590,53 @@ class GraphCalendar:
         self.user = mailbox.user
         self.poll_seconds = mailbox.settings.response_poll_seconds
         self.answers_changed = False
+
+    def accepts(self, meeting: NativeMeeting) -> bool:
+        """A single meeting, a series whose rule Graph can say, or one of its
+        occurrences."""
+        return meeting.rrule is None or graph_recurrence(meeting.rrule, meeting.start) is not None
+
+    def _instances(self, event_id: str, start: Any, end: Any) -> list[dict[str, Any]]:
+        import datetime as dt
+
+        found: list[dict[str, Any]] = []
+        link: str | None = f"{self.user}/events/{event_id}/instances"
+        params: dict[str, Any] | None = {
+            "startDateTime": start.astimezone(dt.UTC).isoformat(),
+            "endDateTime": end.astimezone(dt.UTC).isoformat(),
+            "$select": "id,start,end,originalStart,isCancelled"}
+        while link:
+            page = self.client.request("GET", link, params=params,
+                                       headers={"Prefer": 'outlook.timezone="UTC"'}).json()
+            found += page.get("value", [])
+            link, params = page.get("@odata.nextLink"), None
+        return found
+
+    def _occurrence(self, event_id: str, original: Any) -> dict[str, Any] | None:
+        """The instance of a series whose original start is `original`."""
+        import datetime as dt
+
+        for instance in self._instances(event_id, original - dt.timedelta(days=1),
+                                        original + dt.timedelta(days=1)):
+            first = instance.get("originalStart") or (instance.get("start") or {}).get(
+                "dateTime")
+            if first and _moment({"dateTime": str(first).rstrip("Z")}) == original:
+                return instance
+        return None
+
+    def _apply_exceptions(self, event_id: str, meeting: NativeMeeting) -> None:
+        """The series' skipped occurrences deleted (Exchange tells the attendees), its
+        moved ones moved."""
+        for day in meeting.exdates:
+            instance = self._occurrence(event_id, day)
+            if instance is not None and not instance.get("isCancelled"):
+                self.client.request("DELETE", f"{self.user}/events/{instance['id']}",
+                                    ok=(204, 404))
+        for original, start, end in meeting.moved:
+            instance = self._occurrence(event_id, original)
+            if instance is not None:
+                self.client.request("PATCH", f"{self.user}/events/{instance['id']}",
+                                    json={"start": _graph_time(start), "end": _graph_time(end)})
 
     def _find(self, uid: str) -> dict[str, Any] | None:
         quoted = uid.replace("'", "''")
@@ -554,6 +661,17 @@ class GraphCalendar:
         invitations. An invite older than what the event has changes nothing."""
         try:
             event = self._find(meeting.uid)
+            if meeting.recurrence_id is not None:
+                # One occurrence of a series moved: its instance, not the series.
+                instance = self._occurrence(str(event["id"]), meeting.recurrence_id) \
+                    if event is not None else None
+                if instance is None:
+                    log.warning("graph: no occurrence %s of %s to move",
+                                meeting.recurrence_id, meeting.uid)
+                    return str(event["id"]) if event is not None else ""
+                self.client.request("PATCH", f"{self.user}/events/{instance['id']}", json={
+                    "start": _graph_time(meeting.start), "end": _graph_time(meeting.end)})
+                return str(instance["id"])
             if event is not None:
                 known = int(self._property(event, SEQUENCE_PROPERTY) or 0)
                 if known > meeting.sequence:
@@ -573,23 +691,37 @@ class GraphCalendar:
                     {"id": UID_PROPERTY, "value": meeting.uid},
                     {"id": SEQUENCE_PROPERTY, "value": str(meeting.sequence)}],
             }
+            if meeting.rrule is not None:
+                # A series: its rule, in the series' own zone (a weekly 15:00 stays 15:00)
+                fields["recurrence"] = graph_recurrence(meeting.rrule, meeting.start)
+                fields["start"] = _local_time(meeting.start)
+                fields["end"] = _local_time(meeting.end)
             if event is None:
                 created = self.client.request("POST", f"{self.user}/events", json={
                     **fields, "showAs": "busy", "isReminderOn": True,
                     "reminderMinutesBeforeStart": 15,
                     "allowNewTimeProposals": True}, ok=(200, 201)).json()
-                return str(created["id"])
-            self.client.request("PATCH", f"{self.user}/events/{event['id']}", json=fields)
-            return str(event["id"])
+                event_id = str(created["id"])
+            else:
+                event_id = str(event["id"])
+                self.client.request("PATCH", f"{self.user}/events/{event_id}", json=fields)
+            if meeting.rrule is not None:
+                self._apply_exceptions(event_id, meeting)
+            return event_id
         except (Throttled, MailboxUnavailable, GraphError) as exc:
             raise send_error(exc, self.mailbox, "meeting") from exc
 
-    def cancel_meeting(self, uid: str, *, reason: str) -> None:
+    def cancel_meeting(self, uid: str, *, reason: str, occurrence: Any = None) -> None:
         try:
             event = self._find(uid)
             if event is None:
                 log.warning("graph: no event with UID %s to cancel", uid)
                 return
+            if occurrence is not None:
+                instance = self._occurrence(str(event["id"]), occurrence)
+                if instance is None or instance.get("isCancelled"):
+                    return
+                event = instance
             if event.get("isCancelled"):
                 return
             self.client.request("POST", f"{self.user}/events/{event['id']}/cancel",

@@ -3,8 +3,9 @@
 The workflow writes every invite, update and cancellation as iMIP (RFC 6047): a
 message with a text/calendar part. On a backend with a native calendar (Exchange) the
 outbox hands a single meeting to the server instead, which sends its own invitations;
-this module reads the meeting out of the message the outbox holds. Recurring meetings
-(a project's series, its moved or skipped occurrences) are sent as the iMIP itself.
+this module reads the meeting out of the message the outbox holds, a series with its
+rule, skipped and moved occurrences. A calendar that cannot keep a series (`accepts`)
+is not handed it: the iMIP the workflow wrote goes out instead.
 """
 
 from __future__ import annotations
@@ -48,12 +49,21 @@ def invite_in(raw: bytes) -> NativeInvite | None:
     event = next(iter(events), None)
     if method not in ("REQUEST", "CANCEL") or event is None:
         return None
-    if len(events) > 1 or any(e.get(k) is not None for e in events
-                              for k in ("rrule", "recurrence-id", "exdate")):
-        # A project's recurring meeting (its RRULE, holiday moves, skipped days) or one
-        # of its occurrences: sent as the iMIP the workflow wrote, which carries all of
-        # it; the native calendar would keep only its first occurrence.
-        return None
+    # A project's recurring meeting: its RRULE, the days skipped, the occurrences moved
+    # (override VEVENTs); or one occurrence of it (a RECURRENCE-ID alone).
+    master = next((e for e in events if e.get("recurrence-id") is None), None)
+    rrule = master.get("rrule") if master is not None else None
+    exdates: list[dt.datetime] = []
+    if master is not None:
+        for value in _as_list(master.get("exdate")):
+            exdates += [_moment(d.dt) for d in getattr(value, "dts", [])]
+    moved = [(_moment(e.decoded("recurrence-id")), _moment(e.decoded("dtstart")),
+              _moment(e.decoded("dtend"))) for e in events
+             if e.get("recurrence-id") is not None and master is not None]
+    occurrence = (_moment(event.decoded("recurrence-id"))
+                  if master is None and event.get("recurrence-id") is not None else None)
+    if master is not None:
+        event = master
     attendees = []
     for value in _as_list(event.get("attendee")):
         address = str(value).removeprefix("mailto:").removeprefix("MAILTO:")
@@ -72,7 +82,9 @@ def invite_in(raw: bytes) -> NativeInvite | None:
         start=_moment(event.decoded("dtstart")), end=_moment(event.decoded("dtend")),
         location=str(event.get("location", "")),
         body_html=html or f"<pre>{event.get('description', '')}</pre>",
-        attendees=tuple(attendees), sequence=int(event.get("sequence", 0)))
+        attendees=tuple(attendees), sequence=int(event.get("sequence", 0)),
+        rrule=rrule.to_ical().decode("ascii") if rrule is not None else None,
+        exdates=tuple(exdates), moved=tuple(moved), recurrence_id=occurrence)
     return NativeInvite(method, meeting, html)
 
 

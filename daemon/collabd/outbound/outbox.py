@@ -234,6 +234,8 @@ class Outbox:
         if mailbox.calendar is not None:
             try:
                 invite = invite_in(raw)
+                if invite is not None and not mailbox.calendar.accepts(invite.meeting):
+                    invite = None  # (a series it cannot keep: the iMIP carries all of it)
             except Exception:  # an invite it cannot read goes out as iMIP after all
                 log.exception("reading the meeting out of %s failed; sending it as mail",
                               message_id)
@@ -242,7 +244,8 @@ class Outbox:
                 # The server's own calendar sends the invitations (Exchange).
                 if invite.method == "CANCEL":
                     mailbox.calendar.cancel_meeting(invite.meeting.uid,
-                                                    reason=invite.body_html)
+                                                    reason=invite.body_html,
+                                                    occurrence=invite.meeting.recurrence_id)
                 else:
                     mailbox.calendar.save_meeting(invite.meeting,
                                                   notify=entry["recipients"])
