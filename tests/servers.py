@@ -620,3 +620,50 @@ class Slapd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Postgres:
+    """A real PostgreSQL (Debian's postgresql) from initdb in a temporary directory, on
+    a free loopback port, its socket in that directory. The server refuses to run as
+    root: as root (CI containers) it runs as the `postgres` user the package made."""
+
+    USER = "collabd"
+
+    def __init__(self) -> None:
+        bindir = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
+        initdb = str(bindir[-1] / "initdb") if bindir else None
+        if initdb is None or not Path(initdb).exists():
+            require_binary("initdb", why="the state is stored in a real PostgreSQL")
+        self.bindir = bindir[-1] if bindir else Path("/usr/bin")
+        self.dir = Path(tempfile.mkdtemp(prefix="collabd-pg-"))
+        self.port = free_port()
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self._as = ["runuser", "-u", "postgres", "--"]
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user={self.USER} dbname=postgres"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> Postgres:
+        data = self.dir / "data"
+        if not data.exists():
+            self._run(str(self.bindir / "initdb"), "-D", str(data), "-A", "trust",
+                      "-U", self.USER, "--encoding=UTF8", "--locale=C.UTF-8")
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"),
+                  "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                        "-c fsync=off", "-w", "start")
+        return self
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.dir / "data"), "-m",
+                      "fast", "-w", "stop")
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,228 @@
+"""The record store on PostgreSQL (issue 18, first part): the same tables and the same
+guarantees as the embedded store (collabd.store.state.Store) for the operations the
+workflow, the outbox and the commands use — records, the message index, the outbox
+and meta; a commit is one transaction; a value read is a fresh copy.
+
+Everything of one shared mailbox lives under its `space` (several mailboxes share one
+database and never mix). Record bodies are JSONB, with the two indexes the tick and
+threading need: a record's kind, a message-index entry's record. The schema is created
+and migrated by the store itself, versioned in `collabd_schema`.
+
+Not yet here (the rest of issue 18): the daemon running on it (`store: postgresql` in
+collabd.yaml), the inbound journal and the archive in the database, leadership with
+fencing, and moving a state between stores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from collabd.store.errors import StateTooNew
+from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
+
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE IF NOT EXISTS collabd_kv (
+               space text NOT NULL,
+               tbl text NOT NULL,
+               key text NOT NULL,
+               value jsonb NOT NULL,
+               pos bigserial,
+               PRIMARY KEY (space, tbl, key))""",
+        # keys_of_kind (the tick, status) and group_keys (threading, show)
+        """CREATE INDEX IF NOT EXISTS collabd_kv_kind ON collabd_kv (space, (value->>'kind'))
+               WHERE tbl = 'records'""",
+        """CREATE INDEX IF NOT EXISTS collabd_kv_record ON collabd_kv
+               (space, (value->>'record')) WHERE tbl = 'messages'""",
+        """CREATE TABLE IF NOT EXISTS collabd_space (
+               space text PRIMARY KEY,
+               seq bigint NOT NULL DEFAULT 0)""",
+    ],
+}
+
+
+class PgStore:
+    """One mailbox's durable state in a PostgreSQL database (psycopg 3)."""
+
+    def __init__(self, dsn: str, *, space: str = "default", readonly: bool = False) -> None:
+        self.dsn = dsn
+        self.space = space
+        self.readonly = readonly
+        self.summary = False
+        self.seq = 0
+        self._conn: Any = None
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def open(self) -> PgStore:
+        import psycopg
+
+        self._conn = psycopg.connect(self.dsn, autocommit=True)  # (transaction() blocks)
+        with self._conn.transaction():
+            self._migrate()
+            self._conn.execute("INSERT INTO collabd_space (space) VALUES (%s) "
+                               "ON CONFLICT (space) DO NOTHING", (self.space,))
+            row = self._conn.execute("SELECT seq FROM collabd_space WHERE space = %s",
+                                     (self.space,)).fetchone()
+        self.seq = int(row[0]) if row else 0
+        return self
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        conn.execute("CREATE TABLE IF NOT EXISTS collabd_schema (version int NOT NULL)")
+        # One migrating process at a time (a standby starting beside a leader).
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('collabd_schema'))")
+        row = conn.execute("SELECT max(version) FROM collabd_schema").fetchone()
+        version = int(row[0]) if row and row[0] is not None else 0
+        if version > SCHEMA_VERSION:
+            raise StateTooNew(f"the database's collabd schema is version {version}; this "
+                              f"collabd knows up to {SCHEMA_VERSION}: upgrade collabd")
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[step]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO collabd_schema (version) VALUES (%s)", (step,))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- reading ------------------------------------------------------------------
+
+    def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._conn.transaction():
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def get(self, table: str, key: str) -> Any | None:
+        rows = self._rows("SELECT value FROM collabd_kv WHERE space = %s AND tbl = %s "
+                          "AND key = %s", (self.space, table, key))
+        return rows[0][0] if rows else None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        yield  # (every read is a fresh copy from the database)
+
+    def items(self, table: str) -> Iterator[tuple[str, Any]]:
+        rows = self._rows("SELECT key, value FROM collabd_kv WHERE space = %s AND tbl = %s "
+                          "ORDER BY pos", (self.space, table))
+        return iter([(str(k), v) for k, v in rows])
+
+    def values(self, table: str) -> Iterable[Any]:
+        return [value for _, value in self.items(table)]
+
+    def keys(self, table: str) -> list[str]:
+        return [str(r[0]) for r in self._rows(
+            "SELECT key FROM collabd_kv WHERE space = %s AND tbl = %s ORDER BY pos",
+            (self.space, table))]
+
+    def count(self, table: str) -> int:
+        return int(self._rows("SELECT count(*) FROM collabd_kv WHERE space = %s AND tbl = %s",
+                              (self.space, table))[0][0])
+
+    def keys_of_kind(self, kind: str) -> list[str]:
+        return [str(r[0]) for r in self._rows(
+            "SELECT key FROM collabd_kv WHERE space = %s AND tbl = 'records' "
+            "AND value->>'kind' = %s ORDER BY key", (self.space, kind))]
+
+    def group_keys(self, record_id: str) -> list[str]:
+        return [str(r[0]) for r in self._rows(
+            "SELECT key FROM collabd_kv WHERE space = %s AND tbl = 'messages' "
+            "AND value->>'record' = %s ORDER BY pos", (self.space, record_id))]
+
+    def in_record_order(self, keys: Iterable[str]) -> list[str]:
+        wanted = list(keys)
+        return [str(r[0]) for r in self._rows(
+            "SELECT key FROM collabd_kv WHERE space = %s AND tbl = 'records' "
+            "AND key = ANY(%s) ORDER BY pos", (self.space, wanted))]
+
+    def message_counts(self) -> list[int]:
+        kept = self.get("meta", COUNTS_KEY)
+        if isinstance(kept, dict):
+            return [int(kept.get("processed", 0)), int(kept.get("sent", 0))]
+        processed = sent = 0
+        for entry in self.values("messages"):
+            p, s = _counted(entry)
+            processed, sent = processed + p, sent + s
+        return [processed, sent]
+
+    # -- writing ------------------------------------------------------------------
+
+    def commit(self, txn: Txn, *, sync: bool = True) -> int:
+        """`txn` in one transaction (PostgreSQL makes it durable at COMMIT: `sync` is
+        accepted for the embedded store's interface). Returns its position."""
+        from psycopg.types.json import Jsonb
+
+        if self.readonly:
+            raise RuntimeError("store opened read-only")
+        if not txn.ops:
+            return self.seq
+        conn = self._conn
+        with conn.transaction():
+            counted = any(op[1] == "messages" for op in txn.ops)
+            counts = self.message_counts_locked() if counted else None
+            for op in txn.ops:
+                if op[1] not in TABLES:
+                    raise KeyError(f"unknown table {op[1]!r}")
+                if counts is not None and op[1] == "messages":
+                    old = conn.execute(
+                        "SELECT value FROM collabd_kv WHERE space = %s AND tbl = 'messages' "
+                        "AND key = %s", (self.space, op[2])).fetchone()
+                    before = _counted(old[0] if old else None)
+                    after = _counted(op[3]) if op[0] == "put" else before
+                    counts = [c + b - a for c, a, b in zip(counts, before, after,
+                                                           strict=True)]
+                if op[0] == "put":
+                    # (a value that is not JSON fails here, and the whole commit with it)
+                    value = json.loads(json.dumps(op[3]))
+                    conn.execute(
+                        "INSERT INTO collabd_kv (space, tbl, key, value) VALUES (%s, %s, %s, %s) "
+                        "ON CONFLICT (space, tbl, key) DO UPDATE SET value = EXCLUDED.value",
+                        (self.space, op[1], op[2], Jsonb(value)))
+                else:
+                    conn.execute("DELETE FROM collabd_kv WHERE space = %s AND tbl = %s "
+                                 "AND key = %s", (self.space, op[1], op[2]))
+            if counts is not None:
+                conn.execute(
+                    "INSERT INTO collabd_kv (space, tbl, key, value) VALUES (%s, 'meta', %s, %s) "
+                    "ON CONFLICT (space, tbl, key) DO UPDATE SET value = EXCLUDED.value",
+                    (self.space, COUNTS_KEY, Jsonb({"processed": counts[0],
+                                                    "sent": counts[1]})))
+            row = conn.execute("UPDATE collabd_space SET seq = seq + 1 WHERE space = %s "
+                               "RETURNING seq", (self.space,)).fetchone()
+        self.seq = int(row[0])
+        return self.seq
+
+    def message_counts_locked(self) -> list[int]:
+        """The counts inside a commit's transaction (the space's row locked first, so
+        two writers cannot both add to the same old numbers)."""
+        self._conn.execute("SELECT seq FROM collabd_space WHERE space = %s FOR UPDATE",
+                           (self.space,))
+        row = self._conn.execute(
+            "SELECT value FROM collabd_kv WHERE space = %s AND tbl = 'meta' AND key = %s",
+            (self.space, COUNTS_KEY)).fetchone()
+        if row and isinstance(row[0], dict):
+            return [int(row[0].get("processed", 0)), int(row[0].get("sent", 0))]
+        processed = sent = 0
+        for (entry,) in self._conn.execute(
+                "SELECT value FROM collabd_kv WHERE space = %s AND tbl = 'messages'",
+                (self.space,)).fetchall():
+            p, s = _counted(entry)
+            processed, sent = processed + p, sent + s
+        return [processed, sent]
+
+    # The embedded store's checkpointing has no counterpart: PostgreSQL keeps its own.
+    def sync(self) -> None:
+        return None
+
+    def checkpoint_due(self) -> bool:
+        return False
+
+    def checkpoint(self, *, force: bool = False, background: bool = False) -> None:
+        return None
+
+    def poll_checkpoint(self) -> None:
+        return None

@@ -1,0 +1,169 @@
+"""The store's contract, on both stores: the embedded one (TinyDB checkpoints and a
+write-ahead log in the state directory) and PostgreSQL (a real server from initdb on a
+loopback port). Whatever the workflow, the outbox and the commands rely on holds the
+same on each: values as stored and copies when read, a commit all or nothing, the
+indexes by kind and by record, the order of records, the message counts, and the state
+there again after reopening. Two mailboxes in one database never mix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collabd.store import Store, Txn
+from servers import Postgres
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    server = Postgres().start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(params=["tinydb", "postgresql"])
+def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Opens (and reopens) one store of the kind asked for."""
+    opened: list[Any] = []
+    if request.param == "tinydb":
+        def open_store(**kwargs: Any) -> Any:
+            store = Store(tmp_path / "state", **kwargs).open()
+            opened.append(store)
+            return store
+    else:
+        from collabd.store.pg import PgStore
+
+        server = request.getfixturevalue("postgres")
+        space = f"{request.node.name}-{id(tmp_path)}"
+
+        def open_store(**kwargs: Any) -> Any:
+            store = PgStore(server.dsn, space=kwargs.pop("space", space), **kwargs).open()
+            opened.append(store)
+            return store
+    yield open_store
+    for store in opened:
+        store.close()
+
+
+def _request(rid: str, **more: Any) -> dict[str, Any]:
+    return {"id": rid, "kind": "request", "status": "open", "title": f"需求 {rid}", **more}
+
+
+def test_what_is_committed_is_read_back_as_a_copy(opener: Callable[..., Any]) -> None:
+    store = opener()
+    txn = Txn()
+    txn.put("records", "XQ-2026-0001", _request("XQ-2026-0001", fields={"内容": "数据"}))
+    txn.put("meta", "seq:XQ:2026", {"value": 1})
+    position = store.commit(txn)
+    record = store.get("records", "XQ-2026-0001")
+    assert record["fields"] == {"内容": "数据"} and store.get("meta", "seq:XQ:2026") == {
+        "value": 1}
+    record["status"] = "changed behind the store's back"
+    assert store.get("records", "XQ-2026-0001")["status"] == "open"
+    assert store.commit(Txn()) == position  # nothing to commit: same position
+    later = Txn()
+    later.delete("meta", "seq:XQ:2026")
+    assert store.commit(later) > position
+    assert store.get("meta", "seq:XQ:2026") is None and store.get("records", "nope") is None
+
+
+def test_indexes_by_kind_by_record_and_the_order_of_records(opener: Callable[..., Any]) -> None:
+    store = opener()
+    txn = Txn()
+    for rid in ("XQ-2026-0002", "HY-2026-0001", "XQ-2026-0001"):
+        kind = "meeting" if rid.startswith("HY") else "request"
+        txn.put("records", rid, {"id": rid, "kind": kind})
+    for mid, record in (("<a@x>", "XQ-2026-0001"), ("<b@x>", "XQ-2026-0002"),
+                        ("<c@x>", "XQ-2026-0001")):
+        txn.put("messages", mid, {"dir": "in", "record": record})
+    store.commit(txn)
+    assert store.keys_of_kind("request") == ["XQ-2026-0001", "XQ-2026-0002"]
+    assert store.keys_of_kind("meeting") == ["HY-2026-0001"]
+    assert sorted(store.group_keys("XQ-2026-0001")) == ["<a@x>", "<c@x>"]
+    assert store.in_record_order(["XQ-2026-0001", "XQ-2026-0002", "gone"]) == [
+        "XQ-2026-0002", "XQ-2026-0001"]  # as first stored
+    assert store.count("records") == 3 and store.count("messages") == 3
+    assert [k for k, _ in store.items("records")] == ["XQ-2026-0002", "HY-2026-0001",
+                                                      "XQ-2026-0001"]
+
+
+def test_a_commit_is_all_or_nothing(opener: Callable[..., Any]) -> None:
+    store = opener()
+    txn = Txn()
+    txn.put("records", "XQ-2026-0001", _request("XQ-2026-0001"))
+    txn.put("records", "XQ-2026-0002", {"id": "XQ-2026-0002", "bad": object()})  # not JSON
+    with pytest.raises(TypeError):
+        store.commit(txn)
+    assert store.get("records", "XQ-2026-0001") is None and store.count("records") == 0
+
+
+def test_message_counts_follow_the_index(opener: Callable[..., Any]) -> None:
+    store = opener()
+    txn = Txn()
+    txn.put("messages", "<in@x>", {"dir": "in", "record": None})
+    txn.put("messages", "<out@x>", {"dir": "out", "record": None})
+    store.commit(txn)
+    assert store.message_counts() == [1, 0]
+    sent = Txn()
+    sent.put("messages", "<out@x>", {"dir": "out", "record": None, "sent": "2026-12-01"})
+    store.commit(sent)
+    assert store.message_counts() == [1, 1]
+
+
+def test_the_state_is_there_after_reopening(opener: Callable[..., Any]) -> None:
+    store = opener()
+    txn = Txn()
+    txn.put("records", "XQ-2026-0001", _request("XQ-2026-0001"))
+    txn.put("outbox", "<ack@x>", {"raw": "…", "attempts": 0})
+    position = store.commit(txn)
+    store.close()
+    again = opener()
+    assert again.get("records", "XQ-2026-0001")["title"] == "需求 XQ-2026-0001"
+    assert [k for k, _ in again.items("outbox")] == ["<ack@x>"]
+    assert again.seq == position
+    reader = opener(readonly=True)
+    with pytest.raises(RuntimeError, match="read-only"):
+        reader.commit(txn)
+
+
+def test_two_mailboxes_in_one_database_never_mix(postgres: Postgres) -> None:
+    from collabd.store.pg import PgStore
+
+    first = PgStore(postgres.dsn, space="collab@group.example").open()
+    second = PgStore(postgres.dsn, space="collab@subsidiary.example").open()
+    try:
+        for store, title in ((first, "集团"), (second, "子公司")):
+            txn = Txn()
+            txn.put("records", "XQ-2026-0001", _request("XQ-2026-0001", title=title))
+            store.commit(txn)
+        assert first.get("records", "XQ-2026-0001")["title"] == "集团"
+        assert second.get("records", "XQ-2026-0001")["title"] == "子公司"
+        assert first.count("records") == second.count("records") == 1
+    finally:
+        first.close()
+        second.close()
+
+
+def test_the_schema_is_created_once_and_a_newer_one_refused(postgres: Postgres) -> None:
+    import psycopg
+
+    from collabd.store.errors import StateTooNew
+    from collabd.store.pg import SCHEMA_VERSION, PgStore
+
+    PgStore(postgres.dsn, space="a").open().close()
+    PgStore(postgres.dsn, space="b").open().close()  # (migrated already: nothing again)
+    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM collabd_schema")]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
+        conn.execute("INSERT INTO collabd_schema (version) VALUES (%s)", (SCHEMA_VERSION + 1,))
+    try:
+        with pytest.raises(StateTooNew, match="upgrade collabd"):
+            PgStore(postgres.dsn, space="c").open()
+    finally:
+        with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+            conn.execute("DELETE FROM collabd_schema WHERE version > %s", (SCHEMA_VERSION,))
