@@ -102,6 +102,9 @@ def _check_directory(config: Config) -> tuple[list[str], list[str]]:
         return [f"directory: {exc}"], []
     except Exception as exc:  # (a source's own failure, said, not a traceback)
         return [f"directory: {type(exc).__name__}: {exc}"], []
+    if not members:
+        return ["directory: the sources list nobody (check the LDAP filter and base_dn, or "
+                "the export); the daemon keeps its last good read"], []
     findings = [f"directory: {len(members)} people from "
                 f"{len(config.settings.directory.sources)} source(s)"]
     try:

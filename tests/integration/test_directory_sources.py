@@ -295,3 +295,27 @@ def test_from_outside_in_a_colleagues_name_is_not_filed(tmp_path: Path) -> None:
         assert "与发件人" in " ".join(body_text(m) for m in sent)
     finally:
         h.close()
+
+
+def test_a_read_that_lists_nobody_keeps_the_last_good_one(tmp_path: Path) -> None:
+    path = _deployment_with_file(tmp_path, [["吴桐", "研发部", "wu.tong@example.com"]])
+    config = load_config(path)
+    assert [m.address for m in sources.refresh(config)[0]] == ["wu.tong@example.com"]
+    (path.parent / "contacts.csv").write_text("姓名,部门,邮箱\n", encoding="utf-8")
+    members, problem = sources.refresh(config)
+    assert problem is not None and "list nobody" in problem
+    assert [m.address for m in members] == ["wu.tong@example.com"]
+
+
+def test_a_problem_from_outside_in_a_colleagues_name_is_not_filed(tmp_path: Path) -> None:
+    h = Harness(make_deployment(tmp_path / "deploy"), "2026-12-01 10:00")
+    try:
+        sent = h.at("2026-12-01 10:05", message(
+            sender="x <evil@elsewhere.test>", subject="问题反馈单：报表口径",
+            body="问题标题：报表口径不一致\n反馈人：赵强\n反馈部门：研发部\n涉及部门：财务部\n"
+                 "问题描述：口径不一致。\n严重程度：重大\n",
+            message_id="<d-evil-problem@example.com>"))
+        assert not [r for r in h.daemon.store.values("records") if r.get("kind") == "problem"]
+        assert "与发件人" in " ".join(body_text(m) for m in sent)
+    finally:
+        h.close()

@@ -491,3 +491,120 @@ def test_one_occurrence_is_cancelled_not_the_series(graph: rm.Mocker) -> None:
                                                    tzinfo=ZoneInfo("Asia/Shanghai")))
     cancels = [r.url for r in graph.request_history if r.url.endswith("/cancel")]
     assert cancels == [f"{BASE}/events/AAMkAGInst0101=/cancel"]
+
+
+# -- what a review found ----------------------------------------------------------------------
+
+def test_one_unreadable_message_is_set_aside_and_the_rest_goes_on(graph: rm.Mocker) -> None:
+    graph.get(re.compile(rf"{re.escape(BASE)}/mailFolders/AAMkAGInbox=/messages/delta\?\$select.*"),
+              json=body("delta_next_round.json") | {"value": [
+                  {"id": "AAMkAGBad="}, {"id": "AAMkAGGood="}]})
+    graph.get(f"{BASE}/messages/AAMkAGBad=/$value", status_code=400, json={"error": {
+        "code": "ErrorMimeContentConversionFailed", "message": "cannot convert"}})
+    graph.get(f"{BASE}/messages/AAMkAGGood=/$value", content=raw_message("good"))
+    graph.post(f"{BASE}/messages/AAMkAGBad=/move", json=body("moved.json"), status_code=201)
+    batch = mailbox().fetch(None)
+    assert [m.raw for m in batch.messages] == [raw_message("good")]
+    [aside] = [r for r in graph.request_history if r.url.endswith("/AAMkAGBad=/move")]
+    assert aside.json() == {"destinationId": "AAMkAG-failed="}
+    # The server in trouble is not one item's fault: the page is read again later.
+    graph.get(f"{BASE}/messages/AAMkAGBad=/$value", status_code=500, json={"error": {
+        "code": "ErrorInternalServerError", "message": "try later"}})
+    with pytest.raises(MailboxUnavailable):
+        mailbox().fetch(None)
+
+
+def test_a_throttled_ack_is_retried_after_the_pause(graph: rm.Mocker) -> None:
+    graph.post(f"{BASE}/messages/AAMkAGMsg1=/move", [
+        {"json": body("throttled.json"), "status_code": 429, "headers": {"Retry-After": "90"}},
+        {"json": body("moved.json"), "status_code": 201}])
+    graph.get(re.compile(r".*\$deltatoken=Lzt.*"), json=body("delta_next_round.json"))
+    box = mailbox(max_wait_seconds=30)
+    box.fetch(json.dumps({"link": body("delta_page2.json")["@odata.deltaLink"]}))
+    with pytest.raises(MailboxUnavailable, match="throttled"):
+        box.ack([json.dumps(["AAMkAGMsg1="])])
+    box.pause.until = 0  # (the pause is over)
+    cursor = json.dumps({"link": body("delta_page2.json")["@odata.deltaLink"],
+                         "pending": [json.dumps(["AAMkAGMsg1="])]})
+    box.fetch(cursor)  # the daemon's next pass, with the cursor it stored
+    moves = [r for r in graph.request_history if r.url.endswith("/AAMkAGMsg1=/move")]
+    assert len(moves) == 2  # tried again, and done
+
+
+def test_the_sign_in_service_unreachable_at_start_is_a_pause_not_a_crash(
+        graph: rm.Mocker) -> None:
+    import requests
+
+    graph.get(f"{LOGIN}/{TENANT}/v2.0/.well-known/openid-configuration",
+              exc=requests.ConnectionError("no route to host"))
+    with pytest.raises(MailboxUnavailable, match="sign-in"):
+        mailbox().start()
+
+
+def test_an_attendees_answer_filed_by_exchange_is_marked_as_such(graph: rm.Mocker) -> None:
+    graph.get(re.compile(rf"{re.escape(BASE)}/mailFolders/AAMkAGInbox=/messages/delta\?\$select.*"),
+              json=body("delta_next_round.json") | {"value": [
+                  {"@odata.type": "#microsoft.graph.eventMessageResponse", "id": "AAMkAGAns="}]})
+    graph.get(f"{BASE}/messages/AAMkAGAns=/$value", content=raw_message("Accepted"))
+    box = mailbox()
+    [message] = box.fetch(None).messages
+    assert message.raw.startswith(b"X-Collabd-Exchange-Item: #microsoft.graph.eventMessage")
+    assert box.calendar is not None and box.calendar.answers_changed  # read answers soon
+
+
+def test_an_occurrence_moved_far_is_still_found_and_one_missing_is_said(
+        graph: rm.Mocker) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from collabd.mailbox.graph import OccurrenceNotFound
+
+    tz = ZoneInfo("Asia/Shanghai")
+    graph.get(re.compile(rf"{re.escape(BASE)}/events\?.*"), json=body("events_found.json"))
+
+    def instances(request: Any, context: Any) -> dict[str, Any]:
+        # Graph lists an instance where it is now: the 01-01 one, moved to 01-08
+        start = request.qs["startdatetime"][0]
+        moved = {"id": "AAMkAGInstMoved=", "isCancelled": False,
+                 "originalStart": "2027-01-01T07:00:00Z",
+                 "start": {"dateTime": "2027-01-08T07:00:00.0000000", "timeZone": "UTC"},
+                 "end": {"dateTime": "2027-01-08T08:00:00.0000000", "timeZone": "UTC"}}
+        return {"value": [moved] if start.startswith("2027-01-07") else []}
+
+    graph.get(re.compile(rf"{re.escape(BASE)}/events/AAMkAGEvent1=/instances\?.*"),
+              json=instances)
+    graph.post(f"{BASE}/events/AAMkAGInstMoved=/cancel", status_code=202)
+    calendar = mailbox().calendar
+    assert calendar is not None
+    calendar.cancel_meeting("review-XQ-2026-0001@collabd", reason="取消",
+                            occurrence=dt.datetime(2027, 1, 1, 15, tzinfo=tz),
+                            now_at=dt.datetime(2027, 1, 8, 15, tzinfo=tz))
+    assert any(r.url.endswith("/AAMkAGInstMoved=/cancel") for r in graph.request_history)
+    with pytest.raises(OccurrenceNotFound):  # (the outbox then sends the iMIP)
+        calendar.cancel_meeting("review-XQ-2026-0001@collabd", reason="取消",
+                                occurrence=dt.datetime(2027, 1, 15, 15, tzinfo=tz))
+
+
+def test_received_listing_looks_back_for_mail_delivered_late(graph: rm.Mocker) -> None:
+    """A message whose receivedDateTime is older than one already taken (delivery order
+    is not receipt order) is still read; nothing is taken twice."""
+    listed = [{"id": "AAMkAGLater=", "receivedDateTime": "2026-12-01T02:06:00Z"}]
+
+    def listing(request: Any, context: Any) -> dict[str, Any]:
+        after = (request.qs.get("$filter") or [""])[0].split(" ge ")[-1].upper()
+        return {"value": sorted((i for i in listed if not after or
+                                 i["receivedDateTime"] >= after),
+                                key=lambda i: i["receivedDateTime"])}
+
+    graph.get(re.compile(rf"{re.escape(BASE)}/mailFolders/AAMkAGInbox=/messages\?.*"),
+              json=listing)
+    graph.get(f"{BASE}/messages/AAMkAGLater=/$value", content=raw_message("later"))
+    graph.get(f"{BASE}/messages/AAMkAGEarlier=/$value", content=raw_message("earlier"))
+    box = mailbox(sync="received")
+    first = box.fetch(None)
+    assert [m.raw for m in first.messages] == [raw_message("later")]
+    # now one received a minute before it shows up in the folder
+    listed.append({"id": "AAMkAGEarlier=", "receivedDateTime": "2026-12-01T02:05:00Z"})
+    second = box.fetch(first.cursor)
+    assert [m.raw for m in second.messages] == [raw_message("earlier")]
+    assert box.fetch(second.cursor).messages == []

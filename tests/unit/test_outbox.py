@@ -290,3 +290,51 @@ def test_a_failed_commit_counts_nothing(tmp_path: Path) -> None:
     store.commit(txn)  # the same change, retried
     assert store.message_counts() == [1, 0]
     store.close()
+
+
+def test_an_occurrence_the_server_calendar_lacks_goes_out_as_imip(tmp_path: Path) -> None:
+    """A native calendar that cannot find the series an occurrence belongs to (it went out
+    as iMIP) says so; the invite is then sent as the iMIP the workflow wrote, not
+    recorded as sent with nothing sent."""
+    import icalendar
+
+    from collabd.outbound.compose import CalendarPart
+
+    class LostCalendar:
+        poll_seconds, answers_changed = 300.0, False
+
+        def accepts(self, meeting: object) -> bool:
+            return True
+
+        def save_meeting(self, meeting: object, *, notify: Sequence[str]) -> str:
+            raise AssertionError("not a REQUEST")
+
+        def cancel_meeting(self, uid: str, *, reason: str, occurrence: object = None,
+                           now_at: object = None) -> None:
+            raise LookupError(f"no series {uid} in the calendar")
+
+    event = icalendar.Event()
+    event.add("uid", "series-1@collabd")
+    event.add("summary", "项目周例会")
+    event.add("dtstart", dt.datetime(2027, 1, 8, 7, tzinfo=dt.UTC))
+    event.add("dtend", dt.datetime(2027, 1, 8, 8, tzinfo=dt.UTC))
+    event.add("recurrence-id", dt.datetime(2027, 1, 1, 7, tzinfo=dt.UTC))
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//collabd//test//")
+    cal.add("version", "2.0")
+    cal.add("method", "CANCEL")
+    cal.add_component(event)
+    clock = FixedClock(at("2026-12-01 10:00"), TZ)
+    store = Store(tmp_path).open()
+    outbox = _outbox(store, clock)
+    txn = Txn()
+    outbox.queue(txn, Draft(to=[Person("sun.li@example.com", "孙丽")],
+                            subject="[PJ-2026-0001] 会议取消：项目周例会", text="本次取消。",
+                            record="PJ-2026-0001",
+                            calendar=CalendarPart(cal.to_ical(), "CANCEL")))
+    store.commit(txn)
+    mailbox = RecordingMailbox()
+    mailbox.calendar = LostCalendar()  # type: ignore[assignment]
+    assert outbox.send_due(mailbox) == 1
+    [sent] = mailbox.sent
+    assert b"text/calendar" in sent and b"CANCEL" in sent

@@ -182,12 +182,7 @@ def read_request(found: FoundFields, message: InboundMessage, rules: Rules,
             r.errors.append(f"{label_of(rules, 'request', 'requester_dept')} 未填写，且发件人"
                             f" {message.sender} 不在组织目录中，无法确定发起部门（请填写发起部门"
                             f"{ask_secretary(rules, '；')}）")
-    requester = r.people.get("requester")
-    if (requester is not None and message.sender and not rules.is_internal(message.sender)
-            and not rules.directory.same_person(requester.address, message.sender)):
-        # From outside the company, in a colleague's name: anyone can write that.
-        r.errors.append(f"{label_of(rules, 'request', 'requester')}「{requester.name}」与发件人"
-                        f" {message.sender} 不符：需求须由发起人本人从公司邮箱提交")
+    _not_in_someone_elses_name(r, rules, message, "request", "requester")
     receiver = r.people.get("receiver")
     if receiver is not None and "receiver_dept" in r.departments and receiver.department and (
             receiver.department != r.departments["receiver_dept"].name):
@@ -339,7 +334,19 @@ def read_problem(found: FoundFields, message: InboundMessage, rules: Rules,
     for name in forms.problem.required:
         if not raw.get(name):
             r.missing.append(name)
+    _not_in_someone_elses_name(r, rules, message, "problem", "reporter")
     return r
+
+
+def _not_in_someone_elses_name(r: Reading, rules: Rules, message: InboundMessage,
+                               kind: str, field_name: str) -> None:
+    """From outside the company, a form in a listed colleague's name is refused: anyone
+    can write any name, and that person's 确认 is what closes it."""
+    person = r.people.get(field_name)
+    if (person is not None and message.sender and not rules.is_internal(message.sender)
+            and not rules.directory.same_person(person.address, message.sender)):
+        r.errors.append(f"{label_of(rules, kind, field_name)}「{person.name}」与发件人"
+                        f" {message.sender} 不符：须由本人从公司邮箱提交")
 
 
 def default_severity(rules: Rules, text: str) -> str:

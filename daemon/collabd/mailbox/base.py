@@ -150,8 +150,11 @@ class NativeCalendar(Protocol):
         ...
 
     def cancel_meeting(self, uid: str, *, reason: str,
-                       occurrence: dt.datetime | None = None) -> None:
-        """Cancel the meeting, or only its occurrence at `occurrence` (RECURRENCE-ID)."""
+                       occurrence: dt.datetime | None = None,
+                       now_at: dt.datetime | None = None) -> None:
+        """Cancel the meeting, or only its occurrence at `occurrence` (RECURRENCE-ID;
+        `now_at`: where it is now, if it was moved). LookupError: not in the calendar
+        (the outbox then sends the iMIP)."""
         ...
 
     def accepts(self, meeting: NativeMeeting) -> bool:

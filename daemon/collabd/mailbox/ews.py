@@ -695,7 +695,8 @@ class EwsCalendar:
         return meeting.rrule is None and meeting.recurrence_id is None
 
     def cancel_meeting(self, uid: str, *, reason: str,
-                       occurrence: dt.datetime | None = None) -> None:
+                       occurrence: dt.datetime | None = None,
+                       now_at: dt.datetime | None = None) -> None:
         try:
             account = self._account()
             item = self._find(account, uid)

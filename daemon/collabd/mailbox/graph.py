@@ -29,6 +29,7 @@ says which step of the admin set-up to look at.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import email.utils
 import json
 import logging
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from collabd.mailbox.base import (
+    MEETING_ITEM_HEADER,
     OVERSIZE_HEADER,
     FetchBatch,
     Fetched,
@@ -60,6 +62,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("collabd.graph")
 RETRY_MAX_SECONDS = 300.0
+# `sync: received`: how far back each listing looks before the newest message taken,
+# and how many taken ids are remembered to skip within it.
+LOOK_BACK = dt.timedelta(minutes=30)
+SEEN_MAX = 2000
 CLOUDS = {  # authority host, Graph endpoint
     "global": ("https://login.microsoftonline.com", "https://graph.microsoft.com"),
     "china": ("https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn"),
@@ -68,6 +74,11 @@ SETUP_HINT = ("check the application's credentials (graph.client_secret or certi
               "its application permissions Mail.ReadWrite and Mail.Send with admin consent, "
               "and the application access policy that lets it reach this mailbox "
               "(README: Exchange Online through Microsoft Graph)")
+
+
+class OccurrenceNotFound(LookupError):
+    """The series, or the occurrence an invite is about, is not in the calendar (moved
+    far, or the series went out as iMIP): the outbox sends the invite as iMIP instead."""
 
 
 class GraphError(Exception):
@@ -128,6 +139,13 @@ class GraphClient:
         self._sleep = sleep
         self._app: Any = None
         self._lock = threading.Lock()
+        self._waited = 0.0  # throttling waited out in the current operation
+
+    def begin(self) -> None:
+        """A new operation (a fetch, an ack, a send): its own throttling budget. One
+        budget per operation, not per call: a page of a hundred downloads must not wait
+        a hundred times (the watchdog gives the loop 120 s)."""
+        self._waited = 0.0
 
     def _credential(self) -> Any:
         s = self.settings
@@ -149,17 +167,21 @@ class GraphClient:
         import msal
 
         with self._lock:
-            if self._app is None:
-                self._app = msal.ConfidentialClientApplication(
-                    self.settings.client_id, client_credential=self._credential(),
-                    authority=f"{self.authority_host}/{self.settings.tenant_id}",
-                    http_client=self.session, timeout=self.settings.timeout_seconds)
             try:
+                if self._app is None:
+                    # (it asks the sign-in service for the tenant's endpoints at once)
+                    self._app = msal.ConfidentialClientApplication(
+                        self.settings.client_id, client_credential=self._credential(),
+                        authority=f"{self.authority_host}/{self.settings.tenant_id}",
+                        http_client=self.session, timeout=self.settings.timeout_seconds)
                 result = self._app.acquire_token_for_client(
                     scopes=[f"{self.endpoint}/.default"])
-            except (requests.RequestException, ValueError) as exc:
-                raise MailboxUnavailable(f"Graph: cannot reach the sign-in service "
-                                         f"{self.authority_host}: {exc}") from exc
+            except MailboxUnavailable:
+                raise
+            except Exception as exc:  # network, a tenant that does not exist, a bad key
+                raise MailboxUnavailable(f"Graph: sign-in at {self.authority_host} for "
+                                         f"tenant {self.settings.tenant_id} failed: "
+                                         f"{type(exc).__name__}: {exc}") from exc
         if "access_token" not in result:
             raise MailboxUnavailable(
                 f"Graph: sign-in refused for application {self.settings.client_id}: "
@@ -172,9 +194,8 @@ class GraphClient:
 
     def request(self, method: str, path: str, *, ok: Sequence[int] = (200,),
                 **kwargs: Any) -> requests.Response:
-        """One call; 429/503/504 waited out within the budget; an answer outside `ok`
-        raises GraphError (401: MailboxUnavailable, not retried)."""
-        waited = 0.0
+        """One call; 429/503/504 waited out within the operation's budget; an answer
+        outside `ok` raises GraphError (401/403: MailboxUnavailable, not retried)."""
         for attempt in range(8):
             headers = {"Authorization": f"Bearer {self.token()}",
                        **kwargs.pop("headers", {})}
@@ -190,12 +211,12 @@ class GraphClient:
                     wait = float(response.headers.get("Retry-After", ""))
                 except ValueError:
                     wait = min(2.0 ** attempt, 30.0)
-                if waited + wait > self.settings.max_wait_seconds:
+                if self._waited + wait > self.settings.max_wait_seconds:
                     raise Throttled(wait)
                 log.info("graph: %s %s throttled (%d); waiting %.0f s", method, path,
                          response.status_code, wait)
                 self._sleep(wait)
-                waited += wait
+                self._waited += wait
                 continue
             if response.status_code in (401, 403):
                 # Credentials, consent or the access policy: not retried.
@@ -205,6 +226,16 @@ class GraphClient:
                 raise _error(response)
             return response
         raise Throttled(30.0)
+
+    def json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A call whose answer is JSON; an answer that is not is the server's trouble."""
+        response = self.request(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise MailboxUnavailable(f"Graph: {method} {path}: the answer is not JSON "
+                                     f"({response.status_code}, {response.text[:100]!r})"
+                                     ) from exc
 
 
 class GraphMailbox(Mailbox):
@@ -243,18 +274,18 @@ class GraphMailbox(Mailbox):
         parts = [p for p in path.split("/") if p]
         if parts and parts[0].lower() == "inbox":
             parts = parts[1:]
-        folder = str(self.client.request("GET", f"{self.user}/mailFolders/inbox").json()["id"])
+        folder = str(self.client.json("GET", f"{self.user}/mailFolders/inbox")["id"])
         for part in parts:
             quoted = part.replace("'", "''")
-            found = self.client.request(
+            found = self.client.json(
                 "GET", f"{self.user}/mailFolders/{folder}/childFolders",
-                params={"$filter": f"displayName eq '{quoted}'", "$select": "id"}).json()
+                params={"$filter": f"displayName eq '{quoted}'", "$select": "id"})
             if found.get("value"):
                 folder = str(found["value"][0]["id"])
             elif create:
-                folder = str(self.client.request(
+                folder = str(self.client.json(
                     "POST", f"{self.user}/mailFolders/{folder}/childFolders",
-                    json={"displayName": part}, ok=(200, 201)).json()["id"])
+                    json={"displayName": part}, ok=(200, 201))["id"])
                 log.info("graph: created folder %s", path)
             else:
                 raise MailboxUnavailable(f"Graph: folder {path} not found in {self.address}")
@@ -277,6 +308,7 @@ class GraphMailbox(Mailbox):
             f"Graph {self.describe()}: {exc}")
 
     def _throttled(self, exc: Throttled) -> MailboxUnavailable:
+        self._cleaned_up = False  # (the pending moves are tried again after the pause)
         self.pause.failed(exc, at_least=exc.seconds)
         log.warning("graph: throttled by Exchange Online; pausing %.0f s", exc.seconds)
         return MailboxUnavailable(f"Graph: throttled, retry after {exc.seconds:.0f} s")
@@ -301,6 +333,7 @@ class GraphMailbox(Mailbox):
     def fetch(self, cursor: str | None, limit: int = 100) -> FetchBatch:
         state = _load(cursor)
         self.pause.check()  # (paused: refused at once, the pause left as it is)
+        self.client.begin()
         try:
             self._ensure()
             if not self._cleaned_up and state.get("pending"):
@@ -327,9 +360,9 @@ class GraphMailbox(Mailbox):
                     + urllib.parse.urlencode({"$select": "id,internetMessageId,subject,"
                                                          "receivedDateTime"}, safe="$,"))
         try:
-            page = self.client.request(
+            page = self.client.json(
                 "GET", link, headers={"Prefer": f"odata.maxpagesize={min(limit, 100)}"}
-            ).json()
+            )
         except GraphError as exc:
             if exc.status == 410 or exc.code.lower() in ("syncstatenotfound",
                                                          "syncstateinvalid", "resyncrequired"):
@@ -339,7 +372,7 @@ class GraphMailbox(Mailbox):
                 return FetchBatch([], json.dumps({"link": None}), True)
             raise
         items = [i for i in page.get("value", []) if "@removed" not in i and i.get("id")]
-        messages = [m for m in (self._download(i) for i in items) if m is not None]
+        messages = self._download_all(items)
         following = page.get("@odata.nextLink") or page.get("@odata.deltaLink")
         more = "@odata.nextLink" in page
         return FetchBatch(messages, json.dumps({"link": following,
@@ -356,50 +389,96 @@ class GraphMailbox(Mailbox):
                                   "$orderby": "receivedDateTime asc",
                                   "$top": min(limit + len(seen), 1000)}
         if after:
-            params["$filter"] = f"receivedDateTime ge {after}"
-        page = self.client.request("GET", f"{self.user}/mailFolders/{source}/messages",
-                                   params=params).json()
-        items = [i for i in page.get("value", []) if i.get("id") not in seen][:limit]
-        messages = [m for m in (self._download(i) for i in items) if m is not None]
+            # A look-back: a message can reach the folder after one received later than
+            # it (delivery order is not receipt order); what was taken is in `seen`.
+            since = dt.datetime.fromisoformat(after.replace("Z", "+00:00")) - LOOK_BACK
+            params["$filter"] = ("receivedDateTime ge "
+                                 + since.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        items: list[dict[str, Any]] = []
+        link: str | None = f"{self.user}/mailFolders/{source}/messages"
+        while link and len(items) < limit:  # (past what was taken, page by page)
+            page = self.client.json("GET", link, params=params)
+            items += [i for i in page.get("value", []) if i.get("id") not in seen]
+            link, params = page.get("@odata.nextLink"), {}
+        items = items[:limit]
+        messages = self._download_all(items)
         if not items:
             return FetchBatch([], json.dumps({**state, "pending": []}), False)
-        newest = max(str(i.get("receivedDateTime", "")) for i in items)
-        at_newest = [str(i["id"]) for i in items if i.get("receivedDateTime") == newest]
-        if after == newest:
-            at_newest += list(seen)
-        return FetchBatch(messages, json.dumps({"after": newest, "seen": at_newest,
+        newest = max([str(i.get("receivedDateTime", "")) for i in items]
+                     + ([after] if after else []))
+        # Remembered: everything taken within the look-back of the newest (bounded)
+        taken = [*seen, *(str(i["id"]) for i in items)]
+        return FetchBatch(messages, json.dumps({"after": newest, "seen": taken[-SEEN_MAX:],
                                                 "pending": [m.ref for m in messages]}),
                           len(items) == limit)
 
+    def _download_all(self, items: Sequence[dict[str, Any]]) -> list[Fetched]:
+        """Each item's MIME. An item Exchange will not hand over for its own reasons (a
+        4xx, no MIME at all) is moved to the failed folder, where people can open it, so
+        that one bad item does not hold up the mail behind it; the server in trouble
+        (5xx, throttling, the network) stops the page, to be read again."""
+        messages = []
+        for item in items:
+            try:
+                fetched = self._download(item)
+            except GraphError as exc:
+                if exc.status == 404:
+                    continue  # moved or deleted by someone meanwhile
+                if exc.status >= 500:
+                    raise
+                self._set_aside(item, str(exc))
+                continue
+            if fetched is None:
+                self._set_aside(item, "no MIME content")
+                continue
+            messages.append(fetched)
+        return messages
+
+    def _set_aside(self, item: dict[str, Any], why: str) -> None:
+        log.error("graph: message %s cannot be read (%s); moved to %s", item["id"], why,
+                  self.settings.failed_folder)
+        target = self._folder(self.settings.failed_folder, create=True)
+        try:
+            self.client.request("POST", f"{self.user}/messages/{item['id']}/move",
+                                json={"destinationId": target}, ok=(200, 201))
+        except GraphError as exc:
+            if exc.status >= 500:
+                raise
+            log.error("graph: could not move message %s aside: %s", item["id"], exc)
+
     def _download(self, item: dict[str, Any]) -> Fetched | None:
         """The raw MIME, read no further than the size limit: a larger message is kept on
-        the server (moved to the oversize folder) and only its headers go on."""
+        the server (moved to the oversize folder) and only its headers go on. A meeting
+        message (an attendee's answer, as Exchange files it) is marked: its answer is read
+        from the calendar."""
         limit = self.settings.max_message_bytes
+        response = self.client.request("GET", f"{self.user}/messages/{item['id']}/$value",
+                                       stream=True)
         try:
-            response = self.client.request("GET", f"{self.user}/messages/{item['id']}/$value",
-                                           stream=True)
-        except GraphError as exc:
-            if exc.status == 404:
-                return None  # moved or deleted by someone meanwhile
-            raise
-        with response:
-            chunks, size = [], 0
-            for chunk in response.iter_content(64 * 1024):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    break
+            with response:
+                chunks, size = [], 0
+                for chunk in response.iter_content(64 * 1024):
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size > limit:
+                        break
+        except requests.RequestException as exc:
+            raise MailboxUnavailable(f"Graph: reading message {item['id']}: {exc}") from exc
         if size > limit:
             return Fetched(_ref(item["id"], oversize=True), self._oversize_headers(item, limit))
         raw = b"".join(chunks)
         if not raw:
             return None
+        if "eventmessage" in str(item.get("@odata.type", "")).lower():
+            raw = f"{MEETING_ITEM_HEADER}: {item['@odata.type']}\r\n".encode("ascii") + raw
+            if self.native is not None:
+                self.native.answers_changed = True
         return Fetched(_ref(item["id"]), raw)
 
     def _oversize_headers(self, item: dict[str, Any], limit: int) -> bytes:
-        details = self.client.request(
+        details = self.client.json(
             "GET", f"{self.user}/messages/{item['id']}",
-            params={"$select": "subject,from,internetMessageId,sentDateTime"}).json()
+            params={"$select": "subject,from,internetMessageId,sentDateTime"})
         sender = (details.get("from") or {}).get("emailAddress") or {}
         msg = EmailMessage()
         msg["From"] = email.utils.formataddr((sender.get("name") or "",
@@ -412,6 +491,7 @@ class GraphMailbox(Mailbox):
 
     def ack(self, refs: Sequence[str]) -> None:
         self.pause.check()
+        self.client.begin()
         try:
             self._ensure()
             self._move(refs)
@@ -432,7 +512,11 @@ class GraphMailbox(Mailbox):
             except GraphError as exc:
                 if exc.status == 404:
                     continue  # moved already (a retried move), or deleted by someone
-                raise
+                if exc.status >= 500:
+                    raise
+                # Journaled already; only its move failed: it stays where it is.
+                log.error("graph: message %s could not be moved (%s); it stays in %s",
+                          item, exc, self.settings.folder)
 
     # -- sending -----------------------------------------------------------------------
 
@@ -441,10 +525,11 @@ class GraphMailbox(Mailbox):
         and sent, with a copy in Sent Items. As with every backend, a crash between the
         send and the outbox's record sends it again after the restart, same Message-ID."""
         draft: str | None = None
+        self.client.begin()
         try:
-            created = self.client.request(
+            created = self.client.json(
                 "POST", f"{self.user}/messages", data=base64.b64encode(raw),
-                headers={"Content-Type": "text/plain"}, ok=(200, 201)).json()
+                headers={"Content-Type": "text/plain"}, ok=(200, 201))
             draft = str(created["id"])
             self.client.request("POST", f"{self.user}/messages/{draft}/send", ok=(202,))
             kept = created.get("internetMessageId")
@@ -466,7 +551,7 @@ class GraphMailbox(Mailbox):
     def check(self) -> list[tuple[bool, str]]:
         try:
             self.client.token()
-            inbox = self.client.request("GET", f"{self.user}/mailFolders/inbox").json()
+            inbox = self.client.json("GET", f"{self.user}/mailFolders/inbox")
             self._ensure()
         except (MailboxUnavailable, GraphError, Throttled) as exc:
             return [(False, f"Graph {self.describe()}: {exc}")]
@@ -508,9 +593,10 @@ _DAYS = {"MO": "monday", "TU": "tuesday", "WE": "wednesday", "TH": "thursday",
 
 def graph_recurrence(rrule: str, start: Any) -> dict[str, Any] | None:
     """An iCalendar RRULE as Graph's patternedRecurrence, from the series' first start
-    (its local date); None for a rule Graph cannot say (the invite then goes as iMIP)."""
-    import datetime as dt
-
+    (its local date); None for a rule Graph cannot say the same way (the invite then
+    goes as iMIP): in a zone other than China's +08:00, which the series is written in."""
+    if start.utcoffset() != dt.timedelta(hours=8):
+        return None
     parts = dict(p.split("=", 1) for p in rrule.upper().split(";") if "=" in p)
     freq, interval = parts.get("FREQ"), int(parts.get("INTERVAL", "1"))
     days = [_DAYS.get(d[-2:]) for d in parts.get("BYDAY", "").split(",") if d]
@@ -525,7 +611,8 @@ def graph_recurrence(rrule: str, start: Any) -> dict[str, Any] | None:
         pattern = {"type": "weekly", "interval": interval, "daysOfWeek": weekday,
                    "firstDayOfWeek": "monday"}
     elif freq == "MONTHLY" and "BYMONTHDAY" in parts and "," not in parts["BYMONTHDAY"] \
-            and int(parts["BYMONTHDAY"]) > 0:
+            and 0 < int(parts["BYMONTHDAY"]) <= 28:  # (Exchange moves a 29-31 into short
+        #                                            months, where the rule skips them)
         pattern = {"type": "absoluteMonthly", "interval": interval,
                    "dayOfMonth": int(parts["BYMONTHDAY"])}
     elif freq == "MONTHLY" and days and parts.get("BYSETPOS") == "-1":
@@ -554,8 +641,6 @@ BUSY = ("busy", "tentative", "oof")
 
 
 def _graph_time(moment: Any) -> dict[str, str]:
-    import datetime as dt
-
     utc = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return {"dateTime": utc.isoformat(timespec="seconds"), "timeZone": "UTC"}
 
@@ -563,8 +648,6 @@ def _graph_time(moment: Any) -> dict[str, str]:
 def _local_time(moment: Any) -> dict[str, str]:
     """A time in its own zone, for a series (China has one zone and no DST: +08:00 is
     China Standard Time; any other offset is given in UTC)."""
-    import datetime as dt
-
     offset = moment.utcoffset()
     if offset == dt.timedelta(hours=8):
         return {"dateTime": moment.replace(tzinfo=None).isoformat(timespec="seconds"),
@@ -574,8 +657,6 @@ def _local_time(moment: Any) -> dict[str, str]:
 
 def _moment(value: dict[str, Any]) -> Any:
     """A Graph dateTimeTimeZone (asked in UTC) as an aware datetime."""
-    import datetime as dt
-
     text = str(value.get("dateTime", ""))[:26]
     moment = dt.datetime.fromisoformat(text)
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
@@ -597,8 +678,6 @@ class GraphCalendar:
         return meeting.rrule is None or graph_recurrence(meeting.rrule, meeting.start) is not None
 
     def _instances(self, event_id: str, start: Any, end: Any) -> list[dict[str, Any]]:
-        import datetime as dt
-
         found: list[dict[str, Any]] = []
         link: str | None = f"{self.user}/events/{event_id}/instances"
         params: dict[str, Any] | None = {
@@ -606,22 +685,25 @@ class GraphCalendar:
             "endDateTime": end.astimezone(dt.UTC).isoformat(),
             "$select": "id,start,end,originalStart,isCancelled"}
         while link:
-            page = self.client.request("GET", link, params=params,
-                                       headers={"Prefer": 'outlook.timezone="UTC"'}).json()
+            page = self.client.json("GET", link, params=params,
+                                       headers={"Prefer": 'outlook.timezone="UTC"'})
             found += page.get("value", [])
             link, params = page.get("@odata.nextLink"), None
         return found
 
-    def _occurrence(self, event_id: str, original: Any) -> dict[str, Any] | None:
-        """The instance of a series whose original start is `original`."""
-        import datetime as dt
-
-        for instance in self._instances(event_id, original - dt.timedelta(days=1),
-                                        original + dt.timedelta(days=1)):
-            first = instance.get("originalStart") or (instance.get("start") or {}).get(
-                "dateTime")
-            if first and _moment({"dateTime": str(first).rstrip("Z")}) == original:
-                return instance
+    def _occurrence(self, event_id: str, original: Any,
+                    now_at: Any = None) -> dict[str, Any] | None:
+        """The instance of a series whose original start is `original`: looked for
+        around that moment and around where it is now (`now_at`; Graph lists instances by
+        their current start, and a holiday move can be a week)."""
+        moments = [original] + ([now_at] if now_at is not None else [])
+        for moment in moments:
+            for instance in self._instances(event_id, moment - dt.timedelta(days=1),
+                                            moment + dt.timedelta(days=1)):
+                first = instance.get("originalStart") or (instance.get("start") or {}).get(
+                    "dateTime")
+                if first and _moment({"dateTime": str(first).rstrip("Z")}) == original:
+                    return instance
         return None
 
     def _apply_exceptions(self, event_id: str, meeting: NativeMeeting) -> None:
@@ -640,13 +722,13 @@ class GraphCalendar:
 
     def _find(self, uid: str) -> dict[str, Any] | None:
         quoted = uid.replace("'", "''")
-        found = self.client.request("GET", f"{self.user}/events", params={
+        found = self.client.json("GET", f"{self.user}/events", params={
             "$filter": f"singleValueExtendedProperties/Any(ep: ep/id eq '{UID_PROPERTY}' "
                        f"and ep/value eq '{quoted}')",
             "$select": "id,subject,start,end,location,attendees,isCancelled",
             "$expand": f"singleValueExtendedProperties($filter=id eq '{SEQUENCE_PROPERTY}' "
                        f"or id eq '{UID_PROPERTY}')",
-        }, headers={"Prefer": 'outlook.timezone="UTC"'}).json().get("value", [])
+        }, headers={"Prefer": 'outlook.timezone="UTC"'}).get("value", [])
         return found[0] if found else None
 
     @staticmethod
@@ -663,12 +745,11 @@ class GraphCalendar:
             event = self._find(meeting.uid)
             if meeting.recurrence_id is not None:
                 # One occurrence of a series moved: its instance, not the series.
-                instance = self._occurrence(str(event["id"]), meeting.recurrence_id) \
-                    if event is not None else None
+                instance = self._occurrence(str(event["id"]), meeting.recurrence_id,
+                                            meeting.start) if event is not None else None
                 if instance is None:
-                    log.warning("graph: no occurrence %s of %s to move",
-                                meeting.recurrence_id, meeting.uid)
-                    return str(event["id"]) if event is not None else ""
+                    raise OccurrenceNotFound(f"no occurrence {meeting.recurrence_id} of "
+                                             f"{meeting.uid} in the calendar")
                 self.client.request("PATCH", f"{self.user}/events/{instance['id']}", json={
                     "start": _graph_time(meeting.start), "end": _graph_time(meeting.end)})
                 return str(instance["id"])
@@ -697,10 +778,10 @@ class GraphCalendar:
                 fields["start"] = _local_time(meeting.start)
                 fields["end"] = _local_time(meeting.end)
             if event is None:
-                created = self.client.request("POST", f"{self.user}/events", json={
+                created = self.client.json("POST", f"{self.user}/events", json={
                     **fields, "showAs": "busy", "isReminderOn": True,
                     "reminderMinutesBeforeStart": 15,
-                    "allowNewTimeProposals": True}, ok=(200, 201)).json()
+                    "allowNewTimeProposals": True}, ok=(200, 201))
                 event_id = str(created["id"])
             else:
                 event_id = str(event["id"])
@@ -711,15 +792,21 @@ class GraphCalendar:
         except (Throttled, MailboxUnavailable, GraphError) as exc:
             raise send_error(exc, self.mailbox, "meeting") from exc
 
-    def cancel_meeting(self, uid: str, *, reason: str, occurrence: Any = None) -> None:
+    def cancel_meeting(self, uid: str, *, reason: str, occurrence: Any = None,
+                       now_at: Any = None) -> None:
         try:
             event = self._find(uid)
             if event is None:
+                if occurrence is not None:
+                    raise OccurrenceNotFound(f"no series {uid} in the calendar")
                 log.warning("graph: no event with UID %s to cancel", uid)
                 return
             if occurrence is not None:
-                instance = self._occurrence(str(event["id"]), occurrence)
-                if instance is None or instance.get("isCancelled"):
+                instance = self._occurrence(str(event["id"]), occurrence, now_at)
+                if instance is None:
+                    raise OccurrenceNotFound(f"no occurrence {occurrence} of {uid} "
+                                             "in the calendar")
+                if instance.get("isCancelled"):
                     return
                 event = instance
             if event.get("isCancelled"):
@@ -758,11 +845,11 @@ class GraphCalendar:
         """Each address's busy, tentative and out-of-office intervals (getSchedule);
         an address Exchange cannot answer for is left out."""
         try:
-            answer = self.client.request(
+            answer = self.client.json(
                 "POST", f"{self.user}/calendar/getSchedule",
                 headers={"Prefer": 'outlook.timezone="UTC"'},
                 json={"schedules": list(addresses), "startTime": _graph_time(start),
-                      "endTime": _graph_time(end), "availabilityViewInterval": 30}).json()
+                      "endTime": _graph_time(end), "availabilityViewInterval": 30})
         except Throttled as exc:
             raise self.mailbox._throttled(exc) from exc
         except GraphError as exc:

@@ -242,14 +242,22 @@ class Outbox:
         try:
             if invite is not None and mailbox.calendar is not None:
                 # The server's own calendar sends the invitations (Exchange).
-                if invite.method == "CANCEL":
-                    mailbox.calendar.cancel_meeting(invite.meeting.uid,
-                                                    reason=invite.body_html,
-                                                    occurrence=invite.meeting.recurrence_id)
-                else:
-                    mailbox.calendar.save_meeting(invite.meeting,
-                                                  notify=entry["recipients"])
-                receipt = SendReceipt()
+                try:
+                    if invite.method == "CANCEL":
+                        mailbox.calendar.cancel_meeting(
+                            invite.meeting.uid, reason=invite.body_html,
+                            occurrence=invite.meeting.recurrence_id,
+                            now_at=invite.meeting.start)
+                    else:
+                        mailbox.calendar.save_meeting(invite.meeting,
+                                                      notify=entry["recipients"])
+                    receipt = SendReceipt()
+                except LookupError as exc:
+                    # Not in the server's calendar (a series that went out as iMIP): the
+                    # iMIP the workflow wrote says it to the attendees instead.
+                    log.warning("%s: %s; sending it as iMIP", message_id, exc)
+                    receipt = mailbox.send(raw, sender=entry["envelope_from"],
+                                           recipients=entry["recipients"])
             else:
                 receipt = mailbox.send(raw, sender=entry["envelope_from"],
                                        recipients=entry["recipients"])

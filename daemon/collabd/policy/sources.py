@@ -39,7 +39,8 @@ CACHE = "directory.json"
 # (管理后台 → 通讯录 → 导出成员), DingTalk (管理后台 → 通讯录 → 成员管理 → 批量导出),
 # Feishu (管理后台 → 组织架构 → 成员与部门 → 批量导出); "columns" knows them all.
 HEADERS: dict[str, dict[str, tuple[str, ...]]] = {
-    "wecom": {"name": ("姓名",), "mail": ("企业邮箱", "邮箱", "个人邮箱"),
+    # (not 个人邮箱: a private address is not a colleague's identity)
+    "wecom": {"name": ("姓名",), "mail": ("企业邮箱", "邮箱"),
               "department": ("部门",), "manager": ("直属上级", "上级")},
     "dingtalk": {"name": ("姓名",), "mail": ("企业邮箱", "办公邮箱", "邮箱"),
                  "department": ("部门",), "manager": ("直属主管", "主管")},
@@ -287,6 +288,11 @@ def refresh(config: Config) -> tuple[list[Member], str | None]:
         return [], None
     try:
         members = read_all(config)
+        if not members:
+            # A filter or base that matches nobody, an export with only its header: not
+            # a company without people. Everyone would become a stranger.
+            raise CollabdError("the sources list nobody (check the LDAP filter and base_dn, "
+                               "or the export)")
     except CollabdError as exc:
         return load(config.state_dir), str(exc)
     except Exception as exc:  # whatever a source does, the daemon goes on with the last read
