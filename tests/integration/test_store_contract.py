@@ -167,3 +167,60 @@ def test_the_schema_is_created_once_and_a_newer_one_refused(postgres: Postgres) 
     finally:
         with psycopg.connect(postgres.dsn, autocommit=True) as conn:
             conn.execute("DELETE FROM collabd_schema WHERE version > %s", (SCHEMA_VERSION,))
+
+
+def test_one_leads_a_mailbox_a_standby_takes_over_and_the_old_leader_is_fenced(
+        postgres: Postgres) -> None:
+    import psycopg
+
+    from collabd.store.errors import Fenced
+    from collabd.store.pg import PgStore
+
+    space = "collab@failover.example"
+    leader = PgStore(postgres.dsn, space=space).open()
+    standby = PgStore(postgres.dsn, space=space).open()
+    other = PgStore(postgres.dsn, space="collab@another.example").open()
+    try:
+        assert leader.lead() and not standby.lead(wait=0.2, poll=0.1)
+        assert other.lead()  # another mailbox is led on its own
+        txn = Txn()
+        txn.put("records", "XQ-2026-0001", _request("XQ-2026-0001"))
+        leader.commit(txn)
+        # The leader is cut off (its session ends: a dead machine, a lost network).
+        with psycopg.connect(postgres.dsn, autocommit=True) as admin:
+            pid = leader._conn.info.backend_pid
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        assert standby.lead(wait=15, poll=0.1)  # takes over, where the leader stopped
+        assert standby.get("records", "XQ-2026-0001") is not None
+        assert standby.seq == leader.seq
+        # The old leader, if it goes on, writes nothing.
+        late = Txn()
+        late.put("records", "XQ-2026-0002", _request("XQ-2026-0002"))
+        with pytest.raises(Fenced):
+            leader.commit(late)
+        assert standby.get("records", "XQ-2026-0002") is None
+        assert not leader.leading
+        # The new leader's own commits go on.
+        standby.commit(late)
+        assert standby.get("records", "XQ-2026-0002") is not None
+    finally:
+        for store in (leader, standby, other):
+            store.close()
+
+
+def test_a_leader_whose_lock_is_gone_is_fenced_inside_its_commit(postgres: Postgres) -> None:
+    """Even on a live session: a commit checks the lock in its own transaction."""
+    from collabd.store.errors import Fenced
+    from collabd.store.pg import PgStore
+
+    store = PgStore(postgres.dsn, space="collab@fence.example").open()
+    try:
+        assert store.lead()
+        store._conn.execute("SELECT pg_advisory_unlock_all()")
+        txn = Txn()
+        txn.put("records", "XQ-2026-0001", _request("XQ-2026-0001"))
+        with pytest.raises(Fenced):
+            store.commit(txn)
+        assert store.get("records", "XQ-2026-0001") is None
+    finally:
+        store.close()

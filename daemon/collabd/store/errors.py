@@ -20,3 +20,8 @@ class StateDamaged(CollabdError):
 
 class StateTooNew(CollabdError):
     """A state file was written by a newer collabd with a schema this one does not know."""
+
+
+class Fenced(CollabdError):
+    """This process no longer leads its mailbox (another took over while it was cut
+    off): nothing it would commit is written; it must stand down."""

@@ -8,9 +8,16 @@ database and never mix). Record bodies are JSONB, with the two indexes the tick 
 threading need: a record's kind, a message-index entry's record. The schema is created
 and migrated by the store itself, versioned in `collabd_schema`.
 
+Leadership: one process leads a mailbox, holding a PostgreSQL advisory lock on its
+space for as long as its session lives (`lead`); any number of others wait for it. A
+leader cut off from the database loses its session and with it the lock, and a standby
+takes over; every commit of a leader first checks, inside its transaction, that its
+session still holds the lock (fencing), so one that comes back stands down (`Fenced`)
+before it writes anything.
+
 Not yet here (the rest of issue 18): the daemon running on it (`store: postgresql` in
-collabd.yaml), the inbound journal and the archive in the database, leadership with
-fencing, and moving a state between stores.
+collabd.yaml), the inbound journal and the archive in the database, and moving a state
+between stores.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from collabd.store.errors import StateTooNew
+from collabd.store.errors import Fenced, StateTooNew
 from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
 
 SCHEMA_VERSION = 1
@@ -55,6 +62,7 @@ class PgStore:
         self.summary = False
         self.seq = 0
         self._conn: Any = None
+        self.leading = False  # holds its space's lock (lead); commits are then fenced
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -90,6 +98,41 @@ class PgStore:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        self.leading = False
+
+    # -- leadership ---------------------------------------------------------------
+
+    def _lock_key(self) -> tuple[str]:
+        return (f"collabd-leader:{self.space}",)
+
+    def lead(self, *, wait: float = 0.0, poll: float = 0.5) -> bool:
+        """Try to become the one process that serves this mailbox, for `wait` seconds.
+        True: this session holds the space's advisory lock until it ends or `close`."""
+        import time
+
+        deadline = time.monotonic() + wait
+        while True:
+            row = self._conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                                     self._lock_key()).fetchone()
+            if row and row[0]:
+                self.leading = True
+                # (what the previous leader committed is the state now)
+                found = self._conn.execute("SELECT seq FROM collabd_space WHERE space = %s",
+                                           (self.space,)).fetchone()
+                self.seq = int(found[0]) if found else self.seq
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll)
+
+    def _fence(self) -> None:
+        """Inside a commit's transaction: does this session still hold the lock?"""
+        row = self._conn.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) "
+            "= hashtextextended(%s, 0)", self._lock_key()).fetchone()
+        if not row or not row[0]:
+            raise Fenced(f"mailbox {self.space}: this process no longer leads it")
 
     # -- reading ------------------------------------------------------------------
 
@@ -154,14 +197,30 @@ class PgStore:
     def commit(self, txn: Txn, *, sync: bool = True) -> int:
         """`txn` in one transaction (PostgreSQL makes it durable at COMMIT: `sync` is
         accepted for the embedded store's interface). Returns its position."""
-        from psycopg.types.json import Jsonb
 
         if self.readonly:
             raise RuntimeError("store opened read-only")
         if not txn.ops:
             return self.seq
+        import psycopg
+
         conn = self._conn
+        try:
+            return self._commit(conn, txn)
+        except psycopg.OperationalError as exc:
+            if self.leading:
+                # The session (and with it the lock) is gone: another may lead by now.
+                self.leading = False
+                raise Fenced(f"mailbox {self.space}: the database session was lost "
+                             f"({exc}); this process no longer leads it") from exc
+            raise
+
+    def _commit(self, conn: Any, txn: Txn) -> int:
+        from psycopg.types.json import Jsonb
+
         with conn.transaction():
+            if self.leading:
+                self._fence()
             counted = any(op[1] == "messages" for op in txn.ops)
             counts = self.message_counts_locked() if counted else None
             for op in txn.ops:
