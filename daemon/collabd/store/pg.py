@@ -221,29 +221,57 @@ class PgStore:
         with conn.transaction():
             if self.leading:
                 self._fence()
-            counted = any(op[1] == "messages" for op in txn.ops)
-            counts = self.message_counts_locked() if counted else None
             for op in txn.ops:
                 if op[1] not in TABLES:
                     raise KeyError(f"unknown table {op[1]!r}")
-                if counts is not None and op[1] == "messages":
-                    old = conn.execute(
-                        "SELECT value FROM collabd_kv WHERE space = %s AND tbl = 'messages' "
-                        "AND key = %s", (self.space, op[2])).fetchone()
-                    before = _counted(old[0] if old else None)
+            message_keys = list(dict.fromkeys(op[2] for op in txn.ops if op[1] == "messages"))
+            counts = self.message_counts_locked() if message_keys else None
+            if counts is not None:
+                # The message counts after the commit: the old entries, read at once.
+                current: dict[str, Any] = {}
+                select = ("SELECT key, value FROM collabd_kv WHERE space = %s "
+                          "AND tbl = 'messages' AND key = ")
+                if len(message_keys) > 16:  # a bulk load: at once
+                    current = dict(conn.execute(select + "ANY(%s)",
+                                                (self.space, message_keys)).fetchall())
+                else:  # intake's few: by the primary key, each
+                    for key in message_keys:
+                        found = conn.execute(select + "%s", (self.space, key)).fetchone()
+                        if found:
+                            current[found[0]] = found[1]
+                for op in txn.ops:
+                    if op[1] != "messages":
+                        continue
+                    before = _counted(current.get(op[2]))
                     after = _counted(op[3]) if op[0] == "put" else before
                     counts = [c + b - a for c, a, b in zip(counts, before, after,
                                                            strict=True)]
+                    current[op[2]] = op[3] if op[0] == "put" else current.get(op[2])
+            # Runs of puts sent together (executemany: one round trip for a bulk load;
+            # a delete between puts keeps its place)
+            run: list[tuple[Any, ...]] = []
+            upsert = ("INSERT INTO collabd_kv (space, tbl, key, value) VALUES (%s, %s, %s, %s) "
+                      "ON CONFLICT (space, tbl, key) DO UPDATE SET value = EXCLUDED.value")
+
+            def flush() -> None:
+                if len(run) >= 32:  # (a bulk load; for a few, executemany costs more)
+                    with conn.cursor() as cur:
+                        cur.executemany(upsert, run)
+                else:
+                    for row in run:
+                        conn.execute(upsert, row)
+                run.clear()
+
+            for op in txn.ops:
                 if op[0] == "put":
                     # (a value that is not JSON fails here, and the whole commit with it)
                     value = json.loads(json.dumps(op[3]))
-                    conn.execute(
-                        "INSERT INTO collabd_kv (space, tbl, key, value) VALUES (%s, %s, %s, %s) "
-                        "ON CONFLICT (space, tbl, key) DO UPDATE SET value = EXCLUDED.value",
-                        (self.space, op[1], op[2], Jsonb(value)))
+                    run.append((self.space, op[1], op[2], Jsonb(value)))
                 else:
+                    flush()
                     conn.execute("DELETE FROM collabd_kv WHERE space = %s AND tbl = %s "
                                  "AND key = %s", (self.space, op[1], op[2]))
+            flush()
             if counts is not None:
                 conn.execute(
                     "INSERT INTO collabd_kv (space, tbl, key, value) VALUES (%s, 'meta', %s, %s) "
