@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from collabd.clock import stored_day
+
 if TYPE_CHECKING:
     from collabd.policy.org import Directory
 
@@ -72,10 +74,10 @@ def names_from(directory: Directory) -> Callable[[str], str]:
 
 def plan_status(task: Rec, today: dt.date) -> str:
     """A task's 状态 in 表2's words: 提前完成 / 已完成 / 待验收 / 阻塞 / 滞后 / 正常 / 未开始."""
-    due = _date(task.get("due_date"))
+    due = stored_day(task.get("due_date"))
     status = task.get("status")
     if status == "done":
-        actual = _date(task.get("actual_finish"))
+        actual = stored_day(task.get("actual_finish"))
         return "提前完成" if actual and due and actual < due else "已完成"
     if status == "cancelled":
         return "已取消"
@@ -85,7 +87,7 @@ def plan_status(task: Rec, today: dt.date) -> str:
         return "阻塞"
     if task.get("risk") or (due is not None and due < today):
         return "滞后"
-    start = _date(task.get("planned_start"))
+    start = stored_day(task.get("planned_start"))
     return "未开始" if start and start > today and not task.get("progress") else "正常"
 
 
@@ -179,8 +181,8 @@ def _task_sheet(tasks: list[Rec], today: dt.date) -> bytes:
         sheet.append([
             t["id"], t.get("title", ""), t.get("description", ""), t.get("dept") or "",
             (t.get("owner") or {}).get("name") or t.get("owner_text") or "",
-            _date(t.get("planned_start")), _date(t.get("due_date")),
-            _date(t.get("actual_finish")),
+            stored_day(t.get("planned_start")), stored_day(t.get("due_date")),
+            stored_day(t.get("actual_finish")),
             plan_status(t, today),
             t.get("deliverable", ""), t.get("issues", ""),
             "、".join(f"{d}{v}" for d, v in (t.get("raci") or {}).items()),
@@ -198,13 +200,6 @@ def _task_sheet(tasks: list[Rec], today: dt.date) -> bytes:
 
 def _when(value: Any) -> str:
     return str(value or "")[:16].replace("T", " ")
-
-
-def _date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def _memo(record: Rec, memo: dict[str, Any], who: Callable[[str], str]) -> str:

@@ -79,6 +79,22 @@ def parse_instant(text: str, tz: str | ZoneInfo = DEFAULT_TZ) -> dt.datetime:
     return value.astimezone(zone)
 
 
+def stored_moment(value: object) -> dt.datetime | None:
+    """A moment as records keep it (ISO-8601), or None when absent or unreadable."""
+    try:
+        return dt.datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def stored_day(value: object) -> dt.date | None:
+    """The date of a stored date or moment (its first ten characters), or None."""
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
 def isoformat(value: dt.datetime) -> str:
     """The one textual form of a moment in records and JSON output: ISO-8601 with offset."""
     if value.tzinfo is None:

@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from collabd.clock import stored_moment
+
 if TYPE_CHECKING:
     from collabd.policy.rules import Rules
     from collabd.store.view import StateView
@@ -122,13 +124,6 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def _when(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
 # Higher is better for these; lower is better for the rest (hours, counts).
 HIGHER_IS_BETTER = frozenset({"response_on_time_pct", "delivery_on_time_pct"})
 TRENDED = ("response_median_h", "response_p90_h", "response_on_time_pct",
@@ -195,10 +190,10 @@ class _Measure:
         self.ladders(record)
 
     def request(self, record: Rec) -> None:
-        created = _when(record.get("created"))
-        deadline = _when(record.get("response_due"))
-        sides = [(record.get("receiver_dept"), _when(record.get("responded")))]
-        sides += [(d.get("dept"), _when(d.get("responded")))
+        created = stored_moment(record.get("created"))
+        deadline = stored_moment(record.get("response_due"))
+        sides = [(record.get("receiver_dept"), stored_moment(record.get("responded")))]
+        sides += [(d.get("dept"), stored_moment(d.get("responded")))
                   for d in record.get("departments") or [] if d.get("role") == "cooperating"]
         for dept, responded in sides:
             figures = self.by_dept.get(str(dept))
@@ -218,14 +213,14 @@ class _Measure:
             elif hours is not None:
                 self.note(figures, "响应", record, created, responded, hours, None)
         deliveries = record.get("deliveries") or []
-        delivered = _when(deliveries[0].get("at")) if deliveries else None
+        delivered = stored_moment(deliveries[0].get("at")) if deliveries else None
         self.delivery(record, record.get("receiver_dept"), record.get("due_date"), delivered)
 
     def task(self, record: Rec) -> None:
         if not record.get("project"):
             return  # an action item from minutes: not a department's delivery
         deliveries = record.get("deliveries") or []
-        delivered = _when(deliveries[0].get("at")) if deliveries else None
+        delivered = stored_moment(deliveries[0].get("at")) if deliveries else None
         if delivered is None and record.get("actual_finish"):
             delivered = self.day_end(str(record["actual_finish"]))
         self.delivery(record, record.get("dept"), record.get("due_date"), delivered)
@@ -246,13 +241,13 @@ class _Measure:
 
     def problem(self, record: Rec) -> None:
         figures = self.by_dept.get(str(record.get("target_dept")))
-        created = _when(record.get("created"))
+        created = stored_moment(record.get("created"))
         if figures is None or created is None:
             return
         if created in self.period:
             severity = str(record.get("severity") or "一般")
             figures.problems[severity] = figures.problems.get(severity, 0) + 1
-        closed = _when(record.get("closed"))
+        closed = stored_moment(record.get("closed"))
         if closed in self.period and closed is not None:
             hours = self.hours(created, closed)
             figures.problem_close_hours.append(hours)
@@ -263,21 +258,21 @@ class _Measure:
         if kind == "minutes":
             for r in (record.get("minutes") or {}).get("rounds") or []:
                 if r.get("round") == round_ and r.get("distributed"):
-                    return _when(r["distributed"])
+                    return stored_moment(r["distributed"])
         elif kind == "deliverable":
             for d in record.get("deliveries") or []:
                 if d.get("round") == round_:
-                    return _when(d.get("at"))
+                    return stored_moment(d.get("at"))
         elif kind == "memo":
             memo = record.get("memo") or {}
             if memo.get("round", 1) == (round_ or 1) and memo.get("sent"):
-                return _when(memo["sent"])
+                return stored_moment(memo["sent"])
         answers = signoff.get("answers")
         return self.sent_at(str(answers)) if answers else None
 
     def signoffs(self, record: Rec) -> None:
         for signoff in record.get("signoffs") or []:
-            at = _when(signoff.get("at"))
+            at = stored_moment(signoff.get("at"))
             if at not in self.period or not signoff.get("by"):
                 continue
             figures = self.by_dept.get(str(self.dept_of(str(signoff["by"]))))
@@ -292,7 +287,7 @@ class _Measure:
         for entry in record.get("audit") or []:
             what = entry.get("what")
             if what not in ("rule fired", "rule step superseded") or (
-                    _when(entry.get("at")) not in self.period):
+                    stored_moment(entry.get("at")) not in self.period):
                 continue
             template = entry.get("template")
             # A deadline missed while the daemon was down still was missed (its overdue
@@ -353,7 +348,7 @@ def of_state(view: StateView, rules: Rules, now: dt.datetime, period: Period,
     def sent_at(message_id: str) -> dt.datetime | None:
         entry = view.message(message_id) or {}
         value = (entry.get("sent") or entry.get("at")) if entry.get("dir") == "out" else None
-        return _when(value)
+        return stored_moment(value)
 
     records = [*view.records(), *view.archive.search()]
     return departments(records, period, now, calendar=rules.calendar, dept_of=dept_of,
@@ -391,7 +386,7 @@ def departments_xlsx(data: dict[str, Any]) -> bytes:
            [row(r["previous"]) for r in data["rows"]])
 
     def cell(value: Any) -> Any:
-        moment = _when(value) if isinstance(value, str) else value
+        moment = stored_moment(value) if isinstance(value, str) else value
         return moment.replace(tzinfo=None) if isinstance(moment, dt.datetime) else value
 
     add_sheet(book, "明细", ["部门", "指标", "编号", "名称", "开始", "结束", "工时", "按时"],

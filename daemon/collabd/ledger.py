@@ -12,24 +12,11 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
+from collabd.clock import stored_day, stored_moment
 from collabd.report import KIND_LABELS, STATUS_LABELS, record_summary
 
 Rec = dict[str, Any]
 RECENT = dt.timedelta(days=7)
-
-
-def _when(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def _date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def _concerns(record: Rec, dept: str | None) -> bool:
@@ -75,7 +62,7 @@ def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
         kind = record.get("kind")
         if kind not in KIND_LABELS or not _concerns(record, dept):
             continue
-        closed = _when(record.get("closed"))
+        closed = stored_moment(record.get("closed"))
         if closed is not None and closed < since:
             continue  # closed before this week: not in this week's ledger
         summary = record_summary(record, now, calendar)
@@ -85,7 +72,7 @@ def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
                                                   str(record.get("status")))}
         if kind in rows:
             rows[str(kind)].append(item)
-        created = _when(record.get("created"))
+        created = stored_moment(record.get("created"))
         if (created is not None and created >= since) or closed is not None:
             item["change"] = "新建" if created is not None and created >= since else "关闭"
             changed.append(item)
@@ -113,10 +100,10 @@ def problems(records: Iterable[Rec], now: dt.datetime, *,
     for record in records:
         if record.get("kind") != "problem" or not _concerns(record, dept):
             continue
-        closed = _when(record.get("closed"))
+        closed = stored_moment(record.get("closed"))
         if closed is not None and closed < since:
             continue
-        created = _when(record.get("created")) or now
+        created = stored_moment(record.get("created")) or now
         handled = "、".join(names.get(a.lower(), a) for a in record.get("answered_by") or []
                            ) or ((record.get("target_liaison") or {}).get("name") or "—")
         items.append({"record": record, "handled": handled,
@@ -124,7 +111,8 @@ def problems(records: Iterable[Rec], now: dt.datetime, *,
                       # next day: 1)
                       "days_open": ((closed or now).date() - created.date()).days,
                       "overdue": closed is None and record.get("status") != "resolved" and (
-                          (due := _when(record.get("response_due"))) is not None and due < now),
+                          (due := stored_moment(record.get("response_due"))) is not None
+                          and due < now),
                       "status_label": STATUS_LABELS.get(str(record.get("status")),
                                                         str(record.get("status")))})
     items.sort(key=lambda i: str(i["record"]["id"]))
@@ -189,8 +177,8 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
                         "响应时间", "关闭时间", "等待", "逾期", "问题记录"],
            [[i["record"]["id"], i["record"].get("title", ""),
              i["record"].get("requester_dept") or "", i["record"].get("receiver_dept") or "",
-             i["status_label"], _date(i["record"].get("due_date")),
-             _date(i["record"].get("responded")), _date(i["record"].get("closed")),
+             i["status_label"], stored_day(i["record"].get("due_date")),
+             stored_day(i["record"].get("responded")), stored_day(i["record"].get("closed")),
              i["holder"], "是" if i["summary"]["overdue"] else "",
              "、".join(i["record"].get("problems") or [])]
             for i in data["rows"]["request"]])
@@ -199,8 +187,8 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
            [[i["record"]["id"], i["record"].get("title", ""), i["record"].get("project") or "",
              i["record"].get("dept") or (i["record"].get("owner") or {}).get("dept") or "",
              (i["record"].get("owner") or {}).get("name") or i["record"].get("owner_text") or "",
-             _date(i["record"].get("planned_start")), _date(i["record"].get("due_date")),
-             _date(i["record"].get("actual_finish") or (
+             stored_day(i["record"].get("planned_start")), stored_day(i["record"].get("due_date")),
+             stored_day(i["record"].get("actual_finish") or (
                  i["record"].get("closed") if i["record"].get("status") == "done" else None)),
              plan_status(i["record"], today),
              i["record"].get("deliverable", ""), i["record"].get("issues", "")]
@@ -210,9 +198,9 @@ def weekly_xlsx(data: dict[str, Any]) -> bytes:
            [[i["record"]["id"], i["record"].get("title", ""),
              i["record"].get("lead_dept") or "",
              (i["record"].get("lead") or {}).get("name") or "",
-             _date(i["record"].get("start")), _date(i["record"].get("finish")),
+             stored_day(i["record"].get("start")), stored_day(i["record"].get("finish")),
              i["status_label"], len(i["record"].get("tasks") or []),
-             _date(i["record"].get("closed"))]
+             stored_day(i["record"].get("closed"))]
             for i in data["rows"]["project"]])
     return book_bytes(book)
 
@@ -223,7 +211,7 @@ def problems_xlsx(data: dict[str, Any]) -> bytes:
                           "处理人", "状态", "关闭时间", "已开天数", "关联需求"],
            [[i["record"]["id"], i["record"].get("title", ""), i["record"].get("severity", ""),
              i["record"].get("reporter_dept") or "", i["record"].get("target_dept") or "",
-             _date(i["record"].get("response_due")), i["handled"], i["status_label"],
-             _date(i["record"].get("closed")), i["days_open"],
+             stored_day(i["record"].get("response_due")), i["handled"], i["status_label"],
+             stored_day(i["record"].get("closed")), i["days_open"],
              i["record"].get("related_request") or ""] for i in data["items"]])
     return book_bytes(book)

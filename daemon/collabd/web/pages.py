@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from collabd.clock import stored_day, stored_moment
 from collabd.ledger import _concerns
 from collabd.report import (
     AUDIT_LABELS,
@@ -27,13 +28,6 @@ if TYPE_CHECKING:
 
 KINDS = ("request", "project", "task", "problem", "meeting")
 MAX_ROWS = 200  # per section: a page of 10,000 rows helps nobody; the filters narrow it
-
-
-def _when(value: Any) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _about_person(record: Mapping[str, Any], needles: list[str]) -> bool:
@@ -106,7 +100,8 @@ def overview(view: StateView, rules: Rules, now: dt.datetime, *, dept: str | Non
                 if r["kind"] == "problem" and r.get("status") not in ("closed", "resolved")
                 and wanted(r, "problem")]
     meetings = [_row(r, now, rules) for r in records if r["kind"] == "meeting"
-                and (start := _when(r.get("start"))) is not None and week[0] <= start < week[1]
+                and (start := stored_moment(r.get("start"))) is not None
+                and week[0] <= start < week[1]
                 and r.get("status") != "cancelled" and wanted(r, "meeting")]
     meetings.sort(key=lambda m: str(m["record"].get("start")))
     tasks = [_row(r, now, rules) for r in records if r["kind"] == "task"
@@ -184,8 +179,8 @@ def record_page(view: StateView, rules: Rules, now: dt.datetime,
                             "attendees": attendees}
     if record["kind"] == "project":
         tasks = [t for t in (view.record(i) for i in record.get("tasks") or []) if t]
-        start = svg._date(record.get("start"))
-        finish = svg._date(record.get("finish"))
+        start = stored_day(record.get("start"))
+        finish = stored_day(record.get("finish"))
         page["tasks"] = [_row(t, now, rules) for t in tasks]
         page["gantt"] = svg.task_bars(tasks, local.date())
         page["burn"] = svg.burn_down(tasks, start, finish, local.date())

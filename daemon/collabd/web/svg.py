@@ -9,14 +9,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from collabd.clock import stored_day
+
 GREEN, AMBER, RED, GREY, BLUE = "#3c9a5f", "#d99a1e", "#c43c3c", "#c9ced6", "#4a7fc1"
-
-
-def _date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def progress(done: int, total: int, *, width: int = 160) -> Markup:
@@ -33,10 +28,10 @@ def progress(done: int, total: int, *, width: int = 160) -> Markup:
 def task_bars(tasks: Sequence[Mapping[str, Any]], today: dt.date) -> Markup:
     """One row per task: the planned span (light) and the actual one (solid: green when
     finished on time, red when late or running past plan), with today's line."""
-    spans = [(t, _date(t.get("planned_start")) or _date(t.get("created")),
-              _date(t.get("due_date"))) for t in tasks]
+    spans = [(t, stored_day(t.get("planned_start")) or stored_day(t.get("created")),
+              stored_day(t.get("due_date"))) for t in tasks]
     days = [d for _, s, e in spans for d in (s, e) if d] + [today]
-    days += [d for t in tasks if (d := _date(t.get("actual_finish")))]
+    days += [d for t in tasks if (d := stored_day(t.get("actual_finish")))]
     if not tasks:
         return Markup("")
     first, last = min(days), max(days) + dt.timedelta(days=1)
@@ -58,7 +53,7 @@ def task_bars(tasks: Sequence[Mapping[str, Any]], today: dt.date) -> Markup:
             parts.append(f'<rect x="{x(start):.1f}" y="{y + 2}" '
                          f'width="{max(2.0, x(end + dt.timedelta(days=1)) - x(start)):.1f}" '
                          f'height="7" fill="{GREY}"><title>计划 {start} 至 {end}</title></rect>')
-        finish = _date(task.get("actual_finish"))
+        finish = stored_day(task.get("actual_finish"))
         if start and (finish or start <= today):
             stop = finish or today
             late = end is not None and stop > end
@@ -105,7 +100,7 @@ def burn_down(tasks: Sequence[Mapping[str, Any]], start: dt.date | None,
     def y(count: float) -> float:
         return pad / 2 + (height - pad) * (1 - count / total)
 
-    done_on = [_date(t.get("actual_finish")) for t in tasks]
+    done_on = [stored_day(t.get("actual_finish")) for t in tasks]
     points = []
     day = start
     while day <= min(today, end):
