@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from collabd.clock import stored_day, stored_moment
-from collabd.report import KIND_LABELS, STATUS_LABELS, record_summary
+from collabd.report import KIND_LABELS, STATUS_LABELS, people_text, record_summary
 
 Rec = dict[str, Any]
 RECENT = dt.timedelta(days=7)
@@ -45,9 +45,7 @@ def _people_in(record: Rec) -> Iterable[Rec]:
 
 
 def _holder(record: Rec) -> str:
-    people = record.get("waiting_people") or []
-    return "、".join(f"{p.get('name') or p.get('address')}"
-                     + (f"（{p['dept']}）" if p.get("dept") else "") for p in people) or "—"
+    return people_text(record.get("waiting_people") or []) or "—"
 
 
 def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,

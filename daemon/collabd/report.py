@@ -6,7 +6,7 @@ import datetime as dt
 import fcntl
 import functools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +165,13 @@ def _instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
+def people_text(people: Iterable[Mapping[str, Any]]) -> str:
+    """Who a record waits on, as the ledgers, the CSV and the board write it:
+    张伟（市场部）、郑浩（财务部）; "" for nobody."""
+    return "、".join(f"{p.get('name') or p.get('address')}"
+                     + (f"（{p['dept']}）" if p.get("dept") else "") for p in people)
+
+
 def status_csv(data: dict[str, Any]) -> str:
     """The open records of a status report as CSV, in Chinese headings: 编号, 类型, 状态,
     名称, 所属项目, 期限, 是否逾期, 等待, 升级."""
@@ -176,9 +183,7 @@ def status_csv(data: dict[str, Any]) -> str:
     writer.writerow(["编号", "类型", "状态", "名称", "所属项目", "期限", "是否逾期", "等待",
                      "升级"])
     for s in data["open"]:
-        waiting = "、".join(
-            f"{p.get('name') or p['address']}" + (f"（{p['dept']}）" if p.get("dept") else "")
-            for p in s.get("waiting_on_people", []))
+        waiting = people_text(s.get("waiting_on_people", []))
         writer.writerow([
             s["id"], KIND_LABELS.get(str(s["kind"]), s["kind"]),
             STATUS_LABELS.get(str(s["status"]), s["status"]), s["title"], s.get("project") or "",

@@ -18,6 +18,7 @@ from collabd.report import (
     KIND_LABELS,
     STATUS_LABELS,
     _readable,
+    people_text,
     record_summary,
 )
 from collabd.web import svg
@@ -68,10 +69,7 @@ def _row(record: Mapping[str, Any], now: dt.datetime, rules: Rules) -> dict[str,
             "kind_label": KIND_LABELS.get(str(record.get("kind")), record.get("kind")),
             "status_label": status,
             "due": (summary["due"] or "")[:16].replace("T", " "),
-            "waiting": "、".join(
-                f"{p.get('name') or p.get('address')}"
-                + (f"（{p['dept']}）" if p.get("dept") else "")
-                for p in record.get("waiting_people") or [])}
+            "waiting": people_text(record.get("waiting_people") or [])}
 
 
 def overview(view: StateView, rules: Rules, now: dt.datetime, *, dept: str | None = None,

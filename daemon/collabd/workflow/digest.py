@@ -17,7 +17,7 @@ from collabd.report import STATUS_LABELS, record_summary
 from collabd.workflow.context import Context
 from collabd.workflow.ledgers import due_once
 from collabd.workflow.outcome import Outcome
-from collabd.workflow.queries import latest_to
+from collabd.workflow.queries import latest_to, overdue_first
 
 LATEST = dt.time(12)  # a digest not sent by noon is not sent that day
 MAX_LISTED = 30
@@ -62,12 +62,12 @@ def on_tick(ctx: Context, out: Outcome) -> None:
         address = person.address.lower()
         if address in sent or is_opted_out(ctx, address):
             continue
-        items = sorted(mine.get(address, []), key=_order)
+        items = sorted(mine.get(address, []), key=overdue_first)
         headed = [d.name for d in directory.departments
                   if directory.same_person(d.head.address, address)]
         overdue = sorted((i for d in headed for i in dept_overdue.get(d, [])
                           if address not in [a.lower() for a in i["record"]
-                                             .get("waiting_on", [])]), key=_order)
+                                             .get("waiting_on", [])]), key=overdue_first)
         if not items and not overdue:
             continue  # nothing waits on them: no mail
         items = [{**i, "latest": latest_to(ctx, i["record"], address)}
@@ -83,9 +83,3 @@ def on_tick(ctx: Context, out: Outcome) -> None:
 
 def _item(record: AnyRecord, summary: dict[str, Any]) -> dict[str, Any]:
     return {"record": record, "summary": summary}
-
-
-def _order(item: dict[str, Any]) -> tuple[bool, str, str]:
-    """Overdue first, then by deadline, then by number."""
-    summary = item["summary"]
-    return (not summary["overdue"], summary["due"] or "9999", str(item["record"]["id"]))

@@ -136,10 +136,15 @@ def _waiting(ctx: Context, wanted: Any, reply_to: str | None = None) -> list[dic
         found.append({"record": record,
                       "summary": record_summary(record, ctx.now, ctx.rules.calendar),
                       "latest": latest_to(ctx, record, reply_to) if reply_to else None})
-    # overdue first, then by deadline (as the daily digest lists them)
-    found.sort(key=lambda i: (not i["summary"]["overdue"], i["summary"]["due"] or "9999",
-                              str(i["record"]["id"])))
+    found.sort(key=overdue_first)
     return found
+
+
+def overdue_first(item: dict[str, Any]) -> tuple[bool, str, str]:
+    """How what waits on someone is listed (here and in the daily digest): overdue
+    first, then by deadline, then by number."""
+    summary = item["summary"]
+    return (not summary["overdue"], summary["due"] or "9999", str(item["record"]["id"]))
 
 
 def latest_to(ctx: Context, record: AnyRecord, address: str) -> dict[str, Any] | None:
