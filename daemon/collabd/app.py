@@ -175,7 +175,7 @@ class Daemon:
         self._mailbox_down_since: float | None = None
         self._answers_read_at: float | None = None
         self._calendar_warned = False
-        self._directory_size = -1
+        self._directory_read = False
         self._directory_problem: str | None = None
         self._started = False
         # When each open record next needs the clock, and when each closed one is due
@@ -197,7 +197,7 @@ class Daemon:
             self.lock.release()
             raise
         self._started = True
-        self.refresh_directory()
+        self.refresh_directory(replan=False)
         self._plan(self.store.values("records"), self.clock.now())
         for path in moved:
             if path.parent == self.journal.bad_dir:
@@ -226,9 +226,11 @@ class Daemon:
         self._reload.set()
         self._wake.set()
 
-    def refresh_directory(self) -> None:
+    def refresh_directory(self, *, replan: bool = True) -> None:
         """Read the directory sources (collabd.yaml `directory`), keep what was read, and
-        use it when it changed; when they cannot be read, the last good read goes on."""
+        use it when it changed; when they cannot be read, the last good read goes on.
+        `replan`: plan the records anew with the changed rules (not at start, which
+        plans them right after)."""
         from collabd.policy import sources
 
         if not self.config.settings.directory.sources:
@@ -244,13 +246,15 @@ class Daemon:
         if self._directory_problem is not None:
             log.info("the directory sources can be read again")
             self._directory_problem = None
-        if members != before or self._directory_size != len(members):
-            self._directory_size = len(members)
+        if members != before or not self._directory_read:
             log.info("directory: %d people from %d source(s)", len(members),
                      len(self.config.settings.directory.sources))
-            self.reload(quiet=True)
+        self._directory_read = True
+        if members != before:
+            # (the rules in use were loaded with `before`, the last good read)
+            self.reload(quiet=True, replan=replan)
 
-    def reload(self, *, quiet: bool = False) -> None:
+    def reload(self, *, quiet: bool = False, replan: bool = True) -> None:
         """Re-read the rules and templates (SIGHUP), with the directory's people. Only a
         valid set replaces the one in use; otherwise every problem is logged and the
         daemon goes on with the old one."""
@@ -266,7 +270,8 @@ class Daemon:
         self.workflow = Workflow(rules, templates, self.identity, busy=self._busy_lookup())
         self.classifier = Classifier(rules, self.config.settings.mailbox.address)
         self.agenda = Agenda()  # other rules, other moments
-        self._plan(self.store.values("records"), self.clock.now())
+        if replan:
+            self._plan(self.store.values("records"), self.clock.now())
         if not quiet:
             log.info("rules and templates reloaded from %s and %s", self.config.rules_dir,
                      self.config.templates_dir)
