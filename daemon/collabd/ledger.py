@@ -19,7 +19,7 @@ Rec = dict[str, Any]
 RECENT = dt.timedelta(days=7)
 
 
-def _concerns(record: Rec, dept: str | None) -> bool:
+def concerns(record: Rec, dept: str | None) -> bool:
     """Does the record concern a department (one of its sides, or someone it waits on)?"""
     if not dept:
         return True
@@ -58,7 +58,7 @@ def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
     changed, overdue, risks, decisions = [], [], [], []
     for record in records:
         kind = record.get("kind")
-        if kind not in KIND_LABELS or not _concerns(record, dept):
+        if kind not in KIND_LABELS or not concerns(record, dept):
             continue
         closed = stored_moment(record.get("closed"))
         if closed is not None and closed < since:
@@ -96,7 +96,7 @@ def problems(records: Iterable[Rec], now: dt.datetime, *,
     names = {str(p["address"]).lower(): str(p["name"])
              for r in records for p in _people_in(r) if p.get("name")}
     for record in records:
-        if record.get("kind") != "problem" or not _concerns(record, dept):
+        if record.get("kind") != "problem" or not concerns(record, dept):
             continue
         closed = stored_moment(record.get("closed"))
         if closed is not None and closed < since:

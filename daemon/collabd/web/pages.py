@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from collabd.clock import stored_day, stored_moment
-from collabd.ledger import _concerns
+from collabd.ledger import concerns
 from collabd.report import (
     AUDIT_LABELS,
     FIELD_LABELS,
@@ -85,7 +85,7 @@ def overview(view: StateView, rules: Rules, now: dt.datetime, *, dept: str | Non
     needles = person_needles(rules, person) if person else []
 
     def wanted(record: Mapping[str, Any], as_kind: str) -> bool:
-        return ((kind is None or kind == as_kind) and _concerns(dict(record), dept)
+        return ((kind is None or kind == as_kind) and concerns(dict(record), dept)
                 and (not needles or _about_person(record, needles)))
 
     records = list(view.records())
