@@ -49,10 +49,12 @@ def _holder(record: Rec) -> str:
 
 
 def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
-           dept: str | None = None) -> dict[str, Any]:
+           dept: str | None = None,
+           summaries: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The week up to `now`: rows per kind (requests, tasks, projects: the 台账's sheets;
     problems have their own 问题台账), and what changed, is overdue, at risk, or waiting
-    for a decision — of every kind, problems and meetings (minutes owed) included."""
+    for a decision — of every kind, problems and meetings (minutes owed) included.
+    `summaries`: record id → its summary at `now`, shared by the views of one run."""
     since = now - RECENT
     rows: dict[str, list[Rec]] = {"request": [], "task": [], "project": []}
     changed, overdue, risks, decisions = [], [], [], []
@@ -63,7 +65,11 @@ def weekly(records: Iterable[Rec], now: dt.datetime, calendar: Any = None, *,
         closed = stored_moment(record.get("closed"))
         if closed is not None and closed < since:
             continue  # closed before this week: not in this week's ledger
-        summary = record_summary(record, now, calendar)
+        summary = summaries.get(record["id"]) if summaries is not None else None
+        if summary is None:
+            summary = record_summary(record, now, calendar)
+            if summaries is not None:
+                summaries[record["id"]] = summary
         item = {"record": record, "summary": summary, "holder": _holder(record),
                 "kind_label": KIND_LABELS.get(str(kind), str(kind)),
                 "status_label": STATUS_LABELS.get(str(record.get("status")),

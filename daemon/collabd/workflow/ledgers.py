@@ -74,8 +74,9 @@ def _weekly(ctx: Context, out: Outcome) -> None:
     views: list[tuple[list[PersonDict | None], str | None]] = [
         ([ctx.person(directory.secretary), ctx.person(directory.leader)], None)]
     views += [([ctx.person(d.head)], d.name) for d in directory.departments]
+    summaries: dict[str, Any] = {}  # (each record summarised once, for every view)
     for to, dept in views:
-        weekly = ledger.weekly(records, ctx.now, calendar, dept=dept)
+        weekly = ledger.weekly(records, ctx.now, calendar, dept=dept, summaries=summaries)
         problems = ledger.problems(records, ctx.now, dept=dept)
         if dept is not None and not any(weekly["rows"].values()) and not problems["items"]:
             continue  # a department with nothing this week gets nothing
