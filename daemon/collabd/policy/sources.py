@@ -281,23 +281,33 @@ def load(state_dir: Path) -> list[Member]:
                    d.get("manager"), d.get("source", "")) for d in data]
 
 
+def read_usable(config: Config) -> list[Member]:
+    """Every source, now, as something the daemon may use instead of its last good
+    read; CollabdError saying why not (whatever a source does)."""
+    try:
+        members = read_all(config)
+    except CollabdError:
+        raise
+    except Exception as exc:  # a source's own failure: said, not a traceback
+        log.debug("reading the directory sources failed", exc_info=True)
+        raise CollabdError(f"{type(exc).__name__}: {exc}") from exc
+    if not members:
+        # A filter or base that matches nobody, an export with only its header: not a
+        # company without people. Everyone would become a stranger.
+        raise CollabdError("the sources list nobody (check the LDAP filter and base_dn, "
+                           "or the export)")
+    return members
+
+
 def refresh(config: Config) -> tuple[list[Member], str | None]:
     """Read the sources and keep what was read; when they cannot be read, the last good
     read, and why not."""
     if not config.settings.directory.sources:
         return [], None
     try:
-        members = read_all(config)
-        if not members:
-            # A filter or base that matches nobody, an export with only its header: not
-            # a company without people. Everyone would become a stranger.
-            raise CollabdError("the sources list nobody (check the LDAP filter and base_dn, "
-                               "or the export)")
+        members = read_usable(config)
     except CollabdError as exc:
         return load(config.state_dir), str(exc)
-    except Exception as exc:  # whatever a source does, the daemon goes on with the last read
-        log.exception("reading the directory sources failed")
-        return load(config.state_dir), f"{type(exc).__name__}: {exc}"
     save(config.state_dir, members)
     return members, None
 
