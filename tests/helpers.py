@@ -477,10 +477,10 @@ class Harness:
 
     def close(self) -> None:
         """Stop the daemon; every record the run left must have the model's shape."""
-        from collabd.store import Store
+        from collabd.store.backend import read_parts
 
         self.daemon.close()  # (a test may have stopped it already)
-        store = Store(self.config.state_dir, readonly=True).open()
+        store = read_parts(self.config).store
         try:
             problems = shape_problems(store.values("records"))
         finally:
@@ -489,11 +489,14 @@ class Harness:
 
     def record_from_disk(self, record_id: str) -> dict[str, Any]:
         """The record as another process sees it (the daemon here may be stopped)."""
-        from collabd.store import Archive, Store
+        from collabd.store.backend import read_parts
         from collabd.store.view import StateView
 
-        store = Store(self.config.state_dir, readonly=True).open()
-        found = StateView(store, Archive(store.db_dir)).record(record_id)
+        parts = read_parts(self.config)
+        try:
+            found = StateView(parts.store, parts.archive).record(record_id)
+        finally:
+            parts.store.close()
         assert found is not None, record_id
         return found
 

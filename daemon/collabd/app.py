@@ -15,7 +15,6 @@ import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import schedule
@@ -35,7 +34,9 @@ from collabd.outbound.templates import Templates
 from collabd.policy.rules import Rules, load_rules
 from collabd.resources import skeleton_dir
 from collabd.sdnotify import Notifier
-from collabd.store import Archive, Journal, JournalEntry, StateLock, Store, Txn
+from collabd.store import StateLock, Txn
+from collabd.store.backend import daemon_parts, on_postgresql
+from collabd.store.errors import Fenced, StoreUnavailable
 from collabd.store.view import CLOSED, StateView
 from collabd.web.links import BoardLinks
 from collabd.workflow.agenda import Agenda
@@ -147,11 +148,15 @@ class Daemon:
         self.clock = clock
         settings = config.settings
         state = config.state_dir
-        self.lock = StateLock(state)
-        self.store = Store(state)
-        self.archive = Archive(self.store.db_dir)
+        # Embedded: the state directory's lock makes this the only daemon on it. On
+        # PostgreSQL: the mailbox's advisory lock there, and any number stand by.
+        self.standby = on_postgresql(config)
+        self.lock = None if self.standby else StateLock(state)
+        parts = daemon_parts(config)
+        self.store: Any = parts.store
+        self.archive: Any = parts.archive
         self.view = StateView(self.store, self.archive)
-        self.journal = Journal(state / "queue")
+        self.journal: Any = parts.journal
         self.mailbox = mailbox or make_mailbox(config, listen=listen)
         self.notifier = notifier or Notifier()
         self.rules, self.templates = load_policy(config)
@@ -186,25 +191,74 @@ class Daemon:
     # -- lifecycle ------------------------------------------------------------------
 
     def start(self) -> None:
-        self.lock.acquire()
+        """Open the state and the mailbox. On PostgreSQL, first wait (standing by) until
+        this process leads the mailbox; a stop requested meanwhile returns unstarted."""
+        if self.lock is not None:
+            self.lock.acquire()
         try:
             self.store.open()
+            if self.standby and not self._await_leadership():
+                self.store.close()
+                return
             self.journal.ensure()
             moved = self.journal.recover()
+            self.store.check_lead()  # (before the mailbox is touched)
             self.mailbox.start()
         except BaseException:
-            self.store.wal.close()
-            self.lock.release()
+            self._abandon_store()
+            if self.lock is not None:
+                self.lock.release()
             raise
         self._started = True
+        self.agenda, self.to_archive = Agenda(), Agenda()  # (planned anew, a leader again)
         self.refresh_directory(replan=False)
         self._plan(self.store.values("records"), self.clock.now())
-        for path in moved:
-            if path.parent == self.journal.bad_dir:
-                self._tell_about_set_aside(path)
+        for target in moved:
+            if self.journal.is_bad(target):
+                self._tell_about_set_aside(target)
         log.info("started on %s, state %s (%d records, %d queued to send)",
-                 self.mailbox.describe(), self.config.state_dir,
+                 self.mailbox.describe(), self.store.describe(),
                  self.store.count("records"), self.outbox.pending_count())
+
+    def _abandon_store(self) -> None:
+        """Let go of a store a failed start opened (nothing to checkpoint)."""
+        if self.standby:
+            self.store.close()
+        else:
+            self.store.wal.close()
+
+    def _await_leadership(self) -> bool:
+        """Stand by until this process leads the mailbox (True), or a stop is asked."""
+        pg = self.config.settings.postgresql
+        assert pg is not None
+        poll = min(1.0, pg.takeover_seconds / 10)
+        self.store.announce()
+        said = False
+        while not self.stopping:
+            if self.store.lead():
+                log.info("leading mailbox %s on %s", self.store.space, self.store.describe())
+                return True
+            if not said:
+                leaders = [n["node"] for n in self.store.nodes() if n["role"] == "leader"]
+                log.info("standing by: mailbox %s is served by %s", self.store.space,
+                         ", ".join(leaders) or "another process")
+                self.notifier.ready(f"standing by for {self.store.space}")
+                said = True
+            self.notifier.watchdog()
+            self._stop.wait(poll)
+        return False
+
+    def stand_down(self, why: BaseException) -> None:
+        """Another process leads the mailbox now (this one was cut off): let go of
+        the mailbox and the state without writing anything, to stand by again."""
+        log.error("%s; standing down", why)
+        self.notifier.status("standing down")
+        self._started = False
+        try:
+            self.mailbox.stop()
+        except Exception:
+            log.exception("disconnecting from the mailbox raised")
+        self.store.close()
 
     def close(self) -> None:
         if not self._started:
@@ -214,7 +268,8 @@ class Daemon:
             self.mailbox.stop()
         finally:
             self.store.close()
-            self.lock.release()
+            if self.lock is not None:
+                self.lock.release()
         log.info("stopped; state checkpointed")
 
     def request_stop(self, *_: Any) -> None:
@@ -306,6 +361,16 @@ class Daemon:
         if self.config.settings.directory.sources:
             self._scheduler.every(self.config.settings.directory.refresh_minutes).minutes.do(
                 self.refresh_directory)
+        while not self.stopping:
+            try:
+                self._serve()
+            except Fenced as exc:
+                self.stand_down(exc)
+                retry_start(self)  # stands by until it leads again
+
+    def _serve(self) -> None:
+        if not self._started:
+            return
         self.tick()
         self.notifier.ready(f"receiving on {self.mailbox.describe()}")
         poll = self.config.settings.daemon.poll_seconds
@@ -318,6 +383,7 @@ class Daemon:
                 # not at the next scheduled tick.
                 self.tick()
             self._scheduler.run_pending()
+            self.store.check_lead()  # (before anything is sent)
             result.sent = self.outbox.send_due(self.mailbox, should_stop=lambda: self.stopping,
                                                progress=self.notifier.watchdog)
             self.notifier.watchdog()
@@ -359,6 +425,7 @@ class Daemon:
         batches = 0
         while not self.stopping and (max_batches is None or batches < max_batches):
             batches += 1
+            self.store.check_lead()  # (a leader cut off touches no mailbox)
             try:
                 batch = self.mailbox.fetch(self.view.meta(CURSOR_KEY), FETCH_BATCH)
             except MailboxUnavailable as exc:
@@ -409,7 +476,8 @@ class Daemon:
         entries removed (a crash before it redoes them; a Message-ID seen makes a redo
         change nothing), and only then can anything they queued be sent."""
         count = 0
-        settled: list[JournalEntry] = []
+        settled: list[Any] = []
+        group = GROUP_COMMIT if self.store.group_commit else 1
         try:
             for entry in self.journal:
                 if self.stopping or (limit is not None and count >= limit):
@@ -419,20 +487,20 @@ class Daemon:
                 if self.process_entry(entry, sync=False):
                     settled.append(entry)
                 count += 1
-                if len(settled) >= GROUP_COMMIT:
+                if len(settled) >= group:
                     self._settle(settled)
                 self.notifier.watchdog()
         finally:
             self._settle(settled)
         return count
 
-    def _settle(self, entries: list[JournalEntry]) -> None:
+    def _settle(self, entries: list[Any]) -> None:
         self.store.sync()
         for entry in entries:
             self.journal.done(entry)
         entries.clear()
 
-    def process_entry(self, entry: JournalEntry, *, sync: bool = True) -> bool:
+    def process_entry(self, entry: Any, *, sync: bool = True) -> bool:
         """Process one journal entry; True when it is done with (to be removed from the
         journal once its commit is durable), False when it was set aside."""
         try:
@@ -452,18 +520,19 @@ class Daemon:
 
         return list_entries(self.journal, self.config.tz)
 
-    def _tell_about_set_aside(self, path: Path) -> None:
+    def _tell_about_set_aside(self, target: Any) -> None:
         """A message set aside is never silent: its sender, if the directory knows
         them, is told that the secretary has it (the secretary gets the daily summary).
         Telling must not fail the daemon in turn."""
         try:
-            head = read_message(path.read_bytes()[:65536].split(b"\r\n\r\n", 1)[0]
+            head = read_message(self.journal.read(target)[:65536].split(b"\r\n\r\n", 1)[0]
                                 .split(b"\n\n", 1)[0] + b"\r\n\r\n")
-            outcome = self.workflow.on_set_aside(head, path.name, self.view, self.clock.now())
+            outcome = self.workflow.on_set_aside(head, target.name, self.view,
+                                                 self.clock.now())
             if outcome.drafts or outcome.meta:
                 self.commit(outcome)
         except Exception:
-            log.exception("telling the sender of %s failed", path.name)
+            log.exception("telling the sender of %s failed", target.name)
 
     def handle_raw(self, raw: bytes, *, sync: bool = True) -> str | None:
         """Classify one message and commit its effects. Returns the record it concerned."""
@@ -511,7 +580,7 @@ class Daemon:
             txn.put(MESSAGES, inbound_key, inbound or {"dir": "in"})
         for draft in outcome.drafts:
             self.outbox.queue(txn, draft)
-        seq = self.store.commit(txn, sync=sync)
+        seq = int(self.store.commit(txn, sync=sync))
         if outcome.records:
             self._plan([cast("AnyRecord | None", self.store.get("records", r["id"])) or r
                         for r in outcome.records],
@@ -705,10 +774,11 @@ def retry_start(daemon: Daemon, *, attempts: int = 0,
         try:
             daemon.start()
             return
-        except MailboxUnavailable as exc:
+        except (MailboxUnavailable, StoreUnavailable) as exc:
             tries += 1
             if attempts and tries >= attempts:
                 raise
-            log.warning("mailbox not reachable (%s); retrying in %.0f s", exc, delay)
+            what = "mailbox" if isinstance(exc, MailboxUnavailable) else "database"
+            log.warning("%s not reachable (%s); retrying in %.0f s", what, exc, delay)
             sleep(delay)
             delay = min(delay * 2, 60.0)

@@ -286,7 +286,8 @@ def deliver(config_path: Path | None) -> None:
 
     # Once per message: the two settings it needs, read without the settings' models.
     quick = quick_settings(config_path)
-    if quick is None:
+    config = None
+    if quick is None:  # (a file that is not plain, or a state in PostgreSQL)
         config = _load(config_path)
         quick = config.state_dir, config.settings.local.max_message_bytes
     state_dir, limit = quick
@@ -295,6 +296,21 @@ def deliver(config_path: Path | None) -> None:
         _fail("no message on standard input (expected a raw RFC 5322 message)", EX_DATAERR)
     if len(raw) > limit:
         _fail(f"message is {len(raw)} bytes, over the limit of {limit}", EX_DATAERR)
+    if config is not None and config.settings.store == "postgresql":
+        from collabd.store.backend import journal_for
+
+        try:
+            queue = journal_for(config)
+            try:
+                name = queue.put(raw)
+            finally:
+                queue.store.close()
+        except CollabdError as exc:
+            _fail(f"could not journal the message: {exc}", EX_TEMPFAIL)
+        except Exception as exc:  # psycopg's errors: the database, try later
+            _fail(f"could not journal the message: {exc}", EX_TEMPFAIL)
+        click.echo(f"queued {name}", err=True)
+        return
     try:
         path = Journal(state_dir / "queue").put(raw)
     except OSError as exc:
@@ -303,7 +319,21 @@ def deliver(config_path: Path | None) -> None:
 
 
 def _open_view(config: Config) -> Any:
+    if config.settings.store == "postgresql":
+        return _open_parts(config)[0]
     return _open_state(config.state_dir)
+
+
+def _open_parts(config: Config, *, summary: bool = False) -> tuple[Any, Any]:
+    """The state read-only and its journal, wherever the deployment keeps them."""
+    from collabd.store.backend import read_parts
+    from collabd.store.view import StateView
+
+    try:
+        parts = read_parts(config, summary=summary)
+    except CollabdError as exc:
+        _fail(str(exc))
+    return StateView(parts.store, parts.archive), parts.journal
 
 
 def _open_state(state_dir: Path, *, summary: bool = False) -> Any:
@@ -354,6 +384,17 @@ def _show_data(config_path: Path | None, state_dir: Path,
     return report.show(_open_view(_load(config_path)), record_id)
 
 
+def _pg_config(config_path: Path | None) -> Config | None:
+    """The settings, when the state is in PostgreSQL (what the quick read cannot tell:
+    the file then is loaded properly)."""
+    from collabd.configpath import quick_paths
+
+    if quick_paths(config_path) is not None:
+        return None
+    config = _load(config_path)
+    return config if config.settings.store == "postgresql" else None
+
+
 def _status_settings(config_path: Path | None) -> tuple[Path, Path, ZoneInfo]:
     """State directory, rules directory and timezone, read without the settings' models
     (a tenth of a second); a file that does not read plainly is loaded properly, for
@@ -400,7 +441,11 @@ def status(config_path: Path | None, as_json: bool, now: str | None, person: str
     # it makes is a cycle that outlives the command).
     gc.disable()
     state_dir, rules_dir, tz = _status_settings(config_path)
-    view = _open_state(state_dir, summary=True)
+    pg_config = _pg_config(config_path)
+    if pg_config is not None:
+        view, queue = _open_parts(pg_config)
+    else:
+        view, queue = _open_state(state_dir, summary=True), Journal(state_dir / "queue")
 
     @functools.cache
     def rules() -> Any:
@@ -421,7 +466,7 @@ def status(config_path: Path | None, as_json: bool, now: str | None, person: str
     if now is None:
         now = report.daemon_clock(state_dir)  # a daemon run with --now: its moment
     data = report.status(
-        view, Journal(state_dir / "queue"), state_dir, _clock(tz, now).now(),
+        view, queue, state_dir, _clock(tz, now).now(),
         report.LazyCalendar(lambda: rules() and rules().calendar,
                             lambda: rules() and rules().directory),
         kind=kind, person=person, dept=dept, overdue=overdue)
@@ -444,8 +489,12 @@ def show(config_path: Path | None, record_id: str, as_json: bool) -> None:
 
     # The state directory is all it needs: read without the settings' models.
     quick = quick_settings(config_path)
-    state_dir = quick[0] if quick is not None else _load(config_path).state_dir
-    data = _show_data(config_path, state_dir, record_id.strip().upper())
+    config = _load(config_path) if quick is None else None
+    if config is not None and config.settings.store == "postgresql":
+        data = report.show(_open_view(config), record_id.strip().upper())
+    else:
+        state_dir = quick[0] if quick is not None else config.state_dir  # type: ignore[union-attr]
+        data = _show_data(config_path, state_dir, record_id.strip().upper())
     if data is None:
         _fail(f"no record {record_id} (open or archived)")
     if as_json:
@@ -692,12 +741,15 @@ def journal() -> None:
 
 
 def _journal(config: Config) -> Any:
-    from collabd.store import Journal
+    from collabd.store.backend import journal_for
 
-    return Journal(config.state_dir / "queue")
+    try:
+        return journal_for(config)
+    except CollabdError as exc:
+        _fail(str(exc))
 
 
-def _set_aside(config: Config, name: str) -> tuple[str, Path]:
+def _set_aside(config: Config, name: str) -> tuple[str, Any]:
     found = _journal(config).find(name)
     if found is None:
         _fail(f"no set-aside message named {name!r} (see `collabd journal list`)")
@@ -730,14 +782,15 @@ def journal_show(config_path: Path | None, name: str, raw: bool) -> None:
     from collabd import journalcli
 
     config = _load(config_path)
-    kind, path = _set_aside(config, name)
+    queue = _journal(config)
+    kind, target = _set_aside(config, name)
     if raw:
-        sys.stdout.buffer.write(path.read_bytes())
+        sys.stdout.buffer.write(queue.read(target))
         return
-    _print_json(journalcli.describe(kind, path, config.tz))
-    error = path.with_suffix(".error")
-    if error.exists():
-        click.echo(error.read_text(encoding="utf-8", errors="replace"))
+    _print_json(journalcli.describe(queue, kind, target, config.tz))
+    error = queue.error(target)
+    if error:
+        click.echo(error)
 
 
 @journal.command("retry")

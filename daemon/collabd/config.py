@@ -397,6 +397,35 @@ class BoardSettings(_Strict):
         return value
 
 
+class PostgresStore(_Strict):
+    """`store: postgresql`: the state in a PostgreSQL database (collabd.store.pg)."""
+
+    # libpq connection string or URI, without the password
+    dsn: str
+    auth: Secret | None = None
+    # Which mailbox's state this is (several share one database): default the address.
+    space: str | None = None
+    # A standby takes over within this long after the leader dies or loses the database.
+    takeover_seconds: float = Field(default=15.0, ge=2, le=600)
+    # This process's name in `collabd status` (default host:pid).
+    node: str | None = None
+
+    @field_validator("dsn")
+    @classmethod
+    def _no_password_in_dsn(cls, value: str) -> str:
+        from psycopg.conninfo import conninfo_to_dict
+
+        try:
+            parts = conninfo_to_dict(value)
+        except Exception as exc:
+            raise ValueError(f"not a PostgreSQL connection string: {exc}") from None
+        if parts.get("password"):
+            raise ValueError(
+                "a password is never written in the YAML; give it under auth: "
+                "(password_file: or password_env:)")
+        return value
+
+
 class Settings(_Strict):
     mailbox: Mailbox
     backend: Literal["local", "imap", "ews", "graph"] = "local"
@@ -410,9 +439,13 @@ class Settings(_Strict):
     daemon: Daemon = Daemon()
     board: BoardSettings = BoardSettings()
     directory: DirectorySettings = DirectorySettings()
+    store: Literal["embedded", "postgresql"] = "embedded"
+    postgresql: PostgresStore | None = None
 
     @model_validator(mode="after")
     def _backend_settings(self) -> Settings:
+        if self.store == "postgresql" and self.postgresql is None:
+            raise ValueError("store postgresql needs the postgresql section (dsn:)")
         if self.backend == "imap" and (self.imap is None or self.smtp is None):
             missing = " and ".join(k for k in ("imap", "smtp") if getattr(self, k) is None)
             raise ValueError(f"backend imap needs the {missing} section(s)")

@@ -47,8 +47,8 @@ def quick_paths(path: Path | None) -> tuple[Path, Path, str] | None:
         return None
     path, data = plain
     paths = data.get("paths") or {}
-    if not isinstance(paths, dict):
-        return None
+    if not isinstance(paths, dict) or data.get("store", "embedded") != "embedded":
+        return None  # (a state in PostgreSQL: the settings say where)
     state, rules = paths.get("state", "state"), paths.get("rules", "rules")
     timezone = data.get("timezone", "Asia/Shanghai")
     if not all(isinstance(v, str) for v in (state, rules, timezone)):
@@ -67,6 +67,8 @@ def quick_settings(path: Path | None) -> tuple[Path, int] | None:
     local = data.get("local") or {}
     if not isinstance(paths, dict) or not isinstance(local, dict):
         return None
+    if data.get("store", "embedded") != "embedded":
+        return None  # (a state in PostgreSQL: the settings say where)
     state = paths.get("state", "state")
     limit = local.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)
     if not isinstance(state, str) or not isinstance(limit, int) or isinstance(limit, bool):

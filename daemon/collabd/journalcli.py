@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import email.parser
 import email.policy
-from pathlib import Path
 from typing import Any
 
 from collabd.clock import isoformat
@@ -22,9 +21,10 @@ from collabd.store.journal import Journal
 _HEADERS = email.parser.BytesParser(policy=email.policy.compat32)
 
 
-def describe(kind: str, path: Path, tz: dt.tzinfo) -> dict[str, Any]:
-    """What an operator needs to decide about one set-aside message."""
-    raw = path.read_bytes()
+def describe(journal: Any, kind: str, target: Any, tz: dt.tzinfo) -> dict[str, Any]:
+    """What an operator needs to decide about one set-aside message (`target`: as the
+    journal, on files or in PostgreSQL, names it)."""
+    raw = journal.read(target)
     head: dict[str, str] = {}
     try:
         msg = _HEADERS.parsebytes(raw[:65536], headersonly=True)
@@ -33,18 +33,17 @@ def describe(kind: str, path: Path, tz: dt.tzinfo) -> dict[str, Any]:
             head[name.lower()] = decode_header_value(str(value)).text if value else ""
     except Exception as exc:  # describing must work for exactly the broken ones
         head["unreadable_headers"] = f"{type(exc).__name__}: {exc}"[:200]
-    error_path = path.with_suffix(".error")
-    error = error_path.read_text(encoding="utf-8", errors="replace") if error_path.exists() else ""
+    error = journal.error(target)
     last = next((line.strip() for line in reversed(error.splitlines()) if line.strip()), "")
-    stamp = path.name.split("-", 1)[0]
+    stamp = target.name.split("-", 1)[0]
     received = (dt.datetime.fromtimestamp(int(stamp) / 1e9, tz) if stamp.isdigit() else None)
-    return {"name": path.name, "where": kind, "size": len(raw),
+    return {"name": target.name, "where": kind, "size": len(raw),
             "received": isoformat(received) if received else None, **head,
             "error": last[:300]}
 
 
-def list_entries(journal: Journal, tz: dt.tzinfo) -> list[dict[str, Any]]:
-    return [describe(kind, path, tz) for kind, path in journal.set_aside()]
+def list_entries(journal: Journal | Any, tz: dt.tzinfo) -> list[dict[str, Any]]:
+    return [describe(journal, kind, target, tz) for kind, target in journal.set_aside()]
 
 
 def text(entries: list[dict[str, Any]], waiting: int) -> str:

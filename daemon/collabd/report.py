@@ -16,7 +16,6 @@ from collabd.store.lock import LOCK_NAME
 if TYPE_CHECKING:
     from collabd.policy.calendar import WorkCalendar
     from collabd.policy.org import Directory
-    from collabd.store import Journal
     from collabd.store.view import StateView
 
 # What `status` and `show` print for each kind and status (JSON keeps the English keys).
@@ -234,7 +233,15 @@ def _matches(summary: dict[str, Any], kind: str | None, person: str | None,
     return not dept or any(p["dept"] == dept for p in people)
 
 
-def status(view: StateView, journal: Journal, state_dir: Path,
+def nodes_state(nodes: list[dict[str, Any]]) -> dict[str, Any]:
+    """On PostgreSQL: who leads the mailbox and who stands by (`PgStore.nodes`)."""
+    leader = next((n for n in nodes if n["role"] == "leader"), None)
+    return {"running": leader is not None, "pid": None,
+            "leader": leader["node"] if leader else None,
+            "standby": [n["node"] for n in nodes if n["role"] == "standby"]}
+
+
+def status(view: StateView, journal: Any, state_dir: Path,
            now: dt.datetime,
            calendar: WorkCalendar | LazyCalendar | None = None, *,
            kind: str | None = None, person: str | None = None,
@@ -281,8 +288,10 @@ def status(view: StateView, journal: Journal, state_dir: Path,
         "generated": isoformat(now),
         "filters": {k: v for k, v in (("kind", kind), ("person", person), ("dept", dept),
                                       ("overdue", overdue)) if v},
-        "state_dir": str(state_dir),
-        "daemon": daemon_state(state_dir),
+        "state_dir": str(state_dir) if not hasattr(view.store, "nodes")
+        else view.store.describe(),
+        "daemon": daemon_state(state_dir) if not hasattr(view.store, "nodes")
+        else nodes_state(view.store.nodes()),
         "open": summaries,
         "counts": {
             "open": len(summaries),
@@ -302,12 +311,20 @@ def status(view: StateView, journal: Journal, state_dir: Path,
     }
 
 
+def _daemon_line(daemon: dict[str, Any]) -> str:
+    if "leader" not in daemon:  # embedded: the state directory's lock
+        return f"running (pid {daemon['pid']})" if daemon["running"] else "not running"
+    lead = f"{daemon['leader']} leads" if daemon["leader"] else "no process leads"
+    standby = ", ".join(daemon["standby"]) or "none"
+    return f"{lead}; standing by: {standby}"
+
+
 def status_text(report: dict[str, Any]) -> str:
     daemon = report["daemon"]
     filters = report.get("filters") or {}
     lines = [
         f"collabd state {report['state_dir']}  (as of {report['generated']})",
-        "daemon: " + (f"running (pid {daemon['pid']})" if daemon["running"] else "not running"),
+        "daemon: " + _daemon_line(daemon),
         ("open records" + (" (" + ", ".join(f"{k}={v}" for k, v in filters.items()) + ")"
                            if filters else "") + f": {report['counts']['open']}")
         + (f", {report['counts']['overdue']} overdue" if report["counts"]["overdue"] else ""),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from servers import Dovecot
+from servers import Dovecot, Postgres
 
 
 @pytest.fixture
@@ -15,3 +15,12 @@ def dovecot() -> Iterator[Dovecot]:
     server = Dovecot().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL from initdb on a loopback port, for the whole session (each
+    test keeps its state under a space of its own)."""
+    server = Postgres().start()
+    yield server
+    server.close()

@@ -19,13 +19,6 @@ from servers import Postgres
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    server = Postgres().start()
-    yield server
-    server.close()
-
-
 @pytest.fixture(params=["tinydb", "postgresql"])
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """Opens (and reopens) one store of the kind asked for."""

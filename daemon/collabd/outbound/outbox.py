@@ -170,6 +170,9 @@ class Outbox:
         # fdatasync. A crash before it resends those (byte for byte, same Message-ID):
         # the documented duplicate window, a batch wide.
         marks = Txn()
+        # (a store whose every commit is durable at once marks each as it goes: a
+        # leader that loses its mailbox to a standby resends at most one)
+        batch = MARK_BATCH if getattr(self.store, "group_commit", True) else 1
         try:
             for message_id, entry in self.due()[:limit]:
                 if should_stop():
@@ -178,7 +181,7 @@ class Outbox:
                 progress()
                 if done:
                     sent += 1
-                    if len(marks.ops) >= 2 * MARK_BATCH:
+                    if len(marks.ops) >= 2 * batch:
                         committed = self._commit_marks(mailbox, marks)
                         marks = Txn()  # recorded, or to go again: never recorded later
                         if not committed:

@@ -22,6 +22,14 @@ class StateTooNew(CollabdError):
     """A state file was written by a newer collabd with a schema this one does not know."""
 
 
-class Fenced(CollabdError):
+class Fenced(BaseException):
     """This process no longer leads its mailbox (another took over while it was cut
-    off): nothing it would commit is written; it must stand down."""
+    off): nothing it would commit is written; it must stand down.
+
+    A BaseException, like SystemExit: the daemon's many "log it and go on" handlers
+    (a tick that raised, a backend's bug) must not swallow it and go on touching the
+    mailbox; only the main loop catches it, to stand down."""
+
+
+class StoreUnavailable(CollabdError):
+    """The database cannot be reached (a start waits and tries again)."""

@@ -176,6 +176,16 @@ class Journal:
 
     # -- set-aside messages, for an operator (`collabd journal`) ---------------------
 
+    def is_bad(self, target: Path) -> bool:
+        return target.parent == self.bad_dir
+
+    def read(self, target: Path) -> bytes:
+        return target.read_bytes()
+
+    def error(self, target: Path) -> str:
+        path = target.with_suffix(".error")
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
     def set_aside(self) -> list[tuple[str, Path]]:
         """Messages set aside for a human: ("shunt" | "bad", path), oldest first."""
         found = [(kind, path) for kind, directory in (("shunt", self.shunt_dir),

@@ -15,22 +15,26 @@ takes over; every commit of a leader first checks, inside its transaction, that 
 session still holds the lock (fencing), so one that comes back stands down (`Fenced`)
 before it writes anything.
 
-Not yet here (the rest of issue 18): the daemon running on it (`store: postgresql` in
-collabd.yaml), the inbound journal and the archive in the database, and moving a state
-between stores.
+The inbound journal (pg_journal.py) and the archive (pg_archive.py) live in the same
+database, written through the same session, so they are fenced the same way. Each
+process that opens a space says so in `collabd_node` (`collabd status` lists who leads
+and who stands by).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from collabd.store.errors import Fenced, StateTooNew
+from collabd.store.errors import Fenced, StateTooNew, StoreUnavailable
 from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         """CREATE TABLE IF NOT EXISTS collabd_kv (
@@ -49,27 +53,96 @@ MIGRATIONS: dict[int, list[str]] = {
                space text PRIMARY KEY,
                seq bigint NOT NULL DEFAULT 0)""",
     ],
+    2: [
+        # The inbound journal: raw messages made durable before the server is told.
+        """CREATE TABLE IF NOT EXISTS collabd_journal (
+               id bigserial PRIMARY KEY,
+               space text NOT NULL,
+               name text NOT NULL,
+               raw bytea NOT NULL,
+               tries int NOT NULL DEFAULT 0,
+               state text NOT NULL DEFAULT 'in',
+               error text,
+               at timestamptz NOT NULL DEFAULT now())""",
+        """CREATE INDEX IF NOT EXISTS collabd_journal_state ON collabd_journal
+               (space, state, id)""",
+        """CREATE TABLE IF NOT EXISTS collabd_journal_ops (
+               space text NOT NULL,
+               at text NOT NULL,
+               action text NOT NULL,
+               message text NOT NULL,
+               detail jsonb NOT NULL)""",
+        # The archive: records and their message-index entries, kept as collabd_kv rows
+        # of tables 'archive' and 'archived_messages'.
+        """CREATE INDEX IF NOT EXISTS collabd_kv_archived_record ON collabd_kv
+               (space, (value->>'record')) WHERE tbl = 'archived_messages'""",
+        # Who serves a space: each process that opened it, with its session's pid.
+        """CREATE TABLE IF NOT EXISTS collabd_node (
+               space text NOT NULL,
+               node text NOT NULL,
+               backend_pid int NOT NULL,
+               started timestamptz NOT NULL DEFAULT now(),
+               PRIMARY KEY (space, node))""",
+    ],
 }
+# A session the server keeps for a process that vanished without closing it (a machine
+# gone, a network cut) is ended by TCP keepalives, server side and client side: then
+# its lock is free for a standby. 3 s idle, 3 probes 1 s apart.
+KEEPALIVE = {"keepalives": 1, "keepalives_idle": 3, "keepalives_interval": 1,
+             "keepalives_count": 3, "tcp_user_timeout": 6000}
+SERVER_KEEPALIVE = ("-c tcp_keepalives_idle=3 -c tcp_keepalives_interval=1 "
+                    "-c tcp_keepalives_count=3 -c tcp_user_timeout=6000")
+
+
+def node_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 class PgStore:
     """One mailbox's durable state in a PostgreSQL database (psycopg 3)."""
 
-    def __init__(self, dsn: str, *, space: str = "default", readonly: bool = False) -> None:
+    # Each commit is durable when it returns (no group commit to wait for): the daemon
+    # settles each message, and marks each mail sent, as it goes.
+    group_commit = False
+
+    def __init__(self, dsn: str, *, space: str = "default", readonly: bool = False,
+                 node: str | None = None, password: str | None = None) -> None:
         self.dsn = dsn
         self.space = space
         self.readonly = readonly
         self.summary = False
         self.seq = 0
+        self.node = node or node_name()
+        self._password = password
         self._conn: Any = None
+        self._memo: dict[tuple[str, str], Any] | None = None
+        self._announced = False
         self.leading = False  # holds its space's lock (lead); commits are then fenced
+
+    def describe(self) -> str:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parts = conninfo_to_dict(self.dsn)
+        where = f"{parts.get('host', 'localhost')}:{parts.get('port', 5432)}"
+        return f"PostgreSQL {where}/{parts.get('dbname', '')} (mailbox {self.space})"
 
     # -- lifecycle ----------------------------------------------------------------
 
     def open(self) -> PgStore:
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
 
-        self._conn = psycopg.connect(self.dsn, autocommit=True)  # (transaction() blocks)
+        extra: dict[str, Any] = dict(KEEPALIVE)
+        if "options" not in conninfo_to_dict(self.dsn):
+            extra["options"] = SERVER_KEEPALIVE
+        if self._password is not None:
+            extra["password"] = self._password
+        extra.setdefault("connect_timeout", 10)
+        extra["application_name"] = f"collabd {self.node}"[:63]
+        try:
+            self._conn = psycopg.connect(self.dsn, autocommit=True, **extra)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"{self.describe()}: {exc}".strip()) from None
         with self._conn.transaction():
             self._migrate()
             self._conn.execute("INSERT INTO collabd_space (space) VALUES (%s) "
@@ -78,6 +151,30 @@ class PgStore:
                                      (self.space,)).fetchone()
         self.seq = int(row[0]) if row else 0
         return self
+
+    def announce(self) -> None:
+        """Say that this process serves the mailbox (leads it or stands by), until its
+        session ends: `nodes`."""
+        with self._guard(), self._conn.transaction():
+            self._conn.execute(
+                "INSERT INTO collabd_node (space, node, backend_pid) VALUES "
+                "(%s, %s, pg_backend_pid()) ON CONFLICT (space, node) DO UPDATE SET "
+                "backend_pid = EXCLUDED.backend_pid, started = now()",
+                (self.space, self.node))
+        self._announced = True
+
+    def nodes(self) -> list[dict[str, Any]]:
+        """The processes serving this mailbox now: which leads, which stand by (those
+        whose session ended are forgotten)."""
+        rows = self._rows(
+            "SELECT n.node, n.started, EXISTS (SELECT 1 FROM pg_locks l WHERE "
+            "l.locktype = 'advisory' AND l.granted AND l.pid = n.backend_pid AND "
+            "((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)) "
+            "FROM collabd_node n JOIN pg_stat_activity a ON a.pid = n.backend_pid "
+            "WHERE n.space = %s ORDER BY n.started", (*self._lock_key(), self.space))
+        return [{"node": node, "since": started.isoformat(timespec="seconds"),
+                 "role": "leader" if leads else "standby"}
+                for node, started, leads in rows]
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -96,9 +193,50 @@ class PgStore:
 
     def close(self) -> None:
         if self._conn is not None:
-            self._conn.close()
+            with contextlib.suppress(Exception):  # (a lost session: nothing to say)
+                if self._announced and not self._conn.closed:
+                    self._conn.execute("DELETE FROM collabd_node WHERE space = %s AND "
+                                       "node = %s", (self.space, self.node))
+            with contextlib.suppress(Exception):
+                self._conn.close()
             self._conn = None
         self.leading = False
+        self._announced = False
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Any]:
+        """A transaction on this store's session (the journal and the archive write
+        through it): fenced when this process leads, and a lost session is `Fenced`."""
+        if self.readonly:
+            raise RuntimeError("store opened read-only")
+        with self._guard(), self._conn.transaction():
+            if self.leading:
+                self._fence()
+            yield self._conn
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A leader whose session is lost no longer leads (its lock went with it)."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            if self.leading:
+                self.leading = False
+                raise Fenced(f"mailbox {self.space}: the database session was lost "
+                             f"({exc}); this process no longer leads it") from exc
+            raise
+
+    def check_lead(self) -> None:
+        """Raise Fenced unless this process still leads (before it touches the mailbox)."""
+        if self.leading:
+            with self._guard(), self._conn.transaction():
+                self._fence()
 
     # -- leadership ---------------------------------------------------------------
 
@@ -108,12 +246,16 @@ class PgStore:
     def lead(self, *, wait: float = 0.0, poll: float = 0.5) -> bool:
         """Try to become the one process that serves this mailbox, for `wait` seconds.
         True: this session holds the space's advisory lock until it ends or `close`."""
-        import time
+        import psycopg
 
         deadline = time.monotonic() + wait
         while True:
-            row = self._conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
-                                     self._lock_key()).fetchone()
+            try:
+                row = self._conn.execute(
+                    "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                    self._lock_key()).fetchone()
+            except psycopg.OperationalError as exc:
+                raise StoreUnavailable(f"{self.describe()}: {exc}".strip()) from None
             if row and row[0]:
                 self.leading = True
                 # (what the previous leader committed is the state now)
@@ -137,17 +279,32 @@ class PgStore:
     # -- reading ------------------------------------------------------------------
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._conn.transaction():
+        with self._guard(), self._conn.transaction():
             return list(self._conn.execute(sql, params).fetchall())
 
     def get(self, table: str, key: str) -> Any | None:
+        memo = self._memo
+        if memo is not None and (table, key) in memo:
+            return memo[(table, key)]
         rows = self._rows("SELECT value FROM collabd_kv WHERE space = %s AND tbl = %s "
                           "AND key = %s", (self.space, table, key))
-        return rows[0][0] if rows else None
+        found = rows[0][0] if rows else None
+        if memo is not None:
+            memo[(table, key)] = found
+        return found
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
-        yield  # (every read is a fresh copy from the database)
+        """Within: a value read twice is read once, and the same object handed out (as
+        the embedded store does); a commit forgets what it changes."""
+        outer = self._memo
+        if outer is None:
+            self._memo = {}
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._memo = None
 
     def items(self, table: str) -> Iterator[tuple[str, Any]]:
         rows = self._rows("SELECT key, value FROM collabd_kv WHERE space = %s AND tbl = %s "
@@ -202,18 +359,11 @@ class PgStore:
             raise RuntimeError("store opened read-only")
         if not txn.ops:
             return self.seq
-        import psycopg
-
-        conn = self._conn
-        try:
-            return self._commit(conn, txn)
-        except psycopg.OperationalError as exc:
-            if self.leading:
-                # The session (and with it the lock) is gone: another may lead by now.
-                self.leading = False
-                raise Fenced(f"mailbox {self.space}: the database session was lost "
-                             f"({exc}); this process no longer leads it") from exc
-            raise
+        if self._memo is not None:
+            for op in txn.ops:
+                self._memo.pop((op[1], op[2]), None)
+        with self._guard():
+            return self._commit(self._conn, txn)
 
     def _commit(self, conn: Any, txn: Txn) -> int:
         from psycopg.types.json import Jsonb

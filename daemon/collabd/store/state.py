@@ -106,6 +106,9 @@ class Store:
     and commit changed copies.
     """
 
+    # Commits may share one fdatasync (commit(sync=False), then sync()).
+    group_commit = True
+
     def __init__(self, state_dir: Path, *, readonly: bool = False,
                  summary: bool = False) -> None:
         """`summary=True` (read-only): the records table holds `derived.project`ions
@@ -661,6 +664,14 @@ class Store:
             processed += p
             sent += s
         return [processed, sent]
+
+    def check_lead(self) -> None:
+        """The state directory's lock makes this process the only one (PgStore checks
+        its leadership here)."""
+        return None
+
+    def describe(self) -> str:
+        return str(self.state_dir)
 
     def sync(self) -> None:
         """Make every commit so far durable (one fdatasync for a whole batch)."""
