@@ -172,7 +172,10 @@ class DaemonProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = config.state_dir.parent / "daemon.log"
 
-    def start(self, timeout: float = 20) -> DaemonProcess:
+    def start(self, timeout: float = 20, *, until: tuple[bytes, ...] = (b"started on",)
+              ) -> DaemonProcess:
+        """Start it and wait until it is up (a client backend: until its log says one
+        of `until`; a standby says "standing by")."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "collabd", "run", "--config", str(self.config.path),
@@ -188,7 +191,8 @@ class DaemonProcess:
                 raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.log()}")
             if not listens:
                 # A client backend: up once it says so.
-                if b"started on" in self.log_path.read_bytes()[start:]:
+                logged = self.log_path.read_bytes()[start:]
+                if any(text in logged for text in until):
                     return self
                 time.sleep(0.05)
                 continue

@@ -505,7 +505,7 @@ class Daemon:
         journal once its commit is durable), False when it was set aside."""
         try:
             raw = entry.read()
-            self.handle_raw(raw, sync=sync)
+            self.handle_raw(raw, sync=sync, entry=entry)
         except Exception as exc:
             target = self.journal.shunt(entry, exc)
             log.exception("processing %s raised; set aside in %s", entry.name, target)
@@ -534,8 +534,10 @@ class Daemon:
         except Exception:
             log.exception("telling the sender of %s failed", target.name)
 
-    def handle_raw(self, raw: bytes, *, sync: bool = True) -> str | None:
-        """Classify one message and commit its effects. Returns the record it concerned."""
+    def handle_raw(self, raw: bytes, *, sync: bool = True, entry: Any = None) -> str | None:
+        """Classify one message and commit its effects. Returns the record it concerned.
+        `entry`: its journal entry, settled by the same commit where the journal is in
+        the store's database (a crash cannot leave it both done and waiting)."""
         message = read_message(raw)
         seen = self.view.message(message.key)
         if seen is not None and seen.get("dir") == "in":
@@ -547,7 +549,9 @@ class Daemon:
         outcome = self.workflow.on_event(event, self.view, now)
         inbound = {"dir": "in", "at": isoformat(now), "from": message.sender,
                    "subject": message.subject, **outcome.inbound}
-        self.commit(outcome, inbound_key=message.key, inbound=inbound, sync=sync)
+        settles = [entry.id] if self.standby and entry is not None else []
+        self.commit(outcome, inbound_key=message.key, inbound=inbound, sync=sync,
+                    settles=settles)
         record = inbound.get("record")
         log.info("processed %s from %s as %s", message.key, message.sender or "(no sender)",
                  inbound.get("kind", "unknown"), extra=about(record))
@@ -556,8 +560,9 @@ class Daemon:
     # -- committing ------------------------------------------------------------------
 
     def commit(self, outcome: Outcome, *, inbound_key: str | None = None,
-               inbound: dict[str, Any] | None = None, sync: bool = True) -> int:
-        txn = Txn()
+               inbound: dict[str, Any] | None = None, sync: bool = True,
+               settles: Sequence[int] = ()) -> int:
+        txn = Txn(settles=list(settles))
         if outcome.records:
             ctx = self.workflow.context(self.view, self.clock.now())
             for record in outcome.records:

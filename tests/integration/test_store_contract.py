@@ -214,6 +214,13 @@ def test_a_leader_whose_lock_is_gone_is_fenced_inside_its_commit(postgres: Postg
         txn.put("records", "XQ-2026-0001", _request("XQ-2026-0001"))
         with pytest.raises(Fenced):
             store.commit(txn)
-        assert store.get("records", "XQ-2026-0001") is None
+        # Fenced for good: a `finally` that commits again is refused too, and so is a read.
+        with pytest.raises(Fenced):
+            store.commit(txn)
+        with pytest.raises(Fenced):
+            store.get("records", "XQ-2026-0001")
+        reader = PgStore(postgres.dsn, space="collab@fence.example", readonly=True).open()
+        assert reader.get("records", "XQ-2026-0001") is None
+        reader.close()
     finally:
         store.close()

@@ -117,6 +117,7 @@ class PgStore:
         self._conn: Any = None
         self._memo: dict[tuple[str, str], Any] | None = None
         self._announced = False
+        self._lost: str | None = None  # why this session no longer leads, once it does not
         self.leading = False  # holds its space's lock (lead); commits are then fenced
 
     def describe(self) -> str:
@@ -202,6 +203,7 @@ class PgStore:
             self._conn = None
         self.leading = False
         self._announced = False
+        self._lost = None
 
     @property
     def connected(self) -> bool:
@@ -223,13 +225,16 @@ class PgStore:
         """A leader whose session is lost no longer leads (its lock went with it)."""
         import psycopg
 
+        if self._lost is not None:  # (and stays so: a `finally` that commits again)
+            raise Fenced(self._lost)
         try:
             yield
         except psycopg.OperationalError as exc:
             if self.leading:
                 self.leading = False
-                raise Fenced(f"mailbox {self.space}: the database session was lost "
-                             f"({exc}); this process no longer leads it") from exc
+                self._lost = (f"mailbox {self.space}: the database session was lost "
+                              f"({exc}); this process no longer leads it")
+                raise Fenced(self._lost) from exc
             raise
 
     def check_lead(self) -> None:
@@ -274,7 +279,9 @@ class PgStore:
             "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) "
             "= hashtextextended(%s, 0)", self._lock_key()).fetchone()
         if not row or not row[0]:
-            raise Fenced(f"mailbox {self.space}: this process no longer leads it")
+            self.leading = False
+            self._lost = f"mailbox {self.space}: this process no longer leads it"
+            raise Fenced(self._lost)
 
     # -- reading ------------------------------------------------------------------
 
@@ -357,7 +364,7 @@ class PgStore:
 
         if self.readonly:
             raise RuntimeError("store opened read-only")
-        if not txn.ops:
+        if not txn.ops and not txn.settles:
             return self.seq
         if self._memo is not None:
             for op in txn.ops:
@@ -422,6 +429,9 @@ class PgStore:
                     conn.execute("DELETE FROM collabd_kv WHERE space = %s AND tbl = %s "
                                  "AND key = %s", (self.space, op[1], op[2]))
             flush()
+            if txn.settles:  # (the journal rows of the messages this commit processed)
+                conn.execute("DELETE FROM collabd_journal WHERE space = %s AND id = ANY(%s)",
+                             (self.space, txn.settles))
             if counts is not None:
                 conn.execute(
                     "INSERT INTO collabd_kv (space, tbl, key, value) VALUES (%s, 'meta', %s, %s) "

@@ -77,6 +77,10 @@ class Txn:
     """Changes that commit together: record updates and the outbox entries they cause."""
 
     ops: list[Op] = field(default_factory=list)
+    # Journal rows this commit settles (PostgreSQL, whose journal is in the same
+    # database: deleted in the same transaction). The embedded store's journal is files,
+    # settled after the commit is durable (Daemon._settle).
+    settles: list[int] = field(default_factory=list)
 
     def put(self, table: str, key: str, value: Mapping[str, Any]) -> None:
         if table not in TABLES:
@@ -89,7 +93,7 @@ class Txn:
         self.ops.append(["del", table, key])
 
     def __bool__(self) -> bool:
-        return bool(self.ops)
+        return bool(self.ops or self.settles)
 
 
 class Store:

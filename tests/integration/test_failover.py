@@ -1,0 +1,235 @@
+"""Two daemons on one shared mailbox (real Dovecot, real SMTP submission), their state in
+one real PostgreSQL: one leads, one stands by. The leader is SIGKILLed again and again
+while a backlog drains, its session is cut while it is frozen, the database is
+restarted under both: every message is processed exactly once, every acknowledgement
+is sent, the standby takes over within the configured time, and a leader that comes
+back after being cut off stands down before it touches the mailbox."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import statistics
+import time
+import uuid
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from collabd.config import Config, load_config
+from collabd.store.pg import PgStore
+from helpers import SHARED, DaemonProcess, message, parse, wait_until
+from servers import Dovecot, Postgres, Submission, imap_deployment
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+KILLS = int(os.environ.get("COLLABD_FAILOVER_KILLS", "50"))
+TAKEOVER = 3.0  # seconds: the deployments' takeover_seconds
+PROCESSED = "collabd.processed"  # (Dovecot's "." separator)
+REQUESTERS = ("liu.yang@example.com", "zhang.wei@example.com")
+
+
+@pytest.fixture
+def submission(dovecot: Dovecot) -> Iterator[Submission]:
+    server = Submission(dovecot).start()
+    yield server
+    server.close()
+
+
+def request(n: int) -> bytes:
+    sender = ("刘洋 <liu.yang@example.com>", "张伟 <zhang.wei@example.com>")[n % 2]
+    dept = ("市场部", "财务部")[n % 2]
+    body = (f"发起部门：{dept}\n接收部门：研发部\n需求背景与目标：第{n}号需求的背景。\n"
+            f"具体需求内容：第{n}号需求的内容。\n期望完成时间：2099-12-30\n"
+            "交付标准：通过验收。\n")
+    return message(sender=sender, subject=f"需求表：第{n}号", body=body,
+                   message_id=f"<failover-{n}@example.com>")
+
+
+def deployment(root: Path, dovecot: Dovecot, submission: Submission, postgres: Postgres,
+               space: str, node: str) -> Config:
+    config = imap_deployment(root, dovecot, submission)
+    with config.path.open("a", encoding="utf-8") as fh:
+        fh.write(f"store: postgresql\npostgresql:\n  dsn: \"{postgres.dsn}\"\n"
+                 f"  space: {space}\n  takeover_seconds: {TAKEOVER}\n  node: {node}\n")
+    return load_config(config.path)
+
+
+class Pair:
+    """Two daemon processes, a and b, and a read-only view of who leads."""
+
+    def __init__(self, tmp_path: Path, dovecot: Dovecot, submission: Submission,
+                 postgres: Postgres) -> None:
+        self.space = f"failover-{uuid.uuid4().hex[:10]}"
+        self.postgres = postgres
+        self.daemons = {name: DaemonProcess(deployment(tmp_path / name, dovecot, submission,
+                                                       postgres, self.space, name))
+                        for name in ("a", "b")}
+        self.watch = PgStore(postgres.dsn, space=self.space, readonly=True).open()
+
+    def start(self, name: str) -> None:
+        self.daemons[name].start(timeout=30, until=(b"started on", b"standing by"))
+
+    def leader(self) -> str | None:
+        try:
+            nodes = self.watch.nodes()
+        except psycopg.OperationalError:
+            self.reconnect()
+            return None
+        return next((n["node"] for n in nodes if n["role"] == "leader"), None)
+
+    def reconnect(self) -> None:
+        self.watch.close()
+        self.watch = PgStore(self.postgres.dsn, space=self.space, readonly=True).open()
+
+    def processed(self) -> int:
+        counts = self.watch.get("meta", "_message_counts") or {}
+        return int(counts.get("processed", 0))
+
+    def journal(self) -> dict[str, int]:
+        from collabd.store.pg_journal import PgJournal
+
+        return PgJournal(self.watch).counts()
+
+    def close(self) -> None:
+        for daemon in self.daemons.values():
+            if daemon.proc is not None and daemon.proc.poll() is None:
+                daemon.stop(signal.SIGTERM, timeout=30)
+        self.watch.close()
+
+
+@pytest.fixture
+def pair(tmp_path: Path, dovecot: Dovecot, submission: Submission,
+         postgres: Postgres) -> Iterator[Pair]:
+    made = Pair(tmp_path, dovecot, submission, postgres)
+    yield made
+    made.close()
+
+
+def acknowledgements(dovecot: Dovecot) -> list[EmailMessage]:
+    return [m for user in REQUESTERS for m in map(parse, dovecot.messages(user))
+            if "需求已受理" in str(m["Subject"])]
+
+
+def assert_each_processed_once_and_acknowledged(pair: Pair, dovecot: Dovecot,
+                                                total: int) -> None:
+    """Every request became exactly one record, was acknowledged (a resend within the
+    documented window has the same Message-ID), and left the inbox."""
+    wait_until(lambda: pair.processed() >= total, timeout=120,
+               message=f"all {total} messages processed")
+    wait_until(lambda: dovecot.count(SHARED) == 0, timeout=60, message="INBOX emptied")
+    wait_until(lambda: not list(pair.watch.keys("outbox")), timeout=60,
+               message="everything queued was sent")
+    assert pair.processed() == total  # counted once each: none processed twice
+    records = [r for r in pair.watch.values("records") if r["kind"] == "request"]
+    assert len(records) == total, f"{len(records)} records for {total} requests"
+    inbound = {k for k, v in pair.watch.items("messages") if v.get("dir") == "in"}
+    assert {f"<failover-{n}@example.com>" for n in range(total)} <= inbound
+    acks = acknowledgements(dovecot)
+    by_record: dict[str, set[str]] = {}
+    for ack in acks:
+        subject = str(ack["Subject"])
+        by_record.setdefault(subject[1:subject.index("]")], set()).add(str(ack["Message-ID"]))
+    assert set(by_record) == {r["id"] for r in records}
+    assert all(len(ids) == 1 for ids in by_record.values()), "a second, different ack"
+    assert pair.journal() == {"waiting": 0, "shunt": 0, "bad": 0}
+    assert dovecot.count(SHARED, PROCESSED) == total
+
+
+def test_the_leader_killed_again_and_again_while_a_backlog_drains(
+        pair: Pair, dovecot: Dovecot) -> None:
+    rng = random.Random(18)
+    appended = 60
+    dovecot.append(SHARED, [request(n) for n in range(appended)])
+    pair.start("a")
+    pair.start("b")
+    wait_until(lambda: pair.leader() is not None, timeout=30, message="a leader")
+    takeovers: list[float] = []
+    for _ in range(KILLS):
+        leader = pair.leader()
+        assert leader in ("a", "b")
+        other = "b" if leader == "a" else "a"
+        # Let the new leader do some work, then kill it at a random moment of it.
+        done = pair.processed()
+        if appended - done < 20:
+            dovecot.append(SHARED, [request(n) for n in range(appended, appended + 20)])
+            appended += 20
+        wait_until(lambda done=done: pair.processed() > done, timeout=60,  # type: ignore[misc]
+                   message=f"progress under leader {leader}")
+        time.sleep(rng.uniform(0, 0.25))
+        killed = pair.daemons[leader]
+        killed.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+        moment = time.monotonic()
+        killed.proc.wait(10)  # type: ignore[union-attr]
+        wait_until(lambda other=other: pair.leader() == other,  # type: ignore[misc]
+                   timeout=TAKEOVER * 4, interval=0.02,
+                   message=f"{other} takes over from the killed {leader}")
+        takeovers.append(time.monotonic() - moment)
+        pair.start(leader)  # back, as a standby
+    print(f"\n{KILLS} kills; takeover after a kill: median {statistics.median(takeovers):.2f} s, "
+          f"max {max(takeovers):.2f} s (configured {TAKEOVER} s)")
+    assert max(takeovers) <= TAKEOVER
+    assert_each_processed_once_and_acknowledged(pair, dovecot, appended)
+
+
+def test_a_leader_cut_off_from_the_database_stands_down_before_touching_the_mailbox(
+        pair: Pair, dovecot: Dovecot) -> None:
+    dovecot.append(SHARED, [request(n) for n in range(10)])
+    pair.start("a")
+    wait_until(lambda: pair.leader() == "a", timeout=30, message="a leads")
+    pair.start("b")
+    wait_until(lambda: pair.processed() == 10, timeout=60, message="the first 10")
+    # a is frozen; meanwhile its database session is ended (a network cut, as the
+    # database sees it): b takes over and serves what arrives.
+    frozen = pair.daemons["a"].proc
+    assert frozen is not None
+    frozen.send_signal(signal.SIGSTOP)
+    try:
+        with psycopg.connect(pair.postgres.dsn, autocommit=True) as admin:
+            pids = [row[0] for row in admin.execute(
+                "SELECT backend_pid FROM collabd_node WHERE space = %s AND node = 'a'",
+                (pair.space,))]
+            for pid in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        wait_until(lambda: pair.leader() == "b", timeout=TAKEOVER * 2,
+                   message="b takes over from the cut-off a")
+        dovecot.append(SHARED, [request(n) for n in range(10, 20)])
+        wait_until(lambda: pair.processed() == 20, timeout=60, message="b serves the rest")
+    finally:
+        frozen.send_signal(signal.SIGCONT)
+    # a comes back: it finds it no longer leads, and stands by again.
+    wait_until(lambda: "standing down" in pair.daemons["a"].log(), timeout=30,
+               message="a stands down")
+    wait_until(lambda: pair.daemons["a"].log().count("standing by") >= 1, timeout=30,
+               message="a stands by again")
+    assert pair.leader() == "b"
+    dovecot.append(SHARED, [request(n) for n in range(20, 25)])
+    assert_each_processed_once_and_acknowledged(pair, dovecot, 25)
+
+
+def test_the_database_restarted_under_both_daemons(
+        tmp_path: Path, dovecot: Dovecot, submission: Submission) -> None:
+    own = Postgres().start()  # (restarted here: not the session's shared server)
+    pair = Pair(tmp_path, dovecot, submission, own)
+    try:
+        dovecot.append(SHARED, [request(n) for n in range(40)])
+        pair.start("a")
+        pair.start("b")
+        wait_until(lambda: pair.processed() >= 5, timeout=60, message="some processed")
+        own.stop()
+        time.sleep(1.0)
+        own.start()
+        pair.reconnect()
+        wait_until(lambda: pair.leader() is not None, timeout=60,
+                   message="a leader again after the restart")
+        dovecot.append(SHARED, [request(n) for n in range(40, 50)])
+        assert_each_processed_once_and_acknowledged(pair, dovecot, 50)
+        for daemon in pair.daemons.values():
+            assert daemon.proc is not None and daemon.proc.poll() is None, daemon.log()
+    finally:
+        pair.close()
+        own.close()
