@@ -541,7 +541,79 @@ def parse(files: tuple[Path, ...], config_path: Path | None, as_json: bool,
 
 @main.group()
 def store() -> None:
-    """Repairs of the state after damage, as the refusal to start says (daemon stopped)."""
+    """Move a whole state between stores (export, import); repairs of the embedded state
+    after damage, as the refusal to start says (daemon stopped)."""
+
+
+@store.command("export")
+@config_option
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False),
+              required=True, help="The file to write (JSON Lines; - for standard output).")
+def store_export(config_path: Path | None, out: Path) -> None:
+    """Write the deployment's whole state — records, message index, outbox, counters and
+    cursors, archive, journal — to one file, from whichever store it is in. Stop the
+    daemon first for an exact copy (a running one goes on changing the state)."""
+    from collabd.store import transfer
+    from collabd.store.backend import read_parts
+
+    config = _load(config_path)
+    try:
+        parts = read_parts(config)
+    except CollabdError as exc:
+        _fail(str(exc))
+    try:
+        if str(out) == "-":
+            counts = transfer.write_export(parts, sys.stdout, source=config.settings.store)
+        else:
+            tmp = out.with_name(out.name + ".partial")
+            with tmp.open("w", encoding="utf-8") as fh:
+                counts = transfer.write_export(parts, fh, source=config.settings.store)
+            tmp.replace(out)
+    finally:
+        parts.store.close()
+    click.echo("exported " + ", ".join(f"{n} {t}" for t, n in counts.items())
+               + (f" to {out}" if str(out) != "-" else ""), err=True)
+
+
+@store.command("import")
+@config_option
+@click.argument("source", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+def store_import(config_path: Path | None, source: Path) -> None:
+    """Read a `store export` file into the deployment's store (as collabd.yaml `store:`
+    says: embedded or postgresql), which must be empty, with no daemon running on it.
+    To move from the embedded store to PostgreSQL: export, set `store: postgresql`,
+    import, start the daemon."""
+    from collabd.store import transfer
+    from collabd.store.backend import daemon_parts
+
+    config = _load(config_path)
+    try:
+        transfer.check_export(source)  # (a file cut short is refused before anything)
+    except CollabdError as exc:
+        _fail(str(exc))
+    parts = daemon_parts(config)
+    lock = None
+    try:
+        if config.settings.store == "postgresql":
+            parts.store.open()
+            if not parts.store.lead():
+                _fail(f"a daemon serves mailbox {parts.store.space}; stop it (and its "
+                      "standbys) before importing")
+        else:
+            from collabd.store import StateLock
+
+            lock = StateLock(config.state_dir)
+            lock.acquire()
+            parts.store.open()
+        counts = transfer.import_into(parts, source)
+    except CollabdError as exc:
+        _fail(str(exc))
+    finally:
+        parts.store.close()
+        if lock is not None:
+            lock.release()
+    click.echo(f"imported into {parts.store.describe()}: "
+               + ", ".join(f"{n} {t}" for t, n in counts.items()))
 
 
 @store.command("truncate-log")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from collabd.config import Config, load_config
+from collabd.store import Txn
 from helpers import (
     Harness,
     collabd,
@@ -111,3 +112,93 @@ def test_a_message_set_aside_is_kept_listed_retried_and_dropped_in_the_database(
         assert status(config)["journal"] == {"waiting": 0, "shunt": 0, "bad": 0}
     finally:
         h.close()
+
+
+def _lines(path: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[1:]]
+
+
+def _twin(config: Config, name: str, extra: str) -> Config:
+    """The same deployment (rules, templates, state directory) under another config file
+    whose store is given by `extra`."""
+    text = config.path.read_text(encoding="utf-8")
+    path = config.path.with_name(name)
+    path.write_text(text + extra, encoding="utf-8")
+    return load_config(path)
+
+
+def test_a_whole_state_moves_to_postgresql_and_back_unchanged(
+        tmp_path: Path, postgres: Postgres, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = make_deployment(tmp_path / "d")
+    h = Harness(config, "2026-12-01 10:00")
+    real = h.daemon.workflow.on_event
+
+    def broken(event, view, now):  # type: ignore[no-untyped-def]
+        if "毒" in event.message.subject:
+            raise RuntimeError("a bug in this version")
+        return real(event, view, now)
+
+    monkeypatch.setattr(h.daemon.workflow, "on_event", broken)
+    h.at("2026-12-01 10:05", request(1), request(2),
+         message(subject="需求表：毒", message_id="<poison@x>"))
+    closed = {**h.record(h.daemon.store.keys_of_kind("request")[0]), "status": "closed",
+              "closed": "2026-10-01T10:00:00+08:00"}
+    h.daemon.archive.put_many([{**closed, "id": "XQ-2026-0900"}],
+                              {"<old@x>": {"dir": "in", "record": "XQ-2026-0900"}})
+    h.daemon.journal.put(request(3))  # waiting, not yet processed
+    failed = Txn()  # a mail the server refused for good, as status lists it
+    failed.put("outbox", "<refused@example.com>", {
+        "raw": "Subject: x\r\n\r\nx\r\n", "envelope_from": "collab@example.com",
+        "recipients": ["gone@example.com"], "record": closed["id"], "purpose": "ack",
+        "queued": "2026-12-01T10:05:00+08:00", "attempts": 12,
+        "next_attempt": "2026-12-01T10:05:00+08:00", "last_error": "550 no such user",
+        "failed": True})
+    h.daemon.store.commit(failed)
+    h.close()
+
+    first = tmp_path / "embedded.jsonl"
+    collabd("store", "export", "--out", str(first), config=config)
+    exported = _lines(first)
+    tables = {line.get("t") for line in exported}
+    assert {"records", "messages", "outbox", "meta", "archive", "archived_messages",
+            "journal"} <= tables
+    assert {line["state"] for line in exported if line.get("t") == "journal"} == {
+        "in", "shunt"}
+
+    pg = _twin(config, "pg.yaml", pg_yaml(postgres, f"t-{uuid.uuid4().hex[:12]}"))
+    collabd("store", "import", str(first), config=pg)
+    second = tmp_path / "postgresql.jsonl"
+    collabd("store", "export", "--out", str(second), config=pg)
+    assert _lines(second) == exported  # everything, in the same order
+
+    back = make_deployment(tmp_path / "back")
+    collabd("store", "import", str(second), config=back)
+    third = tmp_path / "back.jsonl"
+    collabd("store", "export", "--out", str(third), config=back)
+    assert _lines(third) == exported
+
+    # What people and operators see is the same on either store.
+    def seen(c: Config) -> dict:  # type: ignore[type-arg]
+        data = status(c)
+        return {k: data[k] for k in ("open", "counts", "mail", "journal", "outbox")}
+    assert seen(pg) == seen(config) == seen(back)
+    archived = json.loads(collabd("show", "XQ-2026-0900", "--json", config=pg).stdout)
+    assert archived["archived"] and archived["record"]["status"] == "closed"
+
+    # The daemon goes on from the moved state: the waiting message gets the next number.
+    numbers = sorted(r["id"] for r in seen(pg)["open"])
+    collabd("run", "--once", "--now", "2026-12-01T11:00:00+08:00", config=pg)
+    after = sorted(r["id"] for r in status(pg)["open"])
+    [new] = set(after) - set(numbers)
+    assert new > max(numbers)
+
+    # Only into an empty store; a file cut short is refused before anything is written.
+    refused = collabd("store", "import", str(first), config=pg, check=False)
+    assert refused.returncode != 0 and b"already holds a state" in refused.stderr
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(first.read_text(encoding="utf-8").splitlines(True)[:-3]),
+                   encoding="utf-8")
+    empty = _twin(config, "pg2.yaml", pg_yaml(postgres, f"t-{uuid.uuid4().hex[:12]}"))
+    refused = collabd("store", "import", str(cut), config=empty, check=False)
+    assert refused.returncode != 0 and b"cut short" in refused.stderr
+    assert status(empty)["counts"]["open"] == 0 and status(empty)["journal"]["waiting"] == 0

@@ -269,6 +269,14 @@ class Archive:
         doc = (data.get(TABLE) or {}).get(record_id)
         return (dict(doc) if isinstance(doc, dict) and record else None), entries
 
+    def items(self, table: str) -> Iterator[tuple[str, Any]]:
+        """Every archived record ('archive') or message entry ('archived_messages'),
+        file by file (`collabd store export`)."""
+        inner = {"archive": TABLE, "archived_messages": MESSAGES}[table]
+        for name in self.files():
+            data = self._storage(name).read() or {}
+            yield from ((str(k), v) for k, v in (data.get(inner) or {}).items())
+
     def search(self, **equals: Any) -> Iterator[dict[str, Any]]:
         """Archived records whose top-level keys equal the given values."""
         q = Query()

@@ -236,6 +236,35 @@ class Journal:
             log_file.flush()
             os.fsync(log_file.fileno())
 
+    # -- moving a state (`collabd store export/import`) ---------------------------------
+
+    def export_entries(self) -> Iterator[dict[str, Any]]:
+        """Every message the journal holds, waiting, taken, set aside or dropped."""
+        places = ((self.incoming, READY, "in"), (self.incoming, TAKEN, "taken"),
+                  (self.shunt_dir, READY, "shunt"), (self.bad_dir, READY, "bad"),
+                  (self.root / "dropped", READY, "dropped"))
+        for directory, suffix, state in places:
+            if not directory.is_dir():
+                continue
+            for path in sorted(directory.glob(f"*{suffix}")):
+                parsed = _parse(path)
+                if parsed is None:
+                    continue
+                yield {"name": parsed[0], "tries": parsed[1], "state": state,
+                       "raw": path.read_bytes(), "error": self.error(path)}
+
+    def restore(self, name: str, state: str, tries: int, raw: bytes, error: str) -> None:
+        """Put back one exported message where it was."""
+        directory, suffix = {"in": (self.incoming, READY), "taken": (self.incoming, TAKEN),
+                             "shunt": (self.shunt_dir, READY), "bad": (self.bad_dir, READY),
+                             "dropped": (self.root / "dropped", READY)}[state]
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"{name}-{tries}{suffix}"
+        write_new_file(target, raw, sync=True)
+        if error:
+            _write_error(target, error)
+        fsync_dir(directory)
+
     def counts(self) -> dict[str, int]:
         return {
             "waiting": len(_ready_names(self.incoming)),

@@ -178,6 +178,21 @@ class PgJournal:
                          "detail) VALUES (%s, %s, %s, %s, %s)",
                          (self.space, at, action, name, Jsonb(detail)))
 
+    # -- moving a state (`collabd store export/import`) ---------------------------------
+
+    def export_entries(self) -> Iterator[dict[str, Any]]:
+        rows = self._rows("SELECT name, state, tries, raw, error FROM collabd_journal "
+                          "WHERE space = %s ORDER BY id", (self.space,))
+        for name, state, tries, raw, error in rows:
+            yield {"name": name, "state": state, "tries": int(tries), "raw": bytes(raw),
+                   "error": error or ""}
+
+    def restore(self, name: str, state: str, tries: int, raw: bytes, error: str) -> None:
+        with self.store.write() as conn:
+            conn.execute("INSERT INTO collabd_journal (space, name, raw, tries, state, "
+                         "error) VALUES (%s, %s, %s, %s, %s, %s)",
+                         (self.space, name, raw, tries, state, error or None))
+
     def counts(self) -> dict[str, int]:
         rows = self._rows("SELECT state, count(*) FROM collabd_journal WHERE space = %s "
                           "GROUP BY state", (self.space,))
