@@ -155,7 +155,8 @@ class Daemon:
         parts = daemon_parts(config)
         self.store: Any = parts.store
         self.archive: Any = parts.archive
-        self.view = StateView(self.store, self.archive)
+        self.view = StateView(self.store, self.archive,
+                              id_prefix=settings.mailbox.id_prefix or "")
         self.journal: Any = parts.journal
         self.mailbox = mailbox or make_mailbox(config, listen=listen)
         self.notifier = notifier or Notifier()

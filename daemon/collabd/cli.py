@@ -6,6 +6,7 @@ import functools
 import gc
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -24,10 +25,24 @@ if TYPE_CHECKING:  # the settings' models are imported by the commands that need
 EX_DATAERR = 65
 EX_TEMPFAIL = 75
 
-config_option = click.option(
-    "--config", "config_path", type=click.Path(path_type=Path), default=None,
-    help=f"collabd.yaml to use (default: ${CONFIG_ENV} or ./collabd.yaml).",
-)
+_MAILBOX: list[str | None] = [None]  # --mailbox, for _load
+
+
+def _choose_mailbox(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    _MAILBOX[0] = value
+
+
+def config_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--config, and --mailbox for a configuration that serves several (`mailboxes:`)."""
+    command = click.option(
+        "--mailbox", default=None, metavar="NAME", expose_value=False,
+        callback=_choose_mailbox, is_eager=True,
+        help="Which mailbox of a configuration with several (its name, address or id "
+             "prefix); `run` without it serves them all.")(command)
+    return click.option(
+        "--config", "config_path", type=click.Path(path_type=Path), default=None,
+        help=f"collabd.yaml to use (default: ${CONFIG_ENV} or ./collabd.yaml).",
+    )(command)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -35,13 +50,26 @@ def _fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
-def _load(config_path: Path | None) -> Config:
+def _load(config_path: Path | None, *, whole_group: bool = False) -> Config:
+    """The configuration; of one with several mailboxes, the one --mailbox names (or,
+    `whole_group`, the first, whose `group` is all of them)."""
     from collabd.config import load_config
 
     try:
-        return load_config(config_path)
+        config = load_config(config_path)
     except CollabdError as exc:
         _fail(str(exc), 2)
+    wanted = _MAILBOX[0]
+    names = ", ".join(c.name for c in config.group)
+    if wanted is not None:
+        chosen = config.mailbox(wanted)
+        if chosen is None:
+            _fail(f"--mailbox {wanted}: {config.path} has no such mailbox ({names})", 2)
+        return chosen
+    if len(config.group) > 1 and not whole_group:
+        _fail(f"{config.path} serves {len(config.group)} mailboxes ({names}): say which "
+              "with --mailbox NAME", 2)
+    return config
 
 
 def _clock(tz: ZoneInfo, now: str | None, option: str = "--now") -> Clock:
@@ -144,9 +172,12 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
     from collabd import logs
     from collabd.app import Daemon, retry_start
 
-    config = _load(config_path)
+    config = _load(config_path, whole_group=True)
     logs.setup(config.settings.daemon.log_level)
     clock = _clock(config.tz, now)
+    if _MAILBOX[0] is None and len(config.group) > 1:
+        _run_group(config.group, clock, once=once)
+        return
     daemon = Daemon(config, clock, listen=not once)
     if now is not None and not once:
         from collabd import report
@@ -179,6 +210,71 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
             from collabd import report
 
             report.set_daemon_clock(config.state_dir, None)
+
+
+def _run_group(configs: list[Config], clock: Clock, *, once: bool) -> None:
+    """Serve every mailbox of the configuration in this process, each on a thread of
+    its own with its own state, rules and backend (`--mailbox` serves one: the group
+    can be spread over processes and machines instead)."""
+    import logging
+    import signal
+    import threading
+
+    from collabd.app import Daemon, retry_start
+
+    daemons = [Daemon(c, clock, listen=not once) for c in configs]
+    if once:
+        for daemon in daemons:
+            try:
+                daemon.start()
+                result = daemon.run_once()
+            except CollabdError as exc:
+                _fail(f"{daemon.config.name}: {exc}")
+            finally:
+                daemon.close()
+            click.echo(f"{daemon.config.name}: fetched {result.fetched}, processed "
+                       f"{result.processed}, sent {result.sent}", err=True)
+        return
+
+    def stop(*_: Any) -> None:
+        for daemon in daemons:
+            daemon.request_stop()
+
+    def reload(*_: Any) -> None:
+        for daemon in daemons:
+            daemon.request_reload()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, reload)
+    failed: list[str] = []
+
+    def serve(daemon: Daemon) -> None:
+        server = None
+        try:
+            retry_start(daemon)
+            if daemon.config.settings.board.enabled and not daemon.stopping:
+                server = _start_board(daemon.config, daemon.rules, clock)
+            if not daemon.stopping:
+                daemon.run_forever(install_signals=False)
+        except BaseException as exc:  # one mailbox's failure stops the whole process
+            failed.append(f"{daemon.config.name}: {exc}")
+            logging.getLogger("collabd").exception("mailbox %s stopped", daemon.config.name)
+            stop()
+        finally:
+            if server is not None:
+                server.shutdown()
+            daemon.close()
+
+    threads = [threading.Thread(target=serve, args=(d,), name=f"mailbox {d.config.name}")
+               for d in daemons]
+    for thread in threads:
+        thread.start()
+    while any(t.is_alive() for t in threads):
+        for thread in threads:
+            thread.join(0.5)
+    if failed:
+        _fail("\n".join(failed))
 
 
 def _start_board(config: Config, rules: Any, clock: Clock) -> Any:
@@ -333,7 +429,8 @@ def _open_parts(config: Config, *, summary: bool = False) -> tuple[Any, Any]:
         parts = read_parts(config, summary=summary)
     except CollabdError as exc:
         _fail(str(exc))
-    return StateView(parts.store, parts.archive), parts.journal
+    return StateView(parts.store, parts.archive,
+                     id_prefix=config.settings.mailbox.id_prefix or ""), parts.journal
 
 
 def _open_state(state_dir: Path, *, summary: bool = False) -> Any:
@@ -490,11 +587,17 @@ def show(config_path: Path | None, record_id: str, as_json: bool) -> None:
     # The state directory is all it needs: read without the settings' models.
     quick = quick_settings(config_path)
     config = _load(config_path) if quick is None else None
+    wanted = record_id.strip().upper()
+    if config is not None and config.settings.mailbox.id_prefix:
+        from collabd.ids import with_prefix
+
+        # (written as people write it, without the mailbox's prefix)
+        wanted = with_prefix(wanted, config.settings.mailbox.id_prefix)
     if config is not None and config.settings.store == "postgresql":
-        data = report.show(_open_view(config), record_id.strip().upper())
+        data = report.show(_open_view(config), wanted)
     else:
         state_dir = quick[0] if quick is not None else config.state_dir  # type: ignore[union-attr]
-        data = _show_data(config_path, state_dir, record_id.strip().upper())
+        data = _show_data(config_path, state_dir, wanted)
     if data is None:
         _fail(f"no record {record_id} (open or archived)")
     if as_json:

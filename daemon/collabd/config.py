@@ -116,6 +116,21 @@ class Mailbox(_Strict):
     address: str = Field(description="the shared mailbox everyone writes to")
     display_name: str = "跨部门协作秘书"
     bounce_address: str | None = None
+    # Before every record id this mailbox gives (SH → SH-XQ-2026-0001): for a group whose
+    # configuration serves several mailboxes (`mailboxes:`), so that ids never collide.
+    id_prefix: str | None = None
+
+    @field_validator("id_prefix")
+    @classmethod
+    def _prefix(cls, value: str | None) -> str | None:
+        from collabd.ids import KINDS, VALID_PREFIX
+
+        if value is None:
+            return None
+        if not VALID_PREFIX.match(value) or value in KINDS:
+            raise ValueError("expected 2 to 6 capital letters (such as SH or BJ), not one "
+                             f"of the record kinds {', '.join(KINDS)}")
+        return value
 
     @field_validator("address", "bounce_address")
     @classmethod
@@ -466,12 +481,26 @@ class Settings(_Strict):
 
 
 class Config:
-    """Settings plus where they were read from; relative paths are relative to the file."""
+    """Settings plus where they were read from; relative paths are relative to the file.
 
-    def __init__(self, settings: Settings, path: Path) -> None:
+    A file with `mailboxes:` serves several shared mailboxes: each entry is a whole set
+    of settings over the shared ones at the top (a section it names replaces the same
+    keys of the shared section). Its Config is the first mailbox's, with `group` holding
+    every mailbox's and `name` each one's."""
+
+    def __init__(self, settings: Settings, path: Path, *, name: str | None = None) -> None:
         self.settings = settings
         self.path = path
         self.base_dir = path.parent
+        self.name = name or settings.mailbox.address
+        self.group: list[Config] = [self]
+
+    def mailbox(self, wanted: str) -> Config | None:
+        """One mailbox of the group by its name, address or id prefix."""
+        key = wanted.strip().lower()
+        return next((c for c in self.group
+                     if key in (c.name.lower(), c.settings.mailbox.address.lower(),
+                                (c.settings.mailbox.id_prefix or "").lower())), None)
 
     def _resolve(self, p: Path) -> Path:
         return p if p.is_absolute() else (self.base_dir / p)
@@ -503,6 +532,80 @@ def load_config(path: Path | None = None) -> Config:
     data, source = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError([f"{source.where(())}: expected a mapping of settings at the top"])
+    if "mailboxes" in data:
+        return _group(data, source, path)
     settings = validate(Settings, data, source)
     assert isinstance(settings, Settings)
     return Config(settings, path)
+
+
+def _group(data: dict[str, Any], source: Any, path: Path) -> Config:
+    """The mailboxes of a file with `mailboxes:` (Config's docstring)."""
+    entries = data["mailboxes"]
+    where = source.where(("mailboxes",))
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError([f"{where}: mailboxes: expected a list of mailboxes, each with "
+                           "its mailbox:, backend and paths:"])
+    shared = {k: v for k, v in data.items() if k != "mailboxes"}
+    configs: list[Config] = []
+    problems: list[str] = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append(f"{source.where(('mailboxes', i))}: mailboxes[{i}]: expected a "
+                            "mapping of settings")
+            continue
+        name = entry.get("name")
+        own = {k: v for k, v in entry.items() if k != "name"}
+        merged = dict(shared)
+        for key, value in own.items():
+            base = merged.get(key)
+            merged[key] = ({**base, **value} if isinstance(base, dict)
+                           and isinstance(value, dict) else value)
+
+        def locate(loc: tuple[Any, ...], i: int = i, own: dict[str, Any] = own
+                   ) -> tuple[Any, ...]:
+            mine = bool(loc) and loc[0] in own and (
+                len(loc) == 1 or not isinstance(own[loc[0]], dict) or loc[1] in own[loc[0]])
+            return ("mailboxes", i, *loc) if mine else loc
+
+        try:
+            settings = validate(Settings, merged, source, locate=locate)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        prefix = settings.mailbox.id_prefix
+        configs.append(Config(settings, path, name=str(name) if name else (
+            prefix.lower() if prefix else settings.mailbox.address)))
+    if problems:
+        raise ConfigError(problems)
+    problems += _group_problems(configs, where)
+    if problems:
+        raise ConfigError(problems)
+    for config in configs:
+        config.group = configs
+    return configs[0]
+
+
+def _group_problems(configs: list[Config], where: str) -> list[str]:
+    """Mailboxes of one configuration must not share what keeps them apart."""
+    problems = []
+
+    def twice(what: str, values: list[str]) -> None:
+        seen = {v for v in values if values.count(v) > 1}
+        for value in sorted(seen):
+            problems.append(f"{where}: mailboxes: two mailboxes have the same {what} "
+                            f"{value!r}; each needs its own")
+
+    twice("name", [c.name.lower() for c in configs])
+    twice("address", [c.settings.mailbox.address.lower() for c in configs])
+    if len(configs) > 1:
+        missing = [c.name for c in configs if not c.settings.mailbox.id_prefix]
+        if missing:
+            problems.append(f"{where}: mailboxes: {', '.join(missing)} need(s) mailbox.id_prefix "
+                            "(such as SH): with several mailboxes, record ids must tell "
+                            "them apart")
+        twice("id_prefix", [c.settings.mailbox.id_prefix or "" for c in configs
+                            if c.settings.mailbox.id_prefix])
+        embedded = [c for c in configs if c.settings.store == "embedded"]
+        twice("state directory", [str(c.state_dir) for c in embedded])
+    return problems

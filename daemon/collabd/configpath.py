@@ -47,7 +47,8 @@ def quick_paths(path: Path | None) -> tuple[Path, Path, str] | None:
         return None
     path, data = plain
     paths = data.get("paths") or {}
-    if not isinstance(paths, dict) or data.get("store", "embedded") != "embedded":
+    if not isinstance(paths, dict) or data.get("store", "embedded") != "embedded" or (
+            "mailboxes" in data):
         return None  # (a state in PostgreSQL: the settings say where)
     state, rules = paths.get("state", "state"), paths.get("rules", "rules")
     timezone = data.get("timezone", "Asia/Shanghai")
@@ -67,8 +68,10 @@ def quick_settings(path: Path | None) -> tuple[Path, int] | None:
     local = data.get("local") or {}
     if not isinstance(paths, dict) or not isinstance(local, dict):
         return None
-    if data.get("store", "embedded") != "embedded":
-        return None  # (a state in PostgreSQL: the settings say where)
+    mailbox = data.get("mailbox")
+    if data.get("store", "embedded") != "embedded" or "mailboxes" in data or (
+            isinstance(mailbox, dict) and mailbox.get("id_prefix")):
+        return None  # (a state in PostgreSQL, several mailboxes, an id prefix: loaded)
     state = paths.get("state", "state")
     limit = local.get("max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES)
     if not isinstance(state, str) or not isinstance(limit, int) or isinstance(limit, bool):

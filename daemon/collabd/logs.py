@@ -27,6 +27,9 @@ class _Formatter(logging.Formatter):
         message = record.getMessage()
         if subject:
             message = f"{subject}: {message}"
+        if record.threadName and record.threadName.startswith("mailbox "):
+            # one process serving several mailboxes (collabd.yaml `mailboxes:`)
+            message = f"[{record.threadName.removeprefix('mailbox ')}] {message}"
         if record.exc_info:
             message += "\n" + self.formatException(record.exc_info)
         name = record.name.removeprefix("collabd.")

@@ -34,12 +34,11 @@ def parse_files(files: Sequence[Path], *, config_path: Path | None = None,
     address = config.settings.mailbox.address if config else "collab@example.com"
     clock = FixedClock(parse_instant(now, zone), zone) if now else SystemClock(zone)
     lookup: MessageLookup = lambda _: None  # noqa: E731
-    if config is not None and (config.state_dir / "db").exists():
-        from collabd.store import Archive, Store
-        from collabd.store.view import StateView
+    if config is not None and (config.settings.store == "postgresql"
+                               or (config.state_dir / "db").exists()):
+        from collabd.store.backend import read_view
 
-        store = Store(config.state_dir, readonly=True).open()
-        lookup = StateView(store, Archive(store.db_dir)).message
+        lookup = read_view(config).message
 
     classifier = Classifier(rules, address)
     for file in files:

@@ -13,7 +13,7 @@ from typing import Any
 from collabd.app import load_policy
 from collabd.clock import isoformat
 from collabd.config import Config
-from collabd.store import Archive, Store
+from collabd.store.backend import read_view
 from collabd.store.view import StateView
 from collabd.workflow.engine import Identity, Workflow
 
@@ -22,8 +22,7 @@ _WEEKDAYS = "一二三四五六日"
 
 def simulate(config: Config, at: dt.datetime) -> dict[str, Any]:
     rules, templates = load_policy(config)
-    store = Store(config.state_dir, readonly=True).open()
-    view = StateView(store, Archive(store.db_dir))
+    view: StateView = read_view(config)
     settings = config.settings
     workflow = Workflow(rules, templates,
                         Identity(settings.mailbox.address, settings.mailbox.display_name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,15 +143,17 @@ def _describe(error: Mapping[str, Any]) -> str:
 
 
 def validate(model: type[BaseModel], data: Any, source: SourceMap,
-             *, prefix: Loc = ()) -> Any:
-    """Validate `data` against `model`; every error names file:line, the key, and why."""
+             *, prefix: Loc = (), locate: Callable[[Loc], Loc] | None = None) -> Any:
+    """Validate `data` against `model`; every error names file:line, the key, and why.
+    `locate`: where in the file a key of `data` was written (for data merged from
+    several places), instead of `prefix`."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
             loc: Loc = tuple(p for p in error["loc"] if not _is_union_tag(p))
-            full = (*prefix, *loc)
+            full = locate(loc) if locate is not None else (*prefix, *loc)
             problems.append(f"{source.where(full)}: {_dotted(full)}: {_describe(error)}")
         raise ConfigError(problems) from None
 

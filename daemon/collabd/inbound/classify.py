@@ -37,7 +37,8 @@ from collabd.textnorm import fold
 
 # [XQ-2026-0001], [WT-2026-0003], [HY-2026-0002]: the tag every message about a record
 # carries in its subject; replies keep it behind any number of Re:/回复:/答复: prefixes.
-SUBJECT_TAG = re.compile(r"[\[【]\s*((?:XQ|WT|HY|RW|PJ)-\d{4}-\d{4,5})\s*[\]】]",
+SUBJECT_TAG = re.compile(r"[\[【]\s*((?:[A-Z]{2,6}-)?(?:XQ|WT|HY|RW|PJ)-\d{4}-\d{4,5})"
+                         r"\s*[\]】]",
                          re.IGNORECASE)
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ class Event:
         return out
 
 
-_UID_RECORD = re.compile(r"^((?:HY)-\d{4}-\d{4,5})[-.@]", re.IGNORECASE)
+_UID_RECORD = re.compile(r"^((?:[A-Z]{2,6}-)?HY-\d{4}-\d{4,5})[-.@]", re.IGNORECASE)
 
 
 def meeting_of_uid(uid: str) -> str | None:

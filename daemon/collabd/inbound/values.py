@@ -12,15 +12,19 @@ from collabd.textnorm import fold
 
 _DATE_YMD = re.compile(r"(?<!\d)(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _DATE_MD = re.compile(r"(?<!\d)(\d{1,2})\s*(?:月\s*(\d{1,2})\s*[日号]?|/(\d{1,2})(?![\d/]))")
-_RECORD_ID = re.compile(r"\b(XQ|WT|PJ)\s*-?\s*(\d{4})\s*-?\s*(\d{1,5})\b", re.IGNORECASE)
+# (with a mailbox's prefix before it: SH-XQ-2026-0001, collabd.ids)
+_RECORD_ID = re.compile(r"\b(?:([A-Z]{2,6})\s*-\s*)?(XQ|WT|PJ)\s*-?\s*(\d{4})\s*-?\s*"
+                        r"(\d{1,5})\b", re.IGNORECASE)
 
 
 def record_id(text: str, prefix: str | None = None) -> str | None:
-    """`XQ-2026-0001` (also written xq 2026 1, ＸＱ－２０２６－０００１) → canonical form."""
+    """`XQ-2026-0001` (also written xq 2026 1, ＸＱ－２０２６－０００１) → canonical form;
+    `prefix`: only an id of that kind (XQ, PJ …)."""
     found = _RECORD_ID.search(unicodedata.normalize("NFKC", text))
-    if found is None or (prefix and found.group(1).upper() != prefix):
+    if found is None or (prefix and found.group(2).upper() != prefix):
         return None
-    return f"{found.group(1).upper()}-{found.group(2)}-{int(found.group(3)):04d}"
+    mailbox = f"{found.group(1).upper()}-" if found.group(1) else ""
+    return f"{mailbox}{found.group(2).upper()}-{found.group(3)}-{int(found.group(4)):04d}"
 
 
 def date_spans(text: str) -> list[re.Match[str]]:

@@ -37,7 +37,7 @@ from collabd.store.fsutil import atomic_write, fsync_dir
 from collabd.store.tinystore import AtomicJSONStorage, CollabdTinyDB
 
 _YEAR = re.compile(r"-(\d{4})-")
-_ID = re.compile(r"^([A-Z]{2,4})-(\d{4})-(\d{1,9})$")
+_ID = re.compile(r"^((?:[A-Z]{2,6}-)?[A-Z]{2,4})-(\d{4})-(\d{1,9})$")
 TABLE = "records"
 MESSAGES = "messages"
 PER_FILE = 1000

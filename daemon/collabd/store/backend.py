@@ -66,6 +66,15 @@ def journal_for(config: Config) -> Any:
     return Journal(config.state_dir / "queue")
 
 
+def read_view(config: Config, *, summary: bool = False) -> Any:
+    """The state as a read-only StateView (with the mailbox's id prefix)."""
+    from collabd.store.view import StateView
+
+    parts = read_parts(config, summary=summary)
+    return StateView(parts.store, parts.archive,
+                     id_prefix=config.settings.mailbox.id_prefix or "")
+
+
 def read_parts(config: Config, *, summary: bool = False) -> Parts:
     """The state, opened read-only, for the commands that show it."""
     if on_postgresql(config):

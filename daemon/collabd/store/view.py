@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Literal, cast, overload
 
+from collabd.ids import with_prefix
 from collabd.model import AnyRecord, Meeting, Problem, Project, Request, Task
 from collabd.store.archive import Archive
 from collabd.store.state import Store
@@ -13,17 +14,25 @@ CLOSED = frozenset({"closed", "withdrawn", "cancelled", "done"})
 
 
 class StateView:
-    def __init__(self, store: Store, archive: Archive) -> None:
+    def __init__(self, store: Store, archive: Archive, *, id_prefix: str = "") -> None:
         self.store = store
         self.archive = archive
+        # The mailbox's record-id prefix (collabd.yaml mailbox.id_prefix; collabd.ids)
+        self.id_prefix = id_prefix
 
     # Stored records are JSON documents; their shape is collabd.model's (a record
     # written by the workflow is one of its kinds), which these accessors assert.
 
     def record(self, record_id: str) -> AnyRecord | None:
+        """A record by its id; in a mailbox with an id prefix, also as written without
+        it (XQ-2026-0001 in a form, for SH-XQ-2026-0001)."""
         found = self.store.get("records", record_id)
         if found is None:
             found = self.archive.get(record_id)
+        if found is None and self.id_prefix:
+            prefixed = with_prefix(record_id, self.id_prefix)
+            if prefixed != record_id:
+                return self.record(prefixed)
         return cast("AnyRecord | None", found)
 
     def request(self, record_id: str) -> Request | None:

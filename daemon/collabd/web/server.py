@@ -47,7 +47,7 @@ HEADERS = {
 }
 
 
-_ID = re.compile(r"\b((?:XQ|WT|HY|RW|PJ)-\d{4}-\d{4,})\b")
+_ID = re.compile(r"\b((?:[A-Z]{2,6}-)?(?:XQ|WT|HY|RW|PJ)-\d{4}-\d{4,})\b")
 
 
 def linked(text: Any) -> Markup:
@@ -290,14 +290,11 @@ def rules_watcher(config: Config, rules: Rules) -> Callable[[], Rules]:
 def board_for(config: Config, rules: Rules, now: Callable[[], dt.datetime], *,
               base_url: str | None = None) -> Board:
     """The board of a deployment, reading its state read-only."""
-    from collabd.store import Archive, Store
-    from collabd.store.view import StateView
+    from collabd.store.backend import read_view
     from collabd.web.links import load_key
 
     def open_view() -> StateView:
-        store = Store(config.state_dir, readonly=True)
-        store.open()
-        return StateView(store, Archive(store.db_dir))
+        return read_view(config)  # type: ignore[no-any-return]
 
     settings = config.settings.board
     links = BoardLinks(load_key(config.state_dir), base_url or settings.base_url,

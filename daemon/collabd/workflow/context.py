@@ -202,8 +202,11 @@ def _unique(people: Iterable[PersonDict | None]) -> list[PersonDict]:
 
 def next_id(view: StateView, prefix: str, now: dt.datetime,
             pending: dict[str, Any]) -> tuple[str, str, int]:
-    """The next free `<prefix>-<year>-NNNN`; returns (id, counter key, counter value)."""
+    """The next free `<prefix>-<year>-NNNN` (after the mailbox's own prefix, if it has
+    one: `view.id_prefix`); returns (id, counter key, counter value)."""
     year = now.year
+    if view.id_prefix:
+        prefix = f"{view.id_prefix}-{prefix}"
     counter_key = f"seq:{prefix}:{year}"
     current = int(pending.get(counter_key, view.meta(counter_key, 0)))
     number = current + 1

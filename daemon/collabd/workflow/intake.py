@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 from collabd.clock import isoformat
+from collabd.ids import with_prefix
 from collabd.inbound.autoreply import robot_sender
 from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
@@ -96,6 +97,8 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
                               + "（请核对项目编号，或留空）")
         return form_incomplete(event, ctx)
     given = reading.fields.get("request_id")
+    if given:  # (an id given by hand is this mailbox's: its prefix, if it has one)
+        given = with_prefix(given, ctx.view.id_prefix)
     if given and ctx.view.record(given) is not None:
         reading.errors.append(f"需求编号 {given} 已存在（同一需求请直接回复原邮件，"
                               "新需求请留空编号）")

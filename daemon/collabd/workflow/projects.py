@@ -484,7 +484,18 @@ def _editable_project(project_id: str | None, ctx: Context, out: Outcome) -> Pro
     return changed(stored) if stored is not None else None
 
 
-_TASK_ID = re.compile(r"\bRW\s*-\s*(\d{4})\s*-\s*(\d{1,5})\b", re.IGNORECASE)
+# (a mailbox's id prefix may stand before it: SH-RW-2026-0002, collabd.ids)
+_TASK_ID = re.compile(r"\b(?:[A-Z]{2,6}\s*-\s*)?RW\s*-\s*(\d{4})\s*-\s*(\d{1,5})\b",
+                      re.IGNORECASE)
+
+
+def _task_named(found: re.Match[str], ours: set[str]) -> str | None:
+    """The project's task a task number names (written with or without the mailbox's
+    id prefix); None when it is not one of the project's."""
+    base = f"RW-{found.group(1)}-{int(found.group(2)):04d}"
+    if base in ours:
+        return base
+    return next((t for t in sorted(ours) if t.endswith("-" + base)), None)
 
 
 # What says a task is done, at the start of a reply (as the task mails ask).
@@ -506,8 +517,8 @@ def split_by_task(project: Project, text: str) -> list[tuple[str, str]]:
     current: str | None = None
     for line in unicodedata.normalize("NFKC", text).splitlines():
         found = _TASK_ID.search(line)
-        task_id = f"RW-{found.group(1)}-{int(found.group(2)):04d}" if found else None
-        if task_id is not None and task_id in ours:
+        task_id = _task_named(found, ours) if found else None
+        if task_id is not None:
             current = task_id
             segments.setdefault(task_id, []).append(line)
         elif current is not None and line.strip():
@@ -522,8 +533,8 @@ def task_of_reply(project: Project, event: Event, ctx: Context, out: Outcome) ->
     text = unicodedata.normalize("NFKC", event.new_text or "")
     ours = set(project.get("tasks", []))
     for found in _TASK_ID.finditer(text):
-        task_id = f"RW-{found.group(1)}-{int(found.group(2)):04d}"
-        stored = ctx.view.record(task_id) if task_id in ours else None
+        task_id = _task_named(found, ours)
+        stored = ctx.view.record(task_id) if task_id is not None else None
         if stored is not None and stored["kind"] == "task":
             return changed(stored)
     sender = event.message.sender
