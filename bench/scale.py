@@ -22,7 +22,11 @@ The commands are timed as installed: collabd's modules byte-compiled first (pip 
 that when it installs collabd; a checkout run with PYTHONDONTWRITEBYTECODE, as on
 these machines, would otherwise compile every module on every command, ≈ 15 ms).
 
-Run: python bench/scale.py [--sizes 1000,10000,100000] [--archived 100000]
+With --postgresql the same is measured with the state in PostgreSQL (`store:
+postgresql`; a throwaway server from initdb, as the tests start it): the checkpoint
+figures then do not apply.
+
+Run: python bench/scale.py [--sizes 1000,10000,100000] [--archived 100000] [--postgresql]
 """
 
 from __future__ import annotations
@@ -50,11 +54,24 @@ from collabd.app import Daemon
 from collabd.clock import FixedClock
 from collabd.config import Config, load_config
 from collabd.deployment import init_deployment
-from collabd.store import Archive, Store, Txn
+from collabd.store import Txn
+from collabd.store.backend import daemon_parts
 from intake import NOW, TZ, request_message
 
 TEMPLATES = 40
 BIN = Path(sys.executable).parent
+PG: list[Any] = []  # the PostgreSQL server, with --postgresql
+
+
+def deployment(root: Path) -> Config:
+    """A fresh deployment; with --postgresql, its state in a space of its own."""
+    config = load_config(init_deployment(root))
+    if PG:
+        with config.path.open("a", encoding="utf-8") as fh:
+            fh.write(f"store: postgresql\npostgresql:\n  dsn: \"{PG[0].dsn}\"\n"
+                     f"  space: {root.name}-{os.getpid()}\n")
+        config = load_config(config.path)
+    return config
 
 
 def _templates(root: Path) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
@@ -88,7 +105,8 @@ def populate(config: Config, open_count: int, archived: int,
     by_record: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for mid, entry in messages:
         by_record.setdefault(str(entry.get("record")), []).append((mid, entry))
-    store = Store(config.state_dir).open()
+    parts = daemon_parts(config)
+    store = parts.store.open()
     try:
         txn = Txn()
         for n in range(open_count):
@@ -109,7 +127,9 @@ def populate(config: Config, open_count: int, archived: int,
         store.close()
     if archived:
         closed = NOW - dt.timedelta(days=60)
-        archive = Archive(config.state_dir / "db")
+        archive = daemon_parts(config).archive
+        if PG:
+            archive.store.open()
         batch = []
         entries: dict[str, Any] = {}
         for n in range(archived):
@@ -123,6 +143,8 @@ def populate(config: Config, open_count: int, archived: int,
                 archive.put_many(batch, entries)
                 batch, entries = [], {}
         archive.put_many(batch, entries)
+        if PG:
+            archive.store.close()
 
 
 def _wall(args: list[str], config: Config, runs: int = 3) -> float:
@@ -165,7 +187,7 @@ def settle(daemon: Daemon) -> None:
 
 
 def measure_open(root: Path, size: int, templates: Any) -> dict[str, Any]:
-    config = load_config(init_deployment(root / f"open-{size}"))
+    config = deployment(root / f"open-{size}")
     populate(config, size, 0, templates)
     load_s, rss = _fresh_process(config)
     daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
@@ -194,14 +216,17 @@ def measure_open(root: Path, size: int, templates: Any) -> dict[str, Any]:
             began = time.perf_counter()
             daemon.tick()
             after.append(time.perf_counter() - began)
-        began = time.perf_counter()
-        daemon.store.checkpoint(force=True, background=True)
-        pause = time.perf_counter() - began  # what the daemon's loop waits
-        daemon.store.finish_checkpoint()
-        checkpoint_s = time.perf_counter() - began
+        checkpoint_s = pause = 0.0
+        if not PG:  # (PostgreSQL keeps its own)
+            began = time.perf_counter()
+            daemon.store.checkpoint(force=True, background=True)
+            pause = time.perf_counter() - began  # what the daemon's loop waits
+            daemon.store.finish_checkpoint()
+            checkpoint_s = time.perf_counter() - began
     finally:
         daemon.close()
-    return {"bench": "scale", "open_records": size, "load_s": round(load_s, 2),
+    return {"bench": "scale", "store": "postgresql" if PG else "embedded",
+            "open_records": size, "load_s": round(load_s, 2),
             "rss_mb": round(rss), "intake_ms": round(statistics.mean(intake) * 1000, 2),
             "tick_ms": round(statistics.median(ticks) * 1000, 3),
             "after_batch_ticks": len(after),
@@ -213,7 +238,7 @@ def measure_open(root: Path, size: int, templates: Any) -> dict[str, Any]:
 
 
 def measure_archived(root: Path, archived: int, templates: Any) -> dict[str, Any]:
-    config = load_config(init_deployment(root / f"archived-{archived}"))
+    config = deployment(root / f"archived-{archived}")
     populate(config, 1000, archived, templates)
     daemon = Daemon(config, FixedClock(NOW, TZ), listen=False)
     daemon.start()
@@ -246,7 +271,8 @@ def measure_archived(root: Path, archived: int, templates: Any) -> dict[str, Any
             misses.append(time.perf_counter() - began)
     finally:
         daemon.close()
-    return {"bench": "scale", "archived_records": archived, "open_records": 1000,
+    return {"bench": "scale", "store": "postgresql" if PG else "embedded",
+            "archived_records": archived, "open_records": 1000,
             "sweep_one_ms": round(sweep * 1000, 1), "moved": moved,
             "lookup_ms": round(statistics.median(lookups) * 1000, 2),
             "message_lookup_ms": round(message_hit * 1000, 2),
@@ -259,8 +285,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--archived", type=int, default=100_000)
+    parser.add_argument("--postgresql", action="store_true",
+                        help="the state in PostgreSQL (a throwaway server from initdb)")
     args = parser.parse_args()
     compileall.compile_dir(Path(collabd.__file__).parent, quiet=1)
+    if args.postgresql:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from servers import Postgres
+
+        PG.append(Postgres().start())
+    try:
+        run(args)
+    finally:
+        if PG:
+            PG[0].close()
+
+
+def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="collabd-scale-",
                                      dir=os.environ.get("TMPDIR")) as tmp:
         root = Path(tmp)

@@ -79,6 +79,10 @@ def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], lis
         problems_, findings_ = _check_directory(config)
         problems += problems_
         findings += findings_
+    if config.settings.store == "postgresql" and not offline:
+        problems_, findings_ = _check_store(config)
+        problems += problems_
+        findings += findings_
     if not offline:
         from collabd.app import make_mailbox
 
@@ -89,6 +93,25 @@ def run_checks(config: Config, *, offline: bool = False) -> tuple[list[str], lis
         except CollabdError as exc:
             problems.append(f"mailbox: {exc}")
     return problems, findings
+
+
+def _check_store(config: Config) -> tuple[list[str], list[str]]:
+    """Reach the PostgreSQL store: who leads its mailbox, how much it holds."""
+    from collabd.store.backend import pg_store
+
+    try:
+        store = pg_store(config, readonly=True).open()
+    except Exception as exc:  # (psycopg's errors name the server and the refusal)
+        return [f"store: {exc}"], []
+    try:
+        nodes = store.nodes()
+        leader = next((n["node"] for n in nodes if n["role"] == "leader"), None)
+        standby = [n["node"] for n in nodes if n["role"] == "standby"]
+        return [], [f"store: {store.describe()}: {store.count('records')} records; "
+                    + (f"{leader} leads" if leader else "no daemon leads")
+                    + (f", standing by: {', '.join(standby)}" if standby else "")]
+    finally:
+        store.close()
 
 
 def _check_directory(config: Config) -> tuple[list[str], list[str]]:

@@ -540,7 +540,7 @@ def status(config_path: Path | None, as_json: bool, now: str | None, person: str
     state_dir, rules_dir, tz = _status_settings(config_path)
     pg_config = _pg_config(config_path)
     if pg_config is not None:
-        view, queue = _open_parts(pg_config)
+        view, queue = _open_parts(pg_config, summary=True)
     else:
         view, queue = _open_state(state_dir, summary=True), Journal(state_dir / "queue")
 
@@ -1022,8 +1022,19 @@ def check(config_path: Path | None, offline: bool) -> None:
             problems += more
         notes = ["mailbox: not checked (it needs a valid configuration)"]
     else:
-        problems, findings = run_checks(config, offline=offline)
-        notes = []
+        problems, findings, notes = [], [], []
+        members = config.group
+        if _MAILBOX[0] is not None:
+            chosen = config.mailbox(_MAILBOX[0])
+            if chosen is None:
+                _fail(f"--mailbox {_MAILBOX[0]}: {config.path} has no such mailbox "
+                      f"({', '.join(c.name for c in config.group)})", 2)
+            members = [chosen]
+        for member in members:  # (each mailbox of a configuration with several)
+            found, seen = run_checks(member, offline=offline)
+            tag = f"[{member.name}] " if len(config.group) > 1 else ""
+            problems += [tag + line for line in found]
+            findings += [tag + line for line in seen]
     for line in findings:
         click.echo(line if line.startswith("warning: ") else f"ok: {line}")
     for line in notes:

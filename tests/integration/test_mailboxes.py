@@ -166,3 +166,17 @@ def test_mailboxes_that_cannot_be_told_apart_are_refused(tmp_path: Path) -> None
         load_config(path)
     [problem] = info.value.problems
     assert problem.startswith(f"{path}:") and "mailboxes[1].mailbox.id_prefix" in problem
+
+
+def test_the_readme_example_of_a_group_is_a_valid_configuration(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Several mailboxes in one configuration"):]
+    example = section[section.index("```yaml\n") + 8:section.index("```\n", 10)]
+    path = tmp_path / "collabd.yaml"
+    path.write_text(example, encoding="utf-8")
+    config = load_config(path)
+    assert [(c.name, c.settings.mailbox.id_prefix, c.settings.backend, c.settings.store)
+            for c in config.group] == [("shanghai", "SH", "imap", "postgresql"),
+                                       ("beijing", "BJ", "imap", "postgresql")]
+    assert config.group[1].settings.mailbox.display_name == "北京公司协作秘书"
+    assert config.group[0].settings.timezone == config.group[1].settings.timezone

@@ -22,7 +22,7 @@ def space_of(config: Config) -> str:
     return (pg.space if pg and pg.space else config.settings.mailbox.address).lower()
 
 
-def pg_store(config: Config, *, readonly: bool = False) -> PgStore:
+def pg_store(config: Config, *, readonly: bool = False, summary: bool = False) -> PgStore:
     """The deployment's PostgreSQL store, not yet opened."""
     from collabd.store.pg import PgStore
 
@@ -30,7 +30,7 @@ def pg_store(config: Config, *, readonly: bool = False) -> PgStore:
     assert pg is not None  # the schema says so
     password = pg.auth.resolve(config.base_dir) if pg.auth else None
     return PgStore(pg.dsn, space=space_of(config), readonly=readonly, node=pg.node,
-                   password=password)
+                   password=password, summary=summary)
 
 
 @dataclass
@@ -81,7 +81,7 @@ def read_parts(config: Config, *, summary: bool = False) -> Parts:
         from collabd.store.pg_archive import PgArchive
         from collabd.store.pg_journal import PgJournal
 
-        store = pg_store(config, readonly=True).open()
+        store = pg_store(config, readonly=True, summary=summary).open()
         return Parts(store, PgJournal(store), PgArchive(store))
     from collabd.store import Archive, Journal, Store
     from collabd.store.derived import Unavailable
