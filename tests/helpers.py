@@ -71,10 +71,34 @@ def apply_test_defaults(config: Config, *, digest: bool = False) -> Config:
     return config
 
 
+# COLLABD_TEST_STORE=postgresql: every deployment the tests make keeps its state in
+# PostgreSQL (one throwaway server for the run, a space per deployment), so that the
+# flows' suites run on that store too (.ci/run runs a set of them so).
+STORE = os.environ.get("COLLABD_TEST_STORE", "embedded")
+_POSTGRES: list[Any] = []
+
+
+def shared_postgres() -> Any:
+    """The run's PostgreSQL server (started on first use, stopped at exit)."""
+    if not _POSTGRES:
+        import atexit
+
+        from servers import Postgres
+
+        _POSTGRES.append(Postgres().start())
+        atexit.register(_POSTGRES[0].close)
+    return _POSTGRES[0]
+
+
 def make_deployment(root: Path, *, port: int | None = None, extra_yaml: str = "",
                     digest: bool = False) -> Config:
     """A deployment made by `collabd init`, with the tests' defaults."""
     path = init_deployment(root, address=SHARED, port=port or free_port())
+    if STORE == "postgresql" and "store:" not in extra_yaml:
+        import uuid
+
+        extra_yaml += (f"store: postgresql\npostgresql:\n  dsn: \"{shared_postgres().dsn}\"\n"
+                       f"  space: t-{uuid.uuid4().hex[:12]}\n")
     if extra_yaml:
         with path.open("a", encoding="utf-8") as fh:
             fh.write(extra_yaml)

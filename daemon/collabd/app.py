@@ -36,7 +36,7 @@ from collabd.resources import skeleton_dir
 from collabd.sdnotify import Notifier
 from collabd.store import StateLock, Txn
 from collabd.store.backend import daemon_parts, on_postgresql
-from collabd.store.errors import Fenced, StoreUnavailable
+from collabd.store.errors import Fenced, StoreBusy, StoreUnavailable
 from collabd.store.view import CLOSED, StateView
 from collabd.web.links import BoardLinks
 from collabd.workflow.agenda import Agenda
@@ -191,13 +191,20 @@ class Daemon:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, stand_by: bool = True) -> None:
         """Open the state and the mailbox. On PostgreSQL, first wait (standing by) until
-        this process leads the mailbox; a stop requested meanwhile returns unstarted."""
+        this process leads the mailbox; a stop requested meanwhile returns unstarted.
+        `stand_by=False` (`run --once`): another process leading is an error instead."""
         if self.lock is not None:
             self.lock.acquire()
         try:
             self.store.open()
+            if self.standby and not stand_by and not self.store.lead():
+                leaders = [n["node"] for n in self.store.nodes() if n["role"] == "leader"]
+                raise StoreBusy(
+                    f"collabd is already running on mailbox {self.store.space} "
+                    f"({', '.join(leaders) or 'another process'}); stop it first, or run "
+                    "without --once to stand by")
             if self.standby and not self._await_leadership():
                 self.store.close()
                 return

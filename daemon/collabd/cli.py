@@ -186,7 +186,7 @@ def run(config_path: Path | None, once: bool, now: str | None) -> None:
         report.set_daemon_clock(config.state_dir, clock.now())
     try:
         if once:
-            daemon.start()
+            daemon.start(stand_by=False)
         else:
             daemon.install_signals()
             retry_start(daemon)
@@ -226,7 +226,7 @@ def _run_group(configs: list[Config], clock: Clock, *, once: bool) -> None:
     if once:
         for daemon in daemons:
             try:
-                daemon.start()
+                daemon.start(stand_by=False)
                 result = daemon.run_once()
             except CollabdError as exc:
                 _fail(f"{daemon.config.name}: {exc}")
@@ -561,7 +561,10 @@ def status(config_path: Path | None, as_json: bool, now: str | None, person: str
         _fail(f"--dept {dept!r}: no such department in the org directory "
               f"({', '.join(rules().directory.department_names())})", 2)
     if now is None:
-        now = report.daemon_clock(state_dir)  # a daemon run with --now: its moment
+        leads = (any(n["role"] == "leader" for n in view.store.nodes())
+                 if pg_config is not None else None)
+        # a daemon run with --now: its moment
+        now = report.daemon_clock(state_dir, running=leads)
     data = report.status(
         view, queue, state_dir, _clock(tz, now).now(),
         report.LazyCalendar(lambda: rules() and rules().calendar,

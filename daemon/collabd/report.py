@@ -71,13 +71,16 @@ def set_daemon_clock(state_dir: Path, moment: dt.datetime | None) -> None:
         path.write_text(isoformat(moment) + "\n", encoding="utf-8")
 
 
-def daemon_clock(state_dir: Path) -> str | None:
-    """The fixed clock of the daemon running on `state_dir`, if it runs on one."""
+def daemon_clock(state_dir: Path, *, running: bool | None = None) -> str | None:
+    """The fixed clock of the daemon running on `state_dir`, if it runs on one
+    (`running`: whether one runs, when the caller knows: a leader on PostgreSQL)."""
     try:
         text = (state_dir / DAEMON_CLOCK).read_text(encoding="utf-8").strip()
     except OSError:
         return None
-    return text if text and daemon_state(state_dir)["running"] else None
+    if running is None:
+        running = bool(daemon_state(state_dir)["running"])
+    return text if text and running else None
 
 
 class LazyCalendar:

@@ -206,8 +206,9 @@ def test_a_set_aside_message_is_told_summarised_and_retried(h: Harness, tmp_path
     collabd("journal", "retry", entry["name"][:20], config=h.config)
     sent = h.at("2026-12-02 10:30")
     assert any("需求已受理" in s for s in subjects(sent))
-    log = (h.config.state_dir / "queue" / "operations.log").read_text(encoding="utf-8")
-    assert '"action": "retry"' in log
+    [operation] = h.daemon.journal.operations()
+    assert operation["action"] == "retry" and operation["message"].startswith(
+        entry["name"][:20])
 
 
 def test_a_set_aside_message_can_be_dropped_and_is_kept(h: Harness,
@@ -220,7 +221,11 @@ def test_a_set_aside_message_can_be_dropped_and_is_kept(h: Harness,
         "set_aside"]
     collabd("journal", "drop", entry["name"], config=h.config)
     assert h.daemon.journal.counts()["shunt"] == 0
-    assert (h.config.state_dir / "queue" / "dropped" / entry["name"]).exists()
+    # Kept, not deleted, and the operation recorded (queue/dropped/ and operations.log,
+    # or the database journal's rows).
+    [kept] = [e for e in h.daemon.journal.export_entries() if e["state"] == "dropped"]
+    assert b"<drop@x>" in kept["raw"] and "boom" in kept["error"]
+    assert [op["action"] for op in h.daemon.journal.operations()] == ["drop"]
 
 
 # -- automatic mail is never answered ---------------------------------------------------------

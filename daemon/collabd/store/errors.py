@@ -31,5 +31,9 @@ class Fenced(BaseException):
     mailbox; only the main loop catches it, to stand down."""
 
 
+class StoreBusy(CollabdError):
+    """Another process leads the mailbox (`run --once` does not stand by)."""
+
+
 class StoreUnavailable(CollabdError):
     """The database cannot be reached (a start waits and tries again)."""

@@ -236,6 +236,20 @@ class Journal:
             log_file.flush()
             os.fsync(log_file.fileno())
 
+    def operations(self) -> list[dict[str, Any]]:
+        """What operators did to which message (queue/operations.log), oldest first."""
+        try:
+            text = (self.root / "operations.log").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        found = []
+        for line in text.splitlines():
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                continue  # (a line torn by a crash)
+        return found
+
     # -- moving a state (`collabd store export/import`) ---------------------------------
 
     def export_entries(self) -> Iterator[dict[str, Any]]:

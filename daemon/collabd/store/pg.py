@@ -90,6 +90,8 @@ MIGRATIONS: dict[int, list[str]] = {
         # What `collabd status` reads of a record (collabd.store.derived.project): a few
         # hundred bytes instead of kilobytes, as the embedded store's summary.json.
         "ALTER TABLE collabd_kv ADD COLUMN IF NOT EXISTS summary jsonb",
+        # (the operators' actions in the order they were taken)
+        "ALTER TABLE collabd_journal_ops ADD COLUMN IF NOT EXISTS id bigserial",
     ],
 }
 # A session the server keeps for a process that vanished without closing it (a machine

@@ -178,6 +178,13 @@ class PgJournal:
                          "detail) VALUES (%s, %s, %s, %s, %s)",
                          (self.space, at, action, name, Jsonb(detail)))
 
+    def operations(self) -> list[dict[str, Any]]:
+        """What operators did to which message, oldest first."""
+        rows = self._rows("SELECT at, action, message, detail FROM collabd_journal_ops "
+                          "WHERE space = %s ORDER BY id", (self.space,))
+        return [{"at": at, "action": action, "message": message, **detail}
+                for at, action, message, detail in rows]
+
     # -- moving a state (`collabd store export/import`) ---------------------------------
 
     def export_entries(self) -> Iterator[dict[str, Any]]:
