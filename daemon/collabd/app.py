@@ -787,7 +787,8 @@ def retry_start(daemon: Daemon, *, attempts: int = 0,
         try:
             daemon.start()
             return
-        except (MailboxUnavailable, StoreUnavailable) as exc:
+        except (MailboxUnavailable, StoreUnavailable, Fenced) as exc:
+            # (Fenced: the lead was lost again while starting; stand by once more)
             tries += 1
             if attempts and tries >= attempts:
                 raise

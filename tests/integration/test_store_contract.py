@@ -224,3 +224,33 @@ def test_a_leader_whose_lock_is_gone_is_fenced_inside_its_commit(postgres: Postg
         reader.close()
     finally:
         store.close()
+
+
+def test_a_whole_table_is_read_page_by_page_in_its_order(
+        postgres: Postgres, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL reads a table a page at a time: every entry once, in the order they
+    were first stored (a changed one keeps its place), across the pages' edges."""
+    from collabd.store import pg
+
+    monkeypatch.setattr(pg, "PAGE", 3)
+    store = pg.PgStore(postgres.dsn, space="collab@pages.example").open()
+    try:
+        ids = [f"XQ-2026-{n:04d}" for n in (5, 1, 9, 2, 8, 3, 7, 4, 6, 10)]
+        txn = Txn()
+        for rid in ids:
+            txn.put("records", rid, _request(rid, fields={"内容": "数据"}))
+        store.commit(txn)
+        later = Txn()
+        later.put("records", ids[4], _request(ids[4], status="closed"))
+        later.delete("records", ids[6])
+        store.commit(later)
+        kept = [rid for rid in ids if rid != ids[6]]
+        assert [k for k, _ in store.items("records")] == kept
+        assert [r["status"] for r in store.values("records")][4] == "closed"
+        reader = pg.PgStore(postgres.dsn, space="collab@pages.example", readonly=True,
+                            summary=True).open()
+        summaries = list(reader.values("records"))
+        reader.close()
+        assert [s["id"] for s in summaries] == kept and "fields" not in summaries[0]
+    finally:
+        store.close()

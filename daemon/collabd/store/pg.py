@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -36,7 +37,7 @@ from collabd.store.derived import project
 from collabd.store.errors import Fenced, StateTooNew, StoreUnavailable
 from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         """CREATE TABLE IF NOT EXISTS collabd_kv (
@@ -93,6 +94,10 @@ MIGRATIONS: dict[int, list[str]] = {
         # (the operators' actions in the order they were taken)
         "ALTER TABLE collabd_journal_ops ADD COLUMN IF NOT EXISTS id bigserial",
     ],
+    4: [
+        # A whole table read a page at a time, in its order (items)
+        "CREATE INDEX IF NOT EXISTS collabd_kv_order ON collabd_kv (space, tbl, pos)",
+    ],
 }
 # A session the server keeps for a process that vanished without closing it (a machine
 # gone, a network cut) is ended by TCP keepalives, server side and client side: then
@@ -101,6 +106,9 @@ KEEPALIVE = {"keepalives": 1, "keepalives_idle": 3, "keepalives_interval": 1,
              "keepalives_count": 3, "tcp_user_timeout": 6000}
 SERVER_KEEPALIVE = ("-c tcp_keepalives_idle=3 -c tcp_keepalives_interval=1 "
                     "-c tcp_keepalives_count=3 -c tcp_user_timeout=6000")
+
+
+PAGE = 2000  # rows read at a time when a whole table is read
 
 
 def node_name() -> str:
@@ -128,6 +136,7 @@ class PgStore:
         self._conn: Any = None
         self._memo: dict[tuple[str, str], Any] | None = None
         self._announced = False
+        self._lock = threading.RLock()
         self._lost: str | None = None  # why this session no longer leads, once it does not
         self.leading = False  # holds its space's lock (lead); commits are then fenced
 
@@ -231,7 +240,7 @@ class PgStore:
         through it): fenced when this process leads, and a lost session is `Fenced`."""
         if self.readonly:
             raise RuntimeError("store opened read-only")
-        with self._guard(), self._conn.transaction():
+        with self._lock, self._guard(), self._conn.transaction():
             if self.leading:
                 self._fence()
             yield self._conn
@@ -302,7 +311,8 @@ class PgStore:
     # -- reading ------------------------------------------------------------------
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        with self._guard(), self._conn.transaction():
+        # (one transaction at a time on the session: the board's threads share a view)
+        with self._lock, self._guard(), self._conn.transaction():
             return list(self._conn.execute(sql, params).fetchall())
 
     def get(self, table: str, key: str) -> Any | None:
@@ -330,14 +340,23 @@ class PgStore:
                 self._memo = None
 
     def items(self, table: str) -> Iterator[tuple[str, Any]]:
+        """Every entry of a table in its order, read a page at a time (at 100,000
+        records the whole table decoded at once would be a gigabyte)."""
         column = ("COALESCE(summary, value)" if self.summary and table == "records"
                   else "value")
-        rows = self._rows(f"SELECT key, {column} FROM collabd_kv WHERE space = %s "
-                          "AND tbl = %s ORDER BY pos", (self.space, table))
-        return iter([(str(k), v) for k, v in rows])
+        after = -1
+        while True:
+            rows = self._rows(f"SELECT pos, key, {column} FROM collabd_kv WHERE space = %s "
+                              "AND tbl = %s AND pos > %s ORDER BY pos LIMIT %s",
+                              (self.space, table, after, PAGE))
+            for _, key, value in rows:
+                yield str(key), value
+            if len(rows) < PAGE:
+                return
+            after = rows[-1][0]
 
     def values(self, table: str) -> Iterable[Any]:
-        return [value for _, value in self.items(table)]
+        return (value for _, value in self.items(table))
 
     def keys(self, table: str) -> list[str]:
         return [str(r[0]) for r in self._rows(
@@ -387,7 +406,7 @@ class PgStore:
         if self._memo is not None:
             for op in txn.ops:
                 self._memo.pop((op[1], op[2]), None)
-        with self._guard():
+        with self._lock, self._guard():
             return self._commit(self._conn, txn)
 
     def _commit(self, conn: Any, txn: Txn) -> int:

@@ -71,6 +71,7 @@ class Board:
         self._open_view = open_view
         self.now = now
         self._view: StateView | None = None
+        self._retired: StateView | None = None  # the view before, closed at the next
         self._read_at = 0.0
         self._figures: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -88,6 +89,11 @@ class Board:
         with self._lock:
             if self._view is None or time.monotonic() - self._read_at > (
                     self.settings.refresh_seconds):
+                # The one before is closed now, a refresh later: requests still using
+                # it have long finished (a store in PostgreSQL holds a connection).
+                if self._retired is not None:
+                    self._retired.store.close()
+                self._retired = self._view
                 self._view = self._open_view()
                 self._read_at = time.monotonic()
             return self._view
