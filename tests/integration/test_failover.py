@@ -7,6 +7,7 @@ back after being cut off stands down before it touches the mailbox."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -19,7 +20,7 @@ import psycopg
 import pytest
 
 from failover_pair import Pair, assert_each_processed_once_and_acknowledged, request
-from helpers import SHARED, wait_until
+from helpers import SHARED, collabd, wait_until
 from servers import Dovecot, Postgres, Submission
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -86,6 +87,11 @@ def test_a_leader_cut_off_from_the_database_stands_down_before_touching_the_mail
     wait_until(lambda: pair.leader() == "a", timeout=30, message="a leads")
     pair.start("b")
     wait_until(lambda: pair.processed() == 10, timeout=60, message="the first 10")
+    # Who leads and who stands by, as an operator sees it.
+    shown = json.loads(collabd("status", "--json", config=pair.daemons["b"].config).stdout)
+    assert shown["daemon"] == {"running": True, "pid": None, "leader": "a", "standby": ["b"]}
+    text = collabd("status", config=pair.daemons["a"].config).stdout.decode()
+    assert "daemon: a leads; standing by: b" in text
     # a is frozen; meanwhile its database session is ended (a network cut, as the
     # database sees it): b takes over and serves what arrives.
     frozen = pair.daemons["a"].proc
