@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from collabd.store.derived import project
-from collabd.store.errors import Fenced, StateTooNew, StoreUnavailable
+from collabd.store.errors import Fenced, StateDamaged, StateTooNew, StoreUnavailable
 from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
 
 SCHEMA_VERSION = 4
@@ -109,6 +109,10 @@ SERVER_KEEPALIVE = ("-c tcp_keepalives_idle=3 -c tcp_keepalives_interval=1 "
 
 
 PAGE = 2000  # rows read at a time when a whole table is read
+# Does this session hold the mailbox's advisory lock? (the parameter: _lock_key)
+HOLDS_LOCK = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+              "pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = "
+              "hashtextextended(%s, 0))")
 
 
 def node_name() -> str:
@@ -136,6 +140,7 @@ class PgStore:
         self._conn: Any = None
         self._memo: dict[tuple[str, str], Any] | None = None
         self._announced = False
+        self.settled: set[int] = set()  # journal rows its commits removed (PgJournal.done)
         self._lock = threading.RLock()
         self._lost: str | None = None  # why this session no longer leads, once it does not
         self.leading = False  # holds its space's lock (lead); commits are then fenced
@@ -265,8 +270,8 @@ class PgStore:
     def check_lead(self) -> None:
         """Raise Fenced unless this process still leads (before it touches the mailbox)."""
         if self.leading:
-            with self._guard(), self._conn.transaction():
-                self._fence()
+            with self._lock, self._guard():
+                self._fence()  # (one statement: no transaction around it)
 
     # -- leadership ---------------------------------------------------------------
 
@@ -298,21 +303,22 @@ class PgStore:
             time.sleep(poll)
 
     def _fence(self) -> None:
-        """Inside a commit's transaction: does this session still hold the lock?"""
-        row = self._conn.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) "
-            "= hashtextextended(%s, 0)", self._lock_key()).fetchone()
+        """Does this session still hold the lock? (Inside a transaction: for it.)"""
+        row = self._conn.execute(f"SELECT {HOLDS_LOCK}", self._lock_key()).fetchone()
         if not row or not row[0]:
-            self.leading = False
-            self._lost = f"mailbox {self.space}: this process no longer leads it"
-            raise Fenced(self._lost)
+            self._lose(f"mailbox {self.space}: this process no longer leads it")
+
+    def _lose(self, why: str) -> None:
+        self.leading = False
+        self._lost = why
+        raise Fenced(why)
 
     # -- reading ------------------------------------------------------------------
 
     def _rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        # (one transaction at a time on the session: the board's threads share a view)
-        with self._lock, self._guard(), self._conn.transaction():
+        # (one statement: no transaction around it; one at a time on the session: the
+        # board's threads share a view)
+        with self._lock, self._guard():
             return list(self._conn.execute(sql, params).fetchall())
 
     def get(self, table: str, key: str) -> Any | None:
@@ -410,95 +416,83 @@ class PgStore:
             return self._commit(self._conn, txn)
 
     def _commit(self, conn: Any, txn: Txn) -> int:
+        """One transaction in few round trips: the space's row first (locked until the
+        end, so writers go one at a time and the counts read are not raced; its
+        position taken; a leader's lock checked in the same statement: fencing), then
+        what the counts need, then every write pipelined."""
         from psycopg.types.json import Jsonb
 
+        for op in txn.ops:
+            if op[1] not in TABLES:
+                raise KeyError(f"unknown table {op[1]!r}")
         with conn.transaction():
-            if self.leading:
-                self._fence()
-            for op in txn.ops:
-                if op[1] not in TABLES:
-                    raise KeyError(f"unknown table {op[1]!r}")
+            fence = f" AND {HOLDS_LOCK}" if self.leading else ""
+            row = conn.execute(
+                f"UPDATE collabd_space SET seq = seq + 1 WHERE space = %s{fence} "
+                "RETURNING seq", (self.space, *(self._lock_key() if fence else ()))
+            ).fetchone()
+            if row is None:
+                if self.leading:
+                    self._lose(f"mailbox {self.space}: this process no longer leads it")
+                raise StateDamaged(f"the database has no state for mailbox {self.space}",
+                                   recovery="open the store again (it is created then)")
             message_keys = list(dict.fromkeys(op[2] for op in txn.ops if op[1] == "messages"))
-            counts = self.message_counts_locked() if message_keys else None
-            if counts is not None:
-                # The message counts after the commit: the old entries, read at once.
-                current: dict[str, Any] = {}
-                select = ("SELECT key, value FROM collabd_kv WHERE space = %s "
-                          "AND tbl = 'messages' AND key = ")
-                if len(message_keys) > 16:  # a bulk load: at once
-                    current = dict(conn.execute(select + "ANY(%s)",
-                                                (self.space, message_keys)).fetchall())
-                else:  # intake's few: by the primary key, each
-                    for key in message_keys:
-                        found = conn.execute(select + "%s", (self.space, key)).fetchone()
-                        if found:
-                            current[found[0]] = found[1]
-                for op in txn.ops:
-                    if op[1] != "messages":
-                        continue
-                    before = _counted(current.get(op[2]))
-                    after = _counted(op[3]) if op[0] == "put" else before
-                    counts = [c + b - a for c, a, b in zip(counts, before, after,
-                                                           strict=True)]
-                    current[op[2]] = op[3] if op[0] == "put" else current.get(op[2])
-            # Runs of puts sent together (executemany: one round trip for a bulk load;
-            # a delete between puts keeps its place)
-            run: list[tuple[Any, ...]] = []
+            counts = self._counts_after(conn, txn, message_keys) if message_keys else None
             upsert = ("INSERT INTO collabd_kv (space, tbl, key, value, summary) VALUES "
                       "(%s, %s, %s, %s, %s) ON CONFLICT (space, tbl, key) DO UPDATE SET "
                       "value = EXCLUDED.value, summary = EXCLUDED.summary")
-
-            def flush() -> None:
-                if len(run) >= 32:  # (a bulk load; for a few, executemany costs more)
-                    with conn.cursor() as cur:
-                        cur.executemany(upsert, run)
+            # Sent together (a pipeline: one round trip), in order (a delete between
+            # puts keeps its place); a value that is not JSON fails, and the whole
+            # commit with it. A record keeps beside it what `status` reads.
+            rows = [(self.space, op[1], op[2], Jsonb(op[3]),
+                     Jsonb(project(op[3])) if op[1] == "records" else None)
+                    if op[0] == "put" else (self.space, op[1], op[2]) for op in txn.ops]
+            with conn.pipeline():
+                if len(rows) >= 32 and all(op[0] == "put" for op in txn.ops):
+                    with conn.cursor() as cur:  # (a bulk load)
+                        cur.executemany(upsert, rows)
                 else:
-                    for row in run:
-                        conn.execute(upsert, row)
-                run.clear()
-
-            for op in txn.ops:
-                if op[0] == "put":
-                    # (a value that is not JSON fails, and the whole commit with it; a
-                    # record keeps beside it the part `status` reads: derived.project)
-                    summary = Jsonb(project(op[3])) if op[1] == "records" else None
-                    run.append((self.space, op[1], op[2], Jsonb(op[3]), summary))
-                else:
-                    flush()
-                    conn.execute("DELETE FROM collabd_kv WHERE space = %s AND tbl = %s "
-                                 "AND key = %s", (self.space, op[1], op[2]))
-            flush()
-            if txn.settles:  # (the journal rows of the messages this commit processed)
-                conn.execute("DELETE FROM collabd_journal WHERE space = %s AND id = ANY(%s)",
-                             (self.space, txn.settles))
-            if counts is not None:
-                conn.execute(
-                    "INSERT INTO collabd_kv (space, tbl, key, value) VALUES (%s, 'meta', %s, %s) "
-                    "ON CONFLICT (space, tbl, key) DO UPDATE SET value = EXCLUDED.value",
-                    (self.space, COUNTS_KEY, Jsonb({"processed": counts[0],
-                                                    "sent": counts[1]})))
-            row = conn.execute("UPDATE collabd_space SET seq = seq + 1 WHERE space = %s "
-                               "RETURNING seq", (self.space,)).fetchone()
+                    for values in rows:
+                        if len(values) == 5:
+                            conn.execute(upsert, values)
+                        else:
+                            conn.execute("DELETE FROM collabd_kv WHERE space = %s AND "
+                                         "tbl = %s AND key = %s", values)
+                if txn.settles:  # (the journal rows of the messages it processed)
+                    conn.execute("DELETE FROM collabd_journal WHERE space = %s AND "
+                                 "id = ANY(%s)", (self.space, txn.settles))
+                if counts is not None:
+                    conn.execute(upsert, (self.space, "meta", COUNTS_KEY, Jsonb(
+                        {"processed": counts[0], "sent": counts[1]}), None))
+        self.settled.update(txn.settles)
         self.seq = int(row[0])
         return self.seq
 
-    def message_counts_locked(self) -> list[int]:
-        """The counts inside a commit's transaction (the space's row locked first, so
-        two writers cannot both add to the same old numbers)."""
-        self._conn.execute("SELECT seq FROM collabd_space WHERE space = %s FOR UPDATE",
-                           (self.space,))
-        row = self._conn.execute(
-            "SELECT value FROM collabd_kv WHERE space = %s AND tbl = 'meta' AND key = %s",
-            (self.space, COUNTS_KEY)).fetchone()
-        if row and isinstance(row[0], dict):
-            return [int(row[0].get("processed", 0)), int(row[0].get("sent", 0))]
-        processed = sent = 0
-        for (entry,) in self._conn.execute(
-                "SELECT value FROM collabd_kv WHERE space = %s AND tbl = 'messages'",
-                (self.space,)).fetchall():
-            p, s = _counted(entry)
-            processed, sent = processed + p, sent + s
-        return [processed, sent]
+    def _counts_after(self, conn: Any, txn: Txn, message_keys: list[str]) -> list[int]:
+        """The message counts once `txn` is applied: the kept counts and the entries it
+        replaces, read in one statement (inside the commit, the space's row locked)."""
+        found = conn.execute(
+            "SELECT tbl, key, value FROM collabd_kv WHERE space = %s AND ((tbl = 'meta' "
+            "AND key = %s) OR (tbl = 'messages' AND key = ANY(%s)))",
+            (self.space, COUNTS_KEY, message_keys)).fetchall()
+        kept = next((v for t, _, v in found if t == "meta"), None)
+        current: dict[str, Any] = {k: v for t, k, v in found if t == "messages"}
+        if isinstance(kept, dict):
+            counts = [int(kept.get("processed", 0)), int(kept.get("sent", 0))]
+        else:  # a state from before the counts were kept: counted once
+            counts = [0, 0]
+            for (entry,) in conn.execute("SELECT value FROM collabd_kv WHERE space = %s "
+                                         "AND tbl = 'messages'", (self.space,)).fetchall():
+                p, sent = _counted(entry)
+                counts = [counts[0] + p, counts[1] + sent]
+        for op in txn.ops:
+            if op[1] != "messages":
+                continue
+            before = _counted(current.get(op[2]))
+            after = _counted(op[3]) if op[0] == "put" else before
+            counts = [c + b - a for c, a, b in zip(counts, before, after, strict=True)]
+            current[op[2]] = op[3] if op[0] == "put" else current.get(op[2])
+        return counts
 
     # The embedded store's checkpointing has no counterpart: PostgreSQL keeps its own.
     def sync(self) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collabd.store.journal import MAX_CRASHES
-from collabd.store.pg import PgStore
+from collabd.store.pg import HOLDS_LOCK, PgStore
 
 log = logging.getLogger(__name__)
 
@@ -105,21 +105,29 @@ class PgJournal:
         return moved
 
     def __iter__(self) -> Iterator[PgEntry]:
-        """Take the waiting messages one by one, oldest first."""
+        """Take the waiting messages one by one, oldest first. One statement each, that
+        takes nothing unless this process leads (when one leads: fencing)."""
+        store = self.store
+        fence = f" AND {HOLDS_LOCK}" if store.leading else ""
         while True:
-            with self.store.write() as conn:
-                row = conn.execute(
-                    "UPDATE collabd_journal SET state = 'taken' WHERE id = (SELECT id FROM "
-                    "collabd_journal WHERE space = %s AND state = 'in' ORDER BY id LIMIT 1 "
-                    "FOR UPDATE SKIP LOCKED) RETURNING id, name, tries, raw",
-                    (self.space,)).fetchone()
-            if row is None:
+            rows = store._rows(
+                "UPDATE collabd_journal SET state = 'taken' WHERE id = (SELECT id FROM "
+                "collabd_journal WHERE space = %s AND state = 'in' ORDER BY id LIMIT 1 "
+                f"FOR UPDATE SKIP LOCKED){fence} RETURNING id, name, tries, raw",
+                (self.space, *(store._lock_key() if fence else ())))
+            if not rows:
+                store.check_lead()  # (nothing taken: nothing waits, or it no longer leads)
                 return
+            row = rows[0]
             yield PgEntry(int(row[0]), str(row[1]), int(row[2]), bytes(row[3]))
 
     def done(self, entry: PgEntry) -> None:
-        with self.store.write() as conn:
-            conn.execute("DELETE FROM collabd_journal WHERE id = %s", (entry.id,))
+        """(A processed message's row went in its commit; this removes a duplicate's.)"""
+        if entry.id in self.store.settled:
+            self.store.settled.discard(entry.id)
+            return
+        self.store._rows("DELETE FROM collabd_journal WHERE id = %s RETURNING id",
+                         (entry.id,))
 
     def release(self, entry: PgEntry) -> None:
         with self.store.write() as conn:
