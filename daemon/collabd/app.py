@@ -219,11 +219,15 @@ class Daemon:
             raise
         self._started = True
         self.agenda, self.to_archive = Agenda(), Agenda()  # (planned anew, a leader again)
-        self.refresh_directory(replan=False)
-        self._plan(self.store.values("records"), self.clock.now())
-        for target in moved:
-            if self.journal.is_bad(target):
-                self._tell_about_set_aside(target)
+        try:
+            self.refresh_directory(replan=False)
+            self._plan(self.store.values("records"), self.clock.now())
+            for target in moved:
+                if self.journal.is_bad(target):
+                    self._tell_about_set_aside(target)
+        except Fenced as exc:  # (the lead lost again while starting: let go of all)
+            self.stand_down(exc)
+            raise
         log.info("started on %s, state %s (%d records, %d queued to send)",
                  self.mailbox.describe(), self.store.describe(),
                  self.store.count("records"), self.outbox.pending_count())

@@ -651,6 +651,13 @@ def store() -> None:
     after damage, as the refusal to start says (daemon stopped)."""
 
 
+def _embedded_only(config: Config, command: str) -> None:
+    if config.settings.store == "postgresql":
+        _fail(f"store {command} repairs the embedded store's files; this deployment keeps "
+              "its state in PostgreSQL, which keeps its own log (restore a damaged "
+              "database from its backups)", 2)
+
+
 @store.command("export")
 @config_option
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False),
@@ -732,6 +739,7 @@ def store_truncate_log(config_path: Path | None, where: str) -> None:
     from collabd.store.wal import segments, truncate_at
 
     config = _load(config_path)
+    _embedded_only(config, "truncate-log")
     name, _, line = where.rpartition(":")
     wal_dir = config.state_dir / "db" / "wal"
     path = wal_dir / name
@@ -766,6 +774,7 @@ def store_accept_loss(config_path: Path | None) -> None:
     from collabd.store import StateLock, Store
 
     config = _load(config_path)
+    _embedded_only(config, "accept-loss")
     with StateLock(config.state_dir):
         try:
             seq, marked = Store(config.state_dir).accept_loss()

@@ -494,6 +494,10 @@ class Config:
         self.base_dir = path.parent
         self.name = name or settings.mailbox.address
         self.group: list[Config] = [self]
+        if settings.mailbox.id_prefix:
+            from collabd.ids import know_prefix
+
+            know_prefix(settings.mailbox.id_prefix)  # (read as part of an id from now on)
 
     def mailbox(self, wanted: str) -> Config | None:
         """One mailbox of the group by its name, address or id prefix."""
@@ -606,6 +610,22 @@ def _group_problems(configs: list[Config], where: str) -> list[str]:
                             "them apart")
         twice("id_prefix", [c.settings.mailbox.id_prefix or "" for c in configs
                             if c.settings.mailbox.id_prefix])
-        embedded = [c for c in configs if c.settings.store == "embedded"]
-        twice("state directory", [str(c.state_dir) for c in embedded])
+        # (on PostgreSQL too: the directory read, the board's key and the local
+        # backend's Maildirs are each mailbox's own)
+        twice("state directory (paths.state)", [str(c.state_dir) for c in configs])
+        pg = [c for c in configs if c.settings.store == "postgresql"]
+        twice("PostgreSQL space (postgresql.space, default the address)",
+              [_space(c) for c in pg])
+        boards = [c for c in configs if c.settings.board.enabled]
+        twice("board port (board.listen and board.port)",
+              [f"{c.settings.board.listen}:{c.settings.board.port}" for c in boards])
+        local = [c for c in configs if c.settings.backend == "local"]
+        twice("SMTP listener (local.listen_host and local.listen_port)",
+              [f"{c.settings.local.listen_host}:{c.settings.local.listen_port}" for c in local])
     return problems
+
+
+def _space(config: Config) -> str:
+    from collabd.store.backend import space_of
+
+    return space_of(config)

@@ -375,8 +375,10 @@ def show(view: StateView, record_id: str) -> dict[str, Any] | None:
     record = working if working is not None else view.archive.get(record_id)
     if record is None:
         return None
-    entries = {mid: entry for mid, entry in view.store.items("messages")
-               if entry.get("record") == record_id}
+    by_record = getattr(view.store, "messages_of", None)
+    entries = by_record(record_id) if by_record is not None else {
+        mid: entry for mid, entry in view.store.items("messages")
+        if entry.get("record") == record_id}
     if working is None:
         entries.update(view.archive.messages_of(record_id))
     return show_record(record, entries, archived=working is None)

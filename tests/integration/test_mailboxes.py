@@ -5,6 +5,7 @@ own state, backend and record-id prefix, served by one process (or one each, wit
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -161,6 +162,18 @@ def test_mailboxes_that_cannot_be_told_apart_are_refused(tmp_path: Path) -> None
     problems = "\n".join(info.value.problems)
     assert "beijing need(s) mailbox.id_prefix" in problems
     assert "same state directory" in problems
+    # On PostgreSQL, one space for both would mix them: refused too (and one listener).
+    shared = text.replace("mailboxes:\n", "store: postgresql\npostgresql:\n  dsn: "
+                          "\"host=db.example dbname=collabd\"\n  space: group\nmailboxes:\n")
+    port = re.search(r"listen_port: (\d+)", text).group(1)  # type: ignore[union-attr]
+    shared = re.sub(r"listen_port: \d+", f"listen_port: {port}", shared)
+    path.write_text(shared, encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    problems = "\n".join(info.value.problems)
+    assert "same PostgreSQL space (postgresql.space, default the address) 'group'" in problems
+    assert f"same SMTP listener (local.listen_host and local.listen_port) '127.0.0.1:{port}'" \
+        in problems
     path.write_text(text.replace("id_prefix: BJ", "id_prefix: XQ"), encoding="utf-8")
     with pytest.raises(ConfigError) as info:
         load_config(path)

@@ -202,3 +202,19 @@ def test_a_whole_state_moves_to_postgresql_and_back_unchanged(
     refused = collabd("store", "import", str(cut), config=empty, check=False)
     assert refused.returncode != 0 and b"cut short" in refused.stderr
     assert status(empty)["counts"]["open"] == 0 and status(empty)["journal"]["waiting"] == 0
+    # A file that fails halfway (an archived record without its id) leaves PostgreSQL
+    # as it was: all or nothing.
+    lines = first.read_text(encoding="utf-8").splitlines(True)
+    at = next(i for i, line in enumerate(lines) if line.startswith('{"t":"archive"'))
+    entry = json.loads(lines[at])
+    del entry["v"]["id"]
+    lines[at] = json.dumps(entry, ensure_ascii=False) + "\n"
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("".join(lines), encoding="utf-8")
+    refused = collabd("store", "import", str(broken), config=empty, check=False)
+    assert refused.returncode != 0 and f"broken.jsonl:{at + 1}:".encode() in refused.stderr
+    assert b"nothing was imported" in refused.stderr
+    assert status(empty)["counts"]["open"] == 0 and status(empty)["mail"]["processed"] == 0
+    # Repairs of the embedded store's files are refused on PostgreSQL, with why.
+    refused = collabd("store", "accept-loss", config=pg, check=False)
+    assert refused.returncode == 2 and b"PostgreSQL" in refused.stderr

@@ -254,3 +254,38 @@ def test_a_whole_table_is_read_page_by_page_in_its_order(
         assert [s["id"] for s in summaries] == kept and "fields" not in summaries[0]
     finally:
         store.close()
+
+
+def test_a_nul_character_in_a_key_or_a_value_is_kept(opener: Callable[..., Any]) -> None:
+    """Hostile mail can carry NUL in a Message-ID or a subject: the commit must not fail
+    (PostgreSQL's text refuses NUL: it keeps U+FFFD instead), and the entry is found
+    again by the same key."""
+    store = opener()
+    key = "<evil\x00id@example.com>"
+    txn = Txn()
+    txn.put("messages", key, {"dir": "in", "record": "", "subject": "主题\x00尾"})
+    store.commit(txn)
+    found = store.get("messages", key)
+    assert found is not None and found["subject"].replace("\ufffd", "\x00") == "主题\x00尾"
+    assert store.message_counts()[0] == 1
+
+
+def test_readers_never_create_or_migrate_the_schema(postgres: Postgres) -> None:
+    import psycopg
+
+    from collabd.errors import CollabdError
+    from collabd.store.pg import PgStore
+
+    with psycopg.connect(postgres.dsn, autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS collabd_fresh")
+        admin.execute("CREATE DATABASE collabd_fresh")
+    fresh = postgres.dsn.replace("dbname=postgres", "dbname=collabd_fresh")
+    with pytest.raises(CollabdError, match="holds no collabd state"):
+        PgStore(fresh, space="collab@fresh.example", readonly=True).open()
+    with psycopg.connect(fresh, autocommit=True) as check:
+        assert check.execute("SELECT to_regclass('collabd_schema')").fetchone() == (None,)
+    writer = PgStore(fresh, space="collab@fresh.example").open()  # (the daemon, deliver)
+    writer.close()
+    reader = PgStore(fresh, space="collab@fresh.example", readonly=True).open()
+    assert reader.count("records") == 0
+    reader.close()

@@ -81,3 +81,18 @@ def test_record_ids() -> None:
     assert record_id("xq 2026 7") == "XQ-2026-0007"
     assert record_id("见 [WT-2026-0003]", "WT") == "WT-2026-0003"
     assert record_id("MKT-001", "XQ") is None
+
+
+def test_only_a_configured_mailbox_prefix_is_read_as_part_of_an_id() -> None:
+    from collabd.ids import know_prefix
+    from collabd.inbound.classify import subject_tag
+
+    # Letters before an id that are no mailbox's prefix are not ours: the bare id.
+    assert record_id("需求编号：OA-XQ-2026-0007") == "XQ-2026-0007"
+    assert record_id("ref - XQ-2026-0001") == "XQ-2026-0001"
+    assert subject_tag("回复：[OA-XQ-2026-0007] 数据") == "XQ-2026-0007"
+    know_prefix("QD")  # (a mailbox of this process's configuration)
+    assert record_id("qd-xq-2026-7") == "QD-XQ-2026-0007"
+    assert record_id("关联项目 QD - PJ 2026 3", "PJ") == "QD-PJ-2026-0003"
+    assert subject_tag("回复：[QD-XQ-2026-0007] 数据") == "QD-XQ-2026-0007"
+    assert record_id("XQ-2026-0007") == "XQ-2026-0007"  # (and without one, as before)

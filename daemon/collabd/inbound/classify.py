@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from collabd.ids import ours
 from collabd.inbound import autoreply, imip
 from collabd.inbound.budget import BudgetExceeded, budget
 from collabd.inbound.decode import html_to_text
@@ -112,12 +113,12 @@ _UID_RECORD = re.compile(r"^((?:[A-Z]{2,6}-)?HY-\d{4}-\d{4,5})[-.@]", re.IGNOREC
 def meeting_of_uid(uid: str) -> str | None:
     """Our UIDs start with the meeting's record id: HY-2026-0001-<random>@<domain>."""
     found = _UID_RECORD.match(uid)
-    return found.group(1).upper() if found else None
+    return ours(found.group(1).upper()) if found else None
 
 
 def subject_tag(subject: str) -> str | None:
     found = SUBJECT_TAG.search(subject)
-    return found.group(1).upper() if found else None
+    return ours(found.group(1).upper()) if found else None
 
 
 @dataclass
@@ -411,7 +412,7 @@ def read_query(message: InboundMessage) -> dict[str, str] | None:
         what = found.group("what")
         record = SUBJECT_TAG.search(f"[{what.upper()}]")
         if record is not None:
-            return {"what": "record", "record": record.group(1).upper()}
+            return {"what": "record", "record": ours(record.group(1).upper())}
         if what in ("部门", "本部门", "我的部门"):
             return {"what": "dept", "dept": ""}
         if re.fullmatch(r"[\u4e00-\u9fff]{1,10}(?:部|中心|办公室)", what):

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from collabd.ids import known_prefix
 from collabd.policy.schema import ChoiceSpec
 from collabd.textnorm import fold
 
@@ -23,7 +24,8 @@ def record_id(text: str, prefix: str | None = None) -> str | None:
     found = _RECORD_ID.search(unicodedata.normalize("NFKC", text))
     if found is None or (prefix and found.group(2).upper() != prefix):
         return None
-    mailbox = f"{found.group(1).upper()}-" if found.group(1) else ""
+    prefix_ = known_prefix(found.group(1))  # (only a configured mailbox's: collabd.ids)
+    mailbox = f"{prefix_}-" if prefix_ else ""
     return f"{mailbox}{found.group(2).upper()}-{found.group(3)}-{int(found.group(4)):04d}"
 
 

@@ -257,15 +257,17 @@ class Journal:
         places = ((self.incoming, READY, "in"), (self.incoming, TAKEN, "taken"),
                   (self.shunt_dir, READY, "shunt"), (self.bad_dir, READY, "bad"),
                   (self.root / "dropped", READY, "dropped"))
+        found: list[tuple[str, int, str, Path]] = []
         for directory, suffix, state in places:
-            if not directory.is_dir():
-                continue
-            for path in sorted(directory.glob(f"*{suffix}")):
-                parsed = _parse(path)
-                if parsed is None:
-                    continue
-                yield {"name": parsed[0], "tries": parsed[1], "state": state,
-                       "raw": path.read_bytes(), "error": self.error(path)}
+            if directory.is_dir():
+                found += [(parsed[0], parsed[1], state, path)
+                          for path in directory.glob(f"*{suffix}")
+                          if (parsed := _parse(path)) is not None]
+        # In the order they arrived (names begin with the time), whatever their state:
+        # a message interrupted while processing comes before the newer ones.
+        for name, tries, state, path in sorted(found):
+            yield {"name": name, "tries": tries, "state": state,
+                   "raw": path.read_bytes(), "error": self.error(path)}
 
     def restore(self, name: str, state: str, tries: int, raw: bytes, error: str) -> None:
         """Put back one exported message where it was."""

@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from collabd.errors import CollabdError
 from collabd.store.derived import project
 from collabd.store.errors import Fenced, StateDamaged, StateTooNew, StoreUnavailable
 from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
@@ -115,6 +116,27 @@ HOLDS_LOCK = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND gr
               "hashtextextended(%s, 0))")
 
 
+def storable(value: Any) -> Any:
+    """`value` as PostgreSQL can keep it: its text types refuse the NUL character (which
+    hostile mail can carry in a subject or a name), so NUL becomes U+FFFD, as an
+    undecodable byte does elsewhere. Others are returned as they are."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")  # (a key)
+    if b"\\u0000" not in orjson.dumps(value):
+        return value
+    return _without_nul(value)
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
+
+
 def node_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -174,10 +196,14 @@ class PgStore:
         # 100,000 records, and the same rules for what is JSON (str keys only).
         set_json_dumps(orjson.dumps, self._conn)
         set_json_loads(orjson.loads, self._conn)
+        self._lost = None
+        self.leading = False
+        self.settled.clear()
         with self._conn.transaction():
             self._migrate()
-            self._conn.execute("INSERT INTO collabd_space (space) VALUES (%s) "
-                               "ON CONFLICT (space) DO NOTHING", (self.space,))
+            if not self.readonly:
+                self._conn.execute("INSERT INTO collabd_space (space) VALUES (%s) "
+                                   "ON CONFLICT (space) DO NOTHING", (self.space,))
             row = self._conn.execute("SELECT seq FROM collabd_space WHERE space = %s",
                                      (self.space,)).fetchone()
         self.seq = int(row[0]) if row else 0
@@ -208,15 +234,31 @@ class PgStore:
                 for node, started, leads in rows]
 
     def _migrate(self) -> None:
+        """Create or migrate the schema (a writer), or check it (a reader: `status`,
+        `board`, `export` never change it; a newer schema is refused, an older one is
+        for the daemon to migrate)."""
         conn = self._conn
-        conn.execute("CREATE TABLE IF NOT EXISTS collabd_schema (version int NOT NULL)")
-        # One migrating process at a time (a standby starting beside a leader).
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('collabd_schema'))")
-        row = conn.execute("SELECT max(version) FROM collabd_schema").fetchone()
-        version = int(row[0]) if row and row[0] is not None else 0
+        if not self.readonly:
+            # One migrating process at a time (a standby starting beside a leader), and
+            # CREATE asked of the database only when something is to be created.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('collabd_schema'))")
+        version = 0
+        if conn.execute("SELECT to_regclass('collabd_schema')").fetchone()[0] is not None:
+            row = conn.execute("SELECT max(version) FROM collabd_schema").fetchone()
+            version = int(row[0]) if row and row[0] is not None else 0
         if version > SCHEMA_VERSION:
             raise StateTooNew(f"the database's collabd schema is version {version}; this "
                               f"collabd knows up to {SCHEMA_VERSION}: upgrade collabd")
+        if version == SCHEMA_VERSION:
+            return
+        if self.readonly:
+            raise CollabdError(
+                f"{self.describe()}: the database holds no collabd state of this version "
+                f"(schema {version}, this collabd's is {SCHEMA_VERSION}); start the daemon "
+                "(of this version) once: it creates or migrates the schema (so do "
+                "`collabd deliver` and `collabd store import`)")
+        if version == 0:
+            conn.execute("CREATE TABLE IF NOT EXISTS collabd_schema (version int NOT NULL)")
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[step]:
                 conn.execute(statement)
@@ -269,6 +311,8 @@ class PgStore:
 
     def check_lead(self) -> None:
         """Raise Fenced unless this process still leads (before it touches the mailbox)."""
+        if self._lost is not None:
+            raise Fenced(self._lost)
         if self.leading:
             with self._lock, self._guard():
                 self._fence()  # (one statement: no transaction around it)
@@ -326,7 +370,7 @@ class PgStore:
         if memo is not None and (table, key) in memo:
             return memo[(table, key)]
         rows = self._rows("SELECT value FROM collabd_kv WHERE space = %s AND tbl = %s "
-                          "AND key = %s", (self.space, table, key))
+                          "AND key = %s", (self.space, table, storable(key)))
         found = rows[0][0] if rows else None
         if memo is not None:
             memo[(table, key)] = found
@@ -383,6 +427,12 @@ class PgStore:
             "SELECT key FROM collabd_kv WHERE space = %s AND tbl = 'messages' "
             "AND value->>'record' = %s ORDER BY pos", (self.space, record_id))]
 
+    def messages_of(self, record_id: str) -> dict[str, Any]:
+        """One record's message-index entries, by its index (`collabd show`)."""
+        return {str(k): v for k, v in self._rows(
+            "SELECT key, value FROM collabd_kv WHERE space = %s AND tbl = 'messages' "
+            "AND value->>'record' = %s ORDER BY pos", (self.space, record_id))}
+
     def in_record_order(self, keys: Iterable[str]) -> list[str]:
         wanted = list(keys)
         return [str(r[0]) for r in self._rows(
@@ -436,7 +486,8 @@ class PgStore:
                     self._lose(f"mailbox {self.space}: this process no longer leads it")
                 raise StateDamaged(f"the database has no state for mailbox {self.space}",
                                    recovery="open the store again (it is created then)")
-            message_keys = list(dict.fromkeys(op[2] for op in txn.ops if op[1] == "messages"))
+            message_keys = list(dict.fromkeys(storable(op[2]) for op in txn.ops
+                                              if op[1] == "messages"))
             counts = self._counts_after(conn, txn, message_keys) if message_keys else None
             upsert = ("INSERT INTO collabd_kv (space, tbl, key, value, summary) VALUES "
                       "(%s, %s, %s, %s, %s) ON CONFLICT (space, tbl, key) DO UPDATE SET "
@@ -444,9 +495,10 @@ class PgStore:
             # Sent together (a pipeline: one round trip), in order (a delete between
             # puts keeps its place); a value that is not JSON fails, and the whole
             # commit with it. A record keeps beside it what `status` reads.
-            rows = [(self.space, op[1], op[2], Jsonb(op[3]),
-                     Jsonb(project(op[3])) if op[1] == "records" else None)
-                    if op[0] == "put" else (self.space, op[1], op[2]) for op in txn.ops]
+            rows = [(self.space, op[1], storable(op[2]), Jsonb(storable(op[3])),
+                     Jsonb(storable(project(op[3]))) if op[1] == "records" else None)
+                    if op[0] == "put" else (self.space, op[1], storable(op[2]))
+                    for op in txn.ops]
             with conn.pipeline():
                 if len(rows) >= 32 and all(op[0] == "put" for op in txn.ops):
                     with conn.cursor() as cur:  # (a bulk load)
@@ -488,11 +540,26 @@ class PgStore:
         for op in txn.ops:
             if op[1] != "messages":
                 continue
-            before = _counted(current.get(op[2]))
+            key = storable(op[2])
+            before = _counted(current.get(key))
             after = _counted(op[3]) if op[0] == "put" else before
             counts = [c + b - a for c, a, b in zip(counts, before, after, strict=True)]
-            current[op[2]] = op[3] if op[0] == "put" else current.get(op[2])
+            current[key] = op[3] if op[0] == "put" else current.get(key)
         return counts
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Within: every commit is part of one transaction, all or nothing (`collabd
+        store import`: a failure halfway leaves the store empty, to import again)."""
+        with self._lock, self._guard(), self._conn.transaction():
+            yield
+
+    def analyze(self) -> None:
+        """After a bulk load (`collabd store import`): the planner's statistics now, not
+        when autovacuum gets to the new rows (lookups meanwhile take milliseconds)."""
+        with self._lock, self._guard():
+            self._conn.execute("VACUUM ANALYZE collabd_kv")
+            self._conn.execute("VACUUM ANALYZE collabd_journal")
 
     # The embedded store's checkpointing has no counterpart: PostgreSQL keeps its own.
     def sync(self) -> None:

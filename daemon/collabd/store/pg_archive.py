@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from collabd.store.pg import PgStore
+from collabd.store.pg import PgStore, storable
 
 RECORDS = "archive"
 MESSAGES = "archived_messages"
@@ -24,8 +24,8 @@ class PgArchive:
                  messages: dict[str, dict[str, Any]] | None = None) -> int:
         from psycopg.types.json import Jsonb
 
-        rows = [(self.space, RECORDS, r["id"], Jsonb(r)) for r in records]
-        rows += [(self.space, MESSAGES, mid, Jsonb(entry))
+        rows = [(self.space, RECORDS, r["id"], Jsonb(storable(r))) for r in records]
+        rows += [(self.space, MESSAGES, storable(mid), Jsonb(storable(entry)))
                  for mid, entry in (messages or {}).items()]
         if rows:
             with self.store.write() as conn, conn.cursor() as cur:
@@ -36,7 +36,7 @@ class PgArchive:
 
     def _get(self, table: str, key: str) -> dict[str, Any] | None:
         rows = self.store._rows("SELECT value FROM collabd_kv WHERE space = %s AND tbl = %s "
-                                "AND key = %s", (self.space, table, key))
+                                "AND key = %s", (self.space, table, storable(key)))
         return rows[0][0] if rows else None
 
     def message(self, message_id: str) -> dict[str, Any] | None:

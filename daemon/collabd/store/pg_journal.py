@@ -135,7 +135,7 @@ class PgJournal:
                          (entry.id,))
 
     def shunt(self, entry: PgEntry, error: BaseException) -> PgSetAside:
-        text = "".join(traceback.format_exception(error))
+        text = "".join(traceback.format_exception(error)).replace("\x00", "\ufffd")
         with self.store.write() as conn:
             conn.execute("UPDATE collabd_journal SET state = 'shunt', error = %s "
                          "WHERE id = %s", (text, entry.id))
@@ -206,7 +206,8 @@ class PgJournal:
         with self.store.write() as conn:
             conn.execute("INSERT INTO collabd_journal (space, name, raw, tries, state, "
                          "error) VALUES (%s, %s, %s, %s, %s, %s)",
-                         (self.space, name, raw, tries, state, error or None))
+                         (self.space, name, raw, tries, state,
+                          error.replace("\x00", "\ufffd") if error else None))
 
     def counts(self) -> dict[str, int]:
         rows = self._rows("SELECT state, count(*) FROM collabd_journal WHERE space = %s "

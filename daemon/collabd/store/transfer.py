@@ -15,6 +15,7 @@ counters and the message counts, last.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ VERSION = 1
 WORKING = ("records", "messages", "outbox", "meta")
 ARCHIVE = ("archive", "archived_messages")
 CHUNK = 500
+JOURNAL_STATES = ("in", "taken", "shunt", "bad", "dropped")
 
 
 class TransferError(CollabdError):
@@ -65,6 +67,56 @@ def write_export(parts: Any, out: IO[str], *, source: str) -> dict[str, int]:
         if line.get("end"):
             counts = line["counts"]
     return counts
+
+
+def _write(parts: Any, path: Path) -> None:
+    from collabd.store.state import Txn
+
+    txn = Txn()
+    meta: list[tuple[str, Any]] = []
+    archived: list[dict[str, Any]] = []
+    archived_messages: dict[str, dict[str, Any]] = {}
+
+    def flush() -> None:
+        nonlocal txn
+        if txn.ops:
+            parts.store.commit(txn)
+        txn = Txn()
+
+    for number, line in enumerate(read_export(path), start=2):
+        try:
+            table = line.get("t")
+            if table == "meta":
+                meta.append((str(line["k"]), line["v"]))
+            elif table in WORKING:
+                txn.put(table, str(line["k"]), line["v"])
+                if len(txn.ops) >= CHUNK:
+                    flush()
+            elif table == "archive":
+                if not isinstance(line["v"], dict) or not isinstance(line["v"].get("id"), str):
+                    raise ValueError("an archived record without its id")
+                archived.append(line["v"])
+            elif table == "archived_messages":
+                archived_messages[str(line["k"])] = line["v"]
+            elif table == "journal":
+                if line["state"] not in JOURNAL_STATES:
+                    raise ValueError(f"a journal message in no known state ({line['state']!r})")
+                parts.journal.restore(str(line["name"]), line["state"], int(line["tries"]),
+                                      base64.b64decode(line["raw"], validate=True),
+                                      line.get("error") or "")
+        except (KeyError, TypeError, ValueError) as exc:
+            where = ("nothing was imported" if hasattr(parts.store, "bulk") else
+                     "what came before it was written: remove the state directory's db/ "
+                     "and queue/ before importing again")
+            raise TransferError(f"{path}:{number}: {exc!r}; {where}") from None
+    flush()
+    if archived or archived_messages:
+        parts.archive.put_many(archived, archived_messages)
+    # Last, on their own: the id counters, the cursors, and the message counts as the
+    # source kept them (a commit that adds to the message index counts it anew).
+    for key, value in meta:
+        txn.put("meta", key, value)
+    flush()
 
 
 def read_export(path: Path) -> Iterator[dict[str, Any]]:
@@ -114,48 +166,21 @@ def check_export(path: Path) -> dict[str, int]:
 
 
 def import_into(parts: Any, path: Path) -> dict[str, int]:
-    """Write an export into the empty, opened (writable) state `parts`."""
-    from collabd.store.state import Txn
-
+    """Write an export into the empty, opened (writable) state `parts`. On PostgreSQL
+    all or nothing; on the embedded store a failure leaves what was written (the error
+    says so: remove the state directory's db/ and queue/ and import again)."""
     counts = check_export(path)
-    held = parts.store.count("records") + parts.store.count("messages") + sum(
-        1 for _ in parts.archive.items("archive"))
+    held = (parts.store.count("records") + parts.store.count("messages")
+            + parts.store.count("outbox") + sum(parts.journal.counts().values())
+            + sum(1 for _ in parts.archive.items("archive")))
     if held:
-        raise TransferError("the target already holds a state (records, messages or an "
-                            "archive); import only into an empty one")
-    txn = Txn()
-    meta: list[tuple[str, Any]] = []
-    archived: list[dict[str, Any]] = []
-    archived_messages: dict[str, dict[str, Any]] = {}
-
-    def flush() -> None:
-        nonlocal txn
-        if txn.ops:
-            parts.store.commit(txn)
-        txn = Txn()
-
-    for line in read_export(path):
-        table = line.get("t")
-        if table == "meta":
-            meta.append((line["k"], line["v"]))
-        elif table in WORKING:
-            txn.put(table, line["k"], line["v"])
-            if len(txn.ops) >= CHUNK:
-                flush()
-        elif table == "archive":
-            archived.append(line["v"])
-        elif table == "archived_messages":
-            archived_messages[line["k"]] = line["v"]
-        elif table == "journal":
-            parts.journal.restore(line["name"], line["state"], int(line["tries"]),
-                                  base64.b64decode(line["raw"]), line.get("error") or "")
-    flush()
-    if archived or archived_messages:
-        parts.archive.put_many(archived, archived_messages)
-    # Last, on their own: the id counters, the cursors, and the message counts as the
-    # source kept them (a commit that adds to the message index counts it anew).
-    for key, value in meta:
-        txn.put("meta", key, value)
-    flush()
+        raise TransferError("the target already holds a state (records, messages, mail to "
+                            "send, a journal or an archive); import only into an empty one")
+    bulk = getattr(parts.store, "bulk", None)  # (PostgreSQL: all or nothing)
+    with bulk() if bulk is not None else contextlib.nullcontext():
+        _write(parts, path)
     parts.store.sync()
+    analyze = getattr(parts.store, "analyze", None)
+    if analyze is not None:
+        analyze()  # (PostgreSQL: statistics for what was just loaded)
     return counts

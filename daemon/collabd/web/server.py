@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from collabd.ids import ours
 from collabd.web import pages
 from collabd.web.links import BoardLinks
 
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("collabd.board")
 COOKIE = "collabd_board"
-_RECORD = re.compile(r"^/r/([A-Z]{2}-\d{4}-\d{4,})$")
+_RECORD = re.compile(r"^/r/((?:[A-Z]{2,6}-)?[A-Z]{2}-\d{4}-\d{4,})$")
 HEADERS = {
     # Pages have no script; forms only submit to the board itself.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -52,7 +53,7 @@ _ID = re.compile(r"\b((?:[A-Z]{2,6}-)?(?:XQ|WT|HY|RW|PJ)-\d{4}-\d{4,})\b")
 
 def linked(text: Any) -> Markup:
     """Text with every record number in it a link to that record's page."""
-    return Markup(_ID.sub(lambda m: f'<a href="/r/{m.group(1)}">{m.group(1)}</a>',
+    return Markup(_ID.sub(lambda m: f'<a href="/r/{ours(m.group(1))}">{m.group(1)}</a>',
                           str(escape(str(text)))))
 
 
@@ -71,7 +72,6 @@ class Board:
         self._open_view = open_view
         self.now = now
         self._view: StateView | None = None
-        self._retired: StateView | None = None  # the view before, closed at the next
         self._read_at = 0.0
         self._figures: tuple[float, dict[str, Any]] | None = None
         self._lock = threading.Lock()
@@ -89,11 +89,6 @@ class Board:
         with self._lock:
             if self._view is None or time.monotonic() - self._read_at > (
                     self.settings.refresh_seconds):
-                # The one before is closed now, a refresh later: requests still using
-                # it have long finished (a store in PostgreSQL holds a connection).
-                if self._retired is not None:
-                    self._retired.store.close()
-                self._retired = self._view
                 self._view = self._open_view()
                 self._read_at = time.monotonic()
             return self._view
@@ -299,7 +294,16 @@ def board_for(config: Config, rules: Rules, now: Callable[[], dt.datetime], *,
     from collabd.store.backend import read_view
     from collabd.web.links import load_key
 
+    live: list[StateView] = []
+
     def open_view() -> StateView:
+        # Embedded: the committed state read anew (a read-only store holds no files
+        # open). PostgreSQL: one view, whose every read is the database's current
+        # state (one connection, used by one request at a time).
+        if config.settings.store == "postgresql":
+            if not live:
+                live.append(read_view(config))
+            return live[0]
         return read_view(config)  # type: ignore[no-any-return]
 
     settings = config.settings.board

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypedDict
 
 from collabd.clock import isoformat
-from collabd.ids import with_prefix
+from collabd.ids import KINDS, with_prefix
 from collabd.inbound.autoreply import robot_sender
 from collabd.inbound.classify import Event
 from collabd.inbound.interpret import QUESTIONS, Reading, label_of
@@ -99,6 +99,11 @@ def handle_request(event: Event, ctx: Context) -> Outcome:
     given = reading.fields.get("request_id")
     if given:  # (an id given by hand is this mailbox's: its prefix, if it has one)
         given = with_prefix(given, ctx.view.id_prefix)
+        head = given.split("-", 1)[0]
+        if head not in KINDS and head != ctx.view.id_prefix:
+            # Another mailbox's id (BJ-XQ-… written to SH): a reference, not our id.
+            reading.fields["external_ref"] = given
+            given = None
     if given and ctx.view.record(given) is not None:
         reading.errors.append(f"需求编号 {given} 已存在（同一需求请直接回复原邮件，"
                               "新需求请留空编号）")
