@@ -49,6 +49,8 @@ class Pair:
         self.daemons = {name: DaemonProcess(deployment(tmp_path / name, dovecot, submission,
                                                        postgres, self.space, name, takeover))
                         for name in ("a", "b")}
+        # (the schema made now, as a first start would: readers never make it)
+        PgStore(postgres.dsn, space=self.space).open().close()
         self.watch = PgStore(postgres.dsn, space=self.space, readonly=True).open()
 
     def start(self, name: str) -> None:

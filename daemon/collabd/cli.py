@@ -26,6 +26,7 @@ EX_DATAERR = 65
 EX_TEMPFAIL = 75
 
 _MAILBOX: list[str | None] = [None]  # --mailbox, for _load
+_LOADED: dict[str, Config] = {}  # _load's, by --config
 
 
 def _choose_mailbox(_ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -53,12 +54,17 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 def _load(config_path: Path | None, *, whole_group: bool = False) -> Config:
     """The configuration; of one with several mailboxes, the one --mailbox names (or,
     `whole_group`, the first, whose `group` is all of them)."""
+    import os
+
     from collabd.config import load_config
 
-    try:
-        config = load_config(config_path)
-    except CollabdError as exc:
-        _fail(str(exc), 2)
+    key = f"{config_path}|{os.environ.get(CONFIG_ENV)}|{os.getcwd()}"
+    config = _LOADED.get(key)  # (a command that asks twice reads the file once)
+    if config is None:
+        try:
+            config = _LOADED[key] = load_config(config_path)
+        except CollabdError as exc:
+            _fail(str(exc), 2)
     wanted = _MAILBOX[0]
     names = ", ".join(c.name for c in config.group)
     if wanted is not None:

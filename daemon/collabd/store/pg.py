@@ -38,7 +38,7 @@ from collabd.store.derived import project
 from collabd.store.errors import Fenced, StateDamaged, StateTooNew, StoreUnavailable
 from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MIGRATIONS: dict[int, list[str]] = {
     1: [
         """CREATE TABLE IF NOT EXISTS collabd_kv (
@@ -98,6 +98,12 @@ MIGRATIONS: dict[int, list[str]] = {
     4: [
         # A whole table read a page at a time, in its order (items)
         "CREATE INDEX IF NOT EXISTS collabd_kv_order ON collabd_kv (space, tbl, pos)",
+    ],
+    5: [
+        # The summary is only ever read whole: kept as the JSON text it was written as
+        # (json), which the server sends as it is, where jsonb is converted back to text
+        # on every read (at 100,000 records, a third of `status`).
+        "ALTER TABLE collabd_kv ALTER COLUMN summary TYPE json USING summary::json",
     ],
 }
 # A session the server keeps for a process that vanished without closing it (a machine
@@ -234,35 +240,39 @@ class PgStore:
                 for node, started, leads in rows]
 
     def _migrate(self) -> None:
-        """Create or migrate the schema (a writer), or check it (a reader: `status`,
-        `board`, `export` never change it; a newer schema is refused, an older one is
-        for the daemon to migrate)."""
+        """Create or migrate the schema. A reader (`status`, `board`, `export`) creates it
+        where there is none, but never migrates an older one: that is the daemon's (a
+        newer binary's `status` must not upgrade the database under older standbys)."""
         conn = self._conn
-        if not self.readonly:
-            # One migrating process at a time (a standby starting beside a leader), and
-            # CREATE asked of the database only when something is to be created.
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('collabd_schema'))")
-        version = 0
-        if conn.execute("SELECT to_regclass('collabd_schema')").fetchone()[0] is not None:
-            row = conn.execute("SELECT max(version) FROM collabd_schema").fetchone()
-            version = int(row[0]) if row and row[0] is not None else 0
+        version = self._schema_version()
         if version > SCHEMA_VERSION:
             raise StateTooNew(f"the database's collabd schema is version {version}; this "
                               f"collabd knows up to {SCHEMA_VERSION}: upgrade collabd")
         if version == SCHEMA_VERSION:
             return
-        if self.readonly:
+        if self.readonly and version:
             raise CollabdError(
-                f"{self.describe()}: the database holds no collabd state of this version "
-                f"(schema {version}, this collabd's is {SCHEMA_VERSION}); start the daemon "
-                "(of this version) once: it creates or migrates the schema (so do "
-                "`collabd deliver` and `collabd store import`)")
+                f"{self.describe()}: the database's collabd schema is version {version}, "
+                f"older than this collabd's ({SCHEMA_VERSION}); start the daemon of this "
+                "version once, which migrates it (upgrade the leader and its standbys "
+                "together)")
+        # One creating or migrating process at a time (a standby starting beside a
+        # leader); CREATE is asked of the database only when something is to be made.
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('collabd_schema'))")
+        version = self._schema_version()  # (another may have done it meanwhile)
         if version == 0:
             conn.execute("CREATE TABLE IF NOT EXISTS collabd_schema (version int NOT NULL)")
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[step]:
                 conn.execute(statement)
             conn.execute("INSERT INTO collabd_schema (version) VALUES (%s)", (step,))
+
+    def _schema_version(self) -> int:
+        conn = self._conn
+        if conn.execute("SELECT to_regclass('collabd_schema')").fetchone()[0] is None:
+            return 0
+        row = conn.execute("SELECT max(version) FROM collabd_schema").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def close(self) -> None:
         if self._conn is not None:
@@ -392,7 +402,7 @@ class PgStore:
     def items(self, table: str) -> Iterator[tuple[str, Any]]:
         """Every entry of a table in its order, read a page at a time (at 100,000
         records the whole table decoded at once would be a gigabyte)."""
-        column = ("COALESCE(summary, value)" if self.summary and table == "records"
+        column = ("COALESCE(summary, value::json)" if self.summary and table == "records"
                   else "value")
         after = -1
         while True:
@@ -470,7 +480,7 @@ class PgStore:
         end, so writers go one at a time and the counts read are not raced; its
         position taken; a leader's lock checked in the same statement: fencing), then
         what the counts need, then every write pipelined."""
-        from psycopg.types.json import Jsonb
+        from psycopg.types.json import Json, Jsonb
 
         for op in txn.ops:
             if op[1] not in TABLES:
@@ -496,7 +506,7 @@ class PgStore:
             # puts keeps its place); a value that is not JSON fails, and the whole
             # commit with it. A record keeps beside it what `status` reads.
             rows = [(self.space, op[1], storable(op[2]), Jsonb(storable(op[3])),
-                     Jsonb(storable(project(op[3]))) if op[1] == "records" else None)
+                     Json(storable(project(op[3]))) if op[1] == "records" else None)
                     if op[0] == "put" else (self.space, op[1], storable(op[2]))
                     for op in txn.ops]
             with conn.pipeline():
