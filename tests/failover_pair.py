@@ -96,8 +96,13 @@ def assert_each_processed_once_and_acknowledged(pair: Pair, dovecot: Dovecot,
     wait_until(lambda: pair.processed() >= total, timeout=timeout,
                message=f"all {total} messages processed")
     wait_until(lambda: dovecot.count(SHARED) == 0, timeout=60, message="INBOX emptied")
-    wait_until(lambda: not list(pair.watch.keys("outbox")), timeout=60,
-               message="everything queued was sent")
+    try:
+        wait_until(lambda: not list(pair.watch.keys("outbox")), timeout=timeout,
+                   message="everything queued was sent")
+    except AssertionError:
+        left = [(k, v.get("failed"), v.get("attempts"), v.get("last_error"),
+                 v.get("next_attempt")) for k, v in pair.watch.items("outbox")]
+        raise AssertionError(f"{len(left)} still queued to send: {left[:5]}") from None
     assert pair.processed() == total  # counted once each: none processed twice
     records = [r for r in pair.watch.values("records") if r["kind"] == "request"]
     assert len(records) == total, f"{len(records)} records for {total} requests"
