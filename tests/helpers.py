@@ -463,6 +463,20 @@ def shape_problems(records: Iterable[Mapping[str, Any]]) -> list[str]:
     return problems
 
 
+def bug_on(monkeypatch: Any, daemon: Daemon, word: str = "毒") -> Any:
+    """Processing a message whose subject holds `word` raises, as a bug in this version
+    would (the message is then set aside); returns the real handler, to put back."""
+    real = daemon.workflow.on_event
+
+    def broken(event, view, now):  # type: ignore[no-untyped-def]
+        if word in event.message.subject:
+            raise RuntimeError("a bug in this version")
+        return real(event, view, now)
+
+    monkeypatch.setattr(daemon.workflow, "on_event", broken)
+    return real
+
+
 class Harness:
     """A daemon on the local backend in this process, on a clock the test drives: each
     `at()` delivers mail into the journal and does one fetch-process-tick-send pass."""

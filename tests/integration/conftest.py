@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from servers import Dovecot, Postgres
+from servers import Dovecot, Postgres, Submission
 
 
 @pytest.fixture
@@ -15,6 +15,14 @@ def dovecot() -> Iterator[Dovecot]:
     server = Dovecot().start()
     yield server
     server.cleanup()
+
+
+@pytest.fixture
+def submission(dovecot: Dovecot) -> Iterator[Submission]:
+    """An SMTP submission server that delivers into that Dovecot."""
+    server = Submission(dovecot).start()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -30,13 +30,6 @@ TAKEOVER = 3.0  # seconds: the deployments' takeover_seconds
 
 
 @pytest.fixture
-def submission(dovecot: Dovecot) -> Iterator[Submission]:
-    server = Submission(dovecot).start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def pair(tmp_path: Path, dovecot: Dovecot, submission: Submission,
          postgres: Postgres) -> Iterator[Pair]:
     made = Pair(tmp_path, dovecot, submission, postgres)

@@ -20,6 +20,7 @@ from helpers import (
     DaemonProcess,
     Harness,
     body_text,
+    bug_on,
     collabd,
     message,
     subjects,
@@ -175,14 +176,7 @@ def test_a_huge_encoded_subject_and_a_2mb_html_body_are_read(deployment: Config,
 def test_a_set_aside_message_is_told_summarised_and_retried(h: Harness, tmp_path: Path,
                                                             monkeypatch: pytest.MonkeyPatch
                                                             ) -> None:
-    real = h.daemon.workflow.on_event
-
-    def broken(event, view, now):  # type: ignore[no-untyped-def]
-        if "毒" in event.message.subject:
-            raise RuntimeError("a bug in this version")
-        return real(event, view, now)
-
-    monkeypatch.setattr(h.daemon.workflow, "on_event", broken)
+    real = bug_on(monkeypatch, h.daemon)
     raw = message(sender="张伟 <zhang.wei@example.com>", subject="需求表：毒", body=FORM,
                   message_id="<poison@example.com>")
     sent = h.at("2026-12-01 10:05", raw)

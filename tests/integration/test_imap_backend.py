@@ -85,13 +85,6 @@ def subjects_of(dovecot: Dovecot, user: str, contains: str) -> list[str]:
 
 
 @pytest.fixture
-def submission(dovecot: Dovecot) -> Iterator[Submission]:
-    server = Submission(dovecot).start()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def running() -> Iterator[list[DaemonProcess]]:
     """Daemons a test started; stopped (and their logs shown on failure) at the end."""
     daemons: list[DaemonProcess] = []

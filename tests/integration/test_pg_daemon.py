@@ -14,6 +14,7 @@ from collabd.config import Config, load_config
 from collabd.store import Txn
 from helpers import (
     Harness,
+    bug_on,
     collabd,
     finance_request,
     make_deployment,
@@ -82,14 +83,7 @@ def test_a_message_set_aside_is_kept_listed_retried_and_dropped_in_the_database(
     config = on_postgres(make_deployment(tmp_path / "d"), postgres)
     h = Harness(config, "2026-12-01 10:00")
     try:
-        real = h.daemon.workflow.on_event
-
-        def broken(event, view, now):  # type: ignore[no-untyped-def]
-            if "毒" in event.message.subject:
-                raise RuntimeError("a bug in this version")
-            return real(event, view, now)
-
-        monkeypatch.setattr(h.daemon.workflow, "on_event", broken)
+        real = bug_on(monkeypatch, h.daemon)
         poison = message(sender="刘洋 <liu.yang@example.com>", subject="需求表：毒",
                          body=finance_request(), message_id="<poison@example.com>")
         told = h.at("2026-12-01 10:05", poison, message(subject="毒 2", message_id="<p2@x>"))
@@ -131,14 +125,7 @@ def test_a_whole_state_moves_to_postgresql_and_back_unchanged(
         tmp_path: Path, postgres: Postgres, monkeypatch: pytest.MonkeyPatch) -> None:
     config = make_deployment(tmp_path / "d")
     h = Harness(config, "2026-12-01 10:00")
-    real = h.daemon.workflow.on_event
-
-    def broken(event, view, now):  # type: ignore[no-untyped-def]
-        if "毒" in event.message.subject:
-            raise RuntimeError("a bug in this version")
-        return real(event, view, now)
-
-    monkeypatch.setattr(h.daemon.workflow, "on_event", broken)
+    bug_on(monkeypatch, h.daemon)
     h.at("2026-12-01 10:05", request(1), request(2),
          message(subject="需求表：毒", message_id="<poison@x>"))
     closed = {**h.record(h.daemon.store.keys_of_kind("request")[0]), "status": "closed",

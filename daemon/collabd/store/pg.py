@@ -36,7 +36,7 @@ import orjson
 from collabd.errors import CollabdError
 from collabd.store.derived import project
 from collabd.store.errors import Fenced, StateDamaged, StateTooNew, StoreUnavailable
-from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted
+from collabd.store.state import COUNTS_KEY, TABLES, Txn, _counted, remembering
 
 SCHEMA_VERSION = 5
 MIGRATIONS: dict[int, list[str]] = {
@@ -386,18 +386,10 @@ class PgStore:
             memo[(table, key)] = found
         return found
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
+    def reading(self) -> contextlib.AbstractContextManager[None]:
         """Within: a value read twice is read once, and the same object handed out (as
         the embedded store does); a commit forgets what it changes."""
-        outer = self._memo
-        if outer is None:
-            self._memo = {}
-        try:
-            yield
-        finally:
-            if outer is None:
-                self._memo = None
+        return remembering(self)
 
     def items(self, table: str) -> Iterator[tuple[str, Any]]:
         """Every entry of a table in its order, read a page at a time (at 100,000

@@ -564,19 +564,11 @@ class Store:
             return found
         return value
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
+    def reading(self) -> contextlib.AbstractContextManager[None]:
         """Within: a value read twice is decoded once, and the same object is handed out
         (a tick reads each due record in the workflow, then again to plan it). What a
         commit changes is forgotten at once."""
-        outer = self._memo
-        if outer is None:
-            self._memo = {}
-        try:
-            yield
-        finally:
-            if outer is None:
-                self._memo = None
+        return remembering(self)
 
     def values(self, table: str) -> Iterable[Any]:
         if table in self._encoded:
@@ -859,6 +851,19 @@ class Store:
             os.close(fd)
         self._fd.clear()
         self._opened = False
+
+
+@contextlib.contextmanager
+def remembering(store: Any) -> Iterator[None]:
+    """A store's `reading()`: its `_memo` kept for as long as the outermost one lasts."""
+    outer = store._memo
+    if outer is None:
+        store._memo = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            store._memo = None
 
 
 def _value_bytes(fd: int | None, value: Any) -> bytes:
