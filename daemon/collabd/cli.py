@@ -230,7 +230,10 @@ def _run_group(configs: list[Config], clock: Clock, *, once: bool) -> None:
 
     daemons = [Daemon(c, clock, listen=not once) for c in configs]
     if once:
+        me = threading.current_thread()
+        named = me.name
         for daemon in daemons:
+            me.name = f"mailbox {daemon.config.name}"  # (its log lines say which)
             try:
                 daemon.start(stand_by=False)
                 result = daemon.run_once()
@@ -238,6 +241,7 @@ def _run_group(configs: list[Config], clock: Clock, *, once: bool) -> None:
                 _fail(f"{daemon.config.name}: {exc}")
             finally:
                 daemon.close()
+                me.name = named
             click.echo(f"{daemon.config.name}: fetched {result.fetched}, processed "
                        f"{result.processed}, sent {result.sent}", err=True)
         return
@@ -1052,7 +1056,8 @@ def check(config_path: Path | None, offline: bool) -> None:
             found, seen = run_checks(member, offline=offline)
             tag = f"[{member.name}] " if len(config.group) > 1 else ""
             problems += [tag + line for line in found]
-            findings += [tag + line for line in seen]
+            findings += [f"warning: {tag}{line.removeprefix('warning: ')}"
+                         if line.startswith("warning: ") else tag + line for line in seen]
     for line in findings:
         click.echo(line if line.startswith("warning: ") else f"ok: {line}")
     for line in notes:

@@ -594,10 +594,12 @@ def _group_problems(configs: list[Config], where: str) -> list[str]:
     """Mailboxes of one configuration must not share what keeps them apart."""
     problems = []
 
-    def twice(what: str, values: list[str]) -> None:
-        seen = {v for v in values if values.count(v) > 1}
-        for value in sorted(seen):
-            problems.append(f"{where}: mailboxes: two mailboxes have the same {what} "
+    def twice(what: str, values: list[str], among: list[Config] | None = None) -> None:
+        among = configs if among is None else among
+        for value in sorted({v for v in values if values.count(v) > 1}):
+            names = ", ".join(c.name for c, v in zip(among, values, strict=True)
+                              if v == value)
+            problems.append(f"{where}: mailboxes: {names} have the same {what} "
                             f"{value!r}; each needs its own")
 
     twice("name", [c.name.lower() for c in configs])
@@ -608,20 +610,21 @@ def _group_problems(configs: list[Config], where: str) -> list[str]:
             problems.append(f"{where}: mailboxes: {', '.join(missing)} need(s) mailbox.id_prefix "
                             "(such as SH): with several mailboxes, record ids must tell "
                             "them apart")
-        twice("id_prefix", [c.settings.mailbox.id_prefix or "" for c in configs
-                            if c.settings.mailbox.id_prefix])
+        prefixed = [c for c in configs if c.settings.mailbox.id_prefix]
+        twice("id_prefix", [c.settings.mailbox.id_prefix or "" for c in prefixed], prefixed)
         # (on PostgreSQL too: the directory read, the board's key and the local
         # backend's Maildirs are each mailbox's own)
         twice("state directory (paths.state)", [str(c.state_dir) for c in configs])
         pg = [c for c in configs if c.settings.store == "postgresql"]
         twice("PostgreSQL space (postgresql.space, default the address)",
-              [_space(c) for c in pg])
+              [_space(c) for c in pg], pg)
         boards = [c for c in configs if c.settings.board.enabled]
         twice("board port (board.listen and board.port)",
-              [f"{c.settings.board.listen}:{c.settings.board.port}" for c in boards])
+              [f"{c.settings.board.listen}:{c.settings.board.port}" for c in boards], boards)
         local = [c for c in configs if c.settings.backend == "local"]
         twice("SMTP listener (local.listen_host and local.listen_port)",
-              [f"{c.settings.local.listen_host}:{c.settings.local.listen_port}" for c in local])
+              [f"{c.settings.local.listen_host}:{c.settings.local.listen_port}"
+               for c in local], local)
     return problems
 
 

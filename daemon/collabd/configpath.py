@@ -89,6 +89,8 @@ def rough_layout(path: Path | None) -> tuple[Path, Path, Any, Path] | None:
     if plain is None:
         return None
     path, data = plain
+    if "mailboxes" in data:
+        return None  # (each mailbox names its own rules: nothing to guess from the top)
     paths = data.get("paths")
     if not isinstance(paths, dict):
         paths = {}

@@ -54,6 +54,15 @@ local:
 #   auth:
 #     password_file: ews.secret
 
+# The state in PostgreSQL instead of state/ (README "Beyond one machine"): then a
+# standby daemon on another machine takes over when this one is lost.
+# store: postgresql
+# postgresql:
+#   dsn: "host=db.example.com dbname=collabd user=collabd"
+#   auth:
+#     password_file: pg.secret   # or password_env: COLLABD_PG_PASSWORD
+#   takeover_seconds: 15
+
 timezone: Asia/Shanghai
 
 paths:

@@ -136,7 +136,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", kind))
     message = message.removeprefix("Value error, ")
     last = str(error["loc"][-1]) if error["loc"] else ""
-    if "password" in last or "secret" in last or isinstance(found, dict | list) or (
+    if "password" in last or "secret" in last or last == "dsn" or isinstance(
+            found, dict | list) or (
             "found" in message):
         return message  # never echo a secret; a mapping's repr says nothing useful
     return f"{message} (found {shown})"

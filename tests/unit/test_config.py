@@ -165,3 +165,16 @@ def test_ews_needs_credentials_that_fit_the_auth_type(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="backend ews needs the ews section"):
         load_config(_write(tmp_path, "mailbox:\n  address: collab@example.com\n"
                                      "backend: ews\n"))
+
+
+def test_a_password_in_the_postgresql_dsn_is_refused_and_never_shown(tmp_path: Path) -> None:
+    for dsn in ("host=db user=collabd password=s3cret dbname=collabd",
+                "postgresql://collabd:s3cret@db/collabd"):
+        path = tmp_path / "collabd.yaml"
+        path.write_text("mailbox:\n  address: collab@example.com\nstore: postgresql\n"
+                        f"postgresql:\n  dsn: \"{dsn}\"\n", encoding="utf-8")
+        with pytest.raises(ConfigError) as info:
+            load_config(path)
+        [problem] = info.value.problems
+        assert problem.startswith(f"{path}:5: postgresql.dsn: a password is never written")
+        assert "s3cret" not in problem
