@@ -33,11 +33,14 @@ class Notifier:
         if self._address is None:
             return
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            # Never blocking: a reader that has stopped reading (its queue full) must not
+            # hold the daemon, which could then not even stop on SIGTERM.
+            sock.setblocking(False)
             try:
                 sock.connect(self._address)
                 sock.sendall(state.encode("utf-8"))
             except OSError:
-                pass  # systemd went away; nothing useful to do
+                pass  # systemd went away, or is not reading; nothing useful to do
 
     def ready(self, status: str = "") -> None:
         self.notify("READY=1" + (f"\nSTATUS={status}" if status else ""))

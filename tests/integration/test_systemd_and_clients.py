@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,21 +54,33 @@ def test_ready_after_listener_is_up_and_watchdog_is_fed(deployment: Config,
         while pings < 2:
             pings += server.recv(4096).decode() == "WATCHDOG=1"
         assert proc.poll() is None
+        # From here on read as systemd does, all the time (the daemon's notifications
+        # never block it, so a reader that falls behind would lose the last ones).
+        messages: list[str] = []
+        server.settimeout(0.2)
+        done = threading.Event()
+
+        def drain() -> None:
+            while not done.is_set():
+                try:
+                    messages.append(server.recv(4096).decode())
+                except TimeoutError:
+                    continue
+
+        reader = threading.Thread(target=drain)
+        reader.start()
         proc.send_signal(signal.SIGTERM)
         try:
             assert proc.wait(30) == 0
         except subprocess.TimeoutExpired:
             raise AssertionError("the daemon did not stop on SIGTERM:\n"
                                  + log_path.read_text(errors="replace")[-4000:]) from None
+        finally:
+            time.sleep(0.5)
+            done.set()
+            reader.join()
         stderr = log_path.read_text(encoding="utf-8", errors="replace")
         assert "reload requested" in stderr
-        messages = []
-        server.settimeout(1)
-        try:
-            while True:
-                messages.append(server.recv(4096).decode())
-        except TimeoutError:
-            pass
         assert "STOPPING=1" in messages
     finally:
         if proc.poll() is None:
