@@ -97,7 +97,7 @@ def assert_each_processed_once_and_acknowledged(pair: Pair, dovecot: Dovecot,
                message=f"all {total} messages processed")
     wait_until(lambda: dovecot.count(SHARED) == 0, timeout=60, message="INBOX emptied")
     try:
-        wait_until(lambda: not list(pair.watch.keys("outbox")), timeout=timeout,
+        wait_until(lambda: pair.watch.count("outbox") == 0, timeout=timeout,
                    message="everything queued was sent")
     except AssertionError:
         left = [(k, v.get("failed"), v.get("attempts"), v.get("last_error"),

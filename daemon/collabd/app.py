@@ -155,8 +155,7 @@ class Daemon:
         parts = daemon_parts(config)
         self.store: Any = parts.store
         self.archive: Any = parts.archive
-        self.view = StateView(self.store, self.archive,
-                              id_prefix=settings.mailbox.id_prefix or "")
+        self.view: StateView = parts.view(config)
         self.journal: Any = parts.journal
         self.mailbox = mailbox or make_mailbox(config, listen=listen)
         self.notifier = notifier or Notifier()
@@ -200,10 +199,9 @@ class Daemon:
         try:
             self.store.open()
             if self.standby and not stand_by and not self.store.lead():
-                leaders = [n["node"] for n in self.store.nodes() if n["role"] == "leader"]
                 raise StoreBusy(
                     f"collabd is already running on mailbox {self.store.space} "
-                    f"({', '.join(leaders) or 'another process'}); stop it first, or run "
+                    f"({self.store.leader() or 'another process'}); stop it first, or run "
                     "without --once to stand by")
             if self.standby and not self._await_leadership():
                 self.store.close()
@@ -213,7 +211,7 @@ class Daemon:
             self.store.check_lead()  # (before the mailbox is touched)
             self.mailbox.start()
         except BaseException:
-            self._abandon_store()
+            self.store.close()  # (what a failed start opened: nothing to checkpoint)
             if self.lock is not None:
                 self.lock.release()
             raise
@@ -232,13 +230,6 @@ class Daemon:
                  self.mailbox.describe(), self.store.describe(),
                  self.store.count("records"), self.outbox.pending_count())
 
-    def _abandon_store(self) -> None:
-        """Let go of a store a failed start opened (nothing to checkpoint)."""
-        if self.standby:
-            self.store.close()
-        else:
-            self.store.wal.close()
-
     def _await_leadership(self) -> bool:
         """Stand by until this process leads the mailbox (True), or a stop is asked."""
         pg = self.config.settings.postgresql
@@ -247,13 +238,12 @@ class Daemon:
         self.store.announce()
         said = False
         while not self.stopping:
-            if self.store.lead():
+            if self.store.leading or self.store.lead():
                 log.info("leading mailbox %s on %s", self.store.space, self.store.describe())
                 return True
             if not said:
-                leaders = [n["node"] for n in self.store.nodes() if n["role"] == "leader"]
                 log.info("standing by: mailbox %s is served by %s", self.store.space,
-                         ", ".join(leaders) or "another process")
+                         self.store.leader() or "another process")
                 self.notifier.ready(f"standing by for {self.store.space}")
                 said = True
             self.notifier.watchdog()

@@ -104,12 +104,10 @@ def _check_store(config: Config) -> tuple[list[str], list[str]]:
     except Exception as exc:  # (psycopg's errors name the server and the refusal)
         return [f"store: {exc}"], []
     try:
-        nodes = store.nodes()
-        leader = next((n["node"] for n in nodes if n["role"] == "leader"), None)
-        standby = [n["node"] for n in nodes if n["role"] == "standby"]
+        from collabd.report import daemon_line, nodes_state
+
         return [], [f"store: {store.describe()}: {store.count('records')} records; "
-                    + (f"{leader} leads" if leader else "no daemon leads")
-                    + (f", standing by: {', '.join(standby)}" if standby else "")]
+                    + daemon_line(nodes_state(store.nodes()))]
     finally:
         store.close()
 

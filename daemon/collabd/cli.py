@@ -433,33 +433,23 @@ def _open_view(config: Config) -> Any:
 def _open_parts(config: Config, *, summary: bool = False) -> tuple[Any, Any]:
     """The state read-only and its journal, wherever the deployment keeps them."""
     from collabd.store.backend import read_parts
-    from collabd.store.view import StateView
 
     try:
         parts = read_parts(config, summary=summary)
     except CollabdError as exc:
         _fail(str(exc))
-    return StateView(parts.store, parts.archive,
-                     id_prefix=config.settings.mailbox.id_prefix or ""), parts.journal
+    return parts.view(config), parts.journal
 
 
 def _open_state(state_dir: Path, *, summary: bool = False) -> Any:
     """The state, read-only. `summary`: only what `status` shows (the summary the
     daemon keeps, not every record), unless that summary cannot serve."""
-    from collabd.store import Archive, Store
-    from collabd.store.derived import Unavailable
-    from collabd.store.view import StateView
+    from collabd.store.backend import read_embedded
 
-    store = Store(state_dir, readonly=True, summary=summary)
     try:
-        try:
-            store.open()
-        except Unavailable:
-            store = Store(state_dir, readonly=True)
-            store.open()
+        return read_embedded(state_dir, summary=summary).view()
     except CollabdError as exc:
         _fail(str(exc))
-    return StateView(store, Archive(store.db_dir))
 
 
 def _show_data(config_path: Path | None, state_dir: Path,
@@ -570,16 +560,16 @@ def status(config_path: Path | None, as_json: bool, now: str | None, person: str
     if dept is not None and rules() is not None and rules().directory.department(dept) is None:
         _fail(f"--dept {dept!r}: no such department in the org directory "
               f"({', '.join(rules().directory.department_names())})", 2)
+    # On PostgreSQL: who leads and who stands by (else the state directory's lock says)
+    daemon = report.nodes_state(view.store.nodes()) if pg_config is not None else None
     if now is None:
-        leads = (any(n["role"] == "leader" for n in view.store.nodes())
-                 if pg_config is not None else None)
         # a daemon run with --now: its moment
-        now = report.daemon_clock(state_dir, running=leads)
+        now = report.daemon_clock(state_dir, running=daemon["running"] if daemon else None)
     data = report.status(
         view, queue, state_dir, _clock(tz, now).now(),
         report.LazyCalendar(lambda: rules() and rules().calendar,
                             lambda: rules() and rules().directory),
-        kind=kind, person=person, dept=dept, overdue=overdue)
+        kind=kind, person=person, dept=dept, overdue=overdue, daemon=daemon)
     if as_csv:
         sys.stdout.buffer.write(report.status_csv(data).encode("utf-8-sig"))
     elif as_json:

@@ -248,9 +248,11 @@ def status(view: StateView, journal: Any, state_dir: Path,
            now: dt.datetime,
            calendar: WorkCalendar | LazyCalendar | None = None, *,
            kind: str | None = None, person: str | None = None,
-           dept: str | None = None, overdue: bool = False) -> dict[str, Any]:
+           dept: str | None = None, overdue: bool = False,
+           daemon: dict[str, Any] | None = None) -> dict[str, Any]:
     """What is open (only what waits on `person`, on someone of `dept`, of `kind`,
-    when given), overdue, waiting on whom; the queues in and out."""
+    when given), overdue, waiting on whom; the queues in and out. `daemon`: whether
+    one runs, when the caller has asked already (`nodes_state`)."""
     def directory() -> Directory | None:  # loaded only for records written without names
         return calendar.directory() if isinstance(calendar, LazyCalendar) else None
 
@@ -291,10 +293,8 @@ def status(view: StateView, journal: Any, state_dir: Path,
         "generated": isoformat(now),
         "filters": {k: v for k, v in (("kind", kind), ("person", person), ("dept", dept),
                                       ("overdue", overdue)) if v},
-        "state_dir": str(state_dir) if not hasattr(view.store, "nodes")
-        else view.store.describe(),
-        "daemon": daemon_state(state_dir) if not hasattr(view.store, "nodes")
-        else nodes_state(view.store.nodes()),
+        "state_dir": view.store.describe(),
+        "daemon": daemon or daemon_state(state_dir),
         "open": summaries,
         "counts": {
             "open": len(summaries),
@@ -314,7 +314,7 @@ def status(view: StateView, journal: Any, state_dir: Path,
     }
 
 
-def _daemon_line(daemon: dict[str, Any]) -> str:
+def daemon_line(daemon: dict[str, Any]) -> str:
     if "leader" not in daemon:  # embedded: the state directory's lock
         return f"running (pid {daemon['pid']})" if daemon["running"] else "not running"
     lead = f"{daemon['leader']} leads" if daemon["leader"] else "no process leads"
@@ -327,7 +327,7 @@ def status_text(report: dict[str, Any]) -> str:
     filters = report.get("filters") or {}
     lines = [
         f"collabd state {report['state_dir']}  (as of {report['generated']})",
-        "daemon: " + _daemon_line(daemon),
+        "daemon: " + daemon_line(daemon),
         ("open records" + (" (" + ", ".join(f"{k}={v}" for k, v in filters.items()) + ")"
                            if filters else "") + f": {report['counts']['open']}")
         + (f", {report['counts']['overdue']} overdue" if report["counts"]["overdue"] else ""),

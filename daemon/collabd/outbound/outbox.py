@@ -172,7 +172,7 @@ class Outbox:
         marks = Txn()
         # (a store whose every commit is durable at once marks each as it goes: a
         # leader that loses its mailbox to a standby resends at most one)
-        batch = MARK_BATCH if getattr(self.store, "group_commit", True) else 1
+        batch = MARK_BATCH if self.store.group_commit else 1
         try:
             for message_id, entry in self.due()[:limit]:
                 if should_stop():

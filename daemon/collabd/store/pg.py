@@ -117,20 +117,19 @@ SERVER_KEEPALIVE = ("-c tcp_keepalives_idle=3 -c tcp_keepalives_interval=1 "
 
 PAGE = 2000  # rows read at a time when a whole table is read
 # Does this session hold the mailbox's advisory lock? (the parameter: _lock_key)
-HOLDS_LOCK = ("EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
-              "pid = pg_backend_pid() AND ((classid::bigint << 32) | objid::bigint) = "
-              "hashtextextended(%s, 0))")
+_HOLDS = ("EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+          "AND l.pid = {pid} AND ((l.classid::bigint << 32) | l.objid::bigint) = "
+          "hashtextextended(%s, 0))")
+HOLDS_LOCK = _HOLDS.format(pid="pg_backend_pid()")
 
 
 def storable(value: Any) -> Any:
     """`value` as PostgreSQL can keep it: its text types refuse the NUL character (which
     hostile mail can carry in a subject or a name), so NUL becomes U+FFFD, as an
     undecodable byte does elsewhere. Others are returned as they are."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")  # (a key)
-    if b"\\u0000" not in orjson.dumps(value):
-        return value
-    return _without_nul(value)
+    if isinstance(value, str) or b"\\u0000" in orjson.dumps(value):
+        return _without_nul(value)
+    return value
 
 
 def _without_nul(value: Any) -> Any:
@@ -230,14 +229,16 @@ class PgStore:
         """The processes serving this mailbox now: which leads, which stand by (those
         whose session ended are forgotten)."""
         rows = self._rows(
-            "SELECT n.node, n.started, EXISTS (SELECT 1 FROM pg_locks l WHERE "
-            "l.locktype = 'advisory' AND l.granted AND l.pid = n.backend_pid AND "
-            "((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)) "
+            f"SELECT n.node, n.started, {_HOLDS.format(pid='n.backend_pid')} "
             "FROM collabd_node n JOIN pg_stat_activity a ON a.pid = n.backend_pid "
             "WHERE n.space = %s ORDER BY n.started", (*self._lock_key(), self.space))
         return [{"node": node, "since": started.isoformat(timespec="seconds"),
                  "role": "leader" if leads else "standby"}
                 for node, started, leads in rows]
+
+    def leader(self) -> str | None:
+        """The process that leads this mailbox now (None: none does)."""
+        return next((n["node"] for n in self.nodes() if n["role"] == "leader"), None)
 
     def _migrate(self) -> None:
         """Create or migrate the schema. A reader (`status`, `board`, `export`) creates it
@@ -286,10 +287,6 @@ class PgStore:
         self.leading = False
         self._announced = False
         self._lost = None
-
-    @property
-    def connected(self) -> bool:
-        return self._conn is not None and not self._conn.closed
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Any]:
@@ -409,11 +406,6 @@ class PgStore:
 
     def values(self, table: str) -> Iterable[Any]:
         return (value for _, value in self.items(table))
-
-    def keys(self, table: str) -> list[str]:
-        return [str(r[0]) for r in self._rows(
-            "SELECT key FROM collabd_kv WHERE space = %s AND tbl = %s ORDER BY pos",
-            (self.space, table))]
 
     def count(self, table: str) -> int:
         return int(self._rows("SELECT count(*) FROM collabd_kv WHERE space = %s AND tbl = %s",

@@ -110,7 +110,7 @@ class PgJournal:
         store = self.store
         fence = f" AND {HOLDS_LOCK}" if store.leading else ""
         while True:
-            rows = store._rows(
+            rows = self._rows(
                 "UPDATE collabd_journal SET state = 'taken' WHERE id = (SELECT id FROM "
                 "collabd_journal WHERE space = %s AND state = 'in' ORDER BY id LIMIT 1 "
                 f"FOR UPDATE SKIP LOCKED){fence} RETURNING id, name, tries, raw",
@@ -126,7 +126,7 @@ class PgJournal:
         if entry.id in self.store.settled:
             self.store.settled.discard(entry.id)
             return
-        self.store._rows("DELETE FROM collabd_journal WHERE id = %s RETURNING id",
+        self._rows("DELETE FROM collabd_journal WHERE id = %s RETURNING id",
                          (entry.id,))
 
     def release(self, entry: PgEntry) -> None:
